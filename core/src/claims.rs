@@ -1,0 +1,357 @@
+//! The captoken claims set: registered JWT claims, the holder binding, and
+//! capabilities. Described for users in `docs/FORMAT.md`.
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::keys;
+
+/// The claims schema version this crate writes and reads.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Largest integer every host represents exactly (JavaScript's
+/// `Number.MAX_SAFE_INTEGER`): bigger numbers would verify differently in
+/// the browser than in the gateway.
+pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+
+/// Why a claims set was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimsError {
+    /// `ver` is not a version this crate understands.
+    UnsupportedVersion(String),
+    /// A registered date claim (`iat`, `nbf`, `exp`) is not an integer in range.
+    BadDate(&'static str),
+    /// `exp` is absent: captoken tokens are always short-lived.
+    MissingExp,
+    /// A required claim is absent.
+    Missing(&'static str),
+    /// A claim does not have the shape the schema requires.
+    Invalid {
+        /// Path of the claim, e.g. `caps[0].constraints.max_purchase`.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl ClaimsError {
+    /// The stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ClaimsError::UnsupportedVersion(_) => "unsupported_version",
+            ClaimsError::BadDate(_) => "bad_date",
+            ClaimsError::MissingExp => "missing_exp",
+            ClaimsError::Missing(_) | ClaimsError::Invalid { .. } => "bad_claims",
+        }
+    }
+    fn invalid(path: impl Into<String>, reason: impl fmt::Display) -> Self {
+        ClaimsError::Invalid { path: path.into(), reason: format!("{reason}") }
+    }
+}
+
+impl fmt::Display for ClaimsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClaimsError::UnsupportedVersion(v) => write!(f, "unsupported claims version `{v}`"),
+            ClaimsError::BadDate(c) => {
+                write!(f, "claim `{c}` must be an integer number of seconds in 0..=2^53-1")
+            }
+            ClaimsError::MissingExp => f.write_str("claim `exp` is required"),
+            ClaimsError::Missing(c) => write!(f, "claim `{c}` is required"),
+            ClaimsError::Invalid { path, reason } => write!(f, "claim `{path}` is invalid: {reason}"),
+        }
+    }
+}
+
+/// `aud`: one audience or several (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    /// A single audience string.
+    One(String),
+    /// A list of audiences.
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// Whether `aud` names this audience.
+    pub fn contains(&self, audience: &str) -> bool {
+        match self {
+            Audience::One(a) => a == audience,
+            Audience::Many(list) => list.iter().any(|a| a == audience),
+        }
+    }
+}
+
+/// What a capability allows beyond action and resource. An open set: kinds
+/// this version does not know are kept in `other`, and authorization fails
+/// closed on them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Constraints {
+    /// Domain patterns the holder may act on (`*.example.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domains: Option<Vec<String>>,
+    /// Largest purchase allowed, in minor currency units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_purchase: Option<u64>,
+    /// Whether personal data may be touched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pii_access: Option<bool>,
+    /// Rooms the holder may act in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rooms: Option<Vec<String>>,
+    /// Tools the holder may use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<String>>,
+    /// Constraint kinds unknown to this version, preserved verbatim.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+impl Constraints {
+    /// Whether no constraint is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Constraints::default()
+    }
+}
+
+/// One grant: these actions on these resources, under these constraints.
+///
+/// The seed tiers are capabilities too: `READ`, `USER` and `INPUT` are
+/// actions on resource `*`; `service:<name>` is the resource of a
+/// service-to-service grant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capability {
+    /// Actions, e.g. `drive`, or `*` for all.
+    pub actions: Vec<String>,
+    /// Resource patterns, e.g. `robot:7`, `robot:*`, `service:billing`.
+    pub resources: Vec<String>,
+    /// Constraints on every (action, resource) pair above.
+    #[serde(default, skip_serializing_if = "Constraints::is_empty")]
+    pub constraints: Constraints,
+}
+
+/// The holder's key (RFC 7800 `cnf`): only the holder of the matching
+/// private key can prove possession or delegate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    key: VerifyingKey,
+}
+
+impl Confirmation {
+    /// Bind to this public key.
+    pub fn new(key: VerifyingKey) -> Self {
+        Confirmation { key }
+    }
+    /// The bound public key.
+    pub fn key(&self) -> &VerifyingKey {
+        &self.key
+    }
+    fn to_value(&self) -> Value {
+        let mut jwk = Map::new();
+        jwk.insert("kty".into(), "OKP".into());
+        jwk.insert("crv".into(), "Ed25519".into());
+        jwk.insert("x".into(), crate::b64::encode(self.key.as_bytes()).into());
+        let mut cnf = Map::new();
+        cnf.insert("jwk".into(), Value::Object(jwk));
+        Value::Object(cnf)
+    }
+    fn from_value(v: &Value) -> Result<Self, ClaimsError> {
+        let jwk = v
+            .as_object()
+            .filter(|m| m.len() == 1)
+            .and_then(|m| m.get("jwk"))
+            .ok_or_else(|| ClaimsError::invalid("cnf", "must be an object with exactly one member `jwk`"))?;
+        let key = keys::verifying_key_from_jwk(jwk).map_err(|e| ClaimsError::invalid("cnf.jwk", e))?;
+        Ok(Confirmation { key })
+    }
+}
+
+/// What the caller chooses when asking for a token; the issuer adds the rest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRequest {
+    /// Subject: who the token is for (principal id).
+    pub sub: String,
+    /// Audience: the service(s) that accept it.
+    pub aud: Audience,
+    /// The holder's public key.
+    pub cnf: Confirmation,
+    /// The granted capabilities (at least one).
+    pub caps: Vec<Capability>,
+    /// Optional plan the grant belongs to.
+    pub plan_id: Option<String>,
+    /// Additional claims, preserved verbatim.
+    pub extra: Map<String, Value>,
+}
+
+/// A complete claims set, as signed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claims {
+    /// Schema version (`ver`).
+    pub ver: u64,
+    /// Issuer.
+    pub iss: String,
+    /// Issued at.
+    pub iat: i64,
+    /// Not before.
+    pub nbf: i64,
+    /// Expiry: the token is invalid at and after this second.
+    pub exp: i64,
+    /// Unique token id (base64url of at least 128 random bits).
+    pub jti: String,
+    /// Subject, audience, holder, capabilities and extras.
+    pub request: TokenRequest,
+}
+
+/// Claims names the schema owns; anything else is an extra claim.
+const REGISTERED: &[&str] = &[
+    "ver", "iss", "sub", "aud", "iat", "nbf", "exp", "jti", "cnf", "caps", "plan_id",
+];
+
+fn take_string(map: &mut Map<String, Value>, name: &'static str) -> Result<String, ClaimsError> {
+    match map.remove(name) {
+        None => Err(ClaimsError::Missing(name)),
+        Some(Value::String(s)) if !s.is_empty() => Ok(s),
+        Some(_) => Err(ClaimsError::invalid(name, "must be a non-empty string")),
+    }
+}
+
+fn take_date(map: &mut Map<String, Value>, name: &'static str) -> Result<Option<i64>, ClaimsError> {
+    match map.remove(name) {
+        None => Ok(None),
+        Some(v) => match v.as_i64() {
+            Some(n) if (0..=MAX_SAFE_INTEGER).contains(&n) => Ok(Some(n)),
+            _ => Err(ClaimsError::BadDate(name)),
+        },
+    }
+}
+
+fn check_caps(caps: &[Capability]) -> Result<(), ClaimsError> {
+    if caps.is_empty() {
+        return Err(ClaimsError::invalid("caps", "must grant at least one capability"));
+    }
+    for (i, cap) in caps.iter().enumerate() {
+        for (field, list) in [("actions", &cap.actions), ("resources", &cap.resources)] {
+            if list.is_empty() || list.iter().any(String::is_empty) {
+                return Err(ClaimsError::invalid(
+                    format!("caps[{i}].{field}"),
+                    "must be a non-empty list of non-empty strings",
+                ));
+            }
+        }
+        if cap.constraints.max_purchase.is_some_and(|m| m > MAX_SAFE_INTEGER as u64) {
+            return Err(ClaimsError::invalid(
+                format!("caps[{i}].constraints.max_purchase"),
+                "must be at most 2^53-1",
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl TokenRequest {
+    /// Read the caller-chosen part of a claims set from JSON. Issuer-owned
+    /// claims (`ver`, `iss`, `iat`, `nbf`, `exp`, `jti`) are refused here:
+    /// a caller must not pick its own expiry or token id.
+    ///
+    /// # Errors
+    /// [`ClaimsError`] naming the first claim that does not fit the schema.
+    pub fn from_json(mut map: Map<String, Value>) -> Result<Self, ClaimsError> {
+        for owned in ["ver", "iss", "iat", "nbf", "exp", "jti"] {
+            if map.contains_key(owned) {
+                return Err(ClaimsError::invalid(owned, "is set by the issuer, not the request"));
+            }
+        }
+        Self::take(&mut map)
+    }
+
+    fn take(map: &mut Map<String, Value>) -> Result<Self, ClaimsError> {
+        let sub = take_string(map, "sub")?;
+        let aud = match map.remove("aud") {
+            None => return Err(ClaimsError::Missing("aud")),
+            Some(Value::String(s)) if !s.is_empty() => Audience::One(s),
+            Some(Value::Array(items)) if !items.is_empty() => Audience::Many(
+                items
+                    .into_iter()
+                    .map(|v| match v {
+                        Value::String(s) if !s.is_empty() => Ok(s),
+                        _ => Err(ClaimsError::invalid("aud", "must hold non-empty strings")),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            Some(_) => return Err(ClaimsError::invalid("aud", "must be a string or a non-empty list")),
+        };
+        let cnf = Confirmation::from_value(&map.remove("cnf").ok_or(ClaimsError::Missing("cnf"))?)?;
+        let caps: Vec<Capability> = serde_json::from_value(map.remove("caps").ok_or(ClaimsError::Missing("caps"))?)
+            .map_err(|e| ClaimsError::invalid("caps", e))?;
+        check_caps(&caps)?;
+        let plan_id = match map.remove("plan_id") {
+            None => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => return Err(ClaimsError::invalid("plan_id", "must be a string")),
+        };
+        let extra = core::mem::take(map);
+        Ok(TokenRequest { sub, aud, cnf, caps, plan_id, extra })
+    }
+}
+
+impl Claims {
+    /// Read a signed claims set.
+    ///
+    /// # Errors
+    /// [`ClaimsError`] naming the first claim that does not fit the schema.
+    pub fn from_json(mut map: Map<String, Value>) -> Result<Self, ClaimsError> {
+        let ver = match map.remove("ver") {
+            Some(v) if v.as_u64() == Some(SCHEMA_VERSION) => SCHEMA_VERSION,
+            Some(v) => return Err(ClaimsError::UnsupportedVersion(format!("{v}"))),
+            None => return Err(ClaimsError::Missing("ver")),
+        };
+        let iss = take_string(&mut map, "iss")?;
+        let exp = take_date(&mut map, "exp")?.ok_or(ClaimsError::MissingExp)?;
+        let iat = take_date(&mut map, "iat")?.ok_or(ClaimsError::Missing("iat"))?;
+        let nbf = take_date(&mut map, "nbf")?.ok_or(ClaimsError::Missing("nbf"))?;
+        let jti = take_string(&mut map, "jti")?;
+        if crate::b64::decode(jti.as_bytes()).map_or(true, |b| b.len() < 16) {
+            return Err(ClaimsError::invalid("jti", "must be base64url of at least 128 bits"));
+        }
+        let request = TokenRequest::take(&mut map)?;
+        Ok(Claims { ver, iss, iat, nbf, exp, jti, request })
+    }
+
+    /// The claims as a JSON object. Keys come out sorted, so the same claims
+    /// always serialize to the same bytes on every host.
+    pub fn to_json(&self) -> Map<String, Value> {
+        let r = &self.request;
+        let mut map = r.extra.clone();
+        // INVARIANT: extras never shadow registered claims; parsing removed
+        // them from `extra`, and `TokenRequest` is only built by parsing or
+        // by a caller who set `extra` itself (checked in `issue`).
+        map.insert("ver".into(), self.ver.into());
+        map.insert("iss".into(), self.iss.clone().into());
+        map.insert("sub".into(), r.sub.clone().into());
+        map.insert("aud".into(), serde_json::to_value(&r.aud).unwrap_or(Value::Null));
+        map.insert("iat".into(), self.iat.into());
+        map.insert("nbf".into(), self.nbf.into());
+        map.insert("exp".into(), self.exp.into());
+        map.insert("jti".into(), self.jti.clone().into());
+        map.insert("cnf".into(), r.cnf.to_value());
+        map.insert("caps".into(), serde_json::to_value(&r.caps).unwrap_or(Value::Null));
+        if let Some(p) = &r.plan_id {
+            map.insert("plan_id".into(), p.clone().into());
+        }
+        map
+    }
+}
+
+/// Whether `name` is a claim the schema owns (extras may not use it).
+pub fn is_registered(name: &str) -> bool {
+    REGISTERED.contains(&name)
+}

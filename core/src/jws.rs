@@ -1,0 +1,105 @@
+//! JWS compact serialization (RFC 7515 §7.1) restricted to EdDSA.
+//!
+//! This layer knows nothing of captoken claims: it is what RFC 8037's
+//! examples exercise. It enforces the algorithm allow-list and refuses every
+//! header that would let the token choose its own key.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use ed25519_dalek::{Signature, VerifyingKey};
+use serde_json::{Map, Value};
+
+use crate::b64;
+use crate::error::{Part, TokenError};
+use crate::json;
+
+/// Bounds applied before any parsing or cryptography.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest token accepted, in bytes.
+    pub max_token_len: usize,
+    /// Deepest JSON nesting accepted in header and payload.
+    pub max_json_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // 16 KiB leaves room for a depth-3 delegation chain carried inside a
+        // token; a bearer token bigger than that is an attack or a mistake.
+        Limits { max_token_len: 16 * 1024, max_json_depth: 16 }
+    }
+}
+
+/// Header members that would make the token carry or point at its own key.
+/// Trusting any of them lets the attacker sign with a key of their choosing.
+const KEY_CARRYING: &[&str] = &["jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256"];
+
+/// A compact JWS whose structure and header policy have been checked, and
+/// whose signature has not.
+#[derive(Debug, Clone)]
+pub struct Compact<'t> {
+    /// The protected header.
+    pub header: Map<String, Value>,
+    /// `BASE64URL(header) || '.' || BASE64URL(payload)`: the signed bytes.
+    pub signing_input: &'t str,
+    /// The decoded payload (unauthenticated until `verify_signature`).
+    pub payload: Vec<u8>,
+    signature: Signature,
+}
+
+fn decode(part: Part, text: &str) -> Result<Vec<u8>, TokenError> {
+    b64::decode(text.as_bytes()).map_err(|err| TokenError::Base64 { part, err })
+}
+
+/// Parse a compact JWS and apply the EdDSA-only header policy.
+///
+/// # Errors
+/// See the verification order in `docs/FORMAT.md`: size, segment count,
+/// base64url, header JSON, `alg`, key-carrying headers, `crit`, signature
+/// encoding.
+pub fn parse<'t>(token: &'t str, limits: &Limits) -> Result<Compact<'t>, TokenError> {
+    if token.len() > limits.max_token_len {
+        return Err(TokenError::TooLarge { len: token.len(), max: limits.max_token_len });
+    }
+    let mut parts = token.split('.');
+    let (Some(h64), Some(p64), Some(s64), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenError::Malformed("a token has exactly three `.`-separated segments"));
+    };
+    let header_bytes = decode(Part::Header, h64)?;
+    let header = json::parse_object(&header_bytes, limits.max_json_depth)
+        .map_err(|err| TokenError::Json { part: Part::Header, err })?;
+
+    match header.get("alg") {
+        Some(Value::String(alg)) if alg == "EdDSA" => {}
+        Some(Value::String(alg)) => return Err(TokenError::UnsupportedAlg(alg.clone())),
+        _ => return Err(TokenError::UnsupportedAlg(String::new())),
+    }
+    if let Some(name) = KEY_CARRYING.iter().find(|n| header.contains_key(**n)) {
+        return Err(TokenError::UntrustedKeyHeader(name));
+    }
+    // We implement no JWS extension, so any `crit` names one we don't know
+    // (RFC 7515 §4.1.11 requires rejecting it); a malformed `crit` too.
+    if header.contains_key("crit") {
+        return Err(TokenError::UnknownCrit);
+    }
+
+    let payload = decode(Part::Payload, p64)?;
+    let sig_bytes = decode(Part::Signature, s64)?;
+    let sig: [u8; 64] = sig_bytes.try_into().map_err(|_| TokenError::BadSignature)?;
+    let signing_input = token.get(..h64.len() + 1 + p64.len()).ok_or(TokenError::Malformed("truncated"))?;
+    Ok(Compact { header, signing_input, payload, signature: Signature::from_bytes(&sig) })
+}
+
+impl Compact<'_> {
+    /// Check the signature with `verify_strict`: it refuses small-order keys
+    /// and the non-canonical encodings that make signatures malleable.
+    ///
+    /// # Errors
+    /// [`TokenError::BadSignature`], deliberately without detail.
+    pub fn verify_signature(&self, key: &VerifyingKey) -> Result<(), TokenError> {
+        key.verify_strict(self.signing_input.as_bytes(), &self.signature)
+            .map_err(|_| TokenError::BadSignature)
+    }
+}

@@ -1,0 +1,340 @@
+//! Ed25519 keys as JWKs (RFC 8037), `kid` as the RFC 7638 thumbprint, and
+//! the trusted key set a verifier consults.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::b64;
+
+/// Why a key or key set was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyError {
+    /// Not a JSON object, or a member has the wrong JSON type.
+    Malformed(String),
+    /// `kty` is not `OKP` or `crv` is not `Ed25519`.
+    UnsupportedKeyType {
+        /// The `kty` found.
+        kty: String,
+        /// The `crv` found.
+        crv: String,
+    },
+    /// `use` is present and is not `sig`, or `key_ops` does not allow it.
+    BadUse(String),
+    /// `alg` is present and is not `EdDSA`.
+    BadAlg(String),
+    /// `x` (or `d`) is not 32 bytes of strict base64url, or not a curve point.
+    BadKeyMaterial(&'static str),
+    /// The public key has small order: any signature "verifies" under it.
+    WeakKey,
+    /// A public key set carries a private key member (`d`).
+    PrivateKeyInPublicSet {
+        /// The `kid` of the offending key.
+        kid: String,
+    },
+    /// Two keys in one set share a `kid`.
+    DuplicateKid(String),
+    /// A `kid` that is not the key's RFC 7638 thumbprint.
+    KidMismatch {
+        /// The `kid` the document claimed.
+        claimed: String,
+        /// The thumbprint of the key.
+        thumbprint: String,
+    },
+    /// A private JWK whose `x` is not the public key of its `d`.
+    KeyPairMismatch,
+}
+
+impl KeyError {
+    /// The stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            KeyError::Malformed(_) => "bad_key",
+            KeyError::UnsupportedKeyType { .. } => "unsupported_key_type",
+            KeyError::BadUse(_) => "bad_key_use",
+            KeyError::BadAlg(_) => "bad_key_alg",
+            KeyError::BadKeyMaterial(_) => "bad_key",
+            KeyError::WeakKey => "weak_key",
+            KeyError::PrivateKeyInPublicSet { .. } => "private_key_in_public_set",
+            KeyError::DuplicateKid(_) => "duplicate_kid",
+            KeyError::KidMismatch { .. } => "kid_mismatch",
+            KeyError::KeyPairMismatch => "key_pair_mismatch",
+        }
+    }
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyError::Malformed(msg) => write!(f, "malformed jwk: {msg}"),
+            KeyError::UnsupportedKeyType { kty, crv } => {
+                write!(f, "unsupported key type `{kty}`/`{crv}`, expected `OKP`/`Ed25519`")
+            }
+            KeyError::BadUse(u) => write!(f, "key use `{u}` does not allow signatures"),
+            KeyError::BadAlg(a) => write!(f, "key algorithm `{a}` is not `EdDSA`"),
+            KeyError::BadKeyMaterial(which) => write!(f, "jwk member `{which}` is not a valid ed25519 key"),
+            KeyError::WeakKey => f.write_str("public key has small order"),
+            KeyError::PrivateKeyInPublicSet { kid } => {
+                write!(f, "public key set contains a private key (`kid` `{kid}`)")
+            }
+            KeyError::DuplicateKid(kid) => write!(f, "duplicate `kid` `{kid}` in key set"),
+            KeyError::KidMismatch { claimed, thumbprint } => write!(
+                f,
+                "`kid` `{claimed}` is not the key's rfc 7638 thumbprint `{thumbprint}`"
+            ),
+            KeyError::KeyPairMismatch => f.write_str("jwk `x` is not the public key of `d`"),
+        }
+    }
+}
+
+/// The RFC 7638 thumbprint of an Ed25519 public key: the `kid` captoken uses.
+///
+/// The hashed text is the required members in lexicographic order with no
+/// whitespace, as RFC 8037 §2 and RFC 7638 §3.2 prescribe.
+pub fn thumbprint(key: &VerifyingKey) -> String {
+    let x = b64::encode(key.as_bytes());
+    let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+    b64::encode(&Sha256::digest(canonical.as_bytes()))
+}
+
+/// The public JWK of a key, with `kid`, `alg` and `use` filled in.
+pub fn public_jwk(key: &VerifyingKey) -> Value {
+    json!({
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": b64::encode(key.as_bytes()),
+        "kid": thumbprint(key),
+        "alg": "EdDSA",
+        "use": "sig",
+    })
+}
+
+/// The private JWK of a key (RFC 8037 §2: `d` is the 32-byte seed).
+pub fn private_jwk(key: &SigningKey) -> Value {
+    let mut jwk = public_jwk(&key.verifying_key());
+    if let Value::Object(map) = &mut jwk {
+        map.insert("d".into(), Value::String(b64::encode(key.as_bytes())));
+    }
+    jwk
+}
+
+fn str_member<'a>(jwk: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, KeyError> {
+    match jwk.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(KeyError::Malformed(format!("member `{name}` must be a string"))),
+    }
+}
+
+/// Checks every member that says what the key is for; returns `x` decoded.
+fn check_public_members(jwk: &Map<String, Value>) -> Result<VerifyingKey, KeyError> {
+    let kty = str_member(jwk, "kty")?.unwrap_or_default();
+    let crv = str_member(jwk, "crv")?.unwrap_or_default();
+    if kty != "OKP" || crv != "Ed25519" {
+        return Err(KeyError::UnsupportedKeyType { kty: kty.into(), crv: crv.into() });
+    }
+    if let Some(u) = str_member(jwk, "use")? {
+        if u != "sig" {
+            return Err(KeyError::BadUse(u.into()));
+        }
+    }
+    if let Some(ops) = jwk.get("key_ops") {
+        let ops = ops
+            .as_array()
+            .ok_or_else(|| KeyError::Malformed("member `key_ops` must be an array".into()))?;
+        if !ops.iter().any(|o| o == "verify" || o == "sign") {
+            return Err(KeyError::BadUse("key_ops".into()));
+        }
+    }
+    if let Some(a) = str_member(jwk, "alg")? {
+        if a != "EdDSA" {
+            return Err(KeyError::BadAlg(a.into()));
+        }
+    }
+    let x = str_member(jwk, "x")?.ok_or(KeyError::BadKeyMaterial("x"))?;
+    let bytes = b64::decode_array::<32>(x).ok_or(KeyError::BadKeyMaterial("x"))?;
+    let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::BadKeyMaterial("x"))?;
+    if key.is_weak() {
+        return Err(KeyError::WeakKey);
+    }
+    if let Some(kid) = str_member(jwk, "kid")? {
+        let tp = thumbprint(&key);
+        if kid != tp {
+            return Err(KeyError::KidMismatch { claimed: kid.into(), thumbprint: tp });
+        }
+    }
+    Ok(key)
+}
+
+fn as_object(jwk: &Value) -> Result<&Map<String, Value>, KeyError> {
+    jwk.as_object().ok_or_else(|| KeyError::Malformed("a jwk must be a json object".into()))
+}
+
+/// Read a public Ed25519 JWK. A `d` member is refused: a public key slot
+/// that receives a private key is a leak waiting to be logged.
+///
+/// # Errors
+/// [`KeyError`] when the JWK is not a valid, strong Ed25519 signature key.
+pub fn verifying_key_from_jwk(jwk: &Value) -> Result<VerifyingKey, KeyError> {
+    let map = as_object(jwk)?;
+    let key = check_public_members(map)?;
+    if map.contains_key("d") {
+        return Err(KeyError::PrivateKeyInPublicSet { kid: thumbprint(&key) });
+    }
+    Ok(key)
+}
+
+/// Read a private Ed25519 JWK.
+///
+/// # Errors
+/// [`KeyError`] when the JWK is not an Ed25519 private key, or `x` does not
+/// belong to `d`.
+pub fn signing_key_from_jwk(jwk: &Value) -> Result<SigningKey, KeyError> {
+    let map = as_object(jwk)?;
+    let public = check_public_members(map)?;
+    let d = str_member(map, "d")?.ok_or(KeyError::BadKeyMaterial("d"))?;
+    let seed = b64::decode_array::<32>(d).ok_or(KeyError::BadKeyMaterial("d"))?;
+    let key = SigningKey::from_bytes(&seed);
+    if key.verifying_key() != public {
+        return Err(KeyError::KeyPairMismatch);
+    }
+    Ok(key)
+}
+
+/// A key trusted to sign tokens for one issuer, with an optional window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedKey {
+    kid: String,
+    key: VerifyingKey,
+    not_before: Option<i64>,
+    not_after: Option<i64>,
+}
+
+impl TrustedKey {
+    /// Trust `key` from `not_before` (inclusive) until `not_after` (exclusive).
+    pub fn new(key: VerifyingKey, not_before: Option<i64>, not_after: Option<i64>) -> Self {
+        TrustedKey { kid: thumbprint(&key), key, not_before, not_after }
+    }
+    /// The key's `kid` (its thumbprint).
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+    /// The public key.
+    pub fn key(&self) -> &VerifyingKey {
+        &self.key
+    }
+    /// Whether the key may vouch for tokens at `now`, give or take `leeway`.
+    pub fn in_window(&self, now: i64, leeway: i64) -> bool {
+        let started = self.not_before.is_none_or(|nbf| now.saturating_add(leeway) >= nbf);
+        let not_ended = self.not_after.is_none_or(|end| now.saturating_sub(leeway) < end);
+        started && not_ended
+    }
+}
+
+/// The keys one issuer signs with: what a verifier trusts, and nothing else.
+///
+/// Rotation: publish the new key beside the old one, and give the old one a
+/// `exp` (our JWK extension member, seconds since the epoch) at which
+/// verifiers stop accepting it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySet {
+    issuer: String,
+    keys: Vec<TrustedKey>,
+}
+
+fn window_member(jwk: &Map<String, Value>, name: &str) -> Result<Option<i64>, KeyError> {
+    match jwk.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| KeyError::Malformed(format!("member `{name}` must be an integer"))),
+    }
+}
+
+impl KeySet {
+    /// An empty set for `issuer`.
+    pub fn new(issuer: impl Into<String>) -> Self {
+        KeySet { issuer: issuer.into(), keys: Vec::new() }
+    }
+
+    /// Add a key.
+    ///
+    /// # Errors
+    /// [`KeyError::DuplicateKid`] when the set already has this key.
+    pub fn insert(&mut self, key: TrustedKey) -> Result<(), KeyError> {
+        if self.get(key.kid()).is_some() {
+            return Err(KeyError::DuplicateKid(key.kid.clone()));
+        }
+        self.keys.push(key);
+        Ok(())
+    }
+
+    /// Load a public JWKS (`{"keys": [...]}`) whose keys all sign for `issuer`.
+    ///
+    /// # Errors
+    /// [`KeyError`] for the first key that is not a public Ed25519 signature
+    /// key, a private member, or a duplicate `kid`. One bad key refuses the
+    /// whole set: a half-loaded set hides the mistake until rotation day.
+    pub fn from_jwks(issuer: impl Into<String>, jwks: &Value) -> Result<Self, KeyError> {
+        let keys = jwks
+            .as_object()
+            .and_then(|m| m.get("keys"))
+            .and_then(Value::as_array)
+            .ok_or_else(|| KeyError::Malformed("a jwks must be an object with a `keys` array".into()))?;
+        let mut set = KeySet::new(issuer);
+        for jwk in keys {
+            let map = as_object(jwk)?;
+            if let Some(kid) = str_member(map, "kid")? {
+                if set.get(kid).is_some() {
+                    return Err(KeyError::DuplicateKid(kid.to_string()));
+                }
+            }
+            let key = verifying_key_from_jwk(jwk)?;
+            let trusted = TrustedKey::new(key, window_member(map, "nbf")?, window_member(map, "exp")?);
+            set.insert(trusted)?;
+        }
+        Ok(set)
+    }
+
+    /// The public JWKS of this set, windows included.
+    pub fn to_jwks(&self) -> Value {
+        let keys: Vec<Value> = self
+            .keys
+            .iter()
+            .map(|k| {
+                let mut jwk = public_jwk(&k.key);
+                if let Value::Object(map) = &mut jwk {
+                    if let Some(nbf) = k.not_before {
+                        map.insert("nbf".into(), nbf.into());
+                    }
+                    if let Some(exp) = k.not_after {
+                        map.insert("exp".into(), exp.into());
+                    }
+                }
+                jwk
+            })
+            .collect();
+        json!({ "keys": keys })
+    }
+
+    /// The issuer these keys sign for.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The key with this `kid`.
+    pub fn get(&self, kid: &str) -> Option<&TrustedKey> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    /// All keys.
+    pub fn keys(&self) -> &[TrustedKey] {
+        &self.keys
+    }
+}

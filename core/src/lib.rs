@@ -1,0 +1,27 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod b64;
+pub mod claims;
+pub mod entropy;
+pub mod error;
+pub mod json;
+pub mod jws;
+pub mod keys;
+pub mod ops;
+pub mod token;
+
+pub use claims::{Audience, Capability, Claims, Confirmation, Constraints, TokenRequest};
+pub use entropy::{Entropy, SliceEntropy};
+pub use error::TokenError;
+pub use keys::{KeyError, KeySet, TrustedKey};
+pub use ops::{OPERATIONS, OpError};
+pub use token::{IssuedToken, TokenIssuer, UnverifiedToken, VerifiedToken, Verifier};
+
+pub use ed25519_dalek::{SigningKey, VerifyingKey};

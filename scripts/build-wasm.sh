@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Build the one captoken module: cargo (profile `wasm`) -> wasm-bindgen
+# --target web -> wasm-opt (binaryen from npm) -> SHA-256 beside it.
+#
+#   scripts/build-wasm.sh [OUT_DIR]     (default: npm/dist, the committed copy)
+#
+# Every input that shapes the bytes is pinned: the toolchain
+# (rust-toolchain.toml), wasm-bindgen (=0.2.130 in Cargo.toml, the CLI at the
+# same version), binaryen (npm/package-lock.json), the `wasm` profile and the
+# flags below. Build paths are remapped so the bytes do not depend on where
+# the checkout or cargo's home lives.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out=$(mkdir -p "${1:-$root/npm/dist}" && cd "${1:-$root/npm/dist}" && pwd)
+cd "$root"
+
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
+# curve25519-dalek's 32-bit serial backend: wasm has no 64x64->128 multiply,
+# so the 64-bit backend is ~2.5-4x slower there (docs/BENCHMARKS.md).
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=$root=/captoken --remap-path-prefix=$cargo_home=/cargo --cfg=curve25519_dalek_bits=\"32\""
+
+want=$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' Cargo.toml)
+have=$(wasm-bindgen --version | awk '{print $2}')
+if [ "$want" != "$have" ]; then
+  echo "wasm-bindgen CLI is $have but the crate is pinned to $want (scripts/setup.sh installs it)" >&2
+  exit 1
+fi
+wasm_opt="$root/npm/node_modules/.bin/wasm-opt"
+[ -x "$wasm_opt" ] || { echo "missing $wasm_opt: run 'npm ci' in npm/ (scripts/setup.sh does)" >&2; exit 1; }
+
+cargo build --locked -p captoken-wasm --target wasm32-unknown-unknown --profile wasm
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+wasm-bindgen --target web --out-dir "$tmp" --out-name captoken \
+  target/wasm32-unknown-unknown/wasm/captoken_wasm.wasm
+# The exact feature set Rust 1.95 emits for wasm32-unknown-unknown; naming it
+# keeps wasm-opt from introducing anything wasmtime or browsers lack.
+"$wasm_opt" -Oz --strip-debug --strip-producers \
+  --enable-bulk-memory --enable-reference-types --enable-multivalue \
+  --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
+  "$tmp/captoken_bg.wasm" -o "$tmp/captoken_bg.opt.wasm"
+
+cp "$tmp/captoken_bg.opt.wasm" "$out/captoken_bg.wasm"
+cp "$tmp/captoken.js" "$out/captoken.js"
+cp "$tmp/captoken.d.ts" "$out/captoken.d.ts"
+(cd "$out" && sha256sum captoken_bg.wasm > captoken_bg.wasm.sha256)
+echo "captoken_bg.wasm $(stat -c %s "$out/captoken_bg.wasm") bytes, $(gzip -9c "$out/captoken_bg.wasm" | wc -c) gzipped"
+echo "sha256 $(cut -d' ' -f1 "$out/captoken_bg.wasm.sha256")"
