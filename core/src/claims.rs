@@ -52,7 +52,10 @@ impl ClaimsError {
         }
     }
     fn invalid(path: impl Into<String>, reason: impl fmt::Display) -> Self {
-        ClaimsError::Invalid { path: path.into(), reason: format!("{reason}") }
+        ClaimsError::Invalid {
+            path: path.into(),
+            reason: format!("{reason}"),
+        }
     }
 }
 
@@ -61,11 +64,16 @@ impl fmt::Display for ClaimsError {
         match self {
             ClaimsError::UnsupportedVersion(v) => write!(f, "unsupported claims version `{v}`"),
             ClaimsError::BadDate(c) => {
-                write!(f, "claim `{c}` must be an integer number of seconds in 0..=2^53-1")
+                write!(
+                    f,
+                    "claim `{c}` must be an integer number of seconds in 0..=2^53-1"
+                )
             }
             ClaimsError::MissingExp => f.write_str("claim `exp` is required"),
             ClaimsError::Missing(c) => write!(f, "claim `{c}` is required"),
-            ClaimsError::Invalid { path, reason } => write!(f, "claim `{path}` is invalid: {reason}"),
+            ClaimsError::Invalid { path, reason } => {
+                write!(f, "claim `{path}` is invalid: {reason}")
+            }
         }
     }
 }
@@ -169,8 +177,11 @@ impl Confirmation {
             .as_object()
             .filter(|m| m.len() == 1)
             .and_then(|m| m.get("jwk"))
-            .ok_or_else(|| ClaimsError::invalid("cnf", "must be an object with exactly one member `jwk`"))?;
-        let key = keys::verifying_key_from_jwk(jwk).map_err(|e| ClaimsError::invalid("cnf.jwk", e))?;
+            .ok_or_else(|| {
+                ClaimsError::invalid("cnf", "must be an object with exactly one member `jwk`")
+            })?;
+        let key =
+            keys::verifying_key_from_jwk(jwk).map_err(|e| ClaimsError::invalid("cnf.jwk", e))?;
         Ok(Confirmation { key })
     }
 }
@@ -234,9 +245,12 @@ fn take_date(map: &mut Map<String, Value>, name: &'static str) -> Result<Option<
     }
 }
 
-fn check_caps(caps: &[Capability]) -> Result<(), ClaimsError> {
+pub(crate) fn check_caps(caps: &[Capability]) -> Result<(), ClaimsError> {
     if caps.is_empty() {
-        return Err(ClaimsError::invalid("caps", "must grant at least one capability"));
+        return Err(ClaimsError::invalid(
+            "caps",
+            "must grant at least one capability",
+        ));
     }
     for (i, cap) in caps.iter().enumerate() {
         for (field, list) in [("actions", &cap.actions), ("resources", &cap.resources)] {
@@ -247,7 +261,11 @@ fn check_caps(caps: &[Capability]) -> Result<(), ClaimsError> {
                 ));
             }
         }
-        if cap.constraints.max_purchase.is_some_and(|m| m > MAX_SAFE_INTEGER as u64) {
+        if cap
+            .constraints
+            .max_purchase
+            .is_some_and(|m| m > MAX_SAFE_INTEGER as u64)
+        {
             return Err(ClaimsError::invalid(
                 format!("caps[{i}].constraints.max_purchase"),
                 "must be at most 2^53-1",
@@ -267,7 +285,10 @@ impl TokenRequest {
     pub fn from_json(mut map: Map<String, Value>) -> Result<Self, ClaimsError> {
         for owned in ["ver", "iss", "iat", "nbf", "exp", "jti"] {
             if map.contains_key(owned) {
-                return Err(ClaimsError::invalid(owned, "is set by the issuer, not the request"));
+                return Err(ClaimsError::invalid(
+                    owned,
+                    "is set by the issuer, not the request",
+                ));
             }
         }
         Self::take(&mut map)
@@ -287,11 +308,17 @@ impl TokenRequest {
                     })
                     .collect::<Result<_, _>>()?,
             ),
-            Some(_) => return Err(ClaimsError::invalid("aud", "must be a string or a non-empty list")),
+            Some(_) => {
+                return Err(ClaimsError::invalid(
+                    "aud",
+                    "must be a string or a non-empty list",
+                ));
+            }
         };
         let cnf = Confirmation::from_value(&map.remove("cnf").ok_or(ClaimsError::Missing("cnf"))?)?;
-        let caps: Vec<Capability> = serde_json::from_value(map.remove("caps").ok_or(ClaimsError::Missing("caps"))?)
-            .map_err(|e| ClaimsError::invalid("caps", e))?;
+        let caps: Vec<Capability> =
+            serde_json::from_value(map.remove("caps").ok_or(ClaimsError::Missing("caps"))?)
+                .map_err(|e| ClaimsError::invalid("caps", e))?;
         check_caps(&caps)?;
         let plan_id = match map.remove("plan_id") {
             None => None,
@@ -299,7 +326,14 @@ impl TokenRequest {
             Some(_) => return Err(ClaimsError::invalid("plan_id", "must be a string")),
         };
         let extra = core::mem::take(map);
-        Ok(TokenRequest { sub, aud, cnf, caps, plan_id, extra })
+        Ok(TokenRequest {
+            sub,
+            aud,
+            cnf,
+            caps,
+            plan_id,
+            extra,
+        })
     }
 }
 
@@ -320,10 +354,21 @@ impl Claims {
         let nbf = take_date(&mut map, "nbf")?.ok_or(ClaimsError::Missing("nbf"))?;
         let jti = take_string(&mut map, "jti")?;
         if crate::b64::decode(jti.as_bytes()).map_or(true, |b| b.len() < 16) {
-            return Err(ClaimsError::invalid("jti", "must be base64url of at least 128 bits"));
+            return Err(ClaimsError::invalid(
+                "jti",
+                "must be base64url of at least 128 bits",
+            ));
         }
         let request = TokenRequest::take(&mut map)?;
-        Ok(Claims { ver, iss, iat, nbf, exp, jti, request })
+        Ok(Claims {
+            ver,
+            iss,
+            iat,
+            nbf,
+            exp,
+            jti,
+            request,
+        })
     }
 
     /// The claims as a JSON object. Keys come out sorted, so the same claims
@@ -337,13 +382,19 @@ impl Claims {
         map.insert("ver".into(), self.ver.into());
         map.insert("iss".into(), self.iss.clone().into());
         map.insert("sub".into(), r.sub.clone().into());
-        map.insert("aud".into(), serde_json::to_value(&r.aud).unwrap_or(Value::Null));
+        map.insert(
+            "aud".into(),
+            serde_json::to_value(&r.aud).unwrap_or(Value::Null),
+        );
         map.insert("iat".into(), self.iat.into());
         map.insert("nbf".into(), self.nbf.into());
         map.insert("exp".into(), self.exp.into());
         map.insert("jti".into(), self.jti.clone().into());
         map.insert("cnf".into(), r.cnf.to_value());
-        map.insert("caps".into(), serde_json::to_value(&r.caps).unwrap_or(Value::Null));
+        map.insert(
+            "caps".into(),
+            serde_json::to_value(&r.caps).unwrap_or(Value::Null),
+        );
         if let Some(p) = &r.plan_id {
             map.insert("plan_id".into(), p.clone().into());
         }

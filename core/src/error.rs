@@ -156,17 +156,30 @@ impl TokenError {
 impl fmt::Display for TokenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TokenError::TooLarge { len, max } => write!(f, "token is {len} bytes, the limit is {max}"),
+            TokenError::TooLarge { len, max } => {
+                write!(f, "token is {len} bytes, the limit is {max}")
+            }
             TokenError::Malformed(why) => write!(f, "malformed token: {why}"),
             TokenError::Base64 { part, err } => write!(f, "token {part}: {err}"),
             TokenError::Json { part, err } => write!(f, "token {part}: {err}"),
-            TokenError::UnsupportedAlg(alg) => write!(f, "algorithm `{alg}` is not allowed, only `EdDSA`"),
-            TokenError::BadTyp(None) => f.write_str("header `typ` is missing, expected `captoken+jwt`"),
-            TokenError::BadTyp(Some(t)) => write!(f, "header `typ` is `{t}`, expected `captoken+jwt`"),
-            TokenError::UntrustedKeyHeader(h) => {
-                write!(f, "header `{h}` is refused: keys come from the trusted key set only")
+            TokenError::UnsupportedAlg(alg) => {
+                write!(f, "algorithm `{alg}` is not allowed, only `EdDSA`")
             }
-            TokenError::UnknownCrit => f.write_str("header `crit` names an extension this verifier does not implement"),
+            TokenError::BadTyp(None) => {
+                f.write_str("header `typ` is missing, expected `captoken+jwt`")
+            }
+            TokenError::BadTyp(Some(t)) => {
+                write!(f, "header `typ` is `{t}`, expected `captoken+jwt`")
+            }
+            TokenError::UntrustedKeyHeader(h) => {
+                write!(
+                    f,
+                    "header `{h}` is refused: keys come from the trusted key set only"
+                )
+            }
+            TokenError::UnknownCrit => {
+                f.write_str("header `crit` names an extension this verifier does not implement")
+            }
             TokenError::BadHeader(h) => write!(f, "header member `{h}` is not part of the format"),
             TokenError::MissingKid => f.write_str("header `kid` is missing"),
             TokenError::UnknownKid(kid) => write!(f, "no trusted key has `kid` `{kid}`"),
@@ -174,15 +187,26 @@ impl fmt::Display for TokenError {
             TokenError::BadSignature => f.write_str("signature verification failed"),
             TokenError::Claims(err) => write!(f, "{err}"),
             TokenError::Expired { now, exp } => write!(f, "token expired at {exp} (now {now})"),
-            TokenError::NotYetValid { now, nbf } => write!(f, "token is not valid before {nbf} (now {now})"),
-            TokenError::IssuedInFuture { now, iat } => write!(f, "token issued in the future at {iat} (now {now})"),
-            TokenError::BadAudience { expected } => write!(f, "token audience does not include `{expected}`"),
+            TokenError::NotYetValid { now, nbf } => {
+                write!(f, "token is not valid before {nbf} (now {now})")
+            }
+            TokenError::IssuedInFuture { now, iat } => {
+                write!(f, "token issued in the future at {iat} (now {now})")
+            }
+            TokenError::BadAudience { expected } => {
+                write!(f, "token audience does not include `{expected}`")
+            }
             TokenError::BadIssuer { expected, found } => {
-                write!(f, "token issuer `{found}` is not the key's issuer `{expected}`")
+                write!(
+                    f,
+                    "token issuer `{found}` is not the key's issuer `{expected}`"
+                )
             }
             TokenError::Key(err) => write!(f, "{err}"),
             TokenError::BadTtl(why) => write!(f, "invalid lifetime: {why}"),
-            TokenError::EntropyUnavailable => f.write_str("entropy source could not supply a token id"),
+            TokenError::EntropyUnavailable => {
+                f.write_str("entropy source could not supply a token id")
+            }
             TokenError::SigningFailed => f.write_str("signing failed"),
         }
     }

@@ -196,7 +196,10 @@ mod tests {
     fn refuses_deep_nesting_before_parsing() {
         let deep = "[".repeat(100_000);
         let doc = format!(r#"{{"a":{deep}"#);
-        assert_eq!(parse_object(doc.as_bytes(), 8), Err(JsonError::TooDeep { limit: 8 }));
+        assert_eq!(
+            parse_object(doc.as_bytes(), 8),
+            Err(JsonError::TooDeep { limit: 8 })
+        );
         // Brackets inside strings do not count.
         assert!(parse_object(br#"{"a":"[[[[[[[[[[[["}"#, 2).is_ok());
     }
@@ -205,8 +208,17 @@ mod tests {
     fn refuses_non_objects_and_bad_utf8() {
         assert_eq!(parse_object(b"[1]", 4), Err(JsonError::NotObject));
         assert_eq!(parse_object(b"\"s\"", 4), Err(JsonError::NotObject));
-        assert_eq!(parse_object(b"{\"a\":\"\xff\"}", 4).unwrap_err().code(), "bad_json");
-        assert_eq!(parse_object(br#"{"a":"\ud800"}"#, 4).unwrap_err().code(), "bad_json");
-        assert_eq!(parse_object(b"{\"a\":1} x", 4).unwrap_err().code(), "bad_json");
+        assert_eq!(
+            parse_object(b"{\"a\":\"\xff\"}", 4).unwrap_err().code(),
+            "bad_json"
+        );
+        assert_eq!(
+            parse_object(br#"{"a":"\ud800"}"#, 4).unwrap_err().code(),
+            "bad_json"
+        );
+        assert_eq!(
+            parse_object(b"{\"a\":1} x", 4).unwrap_err().code(),
+            "bad_json"
+        );
     }
 }

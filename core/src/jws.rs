@@ -27,7 +27,10 @@ impl Default for Limits {
     fn default() -> Self {
         // 16 KiB leaves room for a depth-3 delegation chain carried inside a
         // token; a bearer token bigger than that is an attack or a mistake.
-        Limits { max_token_len: 16 * 1024, max_json_depth: 16 }
+        Limits {
+            max_token_len: 16 * 1024,
+            max_json_depth: 16,
+        }
     }
 }
 
@@ -60,16 +63,26 @@ fn decode(part: Part, text: &str) -> Result<Vec<u8>, TokenError> {
 /// encoding.
 pub fn parse<'t>(token: &'t str, limits: &Limits) -> Result<Compact<'t>, TokenError> {
     if token.len() > limits.max_token_len {
-        return Err(TokenError::TooLarge { len: token.len(), max: limits.max_token_len });
+        return Err(TokenError::TooLarge {
+            len: token.len(),
+            max: limits.max_token_len,
+        });
     }
     let mut parts = token.split('.');
-    let (Some(h64), Some(p64), Some(s64), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h64), Some(p64), Some(s64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(TokenError::Malformed("a token has exactly three `.`-separated segments"));
+        return Err(TokenError::Malformed(
+            "a token has exactly three `.`-separated segments",
+        ));
     };
     let header_bytes = decode(Part::Header, h64)?;
-    let header = json::parse_object(&header_bytes, limits.max_json_depth)
-        .map_err(|err| TokenError::Json { part: Part::Header, err })?;
+    let header = json::parse_object(&header_bytes, limits.max_json_depth).map_err(|err| {
+        TokenError::Json {
+            part: Part::Header,
+            err,
+        }
+    })?;
 
     match header.get("alg") {
         Some(Value::String(alg)) if alg == "EdDSA" => {}
@@ -88,8 +101,15 @@ pub fn parse<'t>(token: &'t str, limits: &Limits) -> Result<Compact<'t>, TokenEr
     let payload = decode(Part::Payload, p64)?;
     let sig_bytes = decode(Part::Signature, s64)?;
     let sig: [u8; 64] = sig_bytes.try_into().map_err(|_| TokenError::BadSignature)?;
-    let signing_input = token.get(..h64.len() + 1 + p64.len()).ok_or(TokenError::Malformed("truncated"))?;
-    Ok(Compact { header, signing_input, payload, signature: Signature::from_bytes(&sig) })
+    let signing_input = token
+        .get(..h64.len() + 1 + p64.len())
+        .ok_or(TokenError::Malformed("truncated"))?;
+    Ok(Compact {
+        header,
+        signing_input,
+        payload,
+        signature: Signature::from_bytes(&sig),
+    })
 }
 
 impl Compact<'_> {

@@ -73,17 +73,25 @@ impl fmt::Display for KeyError {
         match self {
             KeyError::Malformed(msg) => write!(f, "malformed jwk: {msg}"),
             KeyError::UnsupportedKeyType { kty, crv } => {
-                write!(f, "unsupported key type `{kty}`/`{crv}`, expected `OKP`/`Ed25519`")
+                write!(
+                    f,
+                    "unsupported key type `{kty}`/`{crv}`, expected `OKP`/`Ed25519`"
+                )
             }
             KeyError::BadUse(u) => write!(f, "key use `{u}` does not allow signatures"),
             KeyError::BadAlg(a) => write!(f, "key algorithm `{a}` is not `EdDSA`"),
-            KeyError::BadKeyMaterial(which) => write!(f, "jwk member `{which}` is not a valid ed25519 key"),
+            KeyError::BadKeyMaterial(which) => {
+                write!(f, "jwk member `{which}` is not a valid ed25519 key")
+            }
             KeyError::WeakKey => f.write_str("public key has small order"),
             KeyError::PrivateKeyInPublicSet { kid } => {
                 write!(f, "public key set contains a private key (`kid` `{kid}`)")
             }
             KeyError::DuplicateKid(kid) => write!(f, "duplicate `kid` `{kid}` in key set"),
-            KeyError::KidMismatch { claimed, thumbprint } => write!(
+            KeyError::KidMismatch {
+                claimed,
+                thumbprint,
+            } => write!(
                 f,
                 "`kid` `{claimed}` is not the key's rfc 7638 thumbprint `{thumbprint}`"
             ),
@@ -127,8 +135,21 @@ fn str_member<'a>(jwk: &'a Map<String, Value>, name: &str) -> Result<Option<&'a 
     match jwk.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(KeyError::Malformed(format!("member `{name}` must be a string"))),
+        Some(_) => Err(KeyError::Malformed(format!(
+            "member `{name}` must be a string"
+        ))),
     }
+}
+
+/// RFC 8032 §5.1.3: an encoding whose y (the low 255 bits, little-endian) is
+/// not below p = 2^255 - 19 must not decode. dalek reduces it instead, which
+/// would give one key several encodings and so several `kid`s. The other
+/// non-canonical form (x = 0 with the sign bit set) only exists for the two
+/// small-order points with x = 0, which `is_weak` refuses.
+fn y_is_canonical(bytes: &[u8; 32]) -> bool {
+    let [lo, mid @ .., hi] = *bytes;
+    let y_ge_p = hi & 0x7f == 0x7f && mid.iter().all(|b| *b == 0xff) && lo >= 0xed;
+    !y_ge_p
 }
 
 /// Checks every member that says what the key is for; returns `x` decoded.
@@ -136,12 +157,15 @@ fn check_public_members(jwk: &Map<String, Value>) -> Result<VerifyingKey, KeyErr
     let kty = str_member(jwk, "kty")?.unwrap_or_default();
     let crv = str_member(jwk, "crv")?.unwrap_or_default();
     if kty != "OKP" || crv != "Ed25519" {
-        return Err(KeyError::UnsupportedKeyType { kty: kty.into(), crv: crv.into() });
+        return Err(KeyError::UnsupportedKeyType {
+            kty: kty.into(),
+            crv: crv.into(),
+        });
     }
-    if let Some(u) = str_member(jwk, "use")? {
-        if u != "sig" {
-            return Err(KeyError::BadUse(u.into()));
-        }
+    if let Some(u) = str_member(jwk, "use")?
+        && u != "sig"
+    {
+        return Err(KeyError::BadUse(u.into()));
     }
     if let Some(ops) = jwk.get("key_ops") {
         let ops = ops
@@ -151,28 +175,35 @@ fn check_public_members(jwk: &Map<String, Value>) -> Result<VerifyingKey, KeyErr
             return Err(KeyError::BadUse("key_ops".into()));
         }
     }
-    if let Some(a) = str_member(jwk, "alg")? {
-        if a != "EdDSA" {
-            return Err(KeyError::BadAlg(a.into()));
-        }
+    if let Some(a) = str_member(jwk, "alg")?
+        && a != "EdDSA"
+    {
+        return Err(KeyError::BadAlg(a.into()));
     }
     let x = str_member(jwk, "x")?.ok_or(KeyError::BadKeyMaterial("x"))?;
     let bytes = b64::decode_array::<32>(x).ok_or(KeyError::BadKeyMaterial("x"))?;
     let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::BadKeyMaterial("x"))?;
+    if !y_is_canonical(&bytes) {
+        return Err(KeyError::BadKeyMaterial("x"));
+    }
     if key.is_weak() {
         return Err(KeyError::WeakKey);
     }
     if let Some(kid) = str_member(jwk, "kid")? {
         let tp = thumbprint(&key);
         if kid != tp {
-            return Err(KeyError::KidMismatch { claimed: kid.into(), thumbprint: tp });
+            return Err(KeyError::KidMismatch {
+                claimed: kid.into(),
+                thumbprint: tp,
+            });
         }
     }
     Ok(key)
 }
 
 fn as_object(jwk: &Value) -> Result<&Map<String, Value>, KeyError> {
-    jwk.as_object().ok_or_else(|| KeyError::Malformed("a jwk must be a json object".into()))
+    jwk.as_object()
+        .ok_or_else(|| KeyError::Malformed("a jwk must be a json object".into()))
 }
 
 /// Read a public Ed25519 JWK. A `d` member is refused: a public key slot
@@ -184,7 +215,9 @@ pub fn verifying_key_from_jwk(jwk: &Value) -> Result<VerifyingKey, KeyError> {
     let map = as_object(jwk)?;
     let key = check_public_members(map)?;
     if map.contains_key("d") {
-        return Err(KeyError::PrivateKeyInPublicSet { kid: thumbprint(&key) });
+        return Err(KeyError::PrivateKeyInPublicSet {
+            kid: thumbprint(&key),
+        });
     }
     Ok(key)
 }
@@ -218,7 +251,12 @@ pub struct TrustedKey {
 impl TrustedKey {
     /// Trust `key` from `not_before` (inclusive) until `not_after` (exclusive).
     pub fn new(key: VerifyingKey, not_before: Option<i64>, not_after: Option<i64>) -> Self {
-        TrustedKey { kid: thumbprint(&key), key, not_before, not_after }
+        TrustedKey {
+            kid: thumbprint(&key),
+            key,
+            not_before,
+            not_after,
+        }
     }
     /// The key's `kid` (its thumbprint).
     pub fn kid(&self) -> &str {
@@ -230,8 +268,12 @@ impl TrustedKey {
     }
     /// Whether the key may vouch for tokens at `now`, give or take `leeway`.
     pub fn in_window(&self, now: i64, leeway: i64) -> bool {
-        let started = self.not_before.is_none_or(|nbf| now.saturating_add(leeway) >= nbf);
-        let not_ended = self.not_after.is_none_or(|end| now.saturating_sub(leeway) < end);
+        let started = self
+            .not_before
+            .is_none_or(|nbf| now.saturating_add(leeway) >= nbf);
+        let not_ended = self
+            .not_after
+            .is_none_or(|end| now.saturating_sub(leeway) < end);
         started && not_ended
     }
 }
@@ -260,7 +302,10 @@ fn window_member(jwk: &Map<String, Value>, name: &str) -> Result<Option<i64>, Ke
 impl KeySet {
     /// An empty set for `issuer`.
     pub fn new(issuer: impl Into<String>) -> Self {
-        KeySet { issuer: issuer.into(), keys: Vec::new() }
+        KeySet {
+            issuer: issuer.into(),
+            keys: Vec::new(),
+        }
     }
 
     /// Add a key.
@@ -286,17 +331,20 @@ impl KeySet {
             .as_object()
             .and_then(|m| m.get("keys"))
             .and_then(Value::as_array)
-            .ok_or_else(|| KeyError::Malformed("a jwks must be an object with a `keys` array".into()))?;
+            .ok_or_else(|| {
+                KeyError::Malformed("a jwks must be an object with a `keys` array".into())
+            })?;
         let mut set = KeySet::new(issuer);
         for jwk in keys {
             let map = as_object(jwk)?;
-            if let Some(kid) = str_member(map, "kid")? {
-                if set.get(kid).is_some() {
-                    return Err(KeyError::DuplicateKid(kid.to_string()));
-                }
+            if let Some(kid) = str_member(map, "kid")?
+                && set.get(kid).is_some()
+            {
+                return Err(KeyError::DuplicateKid(kid.to_string()));
             }
             let key = verifying_key_from_jwk(jwk)?;
-            let trusted = TrustedKey::new(key, window_member(map, "nbf")?, window_member(map, "exp")?);
+            let trusted =
+                TrustedKey::new(key, window_member(map, "nbf")?, window_member(map, "exp")?);
             set.insert(trusted)?;
         }
         Ok(set)

@@ -104,10 +104,26 @@ pub struct Operation {
 
 /// Every operation, in id order.
 pub const OPERATIONS: &[Operation] = &[
-    Operation { id: 0, name: "info", run: info },
-    Operation { id: 1, name: "keygen", run: keygen },
-    Operation { id: 2, name: "issue", run: issue },
-    Operation { id: 3, name: "verify", run: verify },
+    Operation {
+        id: 0,
+        name: "info",
+        run: info,
+    },
+    Operation {
+        id: 1,
+        name: "keygen",
+        run: keygen,
+    },
+    Operation {
+        id: 2,
+        name: "issue",
+        run: issue,
+    },
+    Operation {
+        id: 3,
+        name: "verify",
+        run: verify,
+    },
 ];
 
 /// Run operation `id` on a JSON request.
@@ -115,7 +131,10 @@ pub const OPERATIONS: &[Operation] = &[
 /// # Errors
 /// [`OpError`]; its [`OpError::to_json`] is the error response.
 pub fn call(id: u32, request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let op = OPERATIONS.iter().find(|o| o.id == id).ok_or_else(|| OpError::UnknownOp(id.to_string()))?;
+    let op = OPERATIONS
+        .iter()
+        .find(|o| o.id == id)
+        .ok_or_else(|| OpError::UnknownOp(id.to_string()))?;
     (op.run)(request)
 }
 
@@ -124,7 +143,10 @@ pub fn call(id: u32, request: &[u8]) -> Result<Vec<u8>, OpError> {
 /// # Errors
 /// As [`call`].
 pub fn call_named(name: &str, request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let op = OPERATIONS.iter().find(|o| o.name == name).ok_or_else(|| OpError::UnknownOp(name.to_string()))?;
+    let op = OPERATIONS
+        .iter()
+        .find(|o| o.name == name)
+        .ok_or_else(|| OpError::UnknownOp(name.to_string()))?;
     (op.run)(request)
 }
 
@@ -213,10 +235,14 @@ fn verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let req: VerifyRequest = parse(request)?;
     let leeway = req.leeway.unwrap_or(token::DEFAULT_LEEWAY);
     if !(0..=MAX_LEEWAY).contains(&leeway) {
-        return Err(OpError::BadRequest(format!("`leeway` must be in 0..={MAX_LEEWAY} seconds")));
+        return Err(OpError::BadRequest(format!(
+            "`leeway` must be in 0..={MAX_LEEWAY} seconds"
+        )));
     }
     let keys = KeySet::from_jwks(req.issuer, &req.jwks)?;
-    let verified = Verifier::new(&keys, req.audience).leeway(leeway).verify(&req.token, req.now)?;
+    let verified = Verifier::new(&keys, req.audience)
+        .leeway(leeway)
+        .verify(&req.token, req.now)?;
     respond(&json!({
         "header": { "alg": "EdDSA", "typ": token::TYP, "kid": verified.header().kid },
         "claims": Value::Object(verified.claims().to_json()),

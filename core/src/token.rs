@@ -80,7 +80,11 @@ where
     /// Issue as `issuer` with `signer`; the `kid` is computed once here.
     pub fn new(signer: &'s S, issuer: impl Into<String>) -> Self {
         let kid = keys::thumbprint(&signer.verifying_key());
-        TokenIssuer { signer, issuer: issuer.into(), kid }
+        TokenIssuer {
+            signer,
+            issuer: issuer.into(),
+            kid,
+        }
     }
 
     /// The `kid` this issuer stamps on its tokens.
@@ -114,10 +118,16 @@ where
             .filter(|e| *e <= claims::MAX_SAFE_INTEGER)
             .ok_or(TokenError::BadTtl("`now + ttl` exceeds 2^53-1"))?;
         if let Some(name) = request.extra.keys().find(|k| claims::is_registered(k)) {
-            return Err(ClaimsError::Invalid { path: name.clone(), reason: "is a registered claim".into() }.into());
+            return Err(ClaimsError::Invalid {
+                path: name.clone(),
+                reason: "is a registered claim".into(),
+            }
+            .into());
         }
         let mut jti = [0u8; JTI_BYTES];
-        entropy.fill(&mut jti).map_err(|_| TokenError::EntropyUnavailable)?;
+        entropy
+            .fill(&mut jti)
+            .map_err(|_| TokenError::EntropyUnavailable)?;
         let claims = Claims {
             ver: claims::SCHEMA_VERSION,
             iss: self.issuer.clone(),
@@ -127,22 +137,32 @@ where
             jti: b64::encode(&jti),
             request,
         };
-        // Re-read what we are about to sign through the verifier's parser:
-        // the issuer must never sign a token its own verifier would refuse.
+        // The request is already typed (`cnf` is a decoded point), so only
+        // the rules types cannot express are checked; `tests/roundtrip.rs`
+        // proves everything issued parses back through the verifier.
+        claims::check_caps(&claims.request.caps)?;
         let payload_json = Value::Object(claims.to_json());
-        if let Value::Object(map) = &payload_json {
-            Claims::from_json(map.clone())?;
-        }
-        let header = Header { kid: self.kid.clone() };
-        let header_bytes = serde_json::to_vec(&Value::Object(header.to_json())).map_err(|_| TokenError::SigningFailed)?;
-        let payload_bytes = serde_json::to_vec(&payload_json).map_err(|_| TokenError::SigningFailed)?;
+        let header = Header {
+            kid: self.kid.clone(),
+        };
+        let header_bytes = serde_json::to_vec(&Value::Object(header.to_json()))
+            .map_err(|_| TokenError::SigningFailed)?;
+        let payload_bytes =
+            serde_json::to_vec(&payload_json).map_err(|_| TokenError::SigningFailed)?;
         let mut token = b64::encode(&header_bytes);
         token.push('.');
         token.push_str(&b64::encode(&payload_bytes));
-        let signature = self.signer.try_sign(token.as_bytes()).map_err(|_| TokenError::SigningFailed)?;
+        let signature = self
+            .signer
+            .try_sign(token.as_bytes())
+            .map_err(|_| TokenError::SigningFailed)?;
         token.push('.');
         token.push_str(&b64::encode(&signature.to_bytes()));
-        Ok(IssuedToken { token, header, claims })
+        Ok(IssuedToken {
+            token,
+            header,
+            claims,
+        })
     }
 }
 
@@ -161,7 +181,11 @@ impl<'t> UnverifiedToken<'t> {
     /// The structural and header errors of [`TokenError`].
     pub fn parse(token: &'t str, limits: &Limits) -> Result<Self, TokenError> {
         let jws = jws::parse(token, limits)?;
-        if let Some(extra) = jws.header.keys().find(|k| !HEADER_MEMBERS.contains(&k.as_str())) {
+        if let Some(extra) = jws
+            .header
+            .keys()
+            .find(|k| !HEADER_MEMBERS.contains(&k.as_str()))
+        {
             return Err(TokenError::BadHeader(extra.clone()));
         }
         match jws.header.get("typ") {
@@ -174,7 +198,10 @@ impl<'t> UnverifiedToken<'t> {
             Some(Value::String(k)) if !k.is_empty() => k.clone(),
             _ => return Err(TokenError::MissingKid),
         };
-        Ok(UnverifiedToken { jws, header: Header { kid } })
+        Ok(UnverifiedToken {
+            jws,
+            header: Header { kid },
+        })
     }
 
     /// The `kid` the token claims to be signed with (unauthenticated).
@@ -220,7 +247,12 @@ impl<'k> Verifier<'k> {
     /// Both are required: a verifier that skips either accepts tokens minted
     /// for someone else.
     pub fn new(keys: &'k KeySet, audience: impl Into<String>) -> Self {
-        Verifier { keys, audience: audience.into(), leeway: DEFAULT_LEEWAY, limits: Limits::default() }
+        Verifier {
+            keys,
+            audience: audience.into(),
+            leeway: DEFAULT_LEEWAY,
+            limits: Limits::default(),
+        }
     }
 
     /// Tolerate this much clock skew, clamped to `0..=MAX_LEEWAY` seconds.
@@ -252,34 +284,63 @@ impl<'k> Verifier<'k> {
     ///
     /// # Errors
     /// As [`Verifier::verify`], from the key lookup on.
-    pub fn verify_parsed(&self, token: UnverifiedToken<'_>, now: i64) -> Result<VerifiedToken, TokenError> {
+    pub fn verify_parsed(
+        &self,
+        token: UnverifiedToken<'_>,
+        now: i64,
+    ) -> Result<VerifiedToken, TokenError> {
         let kid = token.kid();
-        let trusted = self.keys.get(kid).ok_or_else(|| TokenError::UnknownKid(kid.to_string()))?;
+        let trusted = self
+            .keys
+            .get(kid)
+            .ok_or_else(|| TokenError::UnknownKid(kid.to_string()))?;
         token.jws.verify_signature(trusted.key())?;
         if !trusted.in_window(now, self.leeway) {
             return Err(TokenError::KeyNotValid(kid.to_string()));
         }
 
-        let payload = json::parse_object(&token.jws.payload, self.limits.max_json_depth)
-            .map_err(|err| TokenError::Json { part: Part::Payload, err })?;
+        let payload =
+            json::parse_object(&token.jws.payload, self.limits.max_json_depth).map_err(|err| {
+                TokenError::Json {
+                    part: Part::Payload,
+                    err,
+                }
+            })?;
         let claims = Claims::from_json(payload)?;
 
         if claims.exp <= now.saturating_sub(self.leeway) {
-            return Err(TokenError::Expired { now, exp: claims.exp });
+            return Err(TokenError::Expired {
+                now,
+                exp: claims.exp,
+            });
         }
         if claims.nbf > now.saturating_add(self.leeway) {
-            return Err(TokenError::NotYetValid { now, nbf: claims.nbf });
+            return Err(TokenError::NotYetValid {
+                now,
+                nbf: claims.nbf,
+            });
         }
         if claims.iat > now.saturating_add(self.leeway) {
-            return Err(TokenError::IssuedInFuture { now, iat: claims.iat });
+            return Err(TokenError::IssuedInFuture {
+                now,
+                iat: claims.iat,
+            });
         }
         if !claims.request.aud.contains(&self.audience) {
-            return Err(TokenError::BadAudience { expected: self.audience.clone() });
+            return Err(TokenError::BadAudience {
+                expected: self.audience.clone(),
+            });
         }
         if claims.iss != self.keys.issuer() {
-            return Err(TokenError::BadIssuer { expected: self.keys.issuer().to_string(), found: claims.iss });
+            return Err(TokenError::BadIssuer {
+                expected: self.keys.issuer().to_string(),
+                found: claims.iss,
+            });
         }
-        Ok(VerifiedToken { header: token.header, claims })
+        Ok(VerifiedToken {
+            header: token.header,
+            claims,
+        })
     }
 }
 

@@ -41,5 +41,8 @@ pub fn abi_version() -> u32 {
 /// The names of the operations, in id order.
 #[wasm_bindgen]
 pub fn operations() -> Vec<String> {
-    captoken_core::ops::OPERATIONS.iter().map(|o| o.name.into()).collect()
+    captoken_core::ops::OPERATIONS
+        .iter()
+        .map(|o| o.name.into())
+        .collect()
 }

@@ -33,7 +33,9 @@ pub fn ct_abi_version() -> u32 {
 /// Allocate `len` bytes for a request; 0 when impossible.
 #[wasm_bindgen]
 pub fn ct_alloc(len: u32) -> u32 {
-    let Ok(len) = usize::try_from(len) else { return 0 };
+    let Ok(len) = usize::try_from(len) else {
+        return 0;
+    };
     let mut buf = Vec::new();
     if buf.try_reserve_exact(len.max(1)).is_err() {
         return 0;
@@ -54,10 +56,14 @@ pub fn ct_free(ptr: u32, _len: u32) {
 #[wasm_bindgen]
 pub fn ct_call(op: u32, ptr: u32, len: u32) -> u32 {
     let result = BUFFERS.with_borrow(|b| {
-        let request = b.get(&(ptr as usize)).and_then(|buf| buf.get(..len as usize));
+        let request = b
+            .get(&(ptr as usize))
+            .and_then(|buf| buf.get(..len as usize));
         match request {
             Some(req) => captoken_core::ops::call(op, req),
-            None => Err(captoken_core::OpError::BadRequest("request buffer was not allocated by `ct_alloc`".into())),
+            None => Err(captoken_core::OpError::BadRequest(
+                "request buffer was not allocated by `ct_alloc`".into(),
+            )),
         }
     });
     let (status, bytes) = match result {

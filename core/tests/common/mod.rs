@@ -1,0 +1,104 @@
+//! Shared fixtures for the core's integration tests.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use captoken_core::b64;
+use captoken_core::keys;
+use captoken_core::{
+    KeySet, SigningKey, SliceEntropy, TokenIssuer, TokenRequest, TrustedKey, Verifier,
+};
+use ed25519_dalek::Signer;
+use serde_json::{Value, json};
+
+pub const ISS: &str = "https://gw.example";
+pub const AUD: &str = "robot-gateway";
+pub const NOW: i64 = 1_700_000_000;
+
+pub fn issuer_key() -> SigningKey {
+    SigningKey::from_bytes(&[7; 32])
+}
+
+pub fn holder_key() -> SigningKey {
+    SigningKey::from_bytes(&[9; 32])
+}
+
+pub fn keyset() -> KeySet {
+    let mut keys = KeySet::new(ISS);
+    keys.insert(TrustedKey::new(issuer_key().verifying_key(), None, None))
+        .unwrap();
+    keys
+}
+
+pub fn verifier(keys: &KeySet) -> Verifier<'_> {
+    Verifier::new(keys, AUD).leeway(0)
+}
+
+pub fn request_json() -> Value {
+    json!({
+        "sub": "operator-1",
+        "aud": AUD,
+        "cnf": { "jwk": keys::public_jwk(&holder_key().verifying_key()) },
+        "caps": [{
+            "actions": ["drive"],
+            "resources": ["robot:7"],
+            "constraints": { "domains": ["*.example.com"], "max_purchase": 0, "pii_access": false }
+        }],
+        "plan_id": "plan-1",
+    })
+}
+
+pub fn request() -> TokenRequest {
+    TokenRequest::from_json(request_json().as_object().unwrap().clone()).unwrap()
+}
+
+pub fn issue_at(now: i64, ttl: u64) -> String {
+    TokenIssuer::new(&issuer_key(), ISS)
+        .issue(request(), now, ttl, &mut SliceEntropy::new(&[42; 16]))
+        .unwrap()
+        .token
+}
+
+/// The claims a well-formed token issued at NOW for 300 s carries.
+pub fn claims_json() -> Value {
+    let mut claims = request_json();
+    let map = claims.as_object_mut().unwrap();
+    map.insert("ver".into(), 1.into());
+    map.insert("iss".into(), ISS.into());
+    map.insert("iat".into(), NOW.into());
+    map.insert("nbf".into(), NOW.into());
+    map.insert("exp".into(), (NOW + 300).into());
+    map.insert("jti".into(), b64::encode(&[42; 16]).into());
+    claims
+}
+
+pub fn header_json() -> Value {
+    json!({ "alg": "EdDSA", "typ": "captoken+jwt", "kid": keys::thumbprint(&issuer_key().verifying_key()) })
+}
+
+/// Sign arbitrary header and payload text with the trusted issuer key, so a
+/// test reaches exactly the check it is about.
+pub fn sign_raw(header: &str, payload: &str) -> String {
+    sign_raw_with(&issuer_key(), header, payload)
+}
+
+pub fn sign_raw_with(key: &SigningKey, header: &str, payload: &str) -> String {
+    let input = format!(
+        "{}.{}",
+        b64::encode(header.as_bytes()),
+        b64::encode(payload.as_bytes())
+    );
+    let sig = key.sign(input.as_bytes());
+    format!("{input}.{}", b64::encode(&sig.to_bytes()))
+}
+
+pub fn sign_values(header: &Value, payload: &Value) -> String {
+    sign_raw(&header.to_string(), &payload.to_string())
+}
+
+/// The error code verifying `token` at NOW with zero leeway yields.
+pub fn code_of(token: &str) -> &'static str {
+    let keys = keyset();
+    match verifier(&keys).verify(token, NOW) {
+        Ok(_) => "ok",
+        Err(e) => e.code(),
+    }
+}

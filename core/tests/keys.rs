@@ -1,0 +1,206 @@
+//! JWK / JWKS import: what a verifier trusts, and what it refuses.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use captoken_core::KeySet;
+use captoken_core::keys::{
+    self, private_jwk, public_jwk, signing_key_from_jwk, thumbprint, verifying_key_from_jwk,
+};
+use common::*;
+use serde_json::{Value, json};
+
+fn jwks_code(jwks: Value) -> &'static str {
+    match KeySet::from_jwks(ISS, &jwks) {
+        Ok(_) => "ok",
+        Err(e) => e.code(),
+    }
+}
+
+fn with(f: impl FnOnce(&mut serde_json::Map<String, Value>)) -> Value {
+    let mut jwk = public_jwk(&issuer_key().verifying_key());
+    f(jwk.as_object_mut().unwrap());
+    json!({ "keys": [jwk] })
+}
+
+#[test]
+fn a_public_set_round_trips() {
+    let set = KeySet::from_jwks(ISS, &json!({ "keys": [public_jwk(&issuer_key().verifying_key()), public_jwk(&holder_key().verifying_key())] })).unwrap();
+    assert_eq!(set.keys().len(), 2);
+    assert_eq!(KeySet::from_jwks(ISS, &set.to_jwks()).unwrap(), set);
+    // Members that are optional in RFC 8037 may be absent.
+    let bare = with(|m| {
+        m.remove("kid");
+        m.remove("alg");
+        m.remove("use");
+    });
+    assert_eq!(jwks_code(bare), "ok");
+}
+
+#[test]
+fn private_keys_are_refused_in_a_public_set() {
+    let jwks = json!({ "keys": [private_jwk(&issuer_key())] });
+    assert_eq!(jwks_code(jwks), "private_key_in_public_set");
+}
+
+#[test]
+fn wrong_type_curve_use_and_alg_are_refused() {
+    assert_eq!(
+        jwks_code(with(|m| {
+            m.insert("kty".into(), "RSA".into());
+        })),
+        "unsupported_key_type"
+    );
+    assert_eq!(
+        jwks_code(with(|m| {
+            m.insert("kty".into(), "EC".into());
+        })),
+        "unsupported_key_type"
+    );
+    assert_eq!(
+        jwks_code(with(|m| {
+            m.insert("crv".into(), "X25519".into());
+        })),
+        "unsupported_key_type"
+    );
+    assert_eq!(
+        jwks_code(with(|m| {
+            m.insert("crv".into(), "Ed448".into());
+        })),
+        "unsupported_key_type"
+    );
+    assert_eq!(
+        jwks_code(with(|m| {
+            m.remove("kty");
+        })),
+        "unsupported_key_type"
+    );
+    assert_eq!(
+        jwks_code(with(|m| {
+            m.insert("use".into(), "enc".into());
+        })),
+        "bad_key_use"
+    );
+    assert_eq!(
+        jwks_code(with(|m| {
+            m.insert("key_ops".into(), json!(["encrypt"]));
+        })),
+        "bad_key_use"
+    );
+    assert_eq!(
+        jwks_code(with(|m| {
+            m.insert("alg".into(), "ES256".into());
+        })),
+        "bad_key_alg"
+    );
+    assert_eq!(
+        jwks_code(with(|m| {
+            m.insert("alg".into(), "none".into());
+        })),
+        "bad_key_alg"
+    );
+}
+
+#[test]
+fn duplicate_kids_are_refused() {
+    let jwk = public_jwk(&issuer_key().verifying_key());
+    assert_eq!(
+        jwks_code(json!({ "keys": [jwk.clone(), jwk] })),
+        "duplicate_kid"
+    );
+}
+
+#[test]
+fn kid_must_be_the_thumbprint() {
+    assert_eq!(
+        jwks_code(with(|m| {
+            m.insert("kid".into(), "signing-key-2026-01".into());
+        })),
+        "kid_mismatch"
+    );
+}
+
+#[test]
+fn bad_key_material_is_refused() {
+    assert_eq!(
+        jwks_code(with(|m| {
+            m.insert("x".into(), "AAAA".into());
+        })),
+        "bad_key"
+    );
+    assert_eq!(
+        jwks_code(with(|m| {
+            m.remove("x");
+        })),
+        "bad_key"
+    );
+    assert_eq!(
+        jwks_code(with(|m| {
+            m.insert("x".into(), 5.into());
+        })),
+        "bad_key"
+    );
+    // The identity point has small order: any signature would "verify".
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    assert_eq!(
+        jwks_code(with(|m| {
+            m.remove("kid");
+            m.insert("x".into(), captoken_core::b64::encode(&identity).into());
+        })),
+        "weak_key"
+    );
+    assert_eq!(jwks_code(json!({ "keys": {} })), "bad_key");
+    assert_eq!(jwks_code(json!([])), "bad_key");
+}
+
+#[test]
+fn private_jwk_must_match_its_public_half() {
+    let good = private_jwk(&issuer_key());
+    assert_eq!(
+        signing_key_from_jwk(&good).unwrap().to_bytes(),
+        issuer_key().to_bytes()
+    );
+    let mut swapped = good.clone();
+    swapped["x"] = public_jwk(&holder_key().verifying_key())["x"].clone();
+    swapped.as_object_mut().unwrap().remove("kid");
+    assert_eq!(
+        signing_key_from_jwk(&swapped).unwrap_err().code(),
+        "key_pair_mismatch"
+    );
+    assert_eq!(
+        signing_key_from_jwk(&public_jwk(&issuer_key().verifying_key()))
+            .unwrap_err()
+            .code(),
+        "bad_key"
+    );
+}
+
+#[test]
+fn kid_is_the_rfc7638_thumbprint_of_the_public_jwk() {
+    let key = issuer_key().verifying_key();
+    assert_eq!(public_jwk(&key)["kid"], thumbprint(&key));
+    assert_eq!(verifying_key_from_jwk(&public_jwk(&key)).unwrap(), key);
+    assert_ne!(
+        thumbprint(&key),
+        keys::thumbprint(&holder_key().verifying_key())
+    );
+}
+
+#[test]
+fn non_canonical_key_encodings_are_refused() {
+    // y = p + 3 (found by the CCTV/Wycheproof sweep): decodes to the same
+    // point as `03 00..00` under a lenient decoder, with another thumbprint.
+    let jwk =
+        json!({"kty": "OKP", "crv": "Ed25519", "x": "8P_______________________________________38"});
+    assert_eq!(verifying_key_from_jwk(&jwk).unwrap_err().code(), "bad_key");
+    let mut canonical = [0u8; 32];
+    canonical[0] = 3;
+    let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": captoken_core::b64::encode(&canonical)});
+    assert!(verifying_key_from_jwk(&jwk).is_ok());
+}

@@ -1,0 +1,83 @@
+/** A JSON Web Key (public or private Ed25519, RFC 8037). */
+export interface Jwk {
+  kty: 'OKP';
+  crv: 'Ed25519';
+  x: string;
+  d?: string;
+  kid?: string;
+  alg?: 'EdDSA';
+  use?: 'sig';
+  [member: string]: unknown;
+}
+
+export interface Jwks {
+  keys: Jwk[];
+}
+
+export interface Constraints {
+  domains?: string[];
+  max_purchase?: number;
+  pii_access?: boolean;
+  rooms?: string[];
+  tools?: string[];
+  [kind: string]: unknown;
+}
+
+export interface Capability {
+  actions: string[];
+  resources: string[];
+  constraints?: Constraints;
+}
+
+/** What the caller chooses when issuing; the issuer adds ver, iss, iat, nbf, exp and jti. */
+export interface TokenRequest {
+  sub: string;
+  aud: string | string[];
+  cnf: { jwk: Jwk };
+  caps: Capability[];
+  plan_id?: string;
+  [extra: string]: unknown;
+}
+
+export interface Claims extends TokenRequest {
+  ver: 1;
+  iss: string;
+  iat: number;
+  nbf: number;
+  exp: number;
+  jti: string;
+}
+
+export interface Issued {
+  token: string;
+  kid: string;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+export interface Verified {
+  header: { alg: 'EdDSA'; typ: 'captoken+jwt'; kid: string };
+  claims: Claims;
+}
+
+export declare class CaptokenError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string);
+}
+
+export declare const moduleSha256: string;
+export declare const ABI_VERSION: number;
+
+export declare function generateKey(): { kid: string; privateJwk: Jwk; publicJwk: Jwk };
+export declare function issue(args: { key: Jwk; issuer: string; claims: TokenRequest; ttl?: number; now?: number }): Issued;
+export declare function verify(args: {
+  token: string;
+  jwks: Jwks;
+  issuer: string;
+  audience: string;
+  now?: number;
+  leeway?: number;
+}): Verified;
+export declare function info(): { abi: number; version: string; ops: string[] };
+export declare function callOperation(op: string, request: unknown): unknown;

@@ -1,0 +1,71 @@
+// captoken for Node: the same .wasm the gateway runs, initialized
+// synchronously from the file next to this one. The module has no clock and
+// no randomness of its own; this wrapper supplies both.
+import { readFileSync } from 'node:fs';
+import { createHash, getRandomValues } from 'node:crypto';
+import { initSync, call, abiVersion } from './dist/captoken.js';
+
+const wasmUrl = new URL('./dist/captoken_bg.wasm', import.meta.url);
+const bytes = readFileSync(wasmUrl);
+const expected = readFileSync(new URL('./dist/captoken_bg.wasm.sha256', import.meta.url), 'utf8').slice(0, 64);
+const actual = createHash('sha256').update(bytes).digest('hex');
+if (actual !== expected) {
+  throw new Error(`captoken: module digest ${actual} does not match ${expected}`);
+}
+initSync({ module: bytes });
+
+/** SHA-256 (hex) of the loaded module: the same digest the gateway checks. */
+export const moduleSha256 = actual;
+/** ABI version of the loaded module. */
+export const ABI_VERSION = abiVersion();
+
+/** Every failure carries a stable `code`, the same string the gateway and CLI report. */
+export class CaptokenError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = 'CaptokenError';
+    this.code = code;
+  }
+}
+
+function run(op, request) {
+  try {
+    return JSON.parse(call(op, JSON.stringify(request)));
+  } catch (err) {
+    if (err && typeof err.code === 'string') throw new CaptokenError(err.code, err.message);
+    throw err;
+  }
+}
+
+const b64url = (u8) => Buffer.from(u8).toString('base64url');
+const random = (n) => b64url(getRandomValues(new Uint8Array(n)));
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** Generate an Ed25519 key: `{ kid, privateJwk, publicJwk }`. */
+export function generateKey() {
+  const r = run('keygen', { seed: random(32) });
+  return { kid: r.kid, privateJwk: r.private_jwk, publicJwk: r.public_jwk };
+}
+
+/**
+ * Issue a token signed with `key` (a private JWK) as `issuer`.
+ * `claims`: `{ sub, aud, cnf: { jwk }, caps: [{ actions, resources, constraints? }], plan_id?, ...extra }`.
+ */
+export function issue({ key, issuer, claims, ttl = 300, now = nowSeconds() }) {
+  return run('issue', { key, issuer, claims, ttl, now, entropy: random(16) });
+}
+
+/** Verify `token` against `jwks` of `issuer` for `audience`; returns `{ header, claims }`. */
+export function verify({ token, jwks, issuer, audience, now = nowSeconds(), leeway = 30 }) {
+  return run('verify', { token, jwks, issuer, audience, now, leeway });
+}
+
+/** Module version, ABI version and operation names. */
+export function info() {
+  return run('info', {});
+}
+
+/** Call any row of the operations table with a JSON-able request (escape hatch). */
+export function callOperation(op, request) {
+  return run(op, request);
+}

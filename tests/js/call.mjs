@@ -1,0 +1,15 @@
+// Run one operation of the npm package's module: `node call.mjs OP < request.json`.
+// Prints the module's raw response text (not re-serialized by JS), so the
+// Rust side can compare bytes. Exit 0 = result, 1 = error JSON.
+import { readFileSync } from 'node:fs';
+import '../../npm/index.js'; // verifies the digest and initializes the module
+import { call } from '../../npm/dist/captoken.js';
+
+const op = process.argv[2];
+const request = readFileSync(0, 'utf8');
+try {
+  process.stdout.write(call(op, request));
+} catch (err) {
+  process.stdout.write(JSON.stringify({ code: err.code, message: err.message }));
+  process.exitCode = 1;
+}
