@@ -1,0 +1,183 @@
+//! The command line: argument definitions and what each command runs.
+
+mod demo;
+mod fail;
+mod files;
+mod issue;
+mod keys;
+mod verify;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use captoken_host::Runtime;
+use clap::{Args, Parser, Subcommand};
+use serde_json::Value;
+
+pub(crate) use fail::CliError;
+
+const EXAMPLES: &str = "\
+Examples:
+  # An issuer key and a holder key; stdout is the public key set, and the
+  # holder hands only that to the issuer
+  captoken keygen --out issuer.jwk > issuer.jwks
+  captoken keygen --out agent.jwk > agent.jwks
+
+  # A token letting the agent drive or stop robot 7 for five minutes
+  captoken issue --key issuer.jwk --issuer https://issuer.example \\
+      --sub agent:planner --aud robot-gateway --holder agent.jwks \\
+      --cap drive,stop@robot:7 > token.jws
+
+  # Check it as the gateway would (exit 1 and the reason if rejected)
+  captoken verify --jwks issuer.jwks --issuer https://issuer.example \\
+      --aud robot-gateway - < token.jws
+
+  # All of the above in memory, narrated
+  captoken demo
+
+Every command runs the embedded captoken WebAssembly module; `captoken info`
+shows which one (its SHA-256).
+
+Exit status: 0 ok, 1 the module rejected the input (token, key, claims),
+2 usage or file error, 3 the host or the module failed to run.
+Errors print as `error: <code>: <message>` on stderr.";
+
+/// Issue and verify capability tokens with the captoken WebAssembly module.
+#[derive(Debug, Parser)]
+#[command(name = "captoken", version, after_help = EXAMPLES)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate an Ed25519 key pair: private JWK to a file, public JWKS to stdout
+    #[command(after_help = "Example:\n  captoken keygen --out issuer.jwk > issuer.jwks")]
+    Keygen {
+        /// File for the private JWK, created with mode 0600
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Overwrite FILE if it exists
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the public JWKS of a private key file
+    #[command(after_help = "Example:\n  captoken jwks --key issuer.jwk > issuer.jwks")]
+    Jwks {
+        /// A private JWK file, as written by `keygen`
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+    },
+    /// Issue a token binding capabilities to a holder's key
+    #[command(after_help = "Example:
+  captoken issue --key issuer.jwk --issuer https://issuer.example \\
+      --sub agent:planner --aud robot-gateway --holder agent.jwks \\
+      --cap drive,stop@robot:7 --cap read@telemetry:7 \\
+      --constraints '{\"rooms\": [\"lab-2\"]}' --ttl 60")]
+    Issue(IssueArgs),
+    /// Verify a token; print its header and claims, or why it was rejected
+    #[command(after_help = "Example:
+  captoken verify --jwks issuer.jwks --issuer https://issuer.example \\
+      --aud robot-gateway \"$(cat token.jws)\"")]
+    Verify(VerifyArgs),
+    /// Walk through keygen, issue, verify and a rejection, in memory
+    Demo,
+    /// Print the embedded module's self-description and SHA-256
+    Info,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IssueArgs {
+    /// The issuer's private JWK file
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// The `iss` claim; verifiers must expect the same string
+    #[arg(long, value_name = "ISS")]
+    issuer: String,
+    /// The subject the token is about (`sub`)
+    #[arg(long, value_name = "SUB")]
+    sub: String,
+    /// The audience that will accept the token (`aud`)
+    #[arg(long, value_name = "AUD")]
+    aud: String,
+    /// The holder's JWK (file or inline JSON); the token is bound to it and
+    /// only its public part is used
+    #[arg(long, value_name = "JWK")]
+    holder: String,
+    /// A capability, `ACTION[,ACTION]@RESOURCE[,RESOURCE]`; repeatable
+    #[arg(long = "cap", value_name = "CAP", required = true)]
+    caps: Vec<String>,
+    /// A JSON object of constraints, attached to every `--cap`
+    #[arg(long, value_name = "JSON")]
+    constraints: Option<String>,
+    /// The plan this token was issued for (`plan_id`)
+    #[arg(long, value_name = "ID")]
+    plan_id: Option<String>,
+    /// Lifetime in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    ttl: u64,
+    /// Print the module's whole response (token, kid, jti, iat, exp)
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The issuer's public JWKS file (a lone JWK also works)
+    #[arg(long, value_name = "FILE")]
+    jwks: PathBuf,
+    /// The issuer the token must come from
+    #[arg(long, value_name = "ISS")]
+    issuer: String,
+    /// The audience this verifier is (the token's `aud` must match)
+    #[arg(long, value_name = "AUD")]
+    aud: String,
+    /// Clock skew to tolerate, in seconds
+    #[arg(long, value_name = "SECONDS")]
+    leeway: Option<u64>,
+    /// The token, or `-` to read it from stdin
+    #[arg(value_name = "TOKEN")]
+    token: String,
+}
+
+/// Runs one command.
+pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        // Dropping `d` from a JWK is plain JSON: no need to load the module.
+        Command::Jwks { key } => keys::jwks_of_file(&key),
+        Command::Keygen { out, force } => keys::keygen(&Runtime::embedded()?, &out, force),
+        // These read and check their inputs before loading the module, so a
+        // usage error never waits for the module to compile.
+        Command::Issue(args) => issue::issue(&args),
+        Command::Verify(args) => verify::verify(&args),
+        Command::Demo => demo::demo(&Runtime::embedded()?),
+        Command::Info => info(&Runtime::embedded()?),
+    }
+}
+
+/// The module's info, with the SHA-256 that identifies it.
+fn info(runtime: &Runtime) -> Result<(), CliError> {
+    let mut info = runtime.info()?;
+    if let Value::Object(members) = &mut info {
+        members.insert(
+            "module_sha256".to_owned(),
+            Value::String(runtime.module_sha256().to_owned()),
+        );
+    }
+    print_json(&info)
+}
+
+fn print_json(value: &Value) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|err| CliError::usage("io_error", format!("cannot format json: {err}")))?;
+    print_line(&text)
+}
+
+/// One line on stdout; unlike `println!`, a closed pipe is an error, not a panic.
+fn print_line(text: &str) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{text}")
+        .and_then(|()| stdout.flush())
+        .map_err(|err| CliError::usage("io_error", format!("cannot write to stdout: {err}")))
+}

@@ -1,0 +1,16 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+
+mod abi;
+pub mod b64;
+mod digest;
+mod error;
+mod inputs;
+mod limits;
+mod ops;
+mod runtime;
+
+pub use error::HostError;
+pub use inputs::{entropy, now};
+pub use ops::op;
+pub use runtime::{Runtime, RuntimeConfig};

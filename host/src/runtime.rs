@@ -1,0 +1,392 @@
+//! One compiled module, and a fresh sandboxed instance for every call.
+
+use wasmtime::{
+    Collector, Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
+    PoolConcurrencyLimitError, PoolingAllocationConfig, Store, Trap,
+};
+
+use crate::HostError;
+use crate::abi::{self, ABI_VERSION, Exports, STATUS_ERROR, STATUS_OK};
+use crate::digest::{parse_expected, sha256_hex};
+use crate::limits::{CallLimits, MemoryCapExceeded};
+
+const EMBEDDED_MODULE: &[u8] = include_bytes!("../../npm/dist/captoken_bg.wasm");
+const EMBEDDED_SHA256_FILE: &str = include_str!("../../npm/dist/captoken_bg.wasm.sha256");
+
+/// The sandbox every call runs in.
+///
+/// The defaults leave an issue or a verify two orders of magnitude of
+/// headroom (see the crate README for measured costs) while still stopping a
+/// runaway guest within about a second.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    fuel: u64,
+    memory_bytes: usize,
+    max_concurrent_calls: u32,
+    max_request_bytes: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            fuel: 2_000_000_000,
+            memory_bytes: 64 << 20,
+            max_concurrent_calls: 64,
+            max_request_bytes: 1 << 20,
+        }
+    }
+}
+
+impl RuntimeConfig {
+    /// Fuel for one call: roughly one unit per wasm instruction.
+    #[must_use]
+    pub fn fuel(mut self, fuel: u64) -> Self {
+        self.fuel = fuel;
+        self
+    }
+
+    /// The most linear memory one call may use, in bytes.
+    #[must_use]
+    pub fn memory_bytes(mut self, bytes: usize) -> Self {
+        self.memory_bytes = bytes;
+        self
+    }
+
+    /// How many calls may run at once; one more fails with `host_busy`.
+    ///
+    /// Each slot reserves address space (not memory) for one instance.
+    #[must_use]
+    pub fn max_concurrent_calls(mut self, calls: u32) -> Self {
+        self.max_concurrent_calls = calls.max(1);
+        self
+    }
+
+    /// The largest request accepted, in bytes.
+    #[must_use]
+    pub fn max_request_bytes(mut self, bytes: usize) -> Self {
+        self.max_request_bytes = bytes;
+        self
+    }
+}
+
+/// The captoken module, compiled once, called from any number of threads.
+///
+/// Every call gets its own `Store` and instance, with a fuel budget and a
+/// memory cap, and the instance is dropped afterwards: no state leaks
+/// between calls, and a trap costs only the call that caused it.
+pub struct Runtime {
+    engine: Engine,
+    pre: InstancePre<CallLimits>,
+    sha256: String,
+    config: RuntimeConfig,
+}
+
+// A `Runtime` is meant to be shared by a server's worker threads.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Runtime>();
+};
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("sha256", &self.sha256)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// The module built into this binary, with the default [`RuntimeConfig`].
+    ///
+    /// # Errors
+    ///
+    /// See [`Runtime::from_bytes_with`].
+    pub fn embedded() -> Result<Self, HostError> {
+        Self::embedded_with(RuntimeConfig::default())
+    }
+
+    /// The module built into this binary, with `config`.
+    ///
+    /// # Errors
+    ///
+    /// See [`Runtime::from_bytes_with`].
+    pub fn embedded_with(config: RuntimeConfig) -> Result<Self, HostError> {
+        Self::from_bytes_with(EMBEDDED_MODULE, EMBEDDED_SHA256_FILE, config)
+    }
+
+    /// The bytes of the module built into this binary.
+    #[must_use]
+    pub fn embedded_module() -> &'static [u8] {
+        EMBEDDED_MODULE
+    }
+
+    /// The SHA-256 the built-in module was shipped with, as lowercase hex
+    /// (or the raw digest file, trimmed, if it is malformed).
+    #[must_use]
+    pub fn embedded_module_sha256() -> &'static str {
+        parse_expected(EMBEDDED_SHA256_FILE).unwrap_or(EMBEDDED_SHA256_FILE.trim())
+    }
+
+    /// Loads `wasm` after checking it hashes to `expected_sha256`, with the
+    /// default [`RuntimeConfig`].
+    ///
+    /// # Errors
+    ///
+    /// See [`Runtime::from_bytes_with`].
+    pub fn from_bytes(wasm: &[u8], expected_sha256: &str) -> Result<Self, HostError> {
+        Self::from_bytes_with(wasm, expected_sha256, RuntimeConfig::default())
+    }
+
+    /// Loads `wasm` after checking it hashes to `expected_sha256` (lowercase
+    /// hex, or a `sha256sum` line), and checks it speaks ABI version 1.
+    ///
+    /// # Errors
+    ///
+    /// - `module_bad_digest` if `expected_sha256` is not a SHA-256 in hex;
+    /// - `module_digest_mismatch` if the bytes hash to something else;
+    /// - `host_engine`, `module_invalid`, `module_missing_export` if wasmtime
+    ///   cannot be set up, or cannot compile or link the module;
+    /// - `abi_mismatch` if `ct_abi_version` is not 1;
+    /// - any `guest_*` error if the probe call that reads the ABI version fails.
+    pub fn from_bytes_with(
+        wasm: &[u8],
+        expected_sha256: &str,
+        config: RuntimeConfig,
+    ) -> Result<Self, HostError> {
+        let expected = parse_expected(expected_sha256)?;
+        let actual = sha256_hex(wasm);
+        if actual != expected {
+            return Err(HostError::ModuleDigestMismatch {
+                expected: expected.to_owned(),
+                actual,
+            });
+        }
+
+        let engine = Engine::new(&engine_config(&config)).map_err(|err| HostError::HostEngine {
+            reason: describe(&err),
+        })?;
+        let invalid = |err: wasmtime::Error| HostError::ModuleInvalid {
+            reason: describe(&err),
+        };
+        let module = Module::new(&engine, wasm).map_err(invalid)?;
+        let mut linker = Linker::new(&engine);
+        // wasm-bindgen's JS glue imports exist only for the JS API; the raw
+        // ABI never reaches them, and if a bug ever did, it must trap.
+        linker
+            .define_unknown_imports_as_traps(&module)
+            .map_err(invalid)?;
+        let pre = linker.instantiate_pre(&module).map_err(invalid)?;
+
+        let runtime = Self {
+            engine,
+            pre,
+            sha256: actual,
+            config,
+        };
+        runtime.check_abi_version()?;
+        Ok(runtime)
+    }
+
+    /// The lowercase hex SHA-256 of the loaded module: its identity.
+    #[must_use]
+    pub fn module_sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// The sandbox each call runs in.
+    #[must_use]
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    /// Runs operation `op` (see [`crate::op`]) on a JSON `request`, returning
+    /// the operation's JSON response.
+    ///
+    /// # Errors
+    ///
+    /// [`HostError::Op`] when the operation rejects the request, with the
+    /// module's code; a `guest_*` error when the module fails to answer
+    /// (trap, fuel, memory, malformed output); `host_busy` when every instance
+    /// slot is taken; `request_too_large` past the configured size.
+    pub fn call(&self, op: u32, request: &[u8]) -> Result<Vec<u8>, HostError> {
+        self.metered_call(op, request).map(|(response, _)| response)
+    }
+
+    /// Like [`Runtime::call`], but also returns the fuel the call used, for
+    /// sizing [`RuntimeConfig::fuel`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::call`].
+    pub fn metered_call(&self, op: u32, request: &[u8]) -> Result<(Vec<u8>, u64), HostError> {
+        let limit = self.config.max_request_bytes;
+        let too_large = || HostError::RequestTooLarge {
+            len: request.len(),
+            limit,
+        };
+        if request.len() > limit {
+            return Err(too_large());
+        }
+        let len = i32::try_from(request.len()).map_err(|_| too_large())?;
+
+        let (mut store, exports) = self.instantiate()?;
+        let ptr = exports
+            .alloc
+            .call(&mut store, len)
+            .map_err(|err| self.guest_error(&err))?;
+        if ptr == 0 && len > 0 {
+            return Err(HostError::GuestAlloc { len: request.len() });
+        }
+        exports
+            .memory
+            .write(&mut store, abi::unsigned(ptr), request)
+            .map_err(|_| HostError::GuestBadRegion {
+                what: format!(
+                    "request buffer at {} of {} bytes",
+                    abi::unsigned(ptr),
+                    request.len()
+                ),
+            })?;
+
+        let op = i32::from_ne_bytes(op.to_ne_bytes());
+        let status = exports
+            .call
+            .call(&mut store, (op, ptr, len))
+            .map_err(|err| self.guest_error(&err))?;
+        let out_ptr = exports
+            .out_ptr
+            .call(&mut store, ())
+            .map_err(|err| self.guest_error(&err))?;
+        let out_len = exports
+            .out_len
+            .call(&mut store, ())
+            .map_err(|err| self.guest_error(&err))?;
+        let response = abi::region(exports.memory.data(&store), out_ptr, out_len)?.to_vec();
+        let fuel_used = self
+            .config
+            .fuel
+            .saturating_sub(store.get_fuel().unwrap_or_default());
+
+        match status {
+            STATUS_OK => Ok((response, fuel_used)),
+            STATUS_ERROR => Err(op_error(&response)),
+            status => Err(HostError::GuestBadStatus { status }),
+        }
+    }
+
+    fn check_abi_version(&self) -> Result<(), HostError> {
+        let (mut store, exports) = self.instantiate()?;
+        let found = exports
+            .abi_version
+            .call(&mut store, ())
+            .map_err(|err| self.guest_error(&err))?;
+        if found == ABI_VERSION {
+            Ok(())
+        } else {
+            Err(HostError::AbiMismatch {
+                found,
+                expected: ABI_VERSION,
+            })
+        }
+    }
+
+    /// A fresh store with this call's budget, and a fresh instance in it.
+    // Never calls `__wbindgen_start`: it only sets up the JS side, and the
+    // raw ABI must work without it.
+    fn instantiate(&self) -> Result<(Store<CallLimits>, Exports), HostError> {
+        let mut store = Store::new(
+            &self.engine,
+            CallLimits {
+                memory_bytes: self.config.memory_bytes,
+            },
+        );
+        store.limiter(|limits| limits);
+        store
+            .set_fuel(self.config.fuel)
+            .map_err(|err| HostError::HostEngine {
+                reason: describe(&err),
+            })?;
+        let instance = self.pre.instantiate(&mut store).map_err(|err| {
+            if err.is::<PoolConcurrencyLimitError>() {
+                HostError::HostBusy {
+                    limit: self.config.max_concurrent_calls,
+                }
+            } else if err.is::<MemoryCapExceeded>() || err.is::<Trap>() {
+                self.guest_error(&err)
+            } else {
+                HostError::GuestInstantiate {
+                    reason: describe(&err),
+                }
+            }
+        })?;
+        let exports = Exports::bind(&mut store, &instance)?;
+        Ok((store, exports))
+    }
+
+    fn guest_error(&self, err: &wasmtime::Error) -> HostError {
+        if let Some(cap) = err.downcast_ref::<MemoryCapExceeded>() {
+            return HostError::GuestOutOfMemory {
+                desired: cap.desired,
+                limit: cap.limit,
+            };
+        }
+        match err.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => HostError::GuestOutOfFuel {
+                budget: self.config.fuel,
+            },
+            _ => HostError::Trap {
+                reason: describe(err),
+            },
+        }
+    }
+}
+
+fn engine_config(config: &RuntimeConfig) -> Config {
+    let slots = config.max_concurrent_calls;
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_core_instances(slots)
+        // wasm-bindgen emits a funcref table and an externref table.
+        .max_tables_per_module(2)
+        .total_tables(slots.saturating_mul(2))
+        // A GC heap takes a memory slot of its own.
+        .total_memories(slots.saturating_mul(2))
+        .total_gc_heaps(slots)
+        .max_memory_size(config.memory_bytes);
+
+    let mut engine = Config::new();
+    // wasm-bindgen's externref table is typed with GC reference types, which
+    // wasmtime refuses ("gc types are disallowed") without a collector.
+    engine
+        .wasm_gc(true)
+        .collector(Collector::DeferredReferenceCounting)
+        .consume_fuel(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    engine
+}
+
+/// The module's `{"code", "message"}` error object as [`HostError::Op`].
+fn op_error(response: &[u8]) -> HostError {
+    #[derive(serde::Deserialize)]
+    struct ErrorObject {
+        code: String,
+        message: String,
+    }
+    match serde_json::from_slice::<ErrorObject>(response) {
+        Ok(ErrorObject { code, message }) if !code.is_empty() => HostError::Op { code, message },
+        Ok(_) => HostError::GuestBadResponse {
+            reason: "error object with an empty `code`".to_owned(),
+        },
+        Err(err) => HostError::GuestBadResponse {
+            reason: format!("error object: {err}"),
+        },
+    }
+}
+
+/// wasmtime's error and its causes, outermost first.
+fn describe(err: &wasmtime::Error) -> String {
+    err.chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}

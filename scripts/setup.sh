@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install what building and testing captoken needs, on a fresh machine or an
+# old one. Idempotent: each step checks before it installs.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+# rust-toolchain.toml pins the compiler; make sure its wasm target is there.
+rustup target add wasm32-unknown-unknown >/dev/null
+
+# wasm-bindgen's CLI must be the exact version of the crate (=x.y.z in Cargo.toml).
+want=$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' Cargo.toml)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$want" ]; then
+  echo "setup: installing wasm-bindgen-cli $want (was: ${have:-none}); takes ~6 minutes on 2 cores"
+  # Not --locked: its lockfile has pinned a version the registry no longer had.
+  cargo install wasm-bindgen-cli --version "$want"
+fi
+
+# Node packages: binaryen (wasm-opt) and the test tooling, from the lockfile.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "setup: node and npm are required (Node >= 18)" >&2
+  exit 1
+fi
+(cd npm && npm ci --no-audit --no-fund --loglevel=error)

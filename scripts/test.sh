@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The test command (README): everything a change must pass.
+#
+# 1. the module rebuilds from source to the committed bytes (reproducible);
+# 2. the core builds for wasm32 without std;
+# 3. all Rust tests: core, conformance vectors, wasmtime host, cross-host;
+# 4. the npm package's tests in Node.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+bash scripts/setup.sh
+
+echo "== rebuild the module and compare with the committed bytes"
+fresh=$(mktemp -d)
+trap 'rm -rf "$fresh"' EXIT
+bash scripts/build-wasm.sh "$fresh"
+if ! cmp -s "$fresh/captoken_bg.wasm" npm/dist/captoken_bg.wasm; then
+  echo "FAIL: npm/dist/captoken_bg.wasm is not what the source builds to." >&2
+  echo "  committed: $(cut -d' ' -f1 npm/dist/captoken_bg.wasm.sha256)" >&2
+  echo "  rebuilt:   $(cut -d' ' -f1 "$fresh/captoken_bg.wasm.sha256")" >&2
+  echo "  run scripts/build-wasm.sh and commit npm/dist/" >&2
+  exit 1
+fi
+for f in captoken.js captoken.d.ts captoken_bg.wasm.sha256; do
+  cmp -s "$fresh/$f" "npm/dist/$f" || { echo "FAIL: npm/dist/$f differs from the rebuilt one" >&2; exit 1; }
+done
+(cd npm/dist && sha256sum -c captoken_bg.wasm.sha256)
+gz=$(gzip -9c npm/dist/captoken_bg.wasm | wc -c)
+echo "module: $(stat -c %s npm/dist/captoken_bg.wasm) bytes, $gz gzipped (budget 131072)"
+[ "$gz" -le 131072 ] || { echo "FAIL: module exceeds 128 KiB gzipped" >&2; exit 1; }
+
+echo "== core without std, for wasm32"
+cargo check --locked -p captoken-core --no-default-features --target wasm32-unknown-unknown
+
+echo "== Rust tests"
+cargo test --locked --workspace
+
+echo "== npm package tests (Node $(node --version))"
+(cd npm && node --test test/)
