@@ -149,30 +149,46 @@ pub struct Capability {
 
 /// The holder's key (RFC 7800 `cnf`): only the holder of the matching
 /// private key can prove possession or delegate.
+///
+/// Holds the key's checked 32-byte encoding. The issuer decodes it before
+/// signing; a verifier decodes it only when a proof of possession or a
+/// delegation needs the point (a field exponentiation it need not pay to
+/// check a bearer token), and [`Confirmation::key`] fails closed then.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Confirmation {
-    key: VerifyingKey,
+    x: [u8; 32],
 }
 
 impl Confirmation {
     /// Bind to this public key.
-    pub fn new(key: VerifyingKey) -> Self {
-        Confirmation { key }
+    pub fn new(key: &VerifyingKey) -> Self {
+        Confirmation { x: key.to_bytes() }
     }
-    /// The bound public key.
-    pub fn key(&self) -> &VerifyingKey {
-        &self.key
+    /// The bound public key, decoded.
+    ///
+    /// # Errors
+    /// [`keys::KeyError`] when the encoding is not a strong curve point.
+    pub fn key(&self) -> Result<VerifyingKey, keys::KeyError> {
+        keys::decode_public(&self.x)
+    }
+    /// The bound key's encoding.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.x
+    }
+    /// The bound key's RFC 7638 thumbprint.
+    pub fn thumbprint(&self) -> String {
+        keys::thumbprint_of(&self.x)
     }
     fn to_value(&self) -> Value {
         let mut jwk = Map::new();
         jwk.insert("kty".into(), "OKP".into());
         jwk.insert("crv".into(), "Ed25519".into());
-        jwk.insert("x".into(), crate::b64::encode(self.key.as_bytes()).into());
+        jwk.insert("x".into(), crate::b64::encode(&self.x).into());
         let mut cnf = Map::new();
         cnf.insert("jwk".into(), Value::Object(jwk));
         Value::Object(cnf)
     }
-    fn from_value(v: &Value) -> Result<Self, ClaimsError> {
+    fn from_value(v: &Value, decode: bool) -> Result<Self, ClaimsError> {
         let jwk = v
             .as_object()
             .filter(|m| m.len() == 1)
@@ -180,9 +196,12 @@ impl Confirmation {
             .ok_or_else(|| {
                 ClaimsError::invalid("cnf", "must be an object with exactly one member `jwk`")
             })?;
-        let key =
-            keys::verifying_key_from_jwk(jwk).map_err(|e| ClaimsError::invalid("cnf.jwk", e))?;
-        Ok(Confirmation { key })
+        let x =
+            keys::public_key_bytes_from_jwk(jwk).map_err(|e| ClaimsError::invalid("cnf.jwk", e))?;
+        if decode {
+            keys::decode_public(&x).map_err(|e| ClaimsError::invalid("cnf.jwk", e))?;
+        }
+        Ok(Confirmation { x })
     }
 }
 
@@ -291,10 +310,11 @@ impl TokenRequest {
                 ));
             }
         }
-        Self::take(&mut map)
+        // An issuer must not sign a holder key nobody could ever prove.
+        Self::take(&mut map, true)
     }
 
-    fn take(map: &mut Map<String, Value>) -> Result<Self, ClaimsError> {
+    fn take(map: &mut Map<String, Value>, decode_cnf: bool) -> Result<Self, ClaimsError> {
         let sub = take_string(map, "sub")?;
         let aud = match map.remove("aud") {
             None => return Err(ClaimsError::Missing("aud")),
@@ -315,7 +335,10 @@ impl TokenRequest {
                 ));
             }
         };
-        let cnf = Confirmation::from_value(&map.remove("cnf").ok_or(ClaimsError::Missing("cnf"))?)?;
+        let cnf = Confirmation::from_value(
+            &map.remove("cnf").ok_or(ClaimsError::Missing("cnf"))?,
+            decode_cnf,
+        )?;
         let caps: Vec<Capability> =
             serde_json::from_value(map.remove("caps").ok_or(ClaimsError::Missing("caps"))?)
                 .map_err(|e| ClaimsError::invalid("caps", e))?;
@@ -359,7 +382,7 @@ impl Claims {
                 "must be base64url of at least 128 bits",
             ));
         }
-        let request = TokenRequest::take(&mut map)?;
+        let request = TokenRequest::take(&mut map, false)?;
         Ok(Claims {
             ver,
             iss,

@@ -105,7 +105,12 @@ impl fmt::Display for KeyError {
 /// The hashed text is the required members in lexicographic order with no
 /// whitespace, as RFC 8037 §2 and RFC 7638 §3.2 prescribe.
 pub fn thumbprint(key: &VerifyingKey) -> String {
-    let x = b64::encode(key.as_bytes());
+    thumbprint_of(key.as_bytes())
+}
+
+/// The RFC 7638 thumbprint of an encoded Ed25519 public key.
+pub fn thumbprint_of(x: &[u8; 32]) -> String {
+    let x = b64::encode(x);
     let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
     b64::encode(&Sha256::digest(canonical.as_bytes()))
 }
@@ -152,8 +157,9 @@ fn y_is_canonical(bytes: &[u8; 32]) -> bool {
     !y_ge_p
 }
 
-/// Checks every member that says what the key is for; returns `x` decoded.
-fn check_public_members(jwk: &Map<String, Value>) -> Result<VerifyingKey, KeyError> {
+/// Checks every member that says what the key is for, and that `x` is 32
+/// bytes in canonical encoding; returns those bytes, not yet decoded.
+fn check_public_members(jwk: &Map<String, Value>) -> Result<[u8; 32], KeyError> {
     let kty = str_member(jwk, "kty")?.unwrap_or_default();
     let crv = str_member(jwk, "crv")?.unwrap_or_default();
     if kty != "OKP" || crv != "Ed25519" {
@@ -182,21 +188,33 @@ fn check_public_members(jwk: &Map<String, Value>) -> Result<VerifyingKey, KeyErr
     }
     let x = str_member(jwk, "x")?.ok_or(KeyError::BadKeyMaterial("x"))?;
     let bytes = b64::decode_array::<32>(x).ok_or(KeyError::BadKeyMaterial("x"))?;
-    let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::BadKeyMaterial("x"))?;
     if !y_is_canonical(&bytes) {
         return Err(KeyError::BadKeyMaterial("x"));
     }
-    if key.is_weak() {
-        return Err(KeyError::WeakKey);
-    }
     if let Some(kid) = str_member(jwk, "kid")? {
-        let tp = thumbprint(&key);
+        let tp = thumbprint_of(&bytes);
         if kid != tp {
             return Err(KeyError::KidMismatch {
                 claimed: kid.into(),
                 thumbprint: tp,
             });
         }
+    }
+    Ok(bytes)
+}
+
+/// Decode a public key and refuse small-order points.
+///
+/// # Errors
+/// [`KeyError::BadKeyMaterial`] when the bytes are not a canonical curve
+/// point, [`KeyError::WeakKey`] when it has small order.
+pub fn decode_public(bytes: &[u8; 32]) -> Result<VerifyingKey, KeyError> {
+    if !y_is_canonical(bytes) {
+        return Err(KeyError::BadKeyMaterial("x"));
+    }
+    let key = VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::BadKeyMaterial("x"))?;
+    if key.is_weak() {
+        return Err(KeyError::WeakKey);
     }
     Ok(key)
 }
@@ -212,14 +230,24 @@ fn as_object(jwk: &Value) -> Result<&Map<String, Value>, KeyError> {
 /// # Errors
 /// [`KeyError`] when the JWK is not a valid, strong Ed25519 signature key.
 pub fn verifying_key_from_jwk(jwk: &Value) -> Result<VerifyingKey, KeyError> {
+    decode_public(&public_key_bytes_from_jwk(jwk)?)
+}
+
+/// Read a public Ed25519 JWK down to its checked 32-byte encoding, without
+/// decoding the point (which costs a field exponentiation).
+///
+/// # Errors
+/// As [`verifying_key_from_jwk`], except that point validity and small
+/// order are left to [`decode_public`].
+pub fn public_key_bytes_from_jwk(jwk: &Value) -> Result<[u8; 32], KeyError> {
     let map = as_object(jwk)?;
-    let key = check_public_members(map)?;
+    let bytes = check_public_members(map)?;
     if map.contains_key("d") {
         return Err(KeyError::PrivateKeyInPublicSet {
-            kid: thumbprint(&key),
+            kid: thumbprint_of(&bytes),
         });
     }
-    Ok(key)
+    Ok(bytes)
 }
 
 /// Read a private Ed25519 JWK.
@@ -229,7 +257,7 @@ pub fn verifying_key_from_jwk(jwk: &Value) -> Result<VerifyingKey, KeyError> {
 /// belong to `d`.
 pub fn signing_key_from_jwk(jwk: &Value) -> Result<SigningKey, KeyError> {
     let map = as_object(jwk)?;
-    let public = check_public_members(map)?;
+    let public = decode_public(&check_public_members(map)?)?;
     let d = str_member(map, "d")?.ok_or(KeyError::BadKeyMaterial("d"))?;
     let seed = b64::decode_array::<32>(d).ok_or(KeyError::BadKeyMaterial("d"))?;
     let key = SigningKey::from_bytes(&seed);

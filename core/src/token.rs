@@ -227,9 +227,9 @@ impl VerifiedToken {
     pub fn claims(&self) -> &Claims {
         &self.claims
     }
-    /// The holder's public key (`cnf`).
-    pub fn holder(&self) -> &VerifyingKey {
-        self.claims.request.cnf.key()
+    /// The holder's key binding (`cnf`).
+    pub fn holder(&self) -> &crate::claims::Confirmation {
+        &self.claims.request.cnf
     }
 }
 

@@ -462,3 +462,24 @@ fn bad_cnf_and_caps_are_refused() {
         assert_eq!(code_of(&token), "bad_claims", "{name} = {value}");
     }
 }
+
+#[test]
+fn a_weak_holder_key_is_refused_when_issuing_and_when_used() {
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let weak = json!({ "jwk": { "kty": "OKP", "crv": "Ed25519", "x": b64::encode(&identity) } });
+    let mut req = request_json();
+    req["cnf"] = weak.clone();
+    let err = captoken_core::TokenRequest::from_json(req.as_object().unwrap().clone()).unwrap_err();
+    assert_eq!(err.code(), "bad_claims");
+    // A verifier checks the encoding but decodes the point only when a
+    // possession proof or delegation needs it, and fails closed then.
+    let token = with_claims(|c| {
+        c.insert("cnf".into(), weak.clone());
+    });
+    let keys = keyset();
+    let verified = verifier(&keys).verify(&token, NOW).unwrap();
+    assert_eq!(verified.holder().key().unwrap_err().code(), "weak_key");
+    let good = verifier(&keys).verify(&issue_at(NOW, 300), NOW).unwrap();
+    assert_eq!(good.holder().key().unwrap(), holder_key().verifying_key());
+}

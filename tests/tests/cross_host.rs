@@ -197,3 +197,30 @@ fn rejections_carry_the_same_code_everywhere() {
         }
     }
 }
+
+#[test]
+fn host_and_npm_load_the_same_module() {
+    let file = std::fs::read(root().join("npm/dist/captoken_bg.wasm")).unwrap();
+    assert_eq!(
+        Runtime::embedded_module(),
+        file.as_slice(),
+        "host embeds the committed bytes"
+    );
+    let out = Command::new("node")
+        .args([
+            "--input-type=module",
+            "-e",
+            "import { moduleSha256 } from './npm/index.js'; process.stdout.write(moduleSha256)",
+        ])
+        .current_dir(root())
+        .output()
+        .expect("node (>= 18) must be on PATH for the cross-host tests");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let npm_digest = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(runtime().module_sha256(), npm_digest);
+    assert_eq!(npm_digest.len(), 64);
+}
