@@ -59,6 +59,42 @@ export interface Issued {
 export interface Verified {
   header: { alg: 'EdDSA'; typ: 'captoken+jwt'; kid: string };
   claims: Claims;
+  /** Delegations between the issuer and this token (0: signed by the issuer). */
+  depth: number;
+  /** Ancestors, root first. */
+  chain: { jti: string; sub: string; kid: string }[];
+}
+
+/** What a request does, checked against constraints. Unknown members are refused. */
+export interface Context {
+  domain?: string;
+  purchase_amount?: number;
+  pii?: boolean;
+  room?: string;
+  tool?: string;
+}
+
+export interface ActionRequest {
+  action: string;
+  resource: string;
+  context?: Context;
+}
+
+export interface Authorized {
+  allowed: true;
+  cap_index: number;
+  sub: string;
+  jti: string;
+  depth: number;
+}
+
+interface TrustArgs {
+  jwks: Jwks;
+  issuer: string;
+  audience: string;
+  now?: number;
+  leeway?: number;
+  maxDepth?: number;
 }
 
 export declare class CaptokenError extends Error {
@@ -71,13 +107,11 @@ export declare const ABI_VERSION: number;
 
 export declare function generateKey(): { kid: string; privateJwk: Jwk; publicJwk: Jwk };
 export declare function issue(args: { key: Jwk; issuer: string; claims: TokenRequest; ttl?: number; now?: number }): Issued;
-export declare function verify(args: {
-  token: string;
-  jwks: Jwks;
-  issuer: string;
-  audience: string;
-  now?: number;
-  leeway?: number;
-}): Verified;
+export declare function verify(args: TrustArgs & { token: string }): Verified;
+export declare function authorize(args: TrustArgs & { token: string; request: ActionRequest }): Authorized;
+export declare function delegate(
+  args: TrustArgs & { parent: string; key: Jwk; claims: TokenRequest; ttl?: number },
+): Issued & { depth: number };
+export declare function scopeMeet(a: Capability[], b: Capability[]): Capability[];
 export declare function info(): { abi: number; version: string; ops: string[] };
 export declare function callOperation(op: string, request: unknown): unknown;

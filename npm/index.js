@@ -29,12 +29,14 @@ export class CaptokenError extends Error {
 }
 
 function run(op, request) {
+  let text;
   try {
-    return JSON.parse(call(op, JSON.stringify(request)));
+    text = call(op, JSON.stringify(request));
   } catch (err) {
     if (err && typeof err.code === 'string') throw new CaptokenError(err.code, err.message);
     throw err;
   }
+  return JSON.parse(text);
 }
 
 const b64url = (u8) => Buffer.from(u8).toString('base64url');
@@ -56,8 +58,30 @@ export function issue({ key, issuer, claims, ttl = 300, now = nowSeconds() }) {
 }
 
 /** Verify `token` against `jwks` of `issuer` for `audience`; returns `{ header, claims }`. */
-export function verify({ token, jwks, issuer, audience, now = nowSeconds(), leeway = 30 }) {
-  return run('verify', { token, jwks, issuer, audience, now, leeway });
+export function verify({ token, jwks, issuer, audience, now = nowSeconds(), leeway = 30, maxDepth }) {
+  return run('verify', { token, jwks, issuer, audience, now, leeway, max_depth: maxDepth });
+}
+
+/**
+ * Verify `token` (or a delegation chain) and authorize `request`
+ * (`{ action, resource, context? }`); throws a CaptokenError with the code
+ * (`not_granted`, `constraint_violated`, ...) and `path` when refused.
+ */
+export function authorize({ token, jwks, issuer, audience, request, now = nowSeconds(), leeway = 30, maxDepth }) {
+  return run('authorize', { token, jwks, issuer, audience, request, now, leeway, max_depth: maxDepth });
+}
+
+/**
+ * Delegate `parent` (a token or chain you hold, `key` being your private JWK
+ * bound in it) to a new holder; returns the new chain in `token`.
+ */
+export function delegate({ parent, jwks, issuer, audience, key, claims, ttl = 300, now = nowSeconds(), leeway = 30, maxDepth }) {
+  return run('delegate', { parent, jwks, issuer, audience, key, claims, ttl, now, leeway, max_depth: maxDepth, entropy: random(16) });
+}
+
+/** `min(a, b)`: the capabilities both lists allow. */
+export function scopeMeet(a, b) {
+  return run('scope_meet', { a, b }).caps;
 }
 
 /** Module version, ABI version and operation names. */

@@ -237,13 +237,16 @@ pub struct Claims {
     pub exp: i64,
     /// Unique token id (base64url of at least 128 random bits).
     pub jti: String,
+    /// For a delegated token: base64url SHA-256 of the parent token's
+    /// compact text. Absent on a token the issuer signed directly.
+    pub prf: Option<String>,
     /// Subject, audience, holder, capabilities and extras.
     pub request: TokenRequest,
 }
 
 /// Claims names the schema owns; anything else is an extra claim.
 const REGISTERED: &[&str] = &[
-    "ver", "iss", "sub", "aud", "iat", "nbf", "exp", "jti", "cnf", "caps", "plan_id",
+    "ver", "iss", "sub", "aud", "iat", "nbf", "exp", "jti", "cnf", "caps", "plan_id", "prf",
 ];
 
 fn take_string(map: &mut Map<String, Value>, name: &'static str) -> Result<String, ClaimsError> {
@@ -269,6 +272,14 @@ pub(crate) fn check_caps(caps: &[Capability]) -> Result<(), ClaimsError> {
         return Err(ClaimsError::invalid(
             "caps",
             "must grant at least one capability",
+        ));
+    }
+    if let Err(crate::scope::ScopeError::BadPattern { path, pattern }) =
+        crate::scope::validate_caps(caps)
+    {
+        return Err(ClaimsError::invalid(
+            path,
+            format!("`{pattern}` is not a valid pattern"),
         ));
     }
     for (i, cap) in caps.iter().enumerate() {
@@ -302,7 +313,7 @@ impl TokenRequest {
     /// # Errors
     /// [`ClaimsError`] naming the first claim that does not fit the schema.
     pub fn from_json(mut map: Map<String, Value>) -> Result<Self, ClaimsError> {
-        for owned in ["ver", "iss", "iat", "nbf", "exp", "jti"] {
+        for owned in ["ver", "iss", "iat", "nbf", "exp", "jti", "prf"] {
             if map.contains_key(owned) {
                 return Err(ClaimsError::invalid(
                     owned,
@@ -382,6 +393,16 @@ impl Claims {
                 "must be base64url of at least 128 bits",
             ));
         }
+        let prf = match map.remove("prf") {
+            None => None,
+            Some(Value::String(p)) if crate::b64::decode_array::<32>(&p).is_some() => Some(p),
+            Some(_) => {
+                return Err(ClaimsError::invalid(
+                    "prf",
+                    "must be base64url of a SHA-256 digest",
+                ));
+            }
+        };
         let request = TokenRequest::take(&mut map, false)?;
         Ok(Claims {
             ver,
@@ -390,6 +411,7 @@ impl Claims {
             nbf,
             exp,
             jti,
+            prf,
             request,
         })
     }
@@ -420,6 +442,9 @@ impl Claims {
         );
         if let Some(p) = &r.plan_id {
             map.insert("plan_id".into(), p.clone().into());
+        }
+        if let Some(p) = &self.prf {
+            map.insert("prf".into(), p.clone().into());
         }
         map
     }

@@ -61,8 +61,13 @@ pub enum TokenError {
     },
     /// `alg` is not exactly `EdDSA`.
     UnsupportedAlg(String),
-    /// `typ` is missing or not `captoken+jwt`.
-    BadTyp(Option<String>),
+    /// `typ` is missing or not the one this kind of JWS must carry.
+    BadTyp {
+        /// The `typ` required here (`captoken+jwt`, `captoken-pop+jwt`, …).
+        expected: &'static str,
+        /// The `typ` found, if any.
+        found: Option<String>,
+    },
     /// A header member that carries or points at a key (`jwk`, `jku`, `x5u`, `x5c`, …).
     UntrustedKeyHeader(&'static str),
     /// A `crit` header: no extension is understood, so none may be critical.
@@ -114,6 +119,8 @@ pub enum TokenError {
     },
     /// A key could not be used.
     Key(KeyError),
+    /// A delegation chain link was refused.
+    Delegation(crate::delegation::DelegationError),
     /// `ttl` or `now` out of range when issuing.
     BadTtl(&'static str),
     /// The entropy source could not supply bytes for `jti`.
@@ -131,7 +138,7 @@ impl TokenError {
             TokenError::Base64 { .. } => "bad_base64",
             TokenError::Json { err, .. } => err.code(),
             TokenError::UnsupportedAlg(_) => "unsupported_alg",
-            TokenError::BadTyp(_) => "bad_typ",
+            TokenError::BadTyp { .. } => "bad_typ",
             TokenError::UntrustedKeyHeader(_) => "untrusted_key_header",
             TokenError::UnknownCrit => "unknown_crit",
             TokenError::BadHeader(_) => "bad_header",
@@ -146,6 +153,7 @@ impl TokenError {
             TokenError::BadAudience { .. } => "bad_audience",
             TokenError::BadIssuer { .. } => "bad_issuer",
             TokenError::Key(err) => err.code(),
+            TokenError::Delegation(err) => err.code(),
             TokenError::BadTtl(_) => "bad_ttl",
             TokenError::EntropyUnavailable => "entropy_unavailable",
             TokenError::SigningFailed => "signing_failed",
@@ -165,12 +173,14 @@ impl fmt::Display for TokenError {
             TokenError::UnsupportedAlg(alg) => {
                 write!(f, "algorithm `{alg}` is not allowed, only `EdDSA`")
             }
-            TokenError::BadTyp(None) => {
-                f.write_str("header `typ` is missing, expected `captoken+jwt`")
-            }
-            TokenError::BadTyp(Some(t)) => {
-                write!(f, "header `typ` is `{t}`, expected `captoken+jwt`")
-            }
+            TokenError::BadTyp {
+                expected,
+                found: None,
+            } => write!(f, "header `typ` is missing, expected `{expected}`"),
+            TokenError::BadTyp {
+                expected,
+                found: Some(t),
+            } => write!(f, "header `typ` is `{t}`, expected `{expected}`"),
             TokenError::UntrustedKeyHeader(h) => {
                 write!(
                     f,
@@ -203,6 +213,7 @@ impl fmt::Display for TokenError {
                 )
             }
             TokenError::Key(err) => write!(f, "{err}"),
+            TokenError::Delegation(err) => write!(f, "{err}"),
             TokenError::BadTtl(why) => write!(f, "invalid lifetime: {why}"),
             TokenError::EntropyUnavailable => {
                 f.write_str("entropy source could not supply a token id")

@@ -7,8 +7,10 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use alloc::string::ToString;
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::{Map, Value};
+use signature::Signer;
 
 use crate::b64;
 use crate::error::{Part, TokenError};
@@ -121,5 +123,71 @@ impl Compact<'_> {
     pub fn verify_signature(&self, key: &VerifyingKey) -> Result<(), TokenError> {
         key.verify_strict(self.signing_input.as_bytes(), &self.signature)
             .map_err(|_| TokenError::BadSignature)
+    }
+}
+
+/// Sign `payload` under `header` (written with sorted keys, no whitespace)
+/// and return the compact serialization.
+///
+/// # Errors
+/// [`TokenError::SigningFailed`] when the signer fails.
+pub fn sign_compact<S: Signer<Signature> + ?Sized>(
+    header: &Map<String, Value>,
+    payload: &[u8],
+    signer: &S,
+) -> Result<String, TokenError> {
+    let header_bytes = serde_json::to_vec(header).map_err(|_| TokenError::SigningFailed)?;
+    let mut token = b64::encode(&header_bytes);
+    token.push('.');
+    token.push_str(&b64::encode(payload));
+    let signature = signer
+        .try_sign(token.as_bytes())
+        .map_err(|_| TokenError::SigningFailed)?;
+    token.push('.');
+    token.push_str(&b64::encode(&signature.to_bytes()));
+    Ok(token)
+}
+
+/// The EdDSA header `{"alg":"EdDSA","kid":kid,"typ":typ}`.
+pub fn header(typ: &str, kid: &str) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("alg".to_string(), "EdDSA".into());
+    map.insert("kid".to_string(), kid.into());
+    map.insert("typ".to_string(), typ.into());
+    map
+}
+
+/// The members a captoken-family header has, and no others.
+const TYPED_HEADER_MEMBERS: &[&str] = &["alg", "typ", "kid"];
+
+/// The header policy shared by every JWS this crate reads (tokens,
+/// revocation lists, presentations): no member beyond `alg`, `typ` and
+/// `kid`, `typ` exactly `typ` (so one kind can never pass for another), and
+/// a non-empty `kid`, which is returned.
+///
+/// # Errors
+/// [`TokenError::BadHeader`], [`TokenError::BadTyp`], [`TokenError::MissingKid`].
+pub fn typed_kid(header: &Map<String, Value>, typ: &'static str) -> Result<String, TokenError> {
+    if let Some(extra) = header
+        .keys()
+        .find(|k| !TYPED_HEADER_MEMBERS.contains(&k.as_str()))
+    {
+        return Err(TokenError::BadHeader(extra.clone()));
+    }
+    match header.get("typ") {
+        Some(Value::String(t)) if t == typ => {}
+        found => {
+            return Err(TokenError::BadTyp {
+                expected: typ,
+                found: found.map(|v| match v {
+                    Value::String(t) => t.clone(),
+                    other => other.to_string(),
+                }),
+            });
+        }
+    }
+    match header.get("kid") {
+        Some(Value::String(k)) if !k.is_empty() => Ok(k.clone()),
+        _ => Err(TokenError::MissingKid),
     }
 }

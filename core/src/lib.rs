@@ -7,14 +7,20 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod audit;
 pub mod b64;
 pub mod claims;
+pub mod delegation;
 pub mod entropy;
 pub mod error;
 pub mod json;
 pub mod jws;
 pub mod keys;
 pub mod ops;
+pub mod pop;
+pub mod replay;
+pub mod revocation;
+pub mod scope;
 pub mod token;
 
 pub use claims::{Audience, Capability, Claims, Confirmation, Constraints, TokenRequest};

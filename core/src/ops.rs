@@ -17,12 +17,15 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::b64;
+use crate::claims::Capability;
 use crate::claims::TokenRequest;
+use crate::delegation;
 use crate::entropy::SliceEntropy;
 use crate::error::TokenError;
 use crate::json::{self, JsonError};
 use crate::keys::{self, KeyError, KeySet};
-use crate::token::{self, MAX_LEEWAY, TokenIssuer, Verifier};
+use crate::scope::{self, Context, ScopeError};
+use crate::token::{self, MAX_LEEWAY, TokenIssuer, VerifiedToken, Verifier};
 
 /// Version of the request/response contract and of the raw ABI.
 pub const ABI_VERSION: u32 = 1;
@@ -43,6 +46,8 @@ pub enum OpError {
     Token(TokenError),
     /// A key or key set was refused.
     Key(KeyError),
+    /// A request was not authorized, or scopes could not be combined.
+    Scope(ScopeError),
 }
 
 impl OpError {
@@ -54,12 +59,20 @@ impl OpError {
             OpError::Json(err) => err.code(),
             OpError::Token(err) => err.code(),
             OpError::Key(err) => err.code(),
+            OpError::Scope(err) => err.code(),
         }
     }
 
     /// `{"code": ..., "message": ...}`: the error as every host reports it.
+    /// `path` is present when the error is about one part of a document,
+    /// e.g. the capability or constraint that refused a request.
     pub fn to_json(&self) -> Vec<u8> {
-        let body = json!({ "code": self.code(), "message": self.to_string() });
+        let mut body = json!({ "code": self.code(), "message": self.to_string() });
+        if let (OpError::Scope(err), Value::Object(map)) = (self, &mut body)
+            && let Some(path) = err.path()
+        {
+            map.insert("path".into(), path.into());
+        }
         serde_json::to_vec(&body).unwrap_or_default()
     }
 }
@@ -72,6 +85,7 @@ impl fmt::Display for OpError {
             OpError::Json(err) => write!(f, "request: {err}"),
             OpError::Token(err) => write!(f, "{err}"),
             OpError::Key(err) => write!(f, "{err}"),
+            OpError::Scope(err) => write!(f, "{err}"),
         }
     }
 }
@@ -82,6 +96,12 @@ impl std::error::Error for OpError {}
 impl From<TokenError> for OpError {
     fn from(err: TokenError) -> Self {
         OpError::Token(err)
+    }
+}
+
+impl From<ScopeError> for OpError {
+    fn from(err: ScopeError) -> Self {
+        OpError::Scope(err)
     }
 }
 
@@ -123,6 +143,21 @@ pub const OPERATIONS: &[Operation] = &[
         id: 3,
         name: "verify",
         run: verify,
+    },
+    Operation {
+        id: 4,
+        name: "authorize",
+        run: authorize,
+    },
+    Operation {
+        id: 5,
+        name: "delegate",
+        run: delegate,
+    },
+    Operation {
+        id: 6,
+        name: "scope_meet",
+        run: scope_meet,
     },
 ];
 
@@ -220,6 +255,46 @@ fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
     }))
 }
 
+/// How to trust a token: shared by every operation that verifies one.
+struct Trust {
+    jwks: Value,
+    issuer: String,
+    audience: String,
+    now: i64,
+    leeway: Option<i64>,
+    max_depth: Option<usize>,
+}
+
+impl Trust {
+    fn verify(self, token: &str) -> Result<VerifiedToken, OpError> {
+        let leeway = self.leeway.unwrap_or(token::DEFAULT_LEEWAY);
+        if !(0..=MAX_LEEWAY).contains(&leeway) {
+            return Err(OpError::BadRequest(format!(
+                "`leeway` must be in 0..={MAX_LEEWAY} seconds"
+            )));
+        }
+        let keys = KeySet::from_jwks(self.issuer, &self.jwks)?;
+        let verifier = Verifier::new(&keys, self.audience)
+            .leeway(leeway)
+            .max_delegation_depth(self.max_depth.unwrap_or(delegation::DEFAULT_MAX_DEPTH));
+        Ok(verifier.verify(token, self.now)?)
+    }
+}
+
+fn verified_json(verified: &VerifiedToken) -> Value {
+    let chain: Vec<Value> = verified
+        .chain()
+        .iter()
+        .map(|l| json!({ "jti": l.jti, "sub": l.sub, "kid": l.kid }))
+        .collect();
+    json!({
+        "header": { "alg": "EdDSA", "typ": token::TYP, "kid": verified.header().kid },
+        "claims": Value::Object(verified.claims().to_json()),
+        "depth": verified.depth(),
+        "chain": chain,
+    })
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct VerifyRequest {
@@ -229,22 +304,138 @@ struct VerifyRequest {
     audience: String,
     now: i64,
     leeway: Option<i64>,
+    max_depth: Option<usize>,
 }
 
 fn verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let req: VerifyRequest = parse(request)?;
-    let leeway = req.leeway.unwrap_or(token::DEFAULT_LEEWAY);
-    if !(0..=MAX_LEEWAY).contains(&leeway) {
-        return Err(OpError::BadRequest(format!(
-            "`leeway` must be in 0..={MAX_LEEWAY} seconds"
-        )));
-    }
-    let keys = KeySet::from_jwks(req.issuer, &req.jwks)?;
-    let verified = Verifier::new(&keys, req.audience)
-        .leeway(leeway)
-        .verify(&req.token, req.now)?;
+    let r: VerifyRequest = parse(request)?;
+    let trust = Trust {
+        jwks: r.jwks,
+        issuer: r.issuer,
+        audience: r.audience,
+        now: r.now,
+        leeway: r.leeway,
+        max_depth: r.max_depth,
+    };
+    respond(&verified_json(&trust.verify(&r.token)?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionRequest {
+    action: String,
+    resource: String,
+    #[serde(default)]
+    context: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthorizeRequest {
+    token: String,
+    jwks: Value,
+    issuer: String,
+    audience: String,
+    now: i64,
+    leeway: Option<i64>,
+    max_depth: Option<usize>,
+    request: ActionRequest,
+}
+
+fn authorize(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let r: AuthorizeRequest = parse(request)?;
+    // The context is read before the token is verified: a malformed request
+    // is the caller's bug and should say so whatever the token.
+    let context = match r.request.context {
+        Some(v) => Context::from_json(v)?,
+        None => Context::default(),
+    };
+    let trust = Trust {
+        jwks: r.jwks,
+        issuer: r.issuer,
+        audience: r.audience,
+        now: r.now,
+        leeway: r.leeway,
+        max_depth: r.max_depth,
+    };
+    let verified = trust.verify(&r.token)?;
+    let action = scope::Request {
+        action: r.request.action,
+        resource: r.request.resource,
+        context,
+    };
+    let allowed = verified.authorize(&action)?;
     respond(&json!({
-        "header": { "alg": "EdDSA", "typ": token::TYP, "kid": verified.header().kid },
-        "claims": Value::Object(verified.claims().to_json()),
+        "allowed": true,
+        "cap_index": allowed.cap_index,
+        "sub": verified.claims().request.sub,
+        "jti": verified.claims().jti,
+        "depth": verified.depth(),
     }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DelegateRequest {
+    parent: String,
+    jwks: Value,
+    issuer: String,
+    audience: String,
+    now: i64,
+    leeway: Option<i64>,
+    max_depth: Option<usize>,
+    key: Value,
+    ttl: u64,
+    entropy: String,
+    claims: Map<String, Value>,
+}
+
+fn delegate(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let r: DelegateRequest = parse(request)?;
+    let max_depth = r.max_depth.unwrap_or(delegation::DEFAULT_MAX_DEPTH);
+    let trust = Trust {
+        jwks: r.jwks,
+        issuer: r.issuer,
+        audience: r.audience,
+        now: r.now,
+        leeway: r.leeway,
+        max_depth: Some(max_depth),
+    };
+    let parent = trust.verify(&r.parent)?;
+    let holder = keys::signing_key_from_jwk(&r.key)?;
+    let entropy = bytes_field("entropy", &r.entropy)?;
+    let claims = TokenRequest::from_json(r.claims).map_err(TokenError::from)?;
+    let issued = delegation::delegate(
+        &parent,
+        &r.parent,
+        &holder,
+        claims,
+        r.now,
+        r.ttl,
+        max_depth,
+        &mut SliceEntropy::new(&entropy),
+    )?;
+    respond(&json!({
+        "token": issued.token,
+        "kid": issued.header.kid,
+        "jti": issued.claims.jti,
+        "iat": issued.claims.iat,
+        "exp": issued.claims.exp,
+        "depth": parent.depth() + 1,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MeetRequest {
+    a: Vec<Capability>,
+    b: Vec<Capability>,
+}
+
+fn scope_meet(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let r: MeetRequest = parse(request)?;
+    scope::validate_caps(&r.a)?;
+    scope::validate_caps(&r.b)?;
+    let caps = scope::meet(&r.a, &r.b)?;
+    respond(&json!({ "caps": caps }))
 }

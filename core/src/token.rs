@@ -13,6 +13,7 @@ use signature::{Keypair, Signer};
 
 use crate::b64;
 use crate::claims::{self, Claims, ClaimsError, TokenRequest};
+use crate::delegation::DelegationError;
 use crate::entropy::Entropy;
 use crate::error::{Part, TokenError};
 use crate::json;
@@ -22,9 +23,6 @@ use crate::keys::{self, KeySet};
 /// The `typ` header of every captoken token (RFC 8725 §3.11 explicit typing,
 /// so a captoken cannot be confused with an ID token or any other JWT).
 pub const TYP: &str = "captoken+jwt";
-
-/// Header members the format defines; anything else is refused.
-const HEADER_MEMBERS: &[&str] = &["alg", "typ", "kid"];
 
 /// Default clock skew tolerated when verifying, in seconds.
 pub const DEFAULT_LEEWAY: i64 = 30;
@@ -43,11 +41,7 @@ pub struct Header {
 
 impl Header {
     fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("alg".into(), "EdDSA".into());
-        map.insert("kid".into(), self.kid.clone().into());
-        map.insert("typ".into(), TYP.into());
-        map
+        jws::header(TYP, &self.kid)
     }
 }
 
@@ -106,70 +100,98 @@ where
         ttl: u64,
         entropy: &mut dyn Entropy,
     ) -> Result<IssuedToken, TokenError> {
-        if !(0..=claims::MAX_SAFE_INTEGER).contains(&now) {
-            return Err(TokenError::BadTtl("`now` must be in 0..=2^53-1"));
-        }
-        if ttl == 0 {
-            return Err(TokenError::BadTtl("`ttl` must be at least 1 second"));
-        }
-        let exp = i64::try_from(ttl)
-            .ok()
-            .and_then(|t| now.checked_add(t))
-            .filter(|e| *e <= claims::MAX_SAFE_INTEGER)
-            .ok_or(TokenError::BadTtl("`now + ttl` exceeds 2^53-1"))?;
-        if let Some(name) = request.extra.keys().find(|k| claims::is_registered(k)) {
-            return Err(ClaimsError::Invalid {
-                path: name.clone(),
-                reason: "is a registered claim".into(),
-            }
-            .into());
-        }
-        let mut jti = [0u8; JTI_BYTES];
-        entropy
-            .fill(&mut jti)
-            .map_err(|_| TokenError::EntropyUnavailable)?;
-        let claims = Claims {
-            ver: claims::SCHEMA_VERSION,
-            iss: self.issuer.clone(),
-            iat: now,
-            nbf: now,
-            exp,
-            jti: b64::encode(&jti),
-            request,
+        let fields = Minted {
+            iss: &self.issuer,
+            kid: &self.kid,
+            exp_cap: None,
+            nbf_floor: None,
+            prf: None,
         };
-        // The request is already typed (`cnf` is a decoded point), so only
-        // the rules types cannot express are checked; `tests/roundtrip.rs`
-        // proves everything issued parses back through the verifier.
-        claims::check_caps(&claims.request.caps)?;
-        let payload_json = Value::Object(claims.to_json());
-        let header = Header {
-            kid: self.kid.clone(),
-        };
-        let header_bytes = serde_json::to_vec(&Value::Object(header.to_json()))
-            .map_err(|_| TokenError::SigningFailed)?;
-        let payload_bytes =
-            serde_json::to_vec(&payload_json).map_err(|_| TokenError::SigningFailed)?;
-        let mut token = b64::encode(&header_bytes);
-        token.push('.');
-        token.push_str(&b64::encode(&payload_bytes));
-        let signature = self
-            .signer
-            .try_sign(token.as_bytes())
-            .map_err(|_| TokenError::SigningFailed)?;
-        token.push('.');
-        token.push_str(&b64::encode(&signature.to_bytes()));
-        Ok(IssuedToken {
-            token,
-            header,
-            claims,
-        })
+        mint(self.signer, fields, request, now, ttl, entropy)
     }
+}
+
+/// What differs between a token the issuer signs and one a holder delegates.
+pub(crate) struct Minted<'a> {
+    pub iss: &'a str,
+    pub kid: &'a str,
+    /// A delegated token never outlives its parent.
+    pub exp_cap: Option<i64>,
+    /// A delegated token never starts before its parent.
+    pub nbf_floor: Option<i64>,
+    pub prf: Option<String>,
+}
+
+/// Sign a claims set: the one place tokens are made.
+pub(crate) fn mint<S: Signer<Signature> + ?Sized>(
+    signer: &S,
+    fields: Minted<'_>,
+    request: TokenRequest,
+    now: i64,
+    ttl: u64,
+    entropy: &mut dyn Entropy,
+) -> Result<IssuedToken, TokenError> {
+    if !(0..=claims::MAX_SAFE_INTEGER).contains(&now) {
+        return Err(TokenError::BadTtl("`now` must be in 0..=2^53-1"));
+    }
+    if ttl == 0 {
+        return Err(TokenError::BadTtl("`ttl` must be at least 1 second"));
+    }
+    let exp = i64::try_from(ttl)
+        .ok()
+        .and_then(|t| now.checked_add(t))
+        .filter(|e| *e <= claims::MAX_SAFE_INTEGER)
+        .ok_or(TokenError::BadTtl("`now + ttl` exceeds 2^53-1"))?;
+    let exp = fields.exp_cap.map_or(exp, |cap| exp.min(cap));
+    let nbf = fields.nbf_floor.map_or(now, |floor| now.max(floor));
+    if exp <= nbf {
+        return Err(TokenError::BadTtl(
+            "the token would expire before it starts",
+        ));
+    }
+    if let Some(name) = request.extra.keys().find(|k| claims::is_registered(k)) {
+        return Err(ClaimsError::Invalid {
+            path: name.clone(),
+            reason: "is a registered claim".into(),
+        }
+        .into());
+    }
+    let mut jti = [0u8; JTI_BYTES];
+    entropy
+        .fill(&mut jti)
+        .map_err(|_| TokenError::EntropyUnavailable)?;
+    let claims = Claims {
+        ver: claims::SCHEMA_VERSION,
+        iss: fields.iss.into(),
+        iat: now,
+        nbf,
+        exp,
+        jti: b64::encode(&jti),
+        prf: fields.prf,
+        request,
+    };
+    // The request is already typed (`cnf` is a decoded point), so only
+    // the rules types cannot express are checked; `tests/roundtrip.rs`
+    // proves everything issued parses back through the verifier.
+    claims::check_caps(&claims.request.caps)?;
+    let header = Header {
+        kid: fields.kid.into(),
+    };
+    let payload_bytes = serde_json::to_vec(&Value::Object(claims.to_json()))
+        .map_err(|_| TokenError::SigningFailed)?;
+    let token = jws::sign_compact(&header.to_json(), &payload_bytes, signer)?;
+    Ok(IssuedToken {
+        token,
+        header,
+        claims,
+    })
 }
 
 /// A token whose structure and header have been checked, not its signature.
 /// It cannot be authorized or delegated: only [`VerifiedToken`] can.
 #[derive(Debug, Clone)]
 pub struct UnverifiedToken<'t> {
+    raw: &'t str,
     jws: Compact<'t>,
     header: Header,
 }
@@ -181,24 +203,9 @@ impl<'t> UnverifiedToken<'t> {
     /// The structural and header errors of [`TokenError`].
     pub fn parse(token: &'t str, limits: &Limits) -> Result<Self, TokenError> {
         let jws = jws::parse(token, limits)?;
-        if let Some(extra) = jws
-            .header
-            .keys()
-            .find(|k| !HEADER_MEMBERS.contains(&k.as_str()))
-        {
-            return Err(TokenError::BadHeader(extra.clone()));
-        }
-        match jws.header.get("typ") {
-            Some(Value::String(t)) if t == TYP => {}
-            Some(Value::String(t)) => return Err(TokenError::BadTyp(Some(t.clone()))),
-            Some(other) => return Err(TokenError::BadTyp(Some(other.to_string()))),
-            None => return Err(TokenError::BadTyp(None)),
-        }
-        let kid = match jws.header.get("kid") {
-            Some(Value::String(k)) if !k.is_empty() => k.clone(),
-            _ => return Err(TokenError::MissingKid),
-        };
+        let kid = jws::typed_kid(&jws.header, TYP)?;
         Ok(UnverifiedToken {
+            raw: token,
             jws,
             header: Header { kid },
         })
@@ -216,6 +223,19 @@ impl<'t> UnverifiedToken<'t> {
 pub struct VerifiedToken {
     header: Header,
     claims: Claims,
+    chain: Vec<Link>,
+    token_hash: [u8; 32],
+}
+
+/// One ancestor of a delegated token, root first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The ancestor's `jti`.
+    pub jti: String,
+    /// The ancestor's subject.
+    pub sub: String,
+    /// The key that signed the ancestor.
+    pub kid: String,
 }
 
 impl VerifiedToken {
@@ -227,9 +247,47 @@ impl VerifiedToken {
     pub fn claims(&self) -> &Claims {
         &self.claims
     }
+    /// Authorize `request` against this token's capabilities. Only a
+    /// verified token can be asked: an [`UnverifiedToken`] has no such method.
+    ///
+    /// # Errors
+    /// [`crate::scope::ScopeError`] saying which capability or constraint refused.
+    pub fn authorize(
+        &self,
+        request: &crate::scope::Request,
+    ) -> Result<crate::scope::Allowed, crate::scope::ScopeError> {
+        crate::scope::authorize_caps(&self.claims.request.caps, request)
+    }
+
     /// The holder's key binding (`cnf`).
     pub fn holder(&self) -> &crate::claims::Confirmation {
         &self.claims.request.cnf
+    }
+
+    /// The ancestors of a delegated token, root first; empty for a token
+    /// the issuer signed directly.
+    pub fn chain(&self) -> &[Link] {
+        &self.chain
+    }
+
+    /// How many delegations separate this token from the issuer (0 for a
+    /// token the issuer signed).
+    pub fn depth(&self) -> usize {
+        self.chain.len()
+    }
+
+    /// Every `jti` of the chain, root first, this token's last: a token is
+    /// revoked when any of them is.
+    pub fn chain_jtis(&self) -> impl Iterator<Item = &str> {
+        self.chain
+            .iter()
+            .map(|l| l.jti.as_str())
+            .chain(core::iter::once(self.claims.jti.as_str()))
+    }
+
+    /// SHA-256 of this token's own compact text (its `prf` for a child).
+    pub fn token_hash(&self) -> &[u8; 32] {
+        &self.token_hash
     }
 }
 
@@ -240,6 +298,7 @@ pub struct Verifier<'k> {
     audience: String,
     leeway: i64,
     limits: Limits,
+    max_depth: usize,
 }
 
 impl<'k> Verifier<'k> {
@@ -252,6 +311,7 @@ impl<'k> Verifier<'k> {
             audience: audience.into(),
             leeway: DEFAULT_LEEWAY,
             limits: Limits::default(),
+            max_depth: crate::delegation::DEFAULT_MAX_DEPTH,
         }
     }
 
@@ -269,18 +329,52 @@ impl<'k> Verifier<'k> {
         self
     }
 
-    /// Verify a token string at time `now` (seconds since the epoch).
+    /// Accept delegation chains of at most `depth` links (default 3).
+    #[must_use]
+    pub fn max_delegation_depth(mut self, depth: usize) -> Self {
+        self.max_depth = depth;
+        self
+    }
+
+    /// Verify a token, or a delegation chain `leaf~parent~…~root`, at time
+    /// `now` (seconds since the epoch).
     ///
-    /// The order is fixed and documented in `docs/FORMAT.md`; the signature
-    /// is checked before any claim is parsed.
+    /// The order is fixed and documented in `docs/FORMAT.md`; signatures
+    /// are checked before any claim is parsed, and the whole chain's size
+    /// and depth before any signature.
     ///
     /// # Errors
     /// The first [`TokenError`] met in that order.
     pub fn verify(&self, token: &str, now: i64) -> Result<VerifiedToken, TokenError> {
-        self.verify_parsed(UnverifiedToken::parse(token, &self.limits)?, now)
+        if token.len() > self.limits.max_token_len {
+            return Err(TokenError::TooLarge {
+                len: token.len(),
+                max: self.limits.max_token_len,
+            });
+        }
+        let parts: Vec<&str> = token.split(crate::delegation::CHAIN_SEPARATOR).collect();
+        let links = parts.len().saturating_sub(1);
+        if links > self.max_depth {
+            return Err(DelegationError::TooDeep {
+                depth: links,
+                max: self.max_depth,
+            }
+            .into());
+        }
+        let mut texts = parts.iter().rev();
+        let root_text = texts.next().copied().unwrap_or_default();
+        let root = UnverifiedToken::parse(root_text, &self.limits)?;
+        let mut verified = self.verify_parsed(root, now)?;
+        if verified.claims.prf.is_some() {
+            return Err(DelegationError::ParentMismatch { depth: 0 }.into());
+        }
+        for (i, child_text) in texts.enumerate() {
+            verified = self.verify_link(verified, child_text, i + 1, now)?;
+        }
+        Ok(verified)
     }
 
-    /// Verify an already parsed token at time `now`.
+    /// Verify an already parsed token signed by the issuer at time `now`.
     ///
     /// # Errors
     /// As [`Verifier::verify`], from the key lookup on.
@@ -298,7 +392,56 @@ impl<'k> Verifier<'k> {
         if !trusted.in_window(now, self.leeway) {
             return Err(TokenError::KeyNotValid(kid.to_string()));
         }
+        let claims = self.check_claims(&token, now)?;
+        Ok(VerifiedToken {
+            header: token.header,
+            claims,
+            chain: Vec::new(),
+            token_hash: sha256(token.raw),
+        })
+    }
 
+    /// Verify `child_text`, delegated by the holder of `parent`.
+    fn verify_link(
+        &self,
+        parent: VerifiedToken,
+        child_text: &str,
+        depth: usize,
+        now: i64,
+    ) -> Result<VerifiedToken, TokenError> {
+        let child = UnverifiedToken::parse(child_text, &self.limits)?;
+        let holder = &parent.claims.request.cnf;
+        if child.kid() != holder.thumbprint() {
+            return Err(DelegationError::BrokenLink { depth }.into());
+        }
+        child.jws.verify_signature(&holder.key()?)?;
+        let claims = self.check_claims(&child, now)?;
+        if claims.prf.as_deref() != Some(b64::encode(&parent.token_hash).as_str()) {
+            return Err(DelegationError::ParentMismatch { depth }.into());
+        }
+        if parent.chain_jtis().any(|j| j == claims.jti) {
+            return Err(DelegationError::Cycle {
+                jti: claims.jti.clone(),
+            }
+            .into());
+        }
+        crate::delegation::check_narrower(&parent.claims, &claims, depth)?;
+        let mut chain = parent.chain;
+        chain.push(Link {
+            jti: parent.claims.jti,
+            sub: parent.claims.request.sub,
+            kid: parent.header.kid,
+        });
+        Ok(VerifiedToken {
+            header: child.header,
+            claims,
+            chain,
+            token_hash: sha256(child_text),
+        })
+    }
+
+    /// Everything after the signature: schema, times, audience, issuer.
+    fn check_claims(&self, token: &UnverifiedToken<'_>, now: i64) -> Result<Claims, TokenError> {
         let payload =
             json::parse_object(&token.jws.payload, self.limits.max_json_depth).map_err(|err| {
                 TokenError::Json {
@@ -307,7 +450,6 @@ impl<'k> Verifier<'k> {
                 }
             })?;
         let claims = Claims::from_json(payload)?;
-
         if claims.exp <= now.saturating_sub(self.leeway) {
             return Err(TokenError::Expired {
                 now,
@@ -337,11 +479,13 @@ impl<'k> Verifier<'k> {
                 found: claims.iss,
             });
         }
-        Ok(VerifiedToken {
-            header: token.header,
-            claims,
-        })
+        Ok(claims)
     }
+}
+
+fn sha256(text: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).into()
 }
 
 /// The claims of a verified token as JSON bytes: sorted keys, no

@@ -15,7 +15,8 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 fn ident() -> impl Strategy<Value = String> {
-    "[a-zA-Z0-9:*._/-]{1,24}"
+    // A `*` may only end a pattern.
+    "[a-zA-Z0-9:._/-]{1,23}\\*?"
 }
 
 fn extra_value() -> impl Strategy<Value = Value> {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { generateKey, issue, verify, info, CaptokenError, moduleSha256, ABI_VERSION, callOperation } from '../index.js';
+import { generateKey, issue, verify, authorize, delegate, scopeMeet, info, CaptokenError, moduleSha256, ABI_VERSION, callOperation } from '../index.js';
 
 const issuerKey = generateKey();
 const holder = generateKey();
@@ -18,7 +18,7 @@ test('the loaded module is the committed one', () => {
   const bytes = readFileSync(new URL('../dist/captoken_bg.wasm', import.meta.url));
   assert.equal(moduleSha256, createHash('sha256').update(bytes).digest('hex'));
   assert.equal(ABI_VERSION, 1);
-  assert.deepEqual(info().ops, ['info', 'keygen', 'issue', 'verify']);
+  assert.deepEqual(info().ops, ['info', 'keygen', 'issue', 'verify', 'authorize', 'delegate', 'scope_meet']);
 });
 
 test('issue then verify returns the claims', () => {
@@ -60,4 +60,41 @@ test('rejections are CaptokenErrors with stable codes', () => {
 test('malformed requests are refused, not ignored', () => {
   assert.throws(() => callOperation('verify', { token: 'x', typo: 1 }), (e) => e.code === 'bad_request');
   assert.throws(() => callOperation('nope', {}), (e) => e.code === 'unknown_op');
+});
+
+test('authorize and delegate through the JS API', () => {
+  const now = 1_700_000_000;
+  const caps = [{ actions: ['drive', 'stop'], resources: ['robot:*'], constraints: { max_purchase: 50 } }];
+  const { token } = issue({ key: issuerKey.privateJwk, issuer: 'gw', claims: { ...claims, caps }, now, ttl: 120 });
+  const trust = { jwks, issuer: 'gw', audience: 'robot-gateway', now: now + 1, leeway: 0 };
+  const ok = authorize({ ...trust, token, request: { action: 'stop', resource: 'robot:9', context: { purchase_amount: 50 } } });
+  assert.equal(ok.cap_index, 0);
+  assert.throws(
+    () => authorize({ ...trust, token, request: { action: 'stop', resource: 'robot:9', context: { purchase_amount: 51 } } }),
+    (e) => e.code === 'constraint_violated',
+  );
+
+  const friend = generateKey();
+  const narrower = scopeMeet(caps, [{ actions: ['drive', 'fly'], resources: ['robot:7'] }]);
+  assert.deepEqual(narrower, [{ actions: ['drive'], resources: ['robot:7'], constraints: { max_purchase: 50 } }]);
+  const child = delegate({ ...trust, parent: token, key: holder.privateJwk, ttl: 60,
+    claims: { sub: 'friend', aud: 'robot-gateway', cnf: { jwk: friend.publicJwk }, caps: narrower } });
+  assert.equal(child.depth, 1);
+  const v = verify({ ...trust, token: child.token });
+  assert.equal(v.depth, 1);
+  assert.equal(v.chain[0].sub, 'operator-1');
+  assert.throws(
+    () => authorize({ ...trust, token: child.token, request: { action: 'stop', resource: 'robot:7' } }),
+    (e) => e.code === 'not_granted',
+  );
+  assert.throws(
+    () => delegate({ ...trust, parent: token, key: holder.privateJwk, ttl: 60,
+      claims: { sub: 'friend', aud: 'robot-gateway', cnf: { jwk: friend.publicJwk }, caps: [{ actions: ['*'], resources: ['robot:*'] }] } }),
+    (e) => e.code === 'delegation_escalation',
+  );
+  assert.throws(
+    () => delegate({ ...trust, parent: token, key: friend.privateJwk,
+      claims: { sub: 'x', aud: 'robot-gateway', cnf: { jwk: friend.publicJwk }, caps: narrower } }),
+    (e) => e.code === 'delegation_not_holder',
+  );
 });

@@ -1,0 +1,224 @@
+//! Delegation: the holder of a token mints a narrower child token for
+//! someone else, signed with the key the parent binds (`cnf`).
+//!
+//! A delegated token travels with its ancestors, leaf first:
+//! `child~parent~…~root`. Each child names its parent by hash (`prf`), is
+//! signed by the parent's holder key (`kid` = thumbprint of the parent's
+//! `cnf`), and may only narrow: capabilities covered by the parent's,
+//! audiences among the parent's, validity inside the parent's. So the whole
+//! chain verifies offline from the root issuer's key set alone, and a child
+//! never allows what its parent does not.
+
+use alloc::format;
+use alloc::string::String;
+use core::fmt;
+
+use ed25519_dalek::{Signature, VerifyingKey};
+use signature::{Keypair, Signer};
+
+use crate::b64;
+use crate::claims::{Audience, Claims, TokenRequest};
+use crate::entropy::Entropy;
+use crate::error::TokenError;
+use crate::keys;
+use crate::scope;
+use crate::token::{IssuedToken, Minted, VerifiedToken, mint};
+
+/// Most delegations between the issuer and a token, by default (TASK-103).
+pub const DEFAULT_MAX_DEPTH: usize = 3;
+
+/// Separates the tokens of a chain. A compact JWS never contains it.
+pub const CHAIN_SEPARATOR: char = '~';
+
+/// Why a delegation was refused, when minting or when verifying a chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DelegationError {
+    /// The signer is not the key the parent token binds.
+    NotHolder,
+    /// More delegations than allowed.
+    TooDeep {
+        /// Depth of the refused token.
+        depth: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The child would allow more than its parent.
+    Escalation {
+        /// Depth of the child in its chain.
+        depth: usize,
+        /// What widened, e.g. `caps[1]`, `aud`, `exp`.
+        path: String,
+    },
+    /// The child is not signed by its parent's holder key.
+    BrokenLink {
+        /// Depth of the child.
+        depth: usize,
+    },
+    /// The parent presented is not the one the child was minted from (or a
+    /// token signed by the issuer claims to have a parent).
+    ParentMismatch {
+        /// Depth of the token whose parent does not match.
+        depth: usize,
+    },
+    /// A `jti` appears twice in one chain.
+    Cycle {
+        /// The repeated `jti`.
+        jti: String,
+    },
+}
+
+impl DelegationError {
+    /// The stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DelegationError::NotHolder => "delegation_not_holder",
+            DelegationError::TooDeep { .. } => "delegation_too_deep",
+            DelegationError::Escalation { .. } => "delegation_escalation",
+            DelegationError::BrokenLink { .. } => "delegation_broken_link",
+            DelegationError::ParentMismatch { .. } => "delegation_parent_mismatch",
+            DelegationError::Cycle { .. } => "delegation_cycle",
+        }
+    }
+}
+
+impl fmt::Display for DelegationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DelegationError::NotHolder => {
+                f.write_str("only the holder of the parent token's key may delegate it")
+            }
+            DelegationError::TooDeep { depth, max } => {
+                write!(f, "delegation depth {depth} exceeds the limit of {max}")
+            }
+            DelegationError::Escalation { depth, path } => write!(
+                f,
+                "delegated token at depth {depth} widens `{path}` beyond its parent"
+            ),
+            DelegationError::BrokenLink { depth } => write!(
+                f,
+                "delegated token at depth {depth} is not signed by its parent's holder"
+            ),
+            DelegationError::ParentMismatch { depth } => write!(
+                f,
+                "token at depth {depth} was not minted from the parent presented with it"
+            ),
+            DelegationError::Cycle { jti } => write!(f, "`jti` `{jti}` appears twice in one chain"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for DelegationError {}
+
+impl From<DelegationError> for TokenError {
+    fn from(err: DelegationError) -> Self {
+        TokenError::Delegation(err)
+    }
+}
+
+fn escalation(depth: usize, path: impl Into<String>) -> TokenError {
+    DelegationError::Escalation {
+        depth,
+        path: path.into(),
+    }
+    .into()
+}
+
+fn audiences(aud: &Audience) -> &[String] {
+    match aud {
+        Audience::One(a) => core::slice::from_ref(a),
+        Audience::Many(list) => list,
+    }
+}
+
+/// The request part of a child must be inside its parent's.
+fn check_request(parent: &Claims, child: &TokenRequest, depth: usize) -> Result<(), TokenError> {
+    if let Some(i) = scope::first_uncovered(&parent.request.caps, &child.caps) {
+        return Err(escalation(depth, format!("caps[{i}]")));
+    }
+    let allowed = audiences(&parent.request.aud);
+    if !audiences(&child.aud).iter().all(|a| allowed.contains(a)) {
+        return Err(escalation(depth, "aud"));
+    }
+    Ok(())
+}
+
+/// Verify-time rule for one link: the child only narrows its parent.
+pub(crate) fn check_narrower(
+    parent: &Claims,
+    child: &Claims,
+    depth: usize,
+) -> Result<(), TokenError> {
+    check_request(parent, &child.request, depth)?;
+    if child.exp > parent.exp {
+        return Err(escalation(depth, "exp"));
+    }
+    if child.nbf < parent.nbf {
+        return Err(escalation(depth, "nbf"));
+    }
+    Ok(())
+}
+
+/// Mint a child of `parent` for `request`, signed by the parent's holder.
+///
+/// `parent_text` is the parent as it was verified (a token or a chain); the
+/// result's `token` is the new chain `child~parent_text`. The child's
+/// capabilities must be covered by the parent's (an escalation is refused,
+/// never silently narrowed, so the delegator learns and the attempt can be
+/// audited); it expires no later than the parent and starts no earlier.
+///
+/// # Errors
+/// [`DelegationError`] (as [`TokenError::Delegation`]) for a signer that is
+/// not the holder, a chain that would be too deep, an escalation, or a
+/// `parent_text` that is not `parent`; otherwise as
+/// [`crate::TokenIssuer::issue`].
+#[allow(clippy::too_many_arguments)]
+pub fn delegate<S>(
+    parent: &VerifiedToken,
+    parent_text: &str,
+    holder: &S,
+    request: TokenRequest,
+    now: i64,
+    ttl: u64,
+    max_depth: usize,
+    entropy: &mut dyn Entropy,
+) -> Result<IssuedToken, TokenError>
+where
+    S: Signer<Signature> + Keypair<VerifyingKey = VerifyingKey>,
+{
+    let depth = parent.depth() + 1;
+    let leaf = parent_text
+        .split(CHAIN_SEPARATOR)
+        .next()
+        .unwrap_or_default();
+    let leaf_hash: [u8; 32] = {
+        use sha2::Digest;
+        sha2::Sha256::digest(leaf.as_bytes()).into()
+    };
+    if &leaf_hash != parent.token_hash() {
+        return Err(DelegationError::ParentMismatch { depth }.into());
+    }
+    let kid = keys::thumbprint(&holder.verifying_key());
+    if kid != parent.holder().thumbprint() {
+        return Err(DelegationError::NotHolder.into());
+    }
+    if depth > max_depth {
+        return Err(DelegationError::TooDeep {
+            depth,
+            max: max_depth,
+        }
+        .into());
+    }
+    check_request(parent.claims(), &request, depth)?;
+    let fields = Minted {
+        iss: &parent.claims().iss,
+        kid: &kid,
+        exp_cap: Some(parent.claims().exp),
+        nbf_floor: Some(parent.claims().nbf),
+        prf: Some(b64::encode(&leaf_hash)),
+    };
+    let mut issued = mint(holder, fields, request, now, ttl, entropy)?;
+    issued.token.push(CHAIN_SEPARATOR);
+    issued.token.push_str(parent_text);
+    Ok(issued)
+}

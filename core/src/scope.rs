@@ -1,0 +1,606 @@
+//! What capabilities allow, and how they compare.
+//!
+//! Three questions, one set of semantics (documented in `docs/FORMAT.md`):
+//!
+//! * **matching**: does a capability allow this action on this resource in
+//!   this context? ([`authorize_caps`]);
+//! * **containment**: does one capability allow everything another does?
+//!   ([`cap_covers`]): a delegated child must be covered by its parent;
+//! * **meet**: the largest grant both allow ([`meet`]): `min(parent,
+//!   granted)` for delegation, requested ∩ allowed for policy.
+//!
+//! Patterns are literals, `*`, or a prefix followed by `*`; two such patterns
+//! are either nested or disjoint, so the meet of two grants is exactly the
+//! intersection of what they allow, never an approximation of it.
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::claims::{Capability, Constraints};
+
+/// The largest domain name (RFC 1035 §2.3.4).
+const MAX_DOMAIN_LEN: usize = 253;
+
+/// Why a request was not authorized, or a scope could not be computed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScopeError {
+    /// No capability allows this action on this resource.
+    NotGranted {
+        /// The requested action.
+        action: String,
+        /// The requested resource.
+        resource: String,
+    },
+    /// A capability allows the action and resource, but a constraint refuses.
+    ConstraintViolated {
+        /// Path of the constraint, e.g. `caps[0].constraints.max_purchase`.
+        path: String,
+        /// What the request did that the constraint forbids.
+        reason: String,
+    },
+    /// A constraint applies but the request context lacks the value it needs.
+    MissingContext {
+        /// Path of the constraint.
+        path: String,
+        /// The context member that is needed.
+        member: &'static str,
+    },
+    /// A constraint kind this version does not understand: fail closed.
+    UnknownConstraint {
+        /// Path of the constraint.
+        path: String,
+    },
+    /// The request context is malformed.
+    BadContext(String),
+    /// A pattern is malformed.
+    BadPattern {
+        /// Where it is.
+        path: String,
+        /// The pattern.
+        pattern: String,
+    },
+}
+
+impl ScopeError {
+    /// The stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ScopeError::NotGranted { .. } => "not_granted",
+            ScopeError::ConstraintViolated { .. } => "constraint_violated",
+            ScopeError::MissingContext { .. } => "missing_context",
+            ScopeError::UnknownConstraint { .. } => "unknown_constraint",
+            ScopeError::BadContext(_) => "bad_context",
+            ScopeError::BadPattern { .. } => "bad_pattern",
+        }
+    }
+
+    /// The path of the capability or constraint at fault, when there is one.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            ScopeError::ConstraintViolated { path, .. }
+            | ScopeError::MissingContext { path, .. }
+            | ScopeError::UnknownConstraint { path }
+            | ScopeError::BadPattern { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ScopeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScopeError::NotGranted { action, resource } => {
+                write!(f, "no capability allows `{action}` on `{resource}`")
+            }
+            ScopeError::ConstraintViolated { path, reason } => write!(f, "`{path}`: {reason}"),
+            ScopeError::MissingContext { path, member } => {
+                write!(
+                    f,
+                    "`{path}` applies but the request context has no `{member}`"
+                )
+            }
+            ScopeError::UnknownConstraint { path } => {
+                write!(
+                    f,
+                    "`{path}` is a constraint kind this verifier does not understand"
+                )
+            }
+            ScopeError::BadContext(why) => write!(f, "bad request context: {why}"),
+            ScopeError::BadPattern { path, pattern } => {
+                write!(f, "`{path}`: `{pattern}` is not a valid pattern")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ScopeError {}
+
+// ---------------------------------------------------------------------------
+// Action and resource patterns
+
+/// Whether an action or resource pattern is well-formed: non-empty, and `*`
+/// only as its last character.
+pub fn valid_pattern(p: &str) -> bool {
+    match p.find('*') {
+        None => !p.is_empty(),
+        Some(i) => i + 1 == p.len(),
+    }
+}
+
+/// Whether `pattern` allows the literal `value`.
+pub fn pattern_matches(pattern: &str, value: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => value.starts_with(prefix),
+        None => pattern == value,
+    }
+}
+
+/// Whether every value `inner` allows, `outer` allows too.
+pub fn pattern_covers(outer: &str, inner: &str) -> bool {
+    match (outer.strip_suffix('*'), inner.strip_suffix('*')) {
+        (Some(o), Some(i)) => i.starts_with(o),
+        (Some(o), None) => inner.starts_with(o),
+        (None, Some(_)) => false,
+        (None, None) => outer == inner,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Domains
+
+/// Normalize a domain name: ASCII-lowercase, one trailing dot removed.
+/// Labels must be 1..=63 bytes of letters, digits, `-` and `_`;
+/// internationalized names must be given in their `xn--` form.
+fn normalize_domain(name: &str) -> Option<String> {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if name.is_empty() || name.len() > MAX_DOMAIN_LEN {
+        return None;
+    }
+    let ok = name.split('.').all(|label| {
+        !label.is_empty()
+            && label.len() <= 63
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    });
+    ok.then(|| name.to_ascii_lowercase())
+}
+
+/// A parsed domain pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DomainPattern {
+    /// `*`: any domain.
+    Any,
+    /// `example.com`: that name only.
+    Exact(String),
+    /// `*.example.com`: names strictly below `example.com`, at any depth.
+    Below(String),
+}
+
+impl DomainPattern {
+    fn parse(p: &str) -> Option<Self> {
+        if p == "*" {
+            return Some(DomainPattern::Any);
+        }
+        match p.strip_prefix("*.") {
+            Some(rest) => normalize_domain(rest).map(DomainPattern::Below),
+            None => normalize_domain(p).map(DomainPattern::Exact),
+        }
+    }
+
+    fn matches(&self, domain: &str) -> bool {
+        match self {
+            DomainPattern::Any => true,
+            DomainPattern::Exact(d) => d == domain,
+            DomainPattern::Below(suffix) => is_strictly_below(domain, suffix),
+        }
+    }
+
+    fn covers(&self, inner: &DomainPattern) -> bool {
+        match (self, inner) {
+            (DomainPattern::Any, _) => true,
+            (_, DomainPattern::Any) => false,
+            (DomainPattern::Exact(a), DomainPattern::Exact(b)) => a == b,
+            (DomainPattern::Exact(_), DomainPattern::Below(_)) => false,
+            (DomainPattern::Below(s), DomainPattern::Exact(d)) => is_strictly_below(d, s),
+            (DomainPattern::Below(s), DomainPattern::Below(t)) => t == s || is_strictly_below(t, s),
+        }
+    }
+}
+
+/// `a.example.com` is strictly below `example.com`; `example.com`,
+/// `evilexample.com` and `example.com.evil` are not.
+fn is_strictly_below(name: &str, suffix: &str) -> bool {
+    name.len() > suffix.len() + 1
+        && name.ends_with(suffix)
+        && name.as_bytes().get(name.len() - suffix.len() - 1) == Some(&b'.')
+}
+
+/// Whether a domain pattern is well-formed.
+pub fn valid_domain_pattern(p: &str) -> bool {
+    DomainPattern::parse(p).is_some()
+}
+
+/// Whether domain pattern `pattern` allows the domain name `domain`
+/// (compared case-insensitively, a trailing dot ignored).
+pub fn domain_matches(pattern: &str, domain: &str) -> bool {
+    match (DomainPattern::parse(pattern), normalize_domain(domain)) {
+        (Some(p), Some(d)) => p.matches(&d),
+        _ => false,
+    }
+}
+
+fn domain_covers(outer: &str, inner: &str) -> bool {
+    match (DomainPattern::parse(outer), DomainPattern::parse(inner)) {
+        (Some(o), Some(i)) => o.covers(&i),
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Validation
+
+/// Check every pattern of a capability list; returns the first bad one.
+///
+/// # Errors
+/// [`ScopeError::BadPattern`] with the path of the offending pattern.
+pub fn validate_caps(caps: &[Capability]) -> Result<(), ScopeError> {
+    for (i, cap) in caps.iter().enumerate() {
+        for (field, list) in [("actions", &cap.actions), ("resources", &cap.resources)] {
+            if let Some((j, p)) = list.iter().enumerate().find(|(_, p)| !valid_pattern(p)) {
+                return Err(ScopeError::BadPattern {
+                    path: format!("caps[{i}].{field}[{j}]"),
+                    pattern: p.clone(),
+                });
+            }
+        }
+        if let Some(domains) = &cap.constraints.domains
+            && let Some((j, p)) = domains
+                .iter()
+                .enumerate()
+                .find(|(_, p)| !valid_domain_pattern(p))
+        {
+            return Err(ScopeError::BadPattern {
+                path: format!("caps[{i}].constraints.domains[{j}]"),
+                pattern: p.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Authorization
+
+/// What a request does, beyond its action and resource: the facts the
+/// constraints are checked against. Unknown members are refused, so a typo
+/// (`purchse_amount`) can never slip past a limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Context {
+    /// The domain the action targets (checked against `domains`).
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// Amount the action spends, in minor units; absent means nothing is
+    /// spent (checked against `max_purchase`).
+    #[serde(default)]
+    pub purchase_amount: Option<u64>,
+    /// Whether personal data is touched; absent means not (checked against
+    /// `pii_access`).
+    #[serde(default)]
+    pub pii: Option<bool>,
+    /// The room the action happens in (checked against `rooms`).
+    #[serde(default)]
+    pub room: Option<String>,
+    /// The tool the action uses (checked against `tools`).
+    #[serde(default)]
+    pub tool: Option<String>,
+}
+
+impl Context {
+    /// Read a context from JSON.
+    ///
+    /// # Errors
+    /// [`ScopeError::BadContext`] for unknown members or wrong types.
+    pub fn from_json(value: Value) -> Result<Self, ScopeError> {
+        serde_json::from_value(value).map_err(|e| ScopeError::BadContext(e.to_string()))
+    }
+}
+
+/// A request to authorize: an action on a resource, in a context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The action, e.g. `drive`.
+    pub action: String,
+    /// The resource, e.g. `robot:7`.
+    pub resource: String,
+    /// The facts constraints are checked against.
+    pub context: Context,
+}
+
+/// An allowed request: which capability allowed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowed {
+    /// Index into the token's `caps`.
+    pub cap_index: usize,
+}
+
+fn check_constraints(i: usize, c: &Constraints, ctx: &Context) -> Result<(), ScopeError> {
+    let path = |kind: &str| format!("caps[{i}].constraints.{kind}");
+    if let Some(kind) = c.other.keys().next() {
+        return Err(ScopeError::UnknownConstraint { path: path(kind) });
+    }
+    if let Some(patterns) = &c.domains {
+        let domain = ctx
+            .domain
+            .as_deref()
+            .ok_or_else(|| ScopeError::MissingContext {
+                path: path("domains"),
+                member: "domain",
+            })?;
+        let normalized = normalize_domain(domain)
+            .ok_or_else(|| ScopeError::BadContext(format!("`{domain}` is not a domain name")))?;
+        let allowed = patterns
+            .iter()
+            .filter_map(|p| DomainPattern::parse(p))
+            .any(|p| p.matches(&normalized));
+        if !allowed {
+            return Err(ScopeError::ConstraintViolated {
+                path: path("domains"),
+                reason: format!("domain `{domain}` is not allowed"),
+            });
+        }
+    }
+    if let Some(max) = c.max_purchase {
+        let amount = ctx.purchase_amount.unwrap_or(0);
+        if amount > max {
+            return Err(ScopeError::ConstraintViolated {
+                path: path("max_purchase"),
+                reason: format!("purchase of {amount} exceeds the limit of {max}"),
+            });
+        }
+    }
+    if c.pii_access == Some(false) && ctx.pii == Some(true) {
+        return Err(ScopeError::ConstraintViolated {
+            path: path("pii_access"),
+            reason: "personal data may not be accessed".into(),
+        });
+    }
+    for (kind, allowed, value, member) in [
+        ("rooms", &c.rooms, &ctx.room, "room"),
+        ("tools", &c.tools, &ctx.tool, "tool"),
+    ] {
+        if let Some(allowed) = allowed {
+            let value = value.as_deref().ok_or_else(|| ScopeError::MissingContext {
+                path: path(kind),
+                member,
+            })?;
+            if !allowed.iter().any(|a| a == value) {
+                return Err(ScopeError::ConstraintViolated {
+                    path: path(kind),
+                    reason: format!("{member} `{value}` is not allowed"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Authorize `request` against a list of capabilities: allowed when one
+/// capability's actions, resources and every constraint allow it.
+///
+/// # Errors
+/// When nothing allows it: the constraint failure of the first capability
+/// that matched action and resource, else [`ScopeError::NotGranted`].
+pub fn authorize_caps(caps: &[Capability], request: &Request) -> Result<Allowed, ScopeError> {
+    let mut first_failure = None;
+    for (i, cap) in caps.iter().enumerate() {
+        let action_ok = cap
+            .actions
+            .iter()
+            .any(|p| pattern_matches(p, &request.action));
+        let resource_ok = cap
+            .resources
+            .iter()
+            .any(|p| pattern_matches(p, &request.resource));
+        if !(action_ok && resource_ok) {
+            continue;
+        }
+        match check_constraints(i, &cap.constraints, &request.context) {
+            Ok(()) => return Ok(Allowed { cap_index: i }),
+            Err(e) => {
+                first_failure.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_failure.unwrap_or_else(|| ScopeError::NotGranted {
+        action: request.action.clone(),
+        resource: request.resource.clone(),
+    }))
+}
+
+// ---------------------------------------------------------------------------
+// Containment
+
+fn patterns_cover(outer: &[String], inner: &[String], covers: fn(&str, &str) -> bool) -> bool {
+    inner.iter().all(|i| outer.iter().any(|o| covers(o, i)))
+}
+
+/// Whether constraints `inner` are at least as strict as `outer`.
+fn constraints_cover(outer: &Constraints, inner: &Constraints) -> bool {
+    let domains = match (&outer.domains, &inner.domains) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(o), Some(i)) => patterns_cover(o, i, domain_covers),
+    };
+    let purchase = match (outer.max_purchase, inner.max_purchase) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(o), Some(i)) => i <= o,
+    };
+    let pii = outer.pii_access != Some(false) || inner.pii_access == Some(false);
+    let set = |o: &Option<Vec<String>>, i: &Option<Vec<String>>| match (o, i) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(o), Some(i)) => i.iter().all(|x| o.contains(x)),
+    };
+    // A kind we cannot reason about is covered only by the same value.
+    let unknown = outer
+        .other
+        .iter()
+        .all(|(k, v)| inner.other.get(k) == Some(v));
+    domains
+        && purchase
+        && pii
+        && set(&outer.rooms, &inner.rooms)
+        && set(&outer.tools, &inner.tools)
+        && unknown
+}
+
+/// Whether `outer` allows every request `inner` allows.
+pub fn cap_covers(outer: &Capability, inner: &Capability) -> bool {
+    patterns_cover(&outer.actions, &inner.actions, pattern_covers)
+        && patterns_cover(&outer.resources, &inner.resources, pattern_covers)
+        && constraints_cover(&outer.constraints, &inner.constraints)
+}
+
+/// The index of the first capability of `inner` that no single capability
+/// of `outer` covers, if any. Coverage is per capability: a child capability
+/// spanning two parent capabilities must be split into two.
+pub fn first_uncovered(outer: &[Capability], inner: &[Capability]) -> Option<usize> {
+    inner
+        .iter()
+        .position(|i| !outer.iter().any(|o| cap_covers(o, i)))
+}
+
+// ---------------------------------------------------------------------------
+// Meet
+
+fn meet_patterns(a: &[String], b: &[String], covers: fn(&str, &str) -> bool) -> Vec<String> {
+    let mut out: Vec<String> = a
+        .iter()
+        .filter(|x| b.iter().any(|y| covers(y, x)))
+        .chain(b.iter().filter(|y| a.iter().any(|x| covers(x, y))))
+        .cloned()
+        .collect();
+    out.sort();
+    out.dedup();
+    // Drop entries another entry already covers, so the result is minimal.
+    let snapshot = out.clone();
+    out.retain(|x| !snapshot.iter().any(|y| y != x && covers(y, x)));
+    out
+}
+
+fn meet_sets(a: &Option<Vec<String>>, b: &Option<Vec<String>>) -> Option<Vec<String>> {
+    match (a, b) {
+        (None, None) => None,
+        (Some(x), None) | (None, Some(x)) => Some(x.clone()),
+        (Some(x), Some(y)) => {
+            let mut out: Vec<String> = x.iter().filter(|v| y.contains(v)).cloned().collect();
+            out.sort();
+            out.dedup();
+            Some(out)
+        }
+    }
+}
+
+/// The constraints both `a` and `b` impose.
+///
+/// # Errors
+/// [`ScopeError::UnknownConstraint`] when both carry an unknown kind with
+/// different values: its meet cannot be computed, so nothing is granted.
+pub fn meet_constraints(a: &Constraints, b: &Constraints) -> Result<Constraints, ScopeError> {
+    let mut other: BTreeMap<String, Value> = a.other.clone();
+    for (k, v) in &b.other {
+        match other.get(k) {
+            Some(existing) if existing != v => {
+                return Err(ScopeError::UnknownConstraint {
+                    path: format!("constraints.{k}"),
+                });
+            }
+            _ => {
+                other.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    let domains = match (&a.domains, &b.domains) {
+        (None, None) => None,
+        (Some(x), None) | (None, Some(x)) => Some(x.clone()),
+        (Some(x), Some(y)) => Some(meet_patterns(x, y, domain_covers)),
+    };
+    let max_purchase = match (a.max_purchase, b.max_purchase) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    };
+    let pii_access = match (a.pii_access, b.pii_access) {
+        (Some(x), Some(y)) => Some(x && y),
+        (x, y) => x.or(y),
+    };
+    Ok(Constraints {
+        domains,
+        max_purchase,
+        pii_access,
+        rooms: meet_sets(&a.rooms, &b.rooms),
+        tools: meet_sets(&a.tools, &b.tools),
+        other,
+    })
+}
+
+/// The largest capability both `a` and `b` allow, or `None` when they share
+/// no action or no resource.
+///
+/// # Errors
+/// As [`meet_constraints`].
+pub fn meet_cap(a: &Capability, b: &Capability) -> Result<Option<Capability>, ScopeError> {
+    let actions = meet_patterns(&a.actions, &b.actions, pattern_covers);
+    let resources = meet_patterns(&a.resources, &b.resources, pattern_covers);
+    if actions.is_empty() || resources.is_empty() {
+        return Ok(None);
+    }
+    let constraints = meet_constraints(&a.constraints, &b.constraints)?;
+    Ok(Some(Capability {
+        actions,
+        resources,
+        constraints,
+    }))
+}
+
+/// `min(a, b)`: exactly the requests both `a` and `b` allow, as a list of
+/// capabilities (pairwise meets, with capabilities covered by another
+/// removed). Commutative and idempotent up to that normalization.
+///
+/// # Errors
+/// As [`meet_constraints`].
+pub fn meet(a: &[Capability], b: &[Capability]) -> Result<Vec<Capability>, ScopeError> {
+    let mut out = Vec::new();
+    for x in a {
+        for y in b {
+            if let Some(m) = meet_cap(x, y)? {
+                out.push(m);
+            }
+        }
+    }
+    Ok(normalize(out))
+}
+
+/// Remove capabilities another one covers (keeping the first of equals).
+pub fn normalize(caps: Vec<Capability>) -> Vec<Capability> {
+    let mut keep: Vec<Capability> = Vec::with_capacity(caps.len());
+    for (i, c) in caps.iter().enumerate() {
+        let redundant = caps
+            .iter()
+            .enumerate()
+            .any(|(j, other)| j != i && cap_covers(other, c) && (!cap_covers(c, other) || j < i));
+        if !redundant {
+            keep.push(c.clone());
+        }
+    }
+    keep
+}

@@ -1,0 +1,389 @@
+//! Delegation chains: minting, verifying, and every way a chain can lie.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use captoken_core::delegation::{self, DEFAULT_MAX_DEPTH};
+use captoken_core::scope::{self, Context, Request};
+use captoken_core::{SigningKey, SliceEntropy, TokenRequest, VerifiedToken, b64, keys};
+use common::*;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+fn key(n: u8) -> SigningKey {
+    SigningKey::from_bytes(&[n; 32])
+}
+
+fn child_request(holder: &SigningKey, caps: Value, aud: Value) -> TokenRequest {
+    TokenRequest::from_json(
+        json!({
+            "sub": format!("delegate-{}", keys::thumbprint(&holder.verifying_key())),
+            "aud": aud,
+            "cnf": { "jwk": keys::public_jwk(&holder.verifying_key()) },
+            "caps": caps,
+        })
+        .as_object()
+        .unwrap()
+        .clone(),
+    )
+    .unwrap()
+}
+
+fn drive_robot7() -> Value {
+    json!([{ "actions": ["drive"], "resources": ["robot:7"], "constraints": { "domains": ["b.example.com"], "max_purchase": 0, "pii_access": false } }])
+}
+
+fn verify(text: &str, now: i64) -> Result<VerifiedToken, captoken_core::TokenError> {
+    let keys = keyset();
+    verifier(&keys).verify(text, now)
+}
+
+fn code(text: &str) -> &'static str {
+    match verify(text, NOW + 1) {
+        Ok(_) => "ok",
+        Err(e) => e.code(),
+    }
+}
+
+/// Delegate `parent_text` (held by `holder`) to `to`, at NOW + 1.
+fn delegate(
+    parent_text: &str,
+    holder: &SigningKey,
+    to: &SigningKey,
+    caps: Value,
+    ttl: u64,
+) -> Result<String, captoken_core::TokenError> {
+    let parent = verify(parent_text, NOW + 1).unwrap();
+    delegation::delegate(
+        &parent,
+        parent_text,
+        holder,
+        child_request(to, caps, json!(AUD)),
+        NOW + 1,
+        ttl,
+        DEFAULT_MAX_DEPTH,
+        &mut SliceEntropy::new(&[to.to_bytes()[0]; 16]),
+    )
+    .map(|issued| issued.token)
+}
+
+/// A hand-made child of `parent_text` with arbitrary claims, signed by
+/// `signer`: what a malicious holder could produce without `delegate`.
+fn forge_child(
+    parent_text: &str,
+    signer: &SigningKey,
+    edit: impl FnOnce(&mut serde_json::Map<String, Value>),
+) -> String {
+    let parent = verify(parent_text, NOW + 1).unwrap();
+    let leaf = parent_text.split('~').next().unwrap();
+    let mut claims = json!({
+        "ver": 1, "iss": ISS, "sub": "forged", "aud": AUD,
+        "iat": NOW + 1, "nbf": NOW + 1, "exp": parent.claims().exp,
+        "jti": b64::encode(&[0xAB; 16]),
+        "cnf": { "jwk": keys::public_jwk(&key(50).verifying_key()) },
+        "caps": drive_robot7(),
+        "prf": b64::encode(&sha(leaf)),
+    });
+    edit(claims.as_object_mut().unwrap());
+    let header = json!({ "alg": "EdDSA", "typ": "captoken+jwt", "kid": keys::thumbprint(&signer.verifying_key()) });
+    format!(
+        "{}~{parent_text}",
+        sign_raw_with(signer, &header.to_string(), &claims.to_string())
+    )
+}
+
+fn sha(text: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).into()
+}
+
+#[test]
+fn a_chain_of_three_delegations_verifies_offline_from_the_root_keys() {
+    let root = issue_at(NOW, 300); // held by holder_key()
+    let (a, b, c) = (key(21), key(22), key(23));
+    let t1 = delegate(&root, &holder_key(), &a, drive_robot7(), 200).unwrap();
+    let t2 = delegate(&t1, &a, &b, drive_robot7(), 200).unwrap();
+    let t3 = delegate(&t2, &b, &c, drive_robot7(), 200).unwrap();
+    assert_eq!(t3.matches('~').count(), 3);
+    let v = verify(&t3, NOW + 1).unwrap();
+    assert_eq!(v.depth(), 3);
+    assert_eq!(v.holder().key().unwrap(), c.verifying_key());
+    assert_eq!(
+        v.chain()[0].kid,
+        keys::thumbprint(&issuer_key().verifying_key())
+    );
+    assert_eq!(v.chain_jtis().count(), 4);
+    // now + ttl, inside the parent's lifetime.
+    assert_eq!(v.claims().exp, NOW + 1 + 200);
+    let ok = Request {
+        action: "drive".into(),
+        resource: "robot:7".into(),
+        context: Context {
+            domain: Some("b.example.com".into()),
+            ..Context::default()
+        },
+    };
+    assert!(v.authorize(&ok).is_ok());
+    // A fourth delegation is refused when minting and when verifying.
+    let err = delegate(&t3, &c, &key(24), drive_robot7(), 100).unwrap_err();
+    assert_eq!(err.code(), "delegation_too_deep");
+    let forged = forge_child(&t3, &c, |_| {});
+    assert_eq!(code(&forged), "delegation_too_deep");
+    let keys = keyset();
+    assert!(
+        verifier(&keys)
+            .max_delegation_depth(4)
+            .verify(&forged, NOW + 1)
+            .is_ok()
+    );
+}
+
+#[test]
+fn escalations_are_refused_when_minting() {
+    let root = issue_at(NOW, 300);
+    let a = key(21);
+    let wider = [
+        json!([{ "actions": ["drive", "stop"], "resources": ["robot:7"], "constraints": { "domains": ["b.example.com"], "max_purchase": 0, "pii_access": false } }]),
+        json!([{ "actions": ["drive"], "resources": ["robot:*"], "constraints": { "domains": ["b.example.com"], "max_purchase": 0, "pii_access": false } }]),
+        json!([{ "actions": ["drive"], "resources": ["robot:7"], "constraints": { "domains": ["b.example.com"], "max_purchase": 1, "pii_access": false } }]),
+        json!([{ "actions": ["drive"], "resources": ["robot:7"], "constraints": { "domains": ["*.example.com"], "max_purchase": 0 } }]),
+        json!([{ "actions": ["drive"], "resources": ["robot:7"] }]),
+    ];
+    for caps in wider {
+        let err = delegate(&root, &holder_key(), &a, caps.clone(), 100).unwrap_err();
+        assert_eq!(err.code(), "delegation_escalation", "{caps}");
+    }
+    let parent = verify(&root, NOW + 1).unwrap();
+    let err = delegation::delegate(
+        &parent,
+        &root,
+        &holder_key(),
+        child_request(&a, drive_robot7(), json!([AUD, "elsewhere"])),
+        NOW + 1,
+        100,
+        3,
+        &mut SliceEntropy::new(&[1; 16]),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "delegation_escalation");
+    // A longer ttl is capped, not refused: the child simply ends with its parent.
+    let t = delegate(&root, &holder_key(), &a, drive_robot7(), 10_000).unwrap();
+    assert_eq!(verify(&t, NOW + 1).unwrap().claims().exp, NOW + 300);
+}
+
+#[test]
+fn only_the_holder_may_delegate() {
+    let root = issue_at(NOW, 300);
+    let err = delegate(&root, &key(99), &key(21), drive_robot7(), 100).unwrap_err();
+    assert_eq!(err.code(), "delegation_not_holder");
+}
+
+#[test]
+fn escalations_are_refused_when_verifying_a_forged_child() {
+    let root = issue_at(NOW, 300);
+    let holder = holder_key();
+    let cases: Vec<(&str, Value)> = vec![
+        ("caps", json!([{ "actions": ["*"], "resources": ["*"] }])),
+        ("exp", json!(NOW + 301)),
+        ("nbf", json!(NOW - 1)),
+        ("aud", json!([AUD, "elsewhere"])),
+    ];
+    for (claim, value) in cases {
+        let forged = forge_child(&root, &holder, |c| {
+            c.insert(claim.into(), value.clone());
+        });
+        assert_eq!(code(&forged), "delegation_escalation", "{claim} = {value}");
+    }
+    assert_eq!(code(&forge_child(&root, &holder, |_| {})), "ok");
+}
+
+#[test]
+fn a_child_signed_by_anyone_but_the_parent_holder_is_a_broken_link() {
+    let root = issue_at(NOW, 300);
+    assert_eq!(
+        code(&forge_child(&root, &key(66), |_| {})),
+        "delegation_broken_link"
+    );
+    // Claiming the holder's kid while signing with another key fails the signature.
+    let forged = forge_child(&root, &key(66), |_| {});
+    let (child, rest) = forged.split_once('~').unwrap();
+    let parts: Vec<&str> = child.split('.').collect();
+    let header = json!({ "alg": "EdDSA", "typ": "captoken+jwt", "kid": keys::thumbprint(&holder_key().verifying_key()) });
+    let spoofed = format!(
+        "{}.{}.{}~{rest}",
+        b64::encode(header.to_string().as_bytes()),
+        parts[1],
+        parts[2]
+    );
+    assert_eq!(code(&spoofed), "bad_signature");
+}
+
+#[test]
+fn swapping_the_parent_is_detected() {
+    let root_a = issue_at(NOW, 300);
+    let root_b = common::issue_at(NOW + 1, 200); // same holder, another jti
+    assert_ne!(root_a, root_b);
+    let child = delegate(&root_a, &holder_key(), &key(21), drive_robot7(), 100).unwrap();
+    let (leaf, _) = child.split_once('~').unwrap();
+    assert_eq!(
+        code(&format!("{leaf}~{root_b}")),
+        "delegation_parent_mismatch"
+    );
+    // A token the issuer signed may not claim a parent.
+    let with_prf = sign_values(&header_json(), &{
+        let mut c = claims_json();
+        c["prf"] = b64::encode(&[1; 32]).into();
+        c
+    });
+    assert_eq!(code(&with_prf), "delegation_parent_mismatch");
+    // Presenting the child alone: its signer is no issuer key.
+    assert_eq!(code(leaf), "unknown_kid");
+}
+
+#[test]
+fn a_repeated_jti_in_a_chain_is_a_cycle() {
+    let root = issue_at(NOW, 300);
+    let root_jti = verify(&root, NOW + 1).unwrap().claims().jti.clone();
+    let forged = forge_child(&root, &holder_key(), |c| {
+        c.insert("jti".into(), root_jti.clone().into());
+    });
+    assert_eq!(code(&forged), "delegation_cycle");
+}
+
+#[test]
+fn minting_refuses_a_parent_text_that_is_not_the_verified_parent() {
+    let root_a = issue_at(NOW, 300);
+    let root_b = issue_at(NOW + 1, 200);
+    let parent = verify(&root_a, NOW + 1).unwrap();
+    let err = delegation::delegate(
+        &parent,
+        &root_b,
+        &holder_key(),
+        child_request(&key(21), drive_robot7(), json!(AUD)),
+        NOW + 1,
+        100,
+        3,
+        &mut SliceEntropy::new(&[1; 16]),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "delegation_parent_mismatch");
+}
+
+fn small_caps() -> impl Strategy<Value = Value> {
+    let cap = (
+        prop::sample::subsequence(vec!["drive", "stop", "*", "dr*"], 1..=2),
+        prop::sample::subsequence(vec!["robot:7", "robot:*", "cam:1"], 1..=2),
+        proptest::option::of(prop::sample::select(vec![0u64, 5, 50])),
+        proptest::option::of(any::<bool>()),
+    )
+        .prop_map(|(a, r, m, p)| {
+            let mut c = serde_json::Map::new();
+            if let Some(m) = m {
+                c.insert("max_purchase".into(), m.into());
+            }
+            if let Some(p) = p {
+                c.insert("pii_access".into(), p.into());
+            }
+            json!({ "actions": a, "resources": r, "constraints": c })
+        });
+    prop::collection::vec(cap, 1..3).prop_map(Value::from)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Whatever a holder asks to delegate, the child never allows a request
+    /// its parent refuses; what is refused is refused as an escalation.
+    #[test]
+    fn a_child_never_grants_what_its_parent_does_not(parent_caps in small_caps(), child_caps in small_caps()) {
+        let mut req = request_json();
+        req["caps"] = parent_caps;
+        let root = captoken_core::TokenIssuer::new(&issuer_key(), ISS)
+            .issue(TokenRequest::from_json(req.as_object().unwrap().clone()).unwrap(), NOW, 300, &mut SliceEntropy::new(&[7; 16]))
+            .unwrap()
+            .token;
+        match delegate(&root, &holder_key(), &key(21), child_caps, 100) {
+            Ok(child) => {
+                let parent = verify(&root, NOW + 1).unwrap();
+                let child = verify(&child, NOW + 1).unwrap();
+                for action in ["drive", "stop", "dx"] {
+                    for resource in ["robot:7", "robot:8", "cam:1"] {
+                        for purchase in [None, Some(5u64), Some(50)] {
+                            for pii in [None, Some(true)] {
+                                let r = Request { action: action.into(), resource: resource.into(), context: Context { purchase_amount: purchase, pii, ..Context::default() } };
+                                prop_assert!(child.authorize(&r).is_err() || parent.authorize(&r).is_ok(), "{:?}", r);
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) => prop_assert_eq!(e.code(), "delegation_escalation"),
+        }
+    }
+
+    /// Changing any byte of any link of a chain is detected.
+    #[test]
+    fn tampering_with_any_link_is_detected(pos in any::<prop::sample::Index>(), byte in 0x21u8..0x7f) {
+        let root = issue_at(NOW, 300);
+        let t1 = delegate(&root, &holder_key(), &key(21), drive_robot7(), 200).unwrap();
+        let chain = delegate(&t1, &key(21), &key(22), drive_robot7(), 200).unwrap();
+        let mut bytes = chain.clone().into_bytes();
+        let i = pos.index(bytes.len());
+        prop_assume!(bytes[i] != byte);
+        bytes[i] = byte;
+        let mutated = String::from_utf8(bytes).unwrap();
+        prop_assert_ne!(code(&mutated), "ok", "mutation at {} accepted", i);
+    }
+}
+
+#[test]
+fn meet_gives_the_delegated_scope() {
+    // min(parent, granted): what a delegator may hand on when asked for more.
+    let parent: Vec<captoken_core::Capability> = serde_json::from_value(json!([{ "actions": ["drive", "stop"], "resources": ["robot:*"], "constraints": { "max_purchase": 10 } }])).unwrap();
+    let asked: Vec<captoken_core::Capability> = serde_json::from_value(json!([{ "actions": ["drive", "fly"], "resources": ["robot:7"], "constraints": { "max_purchase": 100, "pii_access": false } }])).unwrap();
+    let granted = scope::meet(&parent, &asked).unwrap();
+    assert_eq!(
+        serde_json::to_value(&granted).unwrap(),
+        json!([{ "actions": ["drive"], "resources": ["robot:7"], "constraints": { "max_purchase": 10, "pii_access": false } }])
+    );
+    let root = {
+        let mut req = request_json();
+        req["caps"] = serde_json::to_value(&parent).unwrap();
+        captoken_core::TokenIssuer::new(&issuer_key(), ISS)
+            .issue(
+                TokenRequest::from_json(req.as_object().unwrap().clone()).unwrap(),
+                NOW,
+                300,
+                &mut SliceEntropy::new(&[7; 16]),
+            )
+            .unwrap()
+            .token
+    };
+    assert!(
+        delegate(
+            &root,
+            &holder_key(),
+            &key(21),
+            serde_json::to_value(&granted).unwrap(),
+            100
+        )
+        .is_ok()
+    );
+    assert_eq!(
+        delegate(
+            &root,
+            &holder_key(),
+            &key(21),
+            serde_json::to_value(&asked).unwrap(),
+            100
+        )
+        .unwrap_err()
+        .code(),
+        "delegation_escalation"
+    );
+}

@@ -1,0 +1,17 @@
+// Run a batch of operations in the npm package's module:
+//   node batch.mjs < [[op, requestText], ...]
+// Prints [{ ok, body }, ...] with each body the module's raw response text,
+// so the Rust side compares the exact bytes every host produced.
+import { readFileSync } from 'node:fs';
+import '../../npm/index.js'; // verifies the digest and initializes the module
+import { call } from '../../npm/dist/captoken.js';
+
+const cases = JSON.parse(readFileSync(0, 'utf8'));
+const results = cases.map(([op, request]) => {
+  try {
+    return { ok: true, body: call(op, request) };
+  } catch (err) {
+    return { ok: false, body: JSON.stringify({ code: err.code, message: err.message }) };
+  }
+});
+process.stdout.write(JSON.stringify(results));
