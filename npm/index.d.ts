@@ -115,3 +115,34 @@ export declare function delegate(
 export declare function scopeMeet(a: Capability[], b: Capability[]): Capability[];
 export declare function info(): { abi: number; version: string; ops: string[] };
 export declare function callOperation(op: string, request: unknown): unknown;
+
+export interface Policy {
+  version: 1;
+  max_ttl?: number;
+  rules: {
+    id: string;
+    effect: 'allow' | 'deny';
+    subjects: { ids?: string[]; patterns?: string[]; attributes?: Record<string, string[]> };
+    capabilities: Capability[];
+    required_constraints?: Constraints;
+    max_ttl?: number;
+  }[];
+}
+
+export interface PolicyRequest {
+  subject: { id: string; attributes?: Record<string, string> };
+  capabilities: Capability[];
+  ttl?: number;
+}
+
+export type Decision =
+  | { decision: 'granted'; capabilities: Capability[]; ttl: number; matched_rules: string[]; narrowed: boolean }
+  | { decision: 'denied'; code: 'denied_by_rule' | 'no_matching_rule'; rule: string | null; reason: string };
+
+export declare function checkPolicy(policy: Policy): { valid: true; rules: number; max_ttl: number; policy: Policy };
+export declare function evaluatePolicy(policy: Policy, request: PolicyRequest, budget?: number): Decision;
+export declare function explainPolicy(
+  policy: Policy,
+  request: PolicyRequest,
+  budget?: number,
+): { requested_ttl: number; policy_max_ttl: number; rules: unknown[]; steps: number; decision: Decision };

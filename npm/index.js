@@ -84,6 +84,25 @@ export function scopeMeet(a, b) {
   return run('scope_meet', { a, b }).caps;
 }
 
+/** Validate a policy document; returns `{ valid, rules, max_ttl, policy }` (the normalized form). */
+export function checkPolicy(policy) {
+  return run('policy_check', { policy });
+}
+
+/**
+ * Decide what `request` (`{ subject: { id, attributes? }, capabilities, ttl? }`)
+ * may be granted under `policy`: `{ decision: 'granted', capabilities, ttl, matched_rules, narrowed }`
+ * or `{ decision: 'denied', code, rule, reason }`. Bounded by a step budget.
+ */
+export function evaluatePolicy(policy, request, budget) {
+  return run('policy_evaluate', { policy, request, budget });
+}
+
+/** As `evaluatePolicy`, with a rule-by-rule trace of why. */
+export function explainPolicy(policy, request, budget) {
+  return run('policy_explain', { policy, request, budget });
+}
+
 /** Module version, ABI version and operation names. */
 export function info() {
   return run('info', {});

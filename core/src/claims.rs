@@ -79,8 +79,7 @@ impl fmt::Display for ClaimsError {
 }
 
 /// `aud`: one audience or several (RFC 7519 §4.1.3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Audience {
     /// A single audience string.
     One(String),
@@ -89,6 +88,14 @@ pub enum Audience {
 }
 
 impl Audience {
+    /// The audience as JSON: a string, or a list of strings.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Audience::One(a) => Value::String(a.clone()),
+            Audience::Many(list) => Value::Array(list.iter().cloned().map(Value::String).collect()),
+        }
+    }
+
     /// Whether `aud` names this audience.
     pub fn contains(&self, audience: &str) -> bool {
         match self {
@@ -101,32 +108,104 @@ impl Audience {
 /// What a capability allows beyond action and resource. An open set: kinds
 /// this version does not know are kept in `other`, and authorization fails
 /// closed on them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Constraints {
     /// Domain patterns the holder may act on (`*.example.com`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domains: Option<Vec<String>>,
     /// Largest purchase allowed, in minor currency units.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_purchase: Option<u64>,
     /// Whether personal data may be touched.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pii_access: Option<bool>,
     /// Rooms the holder may act in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rooms: Option<Vec<String>>,
     /// Tools the holder may use.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<String>>,
     /// Constraint kinds unknown to this version, preserved verbatim.
-    #[serde(flatten)]
     pub other: BTreeMap<String, Value>,
 }
 
+fn string_list(v: &Value, path: &str) -> Result<Vec<String>, ClaimsError> {
+    v.as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .map(|x| x.as_str().map(String::from))
+                .collect::<Option<Vec<String>>>()
+        })
+        .ok_or_else(|| ClaimsError::invalid(path, "must be a list of strings"))
+}
+
+// Hand-written readers and writers rather than serde derives: the derive for
+// `#[serde(flatten)]` buffers through serde's generic content type, which
+// cost the `.wasm` several kilobytes, and these give errors a precise path.
 impl Constraints {
     /// Whether no constraint is set.
     pub fn is_empty(&self) -> bool {
         *self == Constraints::default()
+    }
+
+    /// Read constraints from JSON; `path` locates them in error messages.
+    ///
+    /// # Errors
+    /// [`ClaimsError::Invalid`] naming the first malformed constraint. A
+    /// `null` is refused: read as "absent" it would silently drop a limit.
+    pub fn from_json(v: &Value, path: &str) -> Result<Self, ClaimsError> {
+        let map = v
+            .as_object()
+            .ok_or_else(|| ClaimsError::invalid(path, "must be an object"))?;
+        let mut c = Constraints::default();
+        for (kind, value) in map {
+            let at = format!("{path}.{kind}");
+            if value.is_null() {
+                return Err(ClaimsError::invalid(at, "must not be null"));
+            }
+            match kind.as_str() {
+                "domains" => c.domains = Some(string_list(value, &at)?),
+                "rooms" => c.rooms = Some(string_list(value, &at)?),
+                "tools" => c.tools = Some(string_list(value, &at)?),
+                "max_purchase" => {
+                    let max = value
+                        .as_u64()
+                        .filter(|m| *m <= MAX_SAFE_INTEGER as u64)
+                        .ok_or_else(|| {
+                            ClaimsError::invalid(&at, "must be an integer in 0..=2^53-1")
+                        })?;
+                    c.max_purchase = Some(max);
+                }
+                "pii_access" => {
+                    let b = value
+                        .as_bool()
+                        .ok_or_else(|| ClaimsError::invalid(&at, "must be a boolean"))?;
+                    c.pii_access = Some(b);
+                }
+                _ => {
+                    c.other.insert(kind.clone(), value.clone());
+                }
+            }
+        }
+        Ok(c)
+    }
+
+    /// The constraints as a JSON object (absent kinds omitted).
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map: Map<String, Value> = self.other.clone().into_iter().collect();
+        let list = |l: &Vec<String>| Value::Array(l.iter().cloned().map(Value::String).collect());
+        if let Some(d) = &self.domains {
+            map.insert("domains".into(), list(d));
+        }
+        if let Some(m) = self.max_purchase {
+            map.insert("max_purchase".into(), m.into());
+        }
+        if let Some(p) = self.pii_access {
+            map.insert("pii_access".into(), p.into());
+        }
+        if let Some(r) = &self.rooms {
+            map.insert("rooms".into(), list(r));
+        }
+        if let Some(t) = &self.tools {
+            map.insert("tools".into(), list(t));
+        }
+        map
     }
 }
 
@@ -135,16 +214,107 @@ impl Constraints {
 /// The seed tiers are capabilities too: `READ`, `USER` and `INPUT` are
 /// actions on resource `*`; `service:<name>` is the resource of a
 /// service-to-service grant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Capability {
     /// Actions, e.g. `drive`, or `*` for all.
     pub actions: Vec<String>,
     /// Resource patterns, e.g. `robot:7`, `robot:*`, `service:billing`.
     pub resources: Vec<String>,
     /// Constraints on every (action, resource) pair above.
-    #[serde(default, skip_serializing_if = "Constraints::is_empty")]
     pub constraints: Constraints,
+}
+
+impl Capability {
+    /// Read a capability from JSON; `path` locates it in error messages.
+    ///
+    /// # Errors
+    /// [`ClaimsError::Invalid`] for a missing or unknown member or a
+    /// malformed constraint. Patterns are checked by [`crate::scope::validate_caps`].
+    pub fn from_json(v: &Value, path: &str) -> Result<Self, ClaimsError> {
+        let map = v
+            .as_object()
+            .ok_or_else(|| ClaimsError::invalid(path, "must be an object"))?;
+        if let Some(extra) = map
+            .keys()
+            .find(|k| !["actions", "resources", "constraints"].contains(&k.as_str()))
+        {
+            return Err(ClaimsError::invalid(
+                format!("{path}.{extra}"),
+                "unknown member",
+            ));
+        }
+        let list = |key: &str| match map.get(key) {
+            Some(v) => string_list(v, &format!("{path}.{key}")),
+            None => Err(ClaimsError::invalid(format!("{path}.{key}"), "is required")),
+        };
+        Ok(Capability {
+            actions: list("actions")?,
+            resources: list("resources")?,
+            constraints: match map.get("constraints") {
+                Some(c) => Constraints::from_json(c, &format!("{path}.constraints"))?,
+                None => Constraints::default(),
+            },
+        })
+    }
+
+    /// Read a list of capabilities; `path` locates it in error messages.
+    ///
+    /// # Errors
+    /// As [`Capability::from_json`], for the first bad element.
+    pub fn list_from_json(v: &Value, path: &str) -> Result<Vec<Self>, ClaimsError> {
+        v.as_array()
+            .ok_or_else(|| ClaimsError::invalid(path, "must be a list of capabilities"))?
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Capability::from_json(c, &format!("{path}[{i}]")))
+            .collect()
+    }
+
+    /// The capability as JSON (`constraints` omitted when empty).
+    pub fn to_json(&self) -> Value {
+        let list = |l: &Vec<String>| Value::Array(l.iter().cloned().map(Value::String).collect());
+        let mut map = Map::new();
+        map.insert("actions".into(), list(&self.actions));
+        map.insert("resources".into(), list(&self.resources));
+        if !self.constraints.is_empty() {
+            map.insert(
+                "constraints".into(),
+                Value::Object(self.constraints.to_json()),
+            );
+        }
+        Value::Object(map)
+    }
+
+    /// A list of capabilities as a JSON array.
+    pub fn list_to_json(caps: &[Capability]) -> Value {
+        Value::Array(caps.iter().map(Capability::to_json).collect())
+    }
+}
+
+impl Serialize for Capability {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Capability {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        Capability::from_json(&v, "capability").map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for Constraints {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Constraints {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        Constraints::from_json(&v, "constraints").map_err(serde::de::Error::custom)
+    }
 }
 
 /// The holder's key (RFC 7800 `cnf`): only the holder of the matching
@@ -350,9 +520,10 @@ impl TokenRequest {
             &map.remove("cnf").ok_or(ClaimsError::Missing("cnf"))?,
             decode_cnf,
         )?;
-        let caps: Vec<Capability> =
-            serde_json::from_value(map.remove("caps").ok_or(ClaimsError::Missing("caps"))?)
-                .map_err(|e| ClaimsError::invalid("caps", e))?;
+        let caps = Capability::list_from_json(
+            &map.remove("caps").ok_or(ClaimsError::Missing("caps"))?,
+            "caps",
+        )?;
         check_caps(&caps)?;
         let plan_id = match map.remove("plan_id") {
             None => None,
@@ -427,19 +598,13 @@ impl Claims {
         map.insert("ver".into(), self.ver.into());
         map.insert("iss".into(), self.iss.clone().into());
         map.insert("sub".into(), r.sub.clone().into());
-        map.insert(
-            "aud".into(),
-            serde_json::to_value(&r.aud).unwrap_or(Value::Null),
-        );
+        map.insert("aud".into(), r.aud.to_json());
         map.insert("iat".into(), self.iat.into());
         map.insert("nbf".into(), self.nbf.into());
         map.insert("exp".into(), self.exp.into());
         map.insert("jti".into(), self.jti.clone().into());
         map.insert("cnf".into(), r.cnf.to_value());
-        map.insert(
-            "caps".into(),
-            serde_json::to_value(&r.caps).unwrap_or(Value::Null),
-        );
+        map.insert("caps".into(), Capability::list_to_json(&r.caps));
         if let Some(p) = &r.plan_id {
             map.insert("plan_id".into(), p.clone().into());
         }

@@ -17,6 +17,7 @@ pub mod json;
 pub mod jws;
 pub mod keys;
 pub mod ops;
+pub mod policy;
 pub mod pop;
 pub mod replay;
 pub mod revocation;

@@ -12,8 +12,6 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use ed25519_dalek::SigningKey;
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::b64;
@@ -24,6 +22,7 @@ use crate::entropy::SliceEntropy;
 use crate::error::TokenError;
 use crate::json::{self, JsonError};
 use crate::keys::{self, KeyError, KeySet};
+use crate::policy::{self, Policy, PolicyError, PolicyRequest};
 use crate::scope::{self, Context, ScopeError};
 use crate::token::{self, MAX_LEEWAY, TokenIssuer, VerifiedToken, Verifier};
 
@@ -48,6 +47,8 @@ pub enum OpError {
     Key(KeyError),
     /// A request was not authorized, or scopes could not be combined.
     Scope(ScopeError),
+    /// A policy document or policy request was refused.
+    Policy(PolicyError),
 }
 
 impl OpError {
@@ -60,6 +61,7 @@ impl OpError {
             OpError::Token(err) => err.code(),
             OpError::Key(err) => err.code(),
             OpError::Scope(err) => err.code(),
+            OpError::Policy(err) => err.code(),
         }
     }
 
@@ -68,9 +70,12 @@ impl OpError {
     /// e.g. the capability or constraint that refused a request.
     pub fn to_json(&self) -> Vec<u8> {
         let mut body = json!({ "code": self.code(), "message": self.to_string() });
-        if let (OpError::Scope(err), Value::Object(map)) = (self, &mut body)
-            && let Some(path) = err.path()
-        {
+        let path = match self {
+            OpError::Scope(err) => err.path(),
+            OpError::Policy(err) => err.path(),
+            _ => None,
+        };
+        if let (Some(path), Value::Object(map)) = (path, &mut body) {
             map.insert("path".into(), path.into());
         }
         serde_json::to_vec(&body).unwrap_or_default()
@@ -86,6 +91,7 @@ impl fmt::Display for OpError {
             OpError::Token(err) => write!(f, "{err}"),
             OpError::Key(err) => write!(f, "{err}"),
             OpError::Scope(err) => write!(f, "{err}"),
+            OpError::Policy(err) => write!(f, "{err}"),
         }
     }
 }
@@ -102,6 +108,12 @@ impl From<TokenError> for OpError {
 impl From<ScopeError> for OpError {
     fn from(err: ScopeError) -> Self {
         OpError::Scope(err)
+    }
+}
+
+impl From<PolicyError> for OpError {
+    fn from(err: PolicyError) -> Self {
+        OpError::Policy(err)
     }
 }
 
@@ -159,6 +171,21 @@ pub const OPERATIONS: &[Operation] = &[
         name: "scope_meet",
         run: scope_meet,
     },
+    Operation {
+        id: 7,
+        name: "policy_check",
+        run: policy_check,
+    },
+    Operation {
+        id: 8,
+        name: "policy_evaluate",
+        run: policy_evaluate,
+    },
+    Operation {
+        id: 9,
+        name: "policy_explain",
+        run: policy_explain,
+    },
 ];
 
 /// Run operation `id` on a JSON request.
@@ -185,40 +212,105 @@ pub fn call_named(name: &str, request: &[u8]) -> Result<Vec<u8>, OpError> {
     (op.run)(request)
 }
 
-fn parse<T: DeserializeOwned>(request: &[u8]) -> Result<T, OpError> {
-    let map = json::parse_object(request, MAX_REQUEST_DEPTH).map_err(OpError::Json)?;
-    serde_json::from_value(Value::Object(map)).map_err(|e| OpError::BadRequest(e.to_string()))
+/// A request object read member by member. Each operation takes what it
+/// needs and [`Fields::done`] refuses whatever is left, so a misspelt member
+/// is an error, never a silently ignored setting. (Hand-written rather than
+/// derived: one reader instead of a serde visitor per request type keeps the
+/// `.wasm` small.)
+struct Fields(Map<String, Value>);
+
+impl Fields {
+    fn parse(request: &[u8]) -> Result<Self, OpError> {
+        json::parse_object(request, MAX_REQUEST_DEPTH)
+            .map(Fields)
+            .map_err(OpError::Json)
+    }
+
+    fn opt(&mut self, name: &str) -> Option<Value> {
+        self.0.remove(name).filter(|v| !v.is_null())
+    }
+
+    fn value(&mut self, name: &str) -> Result<Value, OpError> {
+        self.opt(name)
+            .ok_or_else(|| OpError::BadRequest(format!("missing member `{name}`")))
+    }
+
+    fn string(&mut self, name: &str) -> Result<String, OpError> {
+        match self.value(name)? {
+            Value::String(s) => Ok(s),
+            _ => Err(wrong_type(name, "a string")),
+        }
+    }
+
+    fn object(&mut self, name: &str) -> Result<Map<String, Value>, OpError> {
+        match self.value(name)? {
+            Value::Object(m) => Ok(m),
+            _ => Err(wrong_type(name, "an object")),
+        }
+    }
+
+    fn int(&mut self, name: &str) -> Result<i64, OpError> {
+        let v = self.value(name)?;
+        v.as_i64().ok_or_else(|| wrong_type(name, "an integer"))
+    }
+
+    fn opt_int(&mut self, name: &str) -> Result<Option<i64>, OpError> {
+        match self.opt(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| wrong_type(name, "an integer")),
+        }
+    }
+
+    fn uint(&mut self, name: &str) -> Result<u64, OpError> {
+        let v = self.value(name)?;
+        v.as_u64()
+            .ok_or_else(|| wrong_type(name, "a non-negative integer"))
+    }
+
+    fn bytes(&mut self, name: &str) -> Result<Vec<u8>, OpError> {
+        let text = self.string(name)?;
+        b64::decode(text.as_bytes()).map_err(|e| OpError::BadRequest(format!("`{name}`: {e}")))
+    }
+
+    fn caps(&mut self, name: &str) -> Result<Vec<Capability>, OpError> {
+        let caps = Capability::list_from_json(&self.value(name)?, name)
+            .map_err(|e| OpError::BadRequest(e.to_string()))?;
+        scope::validate_caps(&caps)?;
+        Ok(caps)
+    }
+
+    fn done(self) -> Result<(), OpError> {
+        match self.0.keys().next() {
+            None => Ok(()),
+            Some(extra) => Err(OpError::BadRequest(format!("unknown member `{extra}`"))),
+        }
+    }
+}
+
+fn wrong_type(name: &str, what: &str) -> OpError {
+    OpError::BadRequest(format!("`{name}` must be {what}"))
 }
 
 fn respond(value: &Value) -> Result<Vec<u8>, OpError> {
     serde_json::to_vec(value).map_err(|e| OpError::BadRequest(e.to_string()))
 }
 
-fn bytes_field(name: &str, text: &str) -> Result<Vec<u8>, OpError> {
-    b64::decode(text.as_bytes()).map_err(|e| OpError::BadRequest(format!("`{name}`: {e}")))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InfoRequest {}
-
 fn info(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let InfoRequest {} = parse(request)?;
+    Fields::parse(request)?.done()?;
     let ops: Vec<&str> = OPERATIONS.iter().map(|o| o.name).collect();
     respond(&json!({ "abi": ABI_VERSION, "version": env!("CARGO_PKG_VERSION"), "ops": ops }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeygenRequest {
-    seed: String,
-}
-
 fn keygen(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let req: KeygenRequest = parse(request)?;
-    let seed: [u8; 32] = bytes_field("seed", &req.seed)?
+    let mut f = Fields::parse(request)?;
+    let seed: [u8; 32] = f
+        .bytes("seed")?
         .try_into()
         .map_err(|_| OpError::BadRequest("`seed` must be 32 bytes".into()))?;
+    f.done()?;
     let key = SigningKey::from_bytes(&seed);
     let public = key.verifying_key();
     respond(&json!({
@@ -228,55 +320,69 @@ fn keygen(request: &[u8]) -> Result<Vec<u8>, OpError> {
     }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IssueRequest {
-    key: Value,
-    issuer: String,
-    now: i64,
-    ttl: u64,
-    entropy: String,
-    claims: Map<String, Value>,
-}
-
-fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let req: IssueRequest = parse(request)?;
-    let key = keys::signing_key_from_jwk(&req.key)?;
-    let entropy = bytes_field("entropy", &req.entropy)?;
-    let claims = TokenRequest::from_json(req.claims).map_err(TokenError::from)?;
-    let issuer = TokenIssuer::new(&key, req.issuer);
-    let issued = issuer.issue(claims, req.now, req.ttl, &mut SliceEntropy::new(&entropy))?;
-    respond(&json!({
+fn issued_json(issued: &crate::token::IssuedToken) -> Value {
+    json!({
         "token": issued.token,
         "kid": issued.header.kid,
         "jti": issued.claims.jti,
         "iat": issued.claims.iat,
         "exp": issued.claims.exp,
-    }))
+    })
 }
 
-/// How to trust a token: shared by every operation that verifies one.
+fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request)?;
+    let key = keys::signing_key_from_jwk(&f.value("key")?)?;
+    let issuer = f.string("issuer")?;
+    let now = f.int("now")?;
+    let ttl = f.uint("ttl")?;
+    let entropy = f.bytes("entropy")?;
+    let claims = TokenRequest::from_json(f.object("claims")?).map_err(TokenError::from)?;
+    f.done()?;
+    let issued =
+        TokenIssuer::new(&key, issuer).issue(claims, now, ttl, &mut SliceEntropy::new(&entropy))?;
+    respond(&issued_json(&issued))
+}
+
+/// How to trust a token: the members every verifying operation shares.
 struct Trust {
     jwks: Value,
     issuer: String,
     audience: String,
     now: i64,
-    leeway: Option<i64>,
-    max_depth: Option<usize>,
+    leeway: i64,
+    max_depth: usize,
 }
 
 impl Trust {
-    fn verify(self, token: &str) -> Result<VerifiedToken, OpError> {
-        let leeway = self.leeway.unwrap_or(token::DEFAULT_LEEWAY);
+    fn take(f: &mut Fields) -> Result<Self, OpError> {
+        let leeway = f.opt_int("leeway")?.unwrap_or(token::DEFAULT_LEEWAY);
         if !(0..=MAX_LEEWAY).contains(&leeway) {
             return Err(OpError::BadRequest(format!(
                 "`leeway` must be in 0..={MAX_LEEWAY} seconds"
             )));
         }
-        let keys = KeySet::from_jwks(self.issuer, &self.jwks)?;
-        let verifier = Verifier::new(&keys, self.audience)
-            .leeway(leeway)
-            .max_delegation_depth(self.max_depth.unwrap_or(delegation::DEFAULT_MAX_DEPTH));
+        let max_depth = match f.opt_int("max_depth")? {
+            None => delegation::DEFAULT_MAX_DEPTH,
+            Some(d) => {
+                usize::try_from(d).map_err(|_| wrong_type("max_depth", "a non-negative integer"))?
+            }
+        };
+        Ok(Trust {
+            jwks: f.value("jwks")?,
+            issuer: f.string("issuer")?,
+            audience: f.string("audience")?,
+            now: f.int("now")?,
+            leeway,
+            max_depth,
+        })
+    }
+
+    fn verify(&self, token: &str) -> Result<VerifiedToken, OpError> {
+        let keys = KeySet::from_jwks(self.issuer.clone(), &self.jwks)?;
+        let verifier = Verifier::new(&keys, self.audience.clone())
+            .leeway(self.leeway)
+            .max_delegation_depth(self.max_depth);
         Ok(verifier.verify(token, self.now)?)
     }
 }
@@ -295,76 +401,34 @@ fn verified_json(verified: &VerifiedToken) -> Value {
     })
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VerifyRequest {
-    token: String,
-    jwks: Value,
-    issuer: String,
-    audience: String,
-    now: i64,
-    leeway: Option<i64>,
-    max_depth: Option<usize>,
-}
-
 fn verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let r: VerifyRequest = parse(request)?;
-    let trust = Trust {
-        jwks: r.jwks,
-        issuer: r.issuer,
-        audience: r.audience,
-        now: r.now,
-        leeway: r.leeway,
-        max_depth: r.max_depth,
-    };
-    respond(&verified_json(&trust.verify(&r.token)?))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ActionRequest {
-    action: String,
-    resource: String,
-    #[serde(default)]
-    context: Option<Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AuthorizeRequest {
-    token: String,
-    jwks: Value,
-    issuer: String,
-    audience: String,
-    now: i64,
-    leeway: Option<i64>,
-    max_depth: Option<usize>,
-    request: ActionRequest,
+    let mut f = Fields::parse(request)?;
+    let token = f.string("token")?;
+    let trust = Trust::take(&mut f)?;
+    f.done()?;
+    respond(&verified_json(&trust.verify(&token)?))
 }
 
 fn authorize(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let r: AuthorizeRequest = parse(request)?;
-    // The context is read before the token is verified: a malformed request
+    let mut f = Fields::parse(request)?;
+    let token = f.string("token")?;
+    let trust = Trust::take(&mut f)?;
+    // The action is read before the token is verified: a malformed request
     // is the caller's bug and should say so whatever the token.
-    let context = match r.request.context {
+    let mut action = Fields(f.object("request")?);
+    f.done()?;
+    let context = match action.opt("context") {
         Some(v) => Context::from_json(v)?,
         None => Context::default(),
     };
-    let trust = Trust {
-        jwks: r.jwks,
-        issuer: r.issuer,
-        audience: r.audience,
-        now: r.now,
-        leeway: r.leeway,
-        max_depth: r.max_depth,
-    };
-    let verified = trust.verify(&r.token)?;
-    let action = scope::Request {
-        action: r.request.action,
-        resource: r.request.resource,
+    let request = scope::Request {
+        action: action.string("action")?,
+        resource: action.string("resource")?,
         context,
     };
-    let allowed = verified.authorize(&action)?;
+    action.done()?;
+    let verified = trust.verify(&token)?;
+    let allowed = verified.authorize(&request)?;
     respond(&json!({
         "allowed": true,
         "cap_index": allowed.cap_index,
@@ -374,68 +438,89 @@ fn authorize(request: &[u8]) -> Result<Vec<u8>, OpError> {
     }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DelegateRequest {
-    parent: String,
-    jwks: Value,
-    issuer: String,
-    audience: String,
-    now: i64,
-    leeway: Option<i64>,
-    max_depth: Option<usize>,
-    key: Value,
-    ttl: u64,
-    entropy: String,
-    claims: Map<String, Value>,
-}
-
 fn delegate(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let r: DelegateRequest = parse(request)?;
-    let max_depth = r.max_depth.unwrap_or(delegation::DEFAULT_MAX_DEPTH);
-    let trust = Trust {
-        jwks: r.jwks,
-        issuer: r.issuer,
-        audience: r.audience,
-        now: r.now,
-        leeway: r.leeway,
-        max_depth: Some(max_depth),
-    };
-    let parent = trust.verify(&r.parent)?;
-    let holder = keys::signing_key_from_jwk(&r.key)?;
-    let entropy = bytes_field("entropy", &r.entropy)?;
-    let claims = TokenRequest::from_json(r.claims).map_err(TokenError::from)?;
+    let mut f = Fields::parse(request)?;
+    let parent_text = f.string("parent")?;
+    let trust = Trust::take(&mut f)?;
+    let holder = keys::signing_key_from_jwk(&f.value("key")?)?;
+    let ttl = f.uint("ttl")?;
+    let entropy = f.bytes("entropy")?;
+    let claims = TokenRequest::from_json(f.object("claims")?).map_err(TokenError::from)?;
+    f.done()?;
+    let parent = trust.verify(&parent_text)?;
     let issued = delegation::delegate(
         &parent,
-        &r.parent,
+        &parent_text,
         &holder,
         claims,
-        r.now,
-        r.ttl,
-        max_depth,
+        trust.now,
+        ttl,
+        trust.max_depth,
         &mut SliceEntropy::new(&entropy),
     )?;
-    respond(&json!({
-        "token": issued.token,
-        "kid": issued.header.kid,
-        "jti": issued.claims.jti,
-        "iat": issued.claims.iat,
-        "exp": issued.claims.exp,
-        "depth": parent.depth() + 1,
-    }))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MeetRequest {
-    a: Vec<Capability>,
-    b: Vec<Capability>,
+    let mut out = issued_json(&issued);
+    if let Value::Object(m) = &mut out {
+        m.insert("depth".into(), (parent.depth() + 1).into());
+    }
+    respond(&out)
 }
 
 fn scope_meet(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let r: MeetRequest = parse(request)?;
-    scope::validate_caps(&r.a)?;
-    scope::validate_caps(&r.b)?;
-    let caps = scope::meet(&r.a, &r.b)?;
-    respond(&json!({ "caps": caps }))
+    let mut f = Fields::parse(request)?;
+    let a = f.caps("a")?;
+    let b = f.caps("b")?;
+    f.done()?;
+    let caps = scope::meet(&a, &b)?;
+    respond(&json!({ "caps": Capability::list_to_json(&caps) }))
+}
+
+/// The most evaluation steps a caller may grant one policy call; the host's
+/// fuel limit is the outer bound in any case.
+const MAX_POLICY_BUDGET: u64 = 4 * policy::DEFAULT_BUDGET;
+
+fn policy_check(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request)?;
+    let doc = f.value("policy")?;
+    f.done()?;
+    let policy = Policy::from_value(&doc)?;
+    respond(&json!({
+        "valid": true,
+        "rules": policy.rules().len(),
+        "max_ttl": policy.max_ttl(),
+        "policy": Value::Object(policy.to_json()),
+    }))
+}
+
+/// The policy, the request and the step budget of an evaluate/explain call.
+fn policy_args(request: &[u8]) -> Result<(Policy, PolicyRequest, u64), OpError> {
+    let mut f = Fields::parse(request)?;
+    let doc = f.value("policy")?;
+    let req = f.value("request")?;
+    let budget = match f.opt("budget") {
+        None => policy::DEFAULT_BUDGET,
+        Some(v) => v
+            .as_u64()
+            .filter(|b| *b <= MAX_POLICY_BUDGET)
+            .ok_or_else(|| {
+                OpError::BadRequest(format!(
+                    "`budget` must be an integer no larger than {MAX_POLICY_BUDGET}"
+                ))
+            })?,
+    };
+    f.done()?;
+    Ok((
+        Policy::from_value(&doc)?,
+        PolicyRequest::from_value(&req)?,
+        budget,
+    ))
+}
+
+fn policy_evaluate(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let (policy, req, budget) = policy_args(request)?;
+    respond(&Value::Object(policy.evaluate(&req, budget)?.to_json()))
+}
+
+fn policy_explain(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let (policy, req, budget) = policy_args(request)?;
+    respond(&Value::Object(policy.explain(&req, budget)?.to_json()))
 }

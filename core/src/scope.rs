@@ -15,11 +15,10 @@
 
 use alloc::collections::BTreeMap;
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::claims::{Capability, Constraints};
@@ -282,25 +281,19 @@ pub fn validate_caps(caps: &[Capability]) -> Result<(), ScopeError> {
 /// What a request does, beyond its action and resource: the facts the
 /// constraints are checked against. Unknown members are refused, so a typo
 /// (`purchse_amount`) can never slip past a limit.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
     /// The domain the action targets (checked against `domains`).
-    #[serde(default)]
     pub domain: Option<String>,
     /// Amount the action spends, in minor units; absent means nothing is
     /// spent (checked against `max_purchase`).
-    #[serde(default)]
     pub purchase_amount: Option<u64>,
     /// Whether personal data is touched; absent means not (checked against
     /// `pii_access`).
-    #[serde(default)]
     pub pii: Option<bool>,
     /// The room the action happens in (checked against `rooms`).
-    #[serde(default)]
     pub room: Option<String>,
     /// The tool the action uses (checked against `tools`).
-    #[serde(default)]
     pub tool: Option<String>,
 }
 
@@ -310,7 +303,30 @@ impl Context {
     /// # Errors
     /// [`ScopeError::BadContext`] for unknown members or wrong types.
     pub fn from_json(value: Value) -> Result<Self, ScopeError> {
-        serde_json::from_value(value).map_err(|e| ScopeError::BadContext(e.to_string()))
+        let Value::Object(map) = value else {
+            return Err(ScopeError::BadContext(
+                "the context must be an object".into(),
+            ));
+        };
+        let mut ctx = Context::default();
+        for (member, v) in map {
+            if v.is_null() {
+                continue;
+            }
+            let bad = |what: &str| ScopeError::BadContext(format!("`{member}` must be {what}"));
+            match member.as_str() {
+                "domain" => ctx.domain = Some(v.as_str().ok_or_else(|| bad("a string"))?.into()),
+                "room" => ctx.room = Some(v.as_str().ok_or_else(|| bad("a string"))?.into()),
+                "tool" => ctx.tool = Some(v.as_str().ok_or_else(|| bad("a string"))?.into()),
+                "pii" => ctx.pii = Some(v.as_bool().ok_or_else(|| bad("a boolean"))?),
+                "purchase_amount" => {
+                    ctx.purchase_amount =
+                        Some(v.as_u64().ok_or_else(|| bad("a non-negative integer"))?);
+                }
+                _ => return Err(ScopeError::BadContext(format!("unknown member `{member}`"))),
+            }
+        }
+        Ok(ctx)
     }
 }
 
@@ -565,6 +581,12 @@ pub fn meet_cap(a: &Capability, b: &Capability) -> Result<Option<Capability>, Sc
         return Ok(None);
     }
     let constraints = meet_constraints(&a.constraints, &b.constraints)?;
+    // An empty allow-list allows nothing: say so, rather than return a
+    // capability that looks like a grant and can never be used.
+    let empty = |set: &Option<Vec<String>>| set.as_ref().is_some_and(Vec::is_empty);
+    if empty(&constraints.domains) || empty(&constraints.rooms) || empty(&constraints.tools) {
+        return Ok(None);
+    }
     Ok(Some(Capability {
         actions,
         resources,

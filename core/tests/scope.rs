@@ -236,6 +236,24 @@ fn containment_is_tight_at_the_limits() {
 }
 
 #[test]
+fn disjoint_allow_lists_meet_in_nothing() {
+    let a = [cap(
+        json!({ "actions": ["drive"], "resources": ["r"], "constraints": { "domains": ["a.com"] } }),
+    )];
+    let b = [cap(
+        json!({ "actions": ["drive"], "resources": ["r"], "constraints": { "domains": ["b.com"] } }),
+    )];
+    assert!(scope::meet(&a, &b).unwrap().is_empty());
+    let a = [cap(
+        json!({ "actions": ["drive"], "resources": ["r"], "constraints": { "rooms": ["lab"] } }),
+    )];
+    let b = [cap(
+        json!({ "actions": ["drive"], "resources": ["r"], "constraints": { "rooms": ["hall"] } }),
+    )];
+    assert!(scope::meet(&a, &b).unwrap().is_empty());
+}
+
+#[test]
 fn seed_tiers_are_expressible() {
     let input = [cap(json!({ "actions": ["INPUT"], "resources": ["*"] }))];
     let service = [cap(

@@ -93,7 +93,23 @@ fn info_reports_abi_1_and_the_operations() {
         .iter()
         .map(|op| op.as_str().unwrap())
         .collect();
-    assert_eq!(ops, ["info", "keygen", "issue", "verify"]);
+    assert_eq!(
+        ops,
+        [
+            "info",
+            "keygen",
+            "issue",
+            "verify",
+            "authorize",
+            "delegate",
+            "scope_meet",
+            "policy_check",
+            "policy_evaluate",
+            "policy_explain"
+        ]
+    );
+    let (_, info_fuel) = runtime().metered_call(op::INFO, b"{}").unwrap();
+    assert!(info_fuel < 200_000, "info used {info_fuel} fuel");
 }
 
 #[test]
@@ -195,7 +211,9 @@ fn short_entropy_is_refused_rather_than_stretched() {
 
 #[test]
 fn out_of_fuel_costs_one_call_and_the_next_call_succeeds() {
-    let starved = Runtime::embedded_with(RuntimeConfig::default().fuel(20_000)).unwrap();
+    // Enough for `info` (asserted above to need < 200,000), far too little
+    // for an issue (millions: see the headroom test below).
+    let starved = Runtime::embedded_with(RuntimeConfig::default().fuel(200_000)).unwrap();
     let issuer = runtime().keygen([7; 32]).unwrap();
     let err = starved
         .issue(&json!({

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { generateKey, issue, verify, authorize, delegate, scopeMeet, info, CaptokenError, moduleSha256, ABI_VERSION, callOperation } from '../index.js';
+import { generateKey, issue, verify, authorize, delegate, scopeMeet, evaluatePolicy, explainPolicy, checkPolicy, info, CaptokenError, moduleSha256, ABI_VERSION, callOperation } from '../index.js';
 
 const issuerKey = generateKey();
 const holder = generateKey();
@@ -18,7 +18,7 @@ test('the loaded module is the committed one', () => {
   const bytes = readFileSync(new URL('../dist/captoken_bg.wasm', import.meta.url));
   assert.equal(moduleSha256, createHash('sha256').update(bytes).digest('hex'));
   assert.equal(ABI_VERSION, 1);
-  assert.deepEqual(info().ops, ['info', 'keygen', 'issue', 'verify', 'authorize', 'delegate', 'scope_meet']);
+  assert.deepEqual(info().ops, ['info', 'keygen', 'issue', 'verify', 'authorize', 'delegate', 'scope_meet', 'policy_check', 'policy_evaluate', 'policy_explain']);
 });
 
 test('issue then verify returns the claims', () => {
@@ -97,4 +97,27 @@ test('authorize and delegate through the JS API', () => {
       claims: { sub: 'x', aud: 'robot-gateway', cnf: { jwk: friend.publicJwk }, caps: narrower } }),
     (e) => e.code === 'delegation_not_holder',
   );
+});
+
+test('policy: grant with required constraints, deny by rule, explain agrees', () => {
+  const policy = {
+    version: 1,
+    rules: [
+      { id: 'ops', effect: 'allow', subjects: { attributes: { role: ['operator'] } },
+        capabilities: [{ actions: ['drive'], resources: ['robot:*'] }],
+        required_constraints: { pii_access: false }, max_ttl: 120 },
+      { id: 'not-robot-0', effect: 'deny', subjects: { patterns: ['*'] },
+        capabilities: [{ actions: ['*'], resources: ['robot:0'] }] },
+    ],
+  };
+  assert.equal(checkPolicy(policy).rules, 2);
+  const request = { subject: { id: 'op-1', attributes: { role: 'operator' } }, capabilities: [{ actions: ['drive'], resources: ['robot:7'] }], ttl: 600 };
+  const granted = evaluatePolicy(policy, request);
+  assert.equal(granted.decision, 'granted');
+  assert.equal(granted.ttl, 120);
+  assert.deepEqual(granted.capabilities, [{ actions: ['drive'], resources: ['robot:7'], constraints: { pii_access: false } }]);
+  const denied = evaluatePolicy(policy, { ...request, capabilities: [{ actions: ['drive'], resources: ['robot:0'] }] });
+  assert.deepEqual([denied.decision, denied.code, denied.rule], ['denied', 'denied_by_rule', 'not-robot-0']);
+  assert.deepEqual(explainPolicy(policy, request).decision, granted);
+  assert.throws(() => checkPolicy({ ...policy, rules: [{ ...policy.rules[0], efect: 'allow' }] }), (e) => e.code === 'bad_policy');
 });

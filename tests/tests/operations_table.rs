@@ -65,6 +65,34 @@ fn with(mut base: Value, key: &str, value: Value) -> Value {
     base
 }
 
+/// The seed's policy: agents may read and interact on spotify, never buy
+/// and never touch personal data, for at most five minutes.
+fn policy_doc() -> Value {
+    json!({
+        "version": 1,
+        "max_ttl": 300,
+        "rules": [
+            { "id": "agents-browse", "effect": "allow",
+              "subjects": { "patterns": ["agent:*"] },
+              "capabilities": [{ "actions": ["CAP_READ", "CAP_INTERACT", "CAP_NAVIGATE"], "resources": ["web:*"],
+                                 "constraints": { "domains": ["spotify.com", "*.spotify.com"] } }],
+              "required_constraints": { "max_purchase": 0, "pii_access": false } },
+            { "id": "no-checkout", "effect": "deny",
+              "subjects": { "patterns": ["*"] },
+              "capabilities": [{ "actions": ["*"], "resources": ["web:checkout"] }] }
+        ]
+    })
+}
+
+fn policy_request(subject: &str) -> Value {
+    json!({
+        "subject": { "id": subject },
+        "capabilities": [{ "actions": ["CAP_READ", "CAP_INTERACT"], "resources": ["web:player"],
+                           "constraints": { "domains": ["open.spotify.com"], "max_purchase": 500 } }],
+        "ttl": 3600
+    })
+}
+
 fn table() -> Vec<Row> {
     let issue = json!({ "key": keygen(1)["private_jwk"], "issuer": ISS, "now": NOW, "ttl": 300, "entropy": b64(&[3; 16]), "claims": claims(2, drive7()) });
     let token = ok("issue", &issue)["token"].as_str().unwrap().to_string();
@@ -242,6 +270,42 @@ fn table() -> Vec<Row> {
             op: "scope_meet",
             request: json!({ "a": drive7(), "b": [{ "actions": ["*x"], "resources": ["r"] }] }),
             expect: "bad_pattern",
+        },
+        Row {
+            name: "policy_check",
+            op: "policy_check",
+            request: json!({ "policy": policy_doc() }),
+            expect: "ok",
+        },
+        Row {
+            name: "policy_check duplicate rule",
+            op: "policy_check",
+            request: json!({ "policy": with(policy_doc(), "rules", json!([policy_doc()["rules"][0], policy_doc()["rules"][0]])) }),
+            expect: "duplicate_rule_id",
+        },
+        Row {
+            name: "policy_evaluate granted",
+            op: "policy_evaluate",
+            request: json!({ "policy": policy_doc(), "request": policy_request("agent:planner") }),
+            expect: "ok",
+        },
+        Row {
+            name: "policy_evaluate denied is a decision",
+            op: "policy_evaluate",
+            request: json!({ "policy": policy_doc(), "request": policy_request("stranger") }),
+            expect: "ok",
+        },
+        Row {
+            name: "policy_evaluate over budget",
+            op: "policy_evaluate",
+            request: json!({ "policy": policy_doc(), "request": policy_request("agent:planner"), "budget": 1 }),
+            expect: "policy_budget_exceeded",
+        },
+        Row {
+            name: "policy_explain",
+            op: "policy_explain",
+            request: json!({ "policy": policy_doc(), "request": policy_request("agent:planner") }),
+            expect: "ok",
         },
         Row {
             name: "unknown op",
