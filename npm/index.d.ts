@@ -95,6 +95,8 @@ interface TrustArgs {
   now?: number;
   leeway?: number;
   maxDepth?: number;
+  /** Revoked `jti`s: a token is refused when any `jti` of its chain is listed. */
+  revoked?: string[];
 }
 
 export declare class CaptokenError extends Error {

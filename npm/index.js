@@ -58,8 +58,8 @@ export function issue({ key, issuer, claims, ttl = 300, now = nowSeconds() }) {
 }
 
 /** Verify `token` against `jwks` of `issuer` for `audience`; returns `{ header, claims }`. */
-export function verify({ token, jwks, issuer, audience, now = nowSeconds(), leeway = 30, maxDepth }) {
-  return run('verify', { token, jwks, issuer, audience, now, leeway, max_depth: maxDepth });
+export function verify({ token, jwks, issuer, audience, now = nowSeconds(), leeway = 30, maxDepth, revoked }) {
+  return run('verify', { token, jwks, issuer, audience, now, leeway, max_depth: maxDepth, revoked });
 }
 
 /**
@@ -67,8 +67,8 @@ export function verify({ token, jwks, issuer, audience, now = nowSeconds(), leew
  * (`{ action, resource, context? }`); throws a CaptokenError with the code
  * (`not_granted`, `constraint_violated`, ...) and `path` when refused.
  */
-export function authorize({ token, jwks, issuer, audience, request, now = nowSeconds(), leeway = 30, maxDepth }) {
-  return run('authorize', { token, jwks, issuer, audience, request, now, leeway, max_depth: maxDepth });
+export function authorize({ token, jwks, issuer, audience, request, now = nowSeconds(), leeway = 30, maxDepth, revoked }) {
+  return run('authorize', { token, jwks, issuer, audience, request, now, leeway, max_depth: maxDepth, revoked });
 }
 
 /**

@@ -6,6 +6,7 @@
 //! JSON rules as tokens, and unknown request fields are refused, so a typo in
 //! a field name is an error rather than a silently ignored setting.
 
+use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -23,6 +24,7 @@ use crate::error::TokenError;
 use crate::json::{self, JsonError};
 use crate::keys::{self, KeyError, KeySet};
 use crate::policy::{self, Policy, PolicyError, PolicyRequest};
+use crate::revocation::{self, RevocationError};
 use crate::scope::{self, Context, ScopeError};
 use crate::token::{self, MAX_LEEWAY, TokenIssuer, VerifiedToken, Verifier};
 
@@ -49,6 +51,8 @@ pub enum OpError {
     Scope(ScopeError),
     /// A policy document or policy request was refused.
     Policy(PolicyError),
+    /// A revocation list was refused, or a token is revoked.
+    Revocation(RevocationError),
 }
 
 impl OpError {
@@ -62,6 +66,7 @@ impl OpError {
             OpError::Key(err) => err.code(),
             OpError::Scope(err) => err.code(),
             OpError::Policy(err) => err.code(),
+            OpError::Revocation(err) => err.code(),
         }
     }
 
@@ -92,6 +97,7 @@ impl fmt::Display for OpError {
             OpError::Key(err) => write!(f, "{err}"),
             OpError::Scope(err) => write!(f, "{err}"),
             OpError::Policy(err) => write!(f, "{err}"),
+            OpError::Revocation(err) => write!(f, "{err}"),
         }
     }
 }
@@ -108,6 +114,12 @@ impl From<TokenError> for OpError {
 impl From<ScopeError> for OpError {
     fn from(err: ScopeError) -> Self {
         OpError::Scope(err)
+    }
+}
+
+impl From<RevocationError> for OpError {
+    fn from(err: RevocationError) -> Self {
+        OpError::Revocation(err)
     }
 }
 
@@ -352,6 +364,7 @@ struct Trust {
     now: i64,
     leeway: i64,
     max_depth: usize,
+    revoked: BTreeSet<String>,
 }
 
 impl Trust {
@@ -368,6 +381,10 @@ impl Trust {
                 usize::try_from(d).map_err(|_| wrong_type("max_depth", "a non-negative integer"))?
             }
         };
+        let revoked = match f.opt("revoked") {
+            None => BTreeSet::new(),
+            Some(v) => string_set(&v, "revoked")?,
+        };
         Ok(Trust {
             jwks: f.value("jwks")?,
             issuer: f.string("issuer")?,
@@ -375,16 +392,33 @@ impl Trust {
             now: f.int("now")?,
             leeway,
             max_depth,
+            revoked,
         })
     }
 
+    /// Verify, then refuse the token if any `jti` of its chain is in the
+    /// caller's revocation set (`revoked`): revoking a parent revokes its
+    /// descendants.
     fn verify(&self, token: &str) -> Result<VerifiedToken, OpError> {
         let keys = KeySet::from_jwks(self.issuer.clone(), &self.jwks)?;
         let verifier = Verifier::new(&keys, self.audience.clone())
             .leeway(self.leeway)
             .max_delegation_depth(self.max_depth);
-        Ok(verifier.verify(token, self.now)?)
+        let verified = verifier.verify(token, self.now)?;
+        revocation::check_chain(verified.chain_jtis(), &self.revoked)?;
+        Ok(verified)
     }
+}
+
+fn string_set(v: &Value, name: &str) -> Result<BTreeSet<String>, OpError> {
+    v.as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .map(|x| x.as_str().map(String::from))
+                .collect::<Option<_>>()
+        })
+        .ok_or_else(|| wrong_type(name, "a list of strings"))
 }
 
 fn verified_json(verified: &VerifiedToken) -> Value {

@@ -81,6 +81,7 @@ test('authorize and delegate through the JS API', () => {
     claims: { sub: 'friend', aud: 'robot-gateway', cnf: { jwk: friend.publicJwk }, caps: narrower } });
   assert.equal(child.depth, 1);
   const v = verify({ ...trust, token: child.token });
+  assert.throws(() => verify({ ...trust, token: child.token, revoked: [v.chain[0].jti] }), (e) => e.code === 'revoked');
   assert.equal(v.depth, 1);
   assert.equal(v.chain[0].sub, 'operator-1');
   assert.throws(

@@ -93,9 +93,15 @@ fn policy_request(subject: &str) -> Value {
     })
 }
 
+fn verify_jti(token: &str) -> Value {
+    ok("verify", &trust(token))["claims"]["jti"].clone()
+}
+
 fn table() -> Vec<Row> {
     let issue = json!({ "key": keygen(1)["private_jwk"], "issuer": ISS, "now": NOW, "ttl": 300, "entropy": b64(&[3; 16]), "claims": claims(2, drive7()) });
-    let token = ok("issue", &issue)["token"].as_str().unwrap().to_string();
+    let issued = ok("issue", &issue);
+    let token = issued["token"].as_str().unwrap().to_string();
+    let root_jti = issued["jti"].clone();
     let delegate_req = |to: u8, signer: u8, caps: Value| {
         let mut r = trust(&token);
         let m = r.as_object_mut().unwrap();
@@ -236,6 +242,28 @@ fn table() -> Vec<Row> {
             op: "authorize",
             request: with(trust(&child), "request", act("stop", good_ctx.clone())),
             expect: "not_granted",
+        },
+        Row {
+            name: "verify revoked",
+            op: "verify",
+            request: with(trust(&token), "revoked", json!([root_jti.clone()])),
+            expect: "revoked",
+        },
+        Row {
+            name: "a revoked parent revokes its child",
+            op: "authorize",
+            request: with(
+                with(trust(&child), "revoked", json!([root_jti.clone()])),
+                "request",
+                act("drive", good_ctx.clone()),
+            ),
+            expect: "revoked",
+        },
+        Row {
+            name: "revoking the child leaves the parent",
+            op: "verify",
+            request: with(trust(&token), "revoked", json!([verify_jti(&child)])),
+            expect: "ok",
         },
         Row {
             name: "delegate",
