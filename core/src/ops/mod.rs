@@ -1,0 +1,219 @@
+//! The operations table: every operation the module offers, as one function
+//! from request JSON bytes to response JSON bytes.
+//!
+//! The raw ABI, the JS API, the gateway and the CLI all call [`call`]; none
+//! of them holds logic of its own. Requests are parsed with the same strict
+//! JSON rules as tokens, and unknown request fields are refused, so a typo in
+//! a field name is an error rather than a silently ignored setting.
+
+mod fields;
+mod policy;
+mod tokens;
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde_json::{Value, json};
+
+use crate::error::TokenError;
+use crate::json::JsonError;
+use crate::keys::KeyError;
+use crate::policy::PolicyError;
+use crate::revocation::RevocationError;
+use crate::scope::ScopeError;
+use policy::{policy_check, policy_evaluate, policy_explain};
+use tokens::{authorize, delegate, info, issue, keygen, scope_meet, verify};
+
+/// Version of the request/response contract and of the raw ABI.
+pub const ABI_VERSION: u32 = 1;
+
+/// Why an operation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpError {
+    /// No operation has this id or name.
+    UnknownOp(String),
+    /// The request is not valid JSON of the operation's shape.
+    BadRequest(String),
+    /// The request JSON itself was refused (duplicate keys, depth, UTF-8).
+    Json(JsonError),
+    /// A token was refused or could not be issued.
+    Token(TokenError),
+    /// A key or key set was refused.
+    Key(KeyError),
+    /// A request was not authorized, or scopes could not be combined.
+    Scope(ScopeError),
+    /// A policy document or policy request was refused.
+    Policy(PolicyError),
+    /// A revocation list was refused, or a token is revoked.
+    Revocation(RevocationError),
+}
+
+impl OpError {
+    /// The stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            OpError::UnknownOp(_) => "unknown_op",
+            OpError::BadRequest(_) => "bad_request",
+            OpError::Json(err) => err.code(),
+            OpError::Token(err) => err.code(),
+            OpError::Key(err) => err.code(),
+            OpError::Scope(err) => err.code(),
+            OpError::Policy(err) => err.code(),
+            OpError::Revocation(err) => err.code(),
+        }
+    }
+
+    /// `{"code": ..., "message": ...}`: the error as every host reports it.
+    /// `path` is present when the error is about one part of a document,
+    /// e.g. the capability or constraint that refused a request.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut body = json!({ "code": self.code(), "message": self.to_string() });
+        let path = match self {
+            OpError::Scope(err) => err.path(),
+            OpError::Policy(err) => err.path(),
+            _ => None,
+        };
+        if let (Some(path), Value::Object(map)) = (path, &mut body) {
+            map.insert("path".into(), path.into());
+        }
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for OpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpError::UnknownOp(op) => write!(f, "unknown operation `{op}`"),
+            OpError::BadRequest(msg) => write!(f, "bad request: {msg}"),
+            OpError::Json(err) => write!(f, "request: {err}"),
+            OpError::Token(err) => write!(f, "{err}"),
+            OpError::Key(err) => write!(f, "{err}"),
+            OpError::Scope(err) => write!(f, "{err}"),
+            OpError::Policy(err) => write!(f, "{err}"),
+            OpError::Revocation(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for OpError {}
+
+impl From<TokenError> for OpError {
+    fn from(err: TokenError) -> Self {
+        OpError::Token(err)
+    }
+}
+
+impl From<ScopeError> for OpError {
+    fn from(err: ScopeError) -> Self {
+        OpError::Scope(err)
+    }
+}
+
+impl From<RevocationError> for OpError {
+    fn from(err: RevocationError) -> Self {
+        OpError::Revocation(err)
+    }
+}
+
+impl From<PolicyError> for OpError {
+    fn from(err: PolicyError) -> Self {
+        OpError::Policy(err)
+    }
+}
+
+impl From<KeyError> for OpError {
+    fn from(err: KeyError) -> Self {
+        OpError::Key(err)
+    }
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Operation {
+    /// Numeric id used by the raw ABI. Never reused.
+    pub id: u32,
+    /// Name used by JS, HTTP and the CLI.
+    pub name: &'static str,
+    /// The operation itself.
+    pub run: fn(&[u8]) -> Result<Vec<u8>, OpError>,
+}
+
+/// Every operation, in id order.
+pub const OPERATIONS: &[Operation] = &[
+    Operation {
+        id: 0,
+        name: "info",
+        run: info,
+    },
+    Operation {
+        id: 1,
+        name: "keygen",
+        run: keygen,
+    },
+    Operation {
+        id: 2,
+        name: "issue",
+        run: issue,
+    },
+    Operation {
+        id: 3,
+        name: "verify",
+        run: verify,
+    },
+    Operation {
+        id: 4,
+        name: "authorize",
+        run: authorize,
+    },
+    Operation {
+        id: 5,
+        name: "delegate",
+        run: delegate,
+    },
+    Operation {
+        id: 6,
+        name: "scope_meet",
+        run: scope_meet,
+    },
+    Operation {
+        id: 7,
+        name: "policy_check",
+        run: policy_check,
+    },
+    Operation {
+        id: 8,
+        name: "policy_evaluate",
+        run: policy_evaluate,
+    },
+    Operation {
+        id: 9,
+        name: "policy_explain",
+        run: policy_explain,
+    },
+];
+
+/// Run operation `id` on a JSON request.
+///
+/// # Errors
+/// [`OpError`]; its [`OpError::to_json`] is the error response.
+pub fn call(id: u32, request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let op = OPERATIONS
+        .iter()
+        .find(|o| o.id == id)
+        .ok_or_else(|| OpError::UnknownOp(id.to_string()))?;
+    (op.run)(request)
+}
+
+/// Run the operation called `name` on a JSON request.
+///
+/// # Errors
+/// As [`call`].
+pub fn call_named(name: &str, request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let op = OPERATIONS
+        .iter()
+        .find(|o| o.name == name)
+        .ok_or_else(|| OpError::UnknownOp(name.to_string()))?;
+    (op.run)(request)
+}

@@ -1,0 +1,61 @@
+//! Policy: check, evaluate, explain.
+
+use alloc::format;
+use alloc::vec::Vec;
+
+use serde_json::{Value, json};
+
+use super::OpError;
+use super::fields::{Fields, respond};
+use crate::policy::{self, Policy, PolicyRequest};
+
+/// The most evaluation steps a caller may grant one policy call; the host's
+/// fuel limit is the outer bound in any case.
+const MAX_POLICY_BUDGET: u64 = 4 * policy::DEFAULT_BUDGET;
+
+pub(super) fn policy_check(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request)?;
+    let doc = f.value("policy")?;
+    f.done()?;
+    let policy = Policy::from_value(&doc)?;
+    respond(&json!({
+        "valid": true,
+        "rules": policy.rules().len(),
+        "max_ttl": policy.max_ttl(),
+        "policy": Value::Object(policy.to_json()),
+    }))
+}
+
+/// The policy, the request and the step budget of an evaluate/explain call.
+fn policy_args(request: &[u8]) -> Result<(Policy, PolicyRequest, u64), OpError> {
+    let mut f = Fields::parse(request)?;
+    let doc = f.value("policy")?;
+    let req = f.value("request")?;
+    let budget = match f.opt("budget") {
+        None => policy::DEFAULT_BUDGET,
+        Some(v) => v
+            .as_u64()
+            .filter(|b| *b <= MAX_POLICY_BUDGET)
+            .ok_or_else(|| {
+                OpError::BadRequest(format!(
+                    "`budget` must be an integer no larger than {MAX_POLICY_BUDGET}"
+                ))
+            })?,
+    };
+    f.done()?;
+    Ok((
+        Policy::from_value(&doc)?,
+        PolicyRequest::from_value(&req)?,
+        budget,
+    ))
+}
+
+pub(super) fn policy_evaluate(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let (policy, req, budget) = policy_args(request)?;
+    respond(&Value::Object(policy.evaluate(&req, budget)?.to_json()))
+}
+
+pub(super) fn policy_explain(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let (policy, req, budget) = policy_args(request)?;
+    respond(&Value::Object(policy.explain(&req, budget)?.to_json()))
+}

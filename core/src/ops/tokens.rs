@@ -1,0 +1,218 @@
+//! Keys, tokens, authorization, delegation and `min()`.
+
+use alloc::collections::BTreeSet;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use ed25519_dalek::SigningKey;
+use serde_json::{Value, json};
+
+use super::fields::{Fields, respond, wrong_type};
+use super::{ABI_VERSION, OPERATIONS, OpError};
+use crate::claims::{Capability, TokenRequest};
+use crate::delegation;
+use crate::entropy::SliceEntropy;
+use crate::error::TokenError;
+use crate::keys::{self, KeySet};
+use crate::revocation;
+use crate::scope::{self, Context};
+use crate::token::{self, MAX_LEEWAY, TokenIssuer, VerifiedToken, Verifier};
+
+pub(super) fn info(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    Fields::parse(request)?.done()?;
+    let ops: Vec<&str> = OPERATIONS.iter().map(|o| o.name).collect();
+    respond(&json!({ "abi": ABI_VERSION, "version": env!("CARGO_PKG_VERSION"), "ops": ops }))
+}
+
+pub(super) fn keygen(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request)?;
+    let seed: [u8; 32] = f
+        .bytes("seed")?
+        .try_into()
+        .map_err(|_| OpError::BadRequest("`seed` must be 32 bytes".into()))?;
+    f.done()?;
+    let key = SigningKey::from_bytes(&seed);
+    let public = key.verifying_key();
+    respond(&json!({
+        "kid": keys::thumbprint(&public),
+        "private_jwk": keys::private_jwk(&key),
+        "public_jwk": keys::public_jwk(&public),
+    }))
+}
+
+fn issued_json(issued: &crate::token::IssuedToken) -> Value {
+    json!({
+        "token": issued.token,
+        "kid": issued.header.kid,
+        "jti": issued.claims.jti,
+        "iat": issued.claims.iat,
+        "exp": issued.claims.exp,
+    })
+}
+
+pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request)?;
+    let key = keys::signing_key_from_jwk(&f.value("key")?)?;
+    let issuer = f.string("issuer")?;
+    let now = f.int("now")?;
+    let ttl = f.uint("ttl")?;
+    let entropy = f.bytes("entropy")?;
+    let claims = TokenRequest::from_json(f.object("claims")?).map_err(TokenError::from)?;
+    f.done()?;
+    let issued =
+        TokenIssuer::new(&key, issuer).issue(claims, now, ttl, &mut SliceEntropy::new(&entropy))?;
+    respond(&issued_json(&issued))
+}
+
+/// How to trust a token: the members every verifying operation shares.
+struct Trust {
+    jwks: Value,
+    issuer: String,
+    audience: String,
+    now: i64,
+    leeway: i64,
+    max_depth: usize,
+    revoked: BTreeSet<String>,
+}
+
+impl Trust {
+    fn take(f: &mut Fields) -> Result<Self, OpError> {
+        let leeway = f.opt_int("leeway")?.unwrap_or(token::DEFAULT_LEEWAY);
+        if !(0..=MAX_LEEWAY).contains(&leeway) {
+            return Err(OpError::BadRequest(format!(
+                "`leeway` must be in 0..={MAX_LEEWAY} seconds"
+            )));
+        }
+        let max_depth = match f.opt_int("max_depth")? {
+            None => delegation::DEFAULT_MAX_DEPTH,
+            Some(d) => {
+                usize::try_from(d).map_err(|_| wrong_type("max_depth", "a non-negative integer"))?
+            }
+        };
+        let revoked = match f.opt("revoked") {
+            None => BTreeSet::new(),
+            Some(v) => string_set(&v, "revoked")?,
+        };
+        Ok(Trust {
+            jwks: f.value("jwks")?,
+            issuer: f.string("issuer")?,
+            audience: f.string("audience")?,
+            now: f.int("now")?,
+            leeway,
+            max_depth,
+            revoked,
+        })
+    }
+
+    /// Verify, then refuse the token if any `jti` of its chain is in the
+    /// caller's revocation set (`revoked`): revoking a parent revokes its
+    /// descendants.
+    fn verify(&self, token: &str) -> Result<VerifiedToken, OpError> {
+        let keys = KeySet::from_jwks(self.issuer.clone(), &self.jwks)?;
+        let verifier = Verifier::new(&keys, self.audience.clone())
+            .leeway(self.leeway)
+            .max_delegation_depth(self.max_depth);
+        let verified = verifier.verify(token, self.now)?;
+        revocation::check_chain(verified.chain_jtis(), &self.revoked)?;
+        Ok(verified)
+    }
+}
+
+fn string_set(v: &Value, name: &str) -> Result<BTreeSet<String>, OpError> {
+    v.as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .map(|x| x.as_str().map(String::from))
+                .collect::<Option<_>>()
+        })
+        .ok_or_else(|| wrong_type(name, "a list of strings"))
+}
+
+fn verified_json(verified: &VerifiedToken) -> Value {
+    let chain: Vec<Value> = verified
+        .chain()
+        .iter()
+        .map(|l| json!({ "jti": l.jti, "sub": l.sub, "kid": l.kid }))
+        .collect();
+    json!({
+        "header": { "alg": "EdDSA", "typ": token::TYP, "kid": verified.header().kid },
+        "claims": Value::Object(verified.claims().to_json()),
+        "depth": verified.depth(),
+        "chain": chain,
+    })
+}
+
+pub(super) fn verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request)?;
+    let token = f.string("token")?;
+    let trust = Trust::take(&mut f)?;
+    f.done()?;
+    respond(&verified_json(&trust.verify(&token)?))
+}
+
+pub(super) fn authorize(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request)?;
+    let token = f.string("token")?;
+    let trust = Trust::take(&mut f)?;
+    // The action is read before the token is verified: a malformed request
+    // is the caller's bug and should say so whatever the token.
+    let mut action = Fields(f.object("request")?);
+    f.done()?;
+    let context = match action.opt("context") {
+        Some(v) => Context::from_json(v)?,
+        None => Context::default(),
+    };
+    let request = scope::Request {
+        action: action.string("action")?,
+        resource: action.string("resource")?,
+        context,
+    };
+    action.done()?;
+    let verified = trust.verify(&token)?;
+    let allowed = verified.authorize(&request)?;
+    respond(&json!({
+        "allowed": true,
+        "cap_index": allowed.cap_index,
+        "sub": verified.claims().request.sub,
+        "jti": verified.claims().jti,
+        "depth": verified.depth(),
+    }))
+}
+
+pub(super) fn delegate(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request)?;
+    let parent_text = f.string("parent")?;
+    let trust = Trust::take(&mut f)?;
+    let holder = keys::signing_key_from_jwk(&f.value("key")?)?;
+    let ttl = f.uint("ttl")?;
+    let entropy = f.bytes("entropy")?;
+    let claims = TokenRequest::from_json(f.object("claims")?).map_err(TokenError::from)?;
+    f.done()?;
+    let parent = trust.verify(&parent_text)?;
+    let issued = delegation::delegate(
+        &parent,
+        &parent_text,
+        &holder,
+        claims,
+        trust.now,
+        ttl,
+        trust.max_depth,
+        &mut SliceEntropy::new(&entropy),
+    )?;
+    let mut out = issued_json(&issued);
+    if let Value::Object(m) = &mut out {
+        m.insert("depth".into(), (parent.depth() + 1).into());
+    }
+    respond(&out)
+}
+
+pub(super) fn scope_meet(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request)?;
+    let a = f.caps("a")?;
+    let b = f.caps("b")?;
+    f.done()?;
+    let caps = scope::meet(&a, &b)?;
+    respond(&json!({ "caps": Capability::list_to_json(&caps) }))
+}
