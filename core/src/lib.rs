@@ -24,11 +24,18 @@ pub mod revocation;
 pub mod scope;
 pub mod token;
 
+pub use audit::{AuditChain, AuditError, AuditRecord, EventKind};
 pub use claims::{Audience, Capability, Claims, Confirmation, Constraints, TokenRequest};
+pub use delegation::{DelegationError, delegate};
 pub use entropy::{Entropy, SliceEntropy};
 pub use error::TokenError;
 pub use keys::{KeyError, KeySet, TrustedKey};
 pub use ops::{OPERATIONS, OpError};
+pub use policy::{Decision, Policy, PolicyError, PolicyRequest};
+pub use pop::{PopError, PopOptions};
+pub use replay::{MemoryReplayGuard, ReplayError, ReplayGuard};
+pub use revocation::{RevocationCheck, RevocationError, RevocationList, RevocationListVerifier};
+pub use scope::{Context, Request, ScopeError};
 pub use token::{IssuedToken, TokenIssuer, UnverifiedToken, VerifiedToken, Verifier};
 
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
