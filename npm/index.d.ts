@@ -63,6 +63,8 @@ export interface Verified {
   depth: number;
   /** Ancestors, root first. */
   chain: { jti: string; sub: string; kid: string }[];
+  /** The principal the issuer vouched for (a delegated token's own `sub` is named by its delegator). */
+  root_sub: string;
 }
 
 /** What a request does, checked against constraints. Unknown members are refused. */
@@ -84,6 +86,7 @@ export interface Authorized {
   allowed: true;
   cap_index: number;
   sub: string;
+  root_sub: string;
   jti: string;
   depth: number;
 }

@@ -124,7 +124,19 @@ pub struct Constraints {
     pub other: BTreeMap<String, Value>,
 }
 
+/// Most entries in one list of a capability (actions, resources, domains,
+/// rooms, tools), and most capabilities in one list. Comparing grants is
+/// quadratic in list sizes; these bounds keep every comparison cheap
+/// whatever a request or token contains.
+pub const MAX_LIST_LEN: usize = 64;
+
 fn string_list(v: &Value, path: &str) -> Result<Vec<String>, ClaimsError> {
+    if v.as_array().is_some_and(|items| items.len() > MAX_LIST_LEN) {
+        return Err(ClaimsError::invalid(
+            path,
+            format!("must have at most {MAX_LIST_LEN} entries"),
+        ));
+    }
     v.as_array()
         .and_then(|items| {
             items
@@ -262,8 +274,16 @@ impl Capability {
     /// # Errors
     /// As [`Capability::from_json`], for the first bad element.
     pub fn list_from_json(v: &Value, path: &str) -> Result<Vec<Self>, ClaimsError> {
-        v.as_array()
-            .ok_or_else(|| ClaimsError::invalid(path, "must be a list of capabilities"))?
+        let items = v
+            .as_array()
+            .ok_or_else(|| ClaimsError::invalid(path, "must be a list of capabilities"))?;
+        if items.len() > MAX_LIST_LEN {
+            return Err(ClaimsError::invalid(
+                path,
+                format!("must have at most {MAX_LIST_LEN} capabilities"),
+            ));
+        }
+        items
             .iter()
             .enumerate()
             .map(|(i, c)| Capability::from_json(c, &format!("{path}[{i}]")))

@@ -143,6 +143,31 @@ fn check_request(parent: &Claims, child: &TokenRequest, depth: usize) -> Result<
     Ok(())
 }
 
+/// A child carries its parent's `plan_id` and extra claims unchanged: they
+/// are the issuer's statements, and a delegator must not be able to rewrite
+/// what a verifier reports (a tenant, a plan) for the token it hands on.
+fn check_inherited(parent: &Claims, child: &TokenRequest, depth: usize) -> Result<(), TokenError> {
+    if child.plan_id != parent.request.plan_id {
+        return Err(escalation(depth, "plan_id"));
+    }
+    let differs = parent
+        .request
+        .extra
+        .iter()
+        .find(|(k, v)| child.extra.get(k.as_str()) != Some(v))
+        .map(|(k, _)| k)
+        .or_else(|| {
+            child
+                .extra
+                .keys()
+                .find(|k| !parent.request.extra.contains_key(k.as_str()))
+        });
+    match differs {
+        Some(name) => Err(escalation(depth, name.as_str())),
+        None => Ok(()),
+    }
+}
+
 /// Verify-time rule for one link: the child only narrows its parent.
 pub(crate) fn check_narrower(
     parent: &Claims,
@@ -150,6 +175,7 @@ pub(crate) fn check_narrower(
     depth: usize,
 ) -> Result<(), TokenError> {
     check_request(parent, &child.request, depth)?;
+    check_inherited(parent, &child.request, depth)?;
     if child.exp > parent.exp {
         return Err(escalation(depth, "exp"));
     }
@@ -210,6 +236,15 @@ where
         .into());
     }
     check_request(parent.claims(), &request, depth)?;
+    // Inherit what the request leaves out; refuse what it changes.
+    let mut request = request;
+    if request.plan_id.is_none() {
+        request.plan_id.clone_from(&parent.claims().request.plan_id);
+    }
+    for (k, v) in &parent.claims().request.extra {
+        request.extra.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    check_inherited(parent.claims(), &request, depth)?;
     let fields = Minted {
         iss: &parent.claims().iss,
         kid: &kid,

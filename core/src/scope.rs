@@ -310,8 +310,12 @@ impl Context {
         };
         let mut ctx = Context::default();
         for (member, v) in map {
+            // Refused rather than read as absent: JSON.stringify turns NaN
+            // into null, and `purchase_amount: NaN` must not mean "free".
             if v.is_null() {
-                continue;
+                return Err(ScopeError::BadContext(format!(
+                    "`{member}` must not be null"
+                )));
             }
             let bad = |what: &str| ScopeError::BadContext(format!("`{member}` must be {what}"));
             match member.as_str() {
@@ -509,9 +513,18 @@ fn meet_patterns(a: &[String], b: &[String], covers: fn(&str, &str) -> bool) -> 
     out.sort();
     out.dedup();
     // Drop entries another entry already covers, so the result is minimal.
-    let snapshot = out.clone();
-    out.retain(|x| !snapshot.iter().any(|y| y != x && covers(y, x)));
-    out
+    // Two spellings of one pattern (`Example.com`, `example.com.`) cover
+    // each other: keep the first of them rather than drop both.
+    let redundant = |i: usize, x: &String| {
+        out.iter()
+            .enumerate()
+            .any(|(j, y)| j != i && covers(y, x) && (!covers(x, y) || j < i))
+    };
+    out.iter()
+        .enumerate()
+        .filter(|(i, x)| !redundant(*i, x))
+        .map(|(_, x)| x.clone())
+        .collect()
 }
 
 fn meet_sets(a: &Option<Vec<String>>, b: &Option<Vec<String>>) -> Option<Vec<String>> {

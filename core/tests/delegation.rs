@@ -89,6 +89,14 @@ fn forge_child(
         "caps": drive_robot7(),
         "prf": b64::encode(&sha(leaf)),
     });
+    // Children carry their parent's plan and extra claims unchanged.
+    let inherited = claims.as_object_mut().unwrap();
+    if let Some(plan) = &parent.claims().request.plan_id {
+        inherited.insert("plan_id".into(), plan.clone().into());
+    }
+    for (k, v) in &parent.claims().request.extra {
+        inherited.insert(k.clone(), v.clone());
+    }
     edit(claims.as_object_mut().unwrap());
     let header = json!({ "alg": "EdDSA", "typ": "captoken+jwt", "kid": keys::thumbprint(&signer.verifying_key()) });
     format!(
@@ -386,4 +394,67 @@ fn meet_gives_the_delegated_scope() {
         .code(),
         "delegation_escalation"
     );
+}
+
+/// Review finding: a delegator must not rewrite the issuer's statements
+/// (plan, tenant, any extra claim) for the token it hands on.
+#[test]
+fn a_child_inherits_plan_and_extra_claims_and_cannot_rewrite_them() {
+    let mut req = request_json();
+    req["tenant"] = json!("acme");
+    let root = captoken_core::TokenIssuer::new(&issuer_key(), ISS)
+        .issue(
+            TokenRequest::from_json(req.as_object().unwrap().clone()).unwrap(),
+            NOW,
+            300,
+            &mut SliceEntropy::new(&[7; 16]),
+        )
+        .unwrap()
+        .token;
+    // Left out of the request: inherited.
+    let child = delegate(&root, &holder_key(), &key(21), drive_robot7(), 100).unwrap();
+    let v = verify(&child, NOW + 1).unwrap();
+    assert_eq!(v.claims().request.extra["tenant"], "acme");
+    assert_eq!(v.claims().request.plan_id.as_deref(), Some("plan-1"));
+    // Changed in the request: refused when minting.
+    let parent = verify(&root, NOW + 1).unwrap();
+    for (k, val) in [
+        ("tenant", json!("victim-corp")),
+        ("plan_id", json!("enterprise")),
+        ("role", json!("admin")),
+    ] {
+        let mut r = child_request(&key(21), drive_robot7(), json!(AUD));
+        if k == "plan_id" {
+            r.plan_id = Some("enterprise".into());
+        } else {
+            r.extra.insert(k.into(), val.clone());
+        }
+        let err = delegation::delegate(
+            &parent,
+            &root,
+            &holder_key(),
+            r,
+            NOW + 1,
+            100,
+            3,
+            &mut SliceEntropy::new(&[1; 16]),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "delegation_escalation", "{k}");
+    }
+    // Changed in a hand-made child: refused when verifying.
+    for (k, val) in [
+        ("tenant", json!("victim-corp")),
+        ("plan_id", json!("enterprise")),
+        ("role", json!("admin")),
+    ] {
+        let forged = forge_child(&root, &holder_key(), |c| {
+            c.insert(k.into(), val.clone());
+        });
+        assert_eq!(code(&forged), "delegation_escalation", "{k}");
+    }
+    let dropped = forge_child(&root, &holder_key(), |c| {
+        c.remove("tenant");
+    });
+    assert_eq!(code(&dropped), "delegation_escalation");
 }

@@ -388,3 +388,56 @@ proptest! {
         }
     }
 }
+
+/// Review finding: two spellings of one domain cover each other, and the
+/// meet must keep one of them, not drop both.
+#[test]
+fn meet_keeps_one_of_two_spellings_of_a_pattern() {
+    for (x, y) in [
+        ("Example.com", "example.com"),
+        ("example.com.", "example.com"),
+        ("*.Example.com", "*.example.com"),
+    ] {
+        let a = [cap(
+            json!({ "actions": ["a"], "resources": ["r"], "constraints": { "domains": [x] } }),
+        )];
+        let b = [cap(
+            json!({ "actions": ["a"], "resources": ["r"], "constraints": { "domains": [y] } }),
+        )];
+        let m = scope::meet(&a, &b).unwrap();
+        assert_eq!(m.len(), 1, "{x} / {y}");
+        assert_eq!(m[0].constraints.domains.as_ref().unwrap().len(), 1);
+        let d = if x.starts_with('*') {
+            "a.example.com"
+        } else {
+            "example.com"
+        };
+        assert!(scope::authorize_caps(&m, &req("a", "r", json!({ "domain": d }))).is_ok());
+    }
+}
+
+/// Review finding: `null` must not read as "absent" (JSON.stringify turns
+/// NaN into null, which would skip a purchase limit).
+#[test]
+fn null_context_values_are_refused() {
+    for member in ["purchase_amount", "pii", "domain", "room", "tool"] {
+        let err = Context::from_json(json!({ member: null })).unwrap_err();
+        assert_eq!(err.code(), "bad_context", "{member}");
+    }
+}
+
+/// Review finding: list sizes are bounded so that comparing grants stays
+/// cheap whatever a request holds.
+#[test]
+fn capability_lists_are_bounded() {
+    let many: Vec<String> = (0..65).map(|i| format!("a{i}")).collect();
+    let err = Capability::from_json(&json!({ "actions": many, "resources": ["r"] }), "caps[0]")
+        .unwrap_err();
+    assert_eq!(err.code(), "bad_claims");
+    let caps: Vec<serde_json::Value> = (0..65)
+        .map(|_| json!({ "actions": ["a"], "resources": ["r"] }))
+        .collect();
+    assert!(Capability::list_from_json(&json!(caps), "caps").is_err());
+    let domains: Vec<String> = (0..65).map(|i| format!("d{i}.example")).collect();
+    assert!(captoken_core::Constraints::from_json(&json!({ "domains": domains }), "c").is_err());
+}

@@ -266,6 +266,31 @@ fn table() -> Vec<Row> {
             expect: "ok",
         },
         Row {
+            name: "null is not absent: revoked",
+            op: "verify",
+            request: with(trust(&token), "revoked", Value::Null),
+            expect: "bad_request",
+        },
+        Row {
+            name: "null is not absent: purchase amount",
+            op: "authorize",
+            request: with(
+                trust(&token),
+                "request",
+                act(
+                    "drive",
+                    with(good_ctx.clone(), "purchase_amount", Value::Null),
+                ),
+            ),
+            expect: "bad_context",
+        },
+        Row {
+            name: "scope_meet too many pairs",
+            op: "scope_meet",
+            request: json!({ "a": vec![drive7()[0].clone(); 9], "b": vec![narrow[0].clone(); 8] }),
+            expect: "bad_request",
+        },
+        Row {
             name: "delegate",
             op: "delegate",
             request: delegate_req(5, 2, narrow.clone()),

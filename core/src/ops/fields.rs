@@ -29,12 +29,20 @@ impl Fields {
             .map_err(OpError::Json)
     }
 
-    pub(super) fn opt(&mut self, name: &str) -> Option<Value> {
-        self.0.remove(name).filter(|v| !v.is_null())
+    /// An optional member. `null` is refused rather than read as absent:
+    /// JavaScript turns `NaN` into `null`, and `"revoked": null` must not
+    /// quietly mean "nothing is revoked".
+    pub(super) fn opt(&mut self, name: &str) -> Result<Option<Value>, OpError> {
+        match self.0.remove(name) {
+            Some(Value::Null) => Err(OpError::BadRequest(format!(
+                "`{name}` must not be null (leave it out instead)"
+            ))),
+            other => Ok(other),
+        }
     }
 
     pub(super) fn value(&mut self, name: &str) -> Result<Value, OpError> {
-        self.opt(name)
+        self.opt(name)?
             .ok_or_else(|| OpError::BadRequest(format!("missing member `{name}`")))
     }
 
@@ -58,7 +66,7 @@ impl Fields {
     }
 
     pub(super) fn opt_int(&mut self, name: &str) -> Result<Option<i64>, OpError> {
-        match self.opt(name) {
+        match self.opt(name)? {
             None => Ok(None),
             Some(v) => v
                 .as_i64()

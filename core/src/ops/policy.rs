@@ -31,7 +31,7 @@ fn policy_args(request: &[u8]) -> Result<(Policy, PolicyRequest, u64), OpError> 
     let mut f = Fields::parse(request)?;
     let doc = f.value("policy")?;
     let req = f.value("request")?;
-    let budget = match f.opt("budget") {
+    let budget = match f.opt("budget")? {
         None => policy::DEFAULT_BUDGET,
         Some(v) => v
             .as_u64()

@@ -90,7 +90,7 @@ impl Trust {
                 usize::try_from(d).map_err(|_| wrong_type("max_depth", "a non-negative integer"))?
             }
         };
-        let revoked = match f.opt("revoked") {
+        let revoked = match f.opt("revoked")? {
             None => BTreeSet::new(),
             Some(v) => string_set(&v, "revoked")?,
         };
@@ -130,6 +130,17 @@ fn string_set(v: &Value, name: &str) -> Result<BTreeSet<String>, OpError> {
         .ok_or_else(|| wrong_type(name, "a list of strings"))
 }
 
+/// The principal the issuer itself vouched for. A delegated token's own
+/// `sub` is named by its delegator; this one is not.
+fn root_sub(verified: &VerifiedToken) -> &str {
+    verified
+        .chain()
+        .first()
+        .map_or(verified.claims().request.sub.as_str(), |root| {
+            root.sub.as_str()
+        })
+}
+
 fn verified_json(verified: &VerifiedToken) -> Value {
     let chain: Vec<Value> = verified
         .chain()
@@ -141,6 +152,7 @@ fn verified_json(verified: &VerifiedToken) -> Value {
         "claims": Value::Object(verified.claims().to_json()),
         "depth": verified.depth(),
         "chain": chain,
+        "root_sub": root_sub(verified),
     })
 }
 
@@ -160,7 +172,7 @@ pub(super) fn authorize(request: &[u8]) -> Result<Vec<u8>, OpError> {
     // is the caller's bug and should say so whatever the token.
     let mut action = Fields(f.object("request")?);
     f.done()?;
-    let context = match action.opt("context") {
+    let context = match action.opt("context")? {
         Some(v) => Context::from_json(v)?,
         None => Context::default(),
     };
@@ -176,6 +188,7 @@ pub(super) fn authorize(request: &[u8]) -> Result<Vec<u8>, OpError> {
         "allowed": true,
         "cap_index": allowed.cap_index,
         "sub": verified.claims().request.sub,
+        "root_sub": root_sub(&verified),
         "jti": verified.claims().jti,
         "depth": verified.depth(),
     }))
@@ -208,11 +221,21 @@ pub(super) fn delegate(request: &[u8]) -> Result<Vec<u8>, OpError> {
     respond(&out)
 }
 
+/// Most capability pairs one `scope_meet` call may combine.
+const MAX_MEET_PAIRS: usize = 64;
+
 pub(super) fn scope_meet(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let mut f = Fields::parse(request)?;
     let a = f.caps("a")?;
     let b = f.caps("b")?;
     f.done()?;
+    // The meet is pairwise and its normalization quadratic in the pairs:
+    // bound the pairs so one request cannot buy minutes of work.
+    if a.len() * b.len() > MAX_MEET_PAIRS {
+        return Err(OpError::BadRequest(format!(
+            "`a` and `b` may form at most {MAX_MEET_PAIRS} pairs of capabilities"
+        )));
+    }
     let caps = scope::meet(&a, &b)?;
     respond(&json!({ "caps": Capability::list_to_json(&caps) }))
 }
