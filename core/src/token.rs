@@ -86,6 +86,11 @@ where
         &self.kid
     }
 
+    /// The `iss` this issuer stamps on its tokens.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
     /// Sign `request` valid from `now` for `ttl` seconds, with a fresh `jti`.
     ///
     /// # Errors
