@@ -137,14 +137,18 @@ fn string_list(v: &Value, path: &str) -> Result<Vec<String>, ClaimsError> {
             format!("must have at most {MAX_LIST_LEN} entries"),
         ));
     }
-    v.as_array()
-        .and_then(|items| {
-            items
-                .iter()
-                .map(|x| x.as_str().map(String::from))
-                .collect::<Option<Vec<String>>>()
+    let items = v
+        .as_array()
+        .ok_or_else(|| ClaimsError::invalid(path, "must be a list of strings"))?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            x.as_str()
+                .map(String::from)
+                .ok_or_else(|| ClaimsError::invalid(format!("{path}[{i}]"), "must be a string"))
         })
-        .ok_or_else(|| ClaimsError::invalid(path, "must be a list of strings"))
+        .collect()
 }
 
 // Hand-written readers and writers rather than serde derives: the derive for

@@ -345,29 +345,11 @@ fn claims_fault(err: ClaimsError) -> Fault {
     }
 }
 
-fn capability(v: &Value, path: &str) -> Result<Capability, Fault> {
-    let map = object(v, path)?;
-    only(map, path, &["actions", "resources", "constraints"])?;
-    let list = |key: &str| strings(required(map, path, key)?, &member(path, key));
-    Ok(Capability {
-        actions: list("actions")?,
-        resources: list("resources")?,
-        constraints: match map.get("constraints") {
-            Some(c) => constraints(c, &member(path, "constraints"))?,
-            None => Constraints::default(),
-        },
-    })
-}
-
+/// Capabilities are read by the one reader the token schema uses
+/// (`Capability::list_from_json`), so a policy and a token can never
+/// disagree about what a capability is.
 fn capabilities(v: &Value, path: &str) -> Result<Vec<Capability>, Fault> {
-    let items = v
-        .as_array()
-        .ok_or_else(|| fault(path, "must be a list of capabilities"))?;
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, c)| capability(c, &index(path, i)))
-        .collect()
+    Capability::list_from_json(v, path).map_err(claims_fault)
 }
 
 fn subjects(v: &Value, path: &str) -> Result<Subjects, Fault> {

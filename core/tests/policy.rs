@@ -1041,9 +1041,10 @@ fn a_tiny_budget_is_exceeded_not_overrun() {
 
 #[test]
 fn long_pattern_lists_cost_steps_too() {
-    // One capability pair, but 200 actions to compare: a step is about one
-    // string comparison, not one capability, so size is not free.
-    let actions: Vec<String> = (0..200).map(|i| format!("act{i}")).collect();
+    // One capability pair, but 64 actions (the most a list may hold) to
+    // compare: a step is about one string comparison, not one capability,
+    // so size is not free. The pair alone costs (66 + 3)^2 = 4761 steps.
+    let actions: Vec<String> = (0..64).map(|i| format!("act{i}")).collect();
     let p = policy(json!({ "version": 1, "rules": [
         { "id": "wide", "effect": "allow", "subjects": { "patterns": ["*"] },
           "capabilities": [ { "actions": actions, "resources": ["*"] } ] }
@@ -1054,11 +1055,18 @@ fn long_pattern_lists_cost_steps_too() {
         60,
     );
     assert_eq!(
-        p.evaluate(&r, 10_000).unwrap_err().code(),
+        p.evaluate(&r, 4_000).unwrap_err().code(),
         "policy_budget_exceeded"
     );
     let g = granted(p.evaluate(&r, DEFAULT_BUDGET).unwrap());
-    assert_eq!(g.caps[0].actions.len(), 200);
+    assert_eq!(g.caps[0].actions.len(), 64);
+    // Longer lists are refused when the policy loads.
+    let too_many: Vec<String> = (0..65).map(|i| format!("act{i}")).collect();
+    let err = load_err(json!({ "version": 1, "rules": [
+        { "id": "wide", "effect": "allow", "subjects": { "patterns": ["*"] },
+          "capabilities": [ { "actions": too_many, "resources": ["*"] } ] }
+    ]}));
+    assert_eq!(err.code(), "bad_policy");
 }
 
 #[test]
