@@ -1263,35 +1263,6 @@ fn request_strategy() -> impl Strategy<Value = PolicyRequest> {
         })
 }
 
-/// Every request of the small universe.
-fn all_requests() -> Vec<Request> {
-    let mut out = Vec::new();
-    for action in ["drive", "stop", "read", "dx"] {
-        for resource in ["robot:1", "robot:2", "cam:1", "robot:"] {
-            for domain in [None, Some("a.com"), Some("b.a.com"), Some("c.b.a.com")] {
-                for purchase in [None, Some(5u64), Some(10), Some(50)] {
-                    for pii in [None, Some(true)] {
-                        for room in [None, Some("lab"), Some("roof")] {
-                            out.push(Request {
-                                action: action.into(),
-                                resource: resource.into(),
-                                context: Context {
-                                    domain: domain.map(String::from),
-                                    purchase_amount: purchase,
-                                    pii,
-                                    room: room.map(String::from),
-                                    tool: None,
-                                },
-                            });
-                        }
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
 /// An independent reading of the subject rules of `docs/POLICY.md`.
 fn applies(s: &Subjects, subject: &Subject) -> bool {
     s.ids.contains(&subject.id)

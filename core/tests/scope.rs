@@ -309,41 +309,6 @@ fn caps_strategy() -> impl Strategy<Value = Vec<Capability>> {
     prop::collection::vec(cap_strategy(), 1..3)
 }
 
-/// Every request of the small universe.
-fn all_requests() -> Vec<Request> {
-    let mut out = Vec::new();
-    for action in ["drive", "stop", "read", "dx"] {
-        for resource in ["robot:1", "robot:2", "cam:1", "robot:"] {
-            for domain in [
-                None,
-                Some("a.com"),
-                Some("b.a.com"),
-                Some("c.b.a.com"),
-                Some("x.com"),
-            ] {
-                for purchase in [None, Some(5u64), Some(10), Some(11), Some(50)] {
-                    for pii in [None, Some(true)] {
-                        for room in [None, Some("lab"), Some("roof")] {
-                            out.push(Request {
-                                action: action.into(),
-                                resource: resource.into(),
-                                context: Context {
-                                    domain: domain.map(String::from),
-                                    purchase_amount: purchase,
-                                    pii,
-                                    room: room.map(String::from),
-                                    tool: None,
-                                },
-                            });
-                        }
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
 fn allows(caps: &[Capability], r: &Request) -> bool {
     scope::authorize_caps(caps, r).is_ok()
 }

@@ -102,3 +102,41 @@ pub fn code_of(token: &str) -> &'static str {
         Err(e) => e.code(),
     }
 }
+
+/// Every request of a small universe in which grants overlap often, with
+/// values on both sides of the limits the test strategies use (10/11, a
+/// domain inside and outside every pattern), so containment and meet bugs
+/// show up as a request allowed by one side only.
+pub fn all_requests() -> Vec<captoken_core::scope::Request> {
+    let mut out = Vec::new();
+    for action in ["drive", "stop", "read", "dx"] {
+        for resource in ["robot:1", "robot:2", "cam:1", "robot:"] {
+            for domain in [
+                None,
+                Some("a.com"),
+                Some("b.a.com"),
+                Some("c.b.a.com"),
+                Some("x.com"),
+            ] {
+                for purchase in [None, Some(5u64), Some(10), Some(11), Some(50)] {
+                    for pii in [None, Some(true)] {
+                        for room in [None, Some("lab"), Some("roof")] {
+                            out.push(captoken_core::scope::Request {
+                                action: action.into(),
+                                resource: resource.into(),
+                                context: captoken_core::scope::Context {
+                                    domain: domain.map(String::from),
+                                    purchase_amount: purchase,
+                                    pii,
+                                    room: room.map(String::from),
+                                    tool: None,
+                                },
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
