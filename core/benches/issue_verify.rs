@@ -53,12 +53,13 @@ fn main() {
     let issuer_key = SigningKey::from_bytes(&[7; 32]);
     let holder = SigningKey::from_bytes(&[9; 32]).verifying_key();
     let request = TokenRequest::from_json(
-        json!({
+        serde_json::from_value::<captoken_core::json::Value>(json!({
             "sub": "operator-1", "aud": "robot-gateway",
             "cnf": { "jwk": captoken_core::keys::public_jwk(&holder) },
             "caps": [{ "actions": ["drive"], "resources": ["robot:7"],
                        "constraints": { "domains": ["*.example.com"], "max_purchase": 0, "pii_access": false } }],
-        })
+        }))
+        .unwrap()
         .as_object()
         .unwrap()
         .clone(),

@@ -38,13 +38,11 @@
 //! whitespace; object members sorted by the UTF-8 bytes of their names, at
 //! every depth; strings escaped as `serde_json` does (`"`, `\` and control
 //! characters only, `\b \f \n \r \t` by name, others as lowercase `\u00xx`;
-//! everything else literal UTF-8); integers in decimal; other numbers in Rust's
-//! shortest round-trip decimal form, without an exponent (`1.5`, `-0`,
-//! `0.0001`). For `data` made of strings, integers, booleans, arrays and
-//! objects that is exactly what `serde_json::to_vec` prints today; the
-//! encoder is ours so that the hashes already on disk never depend on a
-//! `serde_json` release or on its `preserve_order` feature, which any crate
-//! in a build can switch on.
+//! everything else literal UTF-8); integers in decimal. That is exactly how
+//! [`crate::json`] prints any value, and what `serde_json::to_vec` prints for
+//! the same data. Numbers that are not integers have more than one spelling
+//! (`1.5`, `1.50`, `15e-1`), so a stored record whose `data` holds one is
+//! refused by [`AuditRecord::from_json`]: event data is integers only.
 //!
 //! # What the chain proves, and what it does not
 //!
@@ -62,10 +60,10 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
-use alloc::vec::Vec;
+
 use core::fmt;
 
-use serde_json::{Map, Number, Value};
+use crate::json::{self, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::b64;
@@ -271,7 +269,7 @@ pub struct AuditRecord {
     /// Schema version of `data`; always `kind.version()` in a valid record.
     pub version: u32,
     /// The facts of the event.
-    pub data: Map<String, Value>,
+    pub data: Map,
     /// `hash` of the previous record, or [`GENESIS_PREV`].
     pub prev: String,
     /// Base64url SHA-256 of this record (see the module docs for the input).
@@ -286,11 +284,11 @@ impl AuditRecord {
         // Members in sorted order, written out so the content needs no copy
         // into a map just to be hashed.
         input.push_str("{\"data\":");
-        write_object(&mut input, &self.data);
+        json::write_object(&mut input, &self.data);
         input.push_str(",\"event\":");
-        write_string(&mut input, self.kind.name());
+        json::write_string(&mut input, self.kind.name());
         input.push_str(",\"prev\":");
-        write_string(&mut input, &self.prev);
+        json::write_string(&mut input, &self.prev);
         input.push_str(",\"seq\":");
         input.push_str(&self.seq.to_string());
         input.push_str(",\"time\":");
@@ -364,6 +362,11 @@ impl AuditRecord {
         let data = member("data")?
             .as_object()
             .ok_or_else(|| bad("`data` is not an object".into()))?;
+        if !data.values().all(integers_only) {
+            // `1.5` and `1.50` are one number to most readers and two hash
+            // inputs to us: refuse what could hash two ways.
+            return Err(bad("`data` holds a number that is not an integer".into()));
+        }
         let prev = digest_member(map, "prev").map_err(bad)?;
         let hash = digest_member(map, "hash").map_err(bad)?;
         Ok(AuditRecord {
@@ -379,7 +382,7 @@ impl AuditRecord {
 }
 
 /// A member holding a base64url SHA-256, checked for exactly that shape.
-fn digest_member(map: &Map<String, Value>, name: &str) -> Result<String, String> {
+fn digest_member(map: &Map, name: &str) -> Result<String, String> {
     match map.get(name) {
         Some(Value::String(s)) if b64::decode_array::<32>(s).is_some() => Ok(s.clone()),
         Some(_) => Err(format!("`{name}` is not base64url of 32 bytes")),
@@ -424,7 +427,7 @@ impl AuditChain {
 
     /// Record that `kind` happened at `time` with the facts in `data`.
     /// Persist the result before acknowledging the operation (see above).
-    pub fn append(&mut self, time: i64, kind: EventKind, data: Map<String, Value>) -> AuditRecord {
+    pub fn append(&mut self, time: i64, kind: EventKind, data: Map) -> AuditRecord {
         let mut record = AuditRecord {
             seq: self.next_seq,
             time,
@@ -647,80 +650,16 @@ fn check_head(summary: ChainSummary, expected_head: &str) -> Result<ChainSummary
 ///
 /// Exposed so other hosts and tests can reproduce a record's hash input.
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
-    write_value(&mut out, value);
-    out
+    String::from_utf8(value.to_vec()).unwrap_or_default()
 }
 
-// Recursion is bounded by the nesting of `data`, which is the caller's own
-// value (or one `serde_json` parsed, under its 128-level limit); dropping a
-// `Value` recurses just as deep.
-fn write_value(out: &mut String, value: &Value) {
+fn integers_only(value: &Value) -> bool {
     match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(true) => out.push_str("true"),
-        Value::Bool(false) => out.push_str("false"),
-        Value::Number(n) => write_number(out, n),
-        Value::String(s) => write_string(out, s),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_value(out, item);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => write_object(out, map),
+        Value::Number(n) => n.is_integer(),
+        Value::Array(items) => items.iter().all(integers_only),
+        Value::Object(map) => map.values().all(integers_only),
+        _ => true,
     }
-}
-
-fn write_object(out: &mut String, map: &Map<String, Value>) {
-    // Sorted here, not by trusting the map's iteration order: with
-    // `preserve_order` that is insertion order.
-    let mut members: Vec<(&String, &Value)> = map.iter().collect();
-    members.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    out.push('{');
-    for (i, (name, value)) in members.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        write_string(out, name);
-        out.push(':');
-        write_value(out, value);
-    }
-    out.push('}');
-}
-
-fn write_number(out: &mut String, n: &Number) {
-    if let Some(u) = n.as_u64() {
-        out.push_str(&u.to_string());
-    } else if let Some(i) = n.as_i64() {
-        out.push_str(&i.to_string());
-    } else if let Some(f) = n.as_f64() {
-        // Rust's `Display` for f64: shortest digits that round-trip, never
-        // an exponent. A JSON number has no NaN or infinity to worry about.
-        out.push_str(&format!("{f}"));
-    }
-}
-
-fn write_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// Builders for the `data` of each event, so every writer records the same
@@ -730,11 +669,10 @@ fn write_string(out: &mut String, s: &str) {
 /// [`EventKind`]. Add members freely: `data` is an open object, and readers
 /// must ignore members they do not know.
 pub mod data {
-    use alloc::string::String;
 
-    use serde_json::{Map, Value};
+    use crate::json::{Map, Value};
 
-    fn object<const N: usize>(members: [(&str, Option<Value>); N]) -> Map<String, Value> {
+    fn object<const N: usize>(members: [(&str, Option<Value>); N]) -> Map {
         members
             .into_iter()
             .filter_map(|(name, value)| value.map(|v| (name.into(), v)))
@@ -746,7 +684,7 @@ pub mod data {
     }
 
     /// [`super::EventKind::TokenIssued`]: `{"jti","sub","caps","exp"}`.
-    pub fn token_issued(jti: &str, sub: &str, caps: &Value, exp: i64) -> Map<String, Value> {
+    pub fn token_issued(jti: &str, sub: &str, caps: &Value, exp: i64) -> Map {
         object([
             ("jti", text(jti)),
             ("sub", text(sub)),
@@ -756,14 +694,14 @@ pub mod data {
     }
 
     /// [`super::EventKind::TokenRevoked`]: `{"jti","reason"}`.
-    pub fn token_revoked(jti: &str, reason: &str) -> Map<String, Value> {
+    pub fn token_revoked(jti: &str, reason: &str) -> Map {
         object([("jti", text(jti)), ("reason", text(reason))])
     }
 
     /// [`super::EventKind::TokenDenied`]: `{"code","jti"?}`, where `code` is
     /// the error's stable code and `jti` is present when the token got far
     /// enough to have a trusted one.
-    pub fn token_denied(code: &str, jti: Option<&str>) -> Map<String, Value> {
+    pub fn token_denied(code: &str, jti: Option<&str>) -> Map {
         object([("code", text(code)), ("jti", jti.and_then(text))])
     }
 
@@ -775,7 +713,7 @@ pub mod data {
         sub: &str,
         caps: &Value,
         exp: i64,
-    ) -> Map<String, Value> {
+    ) -> Map {
         object([
             ("jti", text(jti)),
             ("parent_jti", parent_jti.and_then(text)),
@@ -786,13 +724,13 @@ pub mod data {
     }
 
     /// [`super::EventKind::CapabilityRevoked`]: `{"jti","reason"}`.
-    pub fn capability_revoked(jti: &str, reason: &str) -> Map<String, Value> {
+    pub fn capability_revoked(jti: &str, reason: &str) -> Map {
         object([("jti", text(jti)), ("reason", text(reason))])
     }
 
     /// [`super::EventKind::DelegationAttempted`]: `{"parent_jti","sub","code"}`,
     /// where `sub` is who the delegation was for and `code` why it was refused.
-    pub fn delegation_attempted(parent_jti: &str, sub: &str, code: &str) -> Map<String, Value> {
+    pub fn delegation_attempted(parent_jti: &str, sub: &str, code: &str) -> Map {
         object([
             ("parent_jti", text(parent_jti)),
             ("sub", text(sub)),

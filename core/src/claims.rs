@@ -1,15 +1,14 @@
 //! The captoken claims set: registered JWT claims, the holder binding, and
 //! capabilities. Described for users in `docs/FORMAT.md`.
 
-use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::json::{Map, Value};
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use crate::keys;
 
@@ -121,7 +120,7 @@ pub struct Constraints {
     /// Tools the holder may use.
     pub tools: Option<Vec<String>>,
     /// Constraint kinds unknown to this version, preserved verbatim.
-    pub other: BTreeMap<String, Value>,
+    pub other: Map,
 }
 
 /// Most entries in one list of a capability (actions, resources, domains,
@@ -203,8 +202,8 @@ impl Constraints {
     }
 
     /// The constraints as a JSON object (absent kinds omitted).
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut map: Map<String, Value> = self.other.clone().into_iter().collect();
+    pub fn to_json(&self) -> Map {
+        let mut map = self.other.clone();
         let list = |l: &Vec<String>| Value::Array(l.iter().cloned().map(Value::String).collect());
         if let Some(d) = &self.domains {
             map.insert("domains".into(), list(d));
@@ -413,7 +412,7 @@ pub struct TokenRequest {
     /// Optional plan the grant belongs to.
     pub plan_id: Option<String>,
     /// Additional claims, preserved verbatim.
-    pub extra: Map<String, Value>,
+    pub extra: Map,
 }
 
 /// A complete claims set, as signed.
@@ -443,7 +442,7 @@ const REGISTERED: &[&str] = &[
     "ver", "iss", "sub", "aud", "iat", "nbf", "exp", "jti", "cnf", "caps", "plan_id", "prf",
 ];
 
-fn take_string(map: &mut Map<String, Value>, name: &'static str) -> Result<String, ClaimsError> {
+fn take_string(map: &mut Map, name: &'static str) -> Result<String, ClaimsError> {
     match map.remove(name) {
         None => Err(ClaimsError::Missing(name)),
         Some(Value::String(s)) if !s.is_empty() => Ok(s),
@@ -451,7 +450,7 @@ fn take_string(map: &mut Map<String, Value>, name: &'static str) -> Result<Strin
     }
 }
 
-fn take_date(map: &mut Map<String, Value>, name: &'static str) -> Result<Option<i64>, ClaimsError> {
+fn take_date(map: &mut Map, name: &'static str) -> Result<Option<i64>, ClaimsError> {
     match map.remove(name) {
         None => Ok(None),
         Some(v) => match v.as_i64() {
@@ -506,7 +505,7 @@ impl TokenRequest {
     ///
     /// # Errors
     /// [`ClaimsError`] naming the first claim that does not fit the schema.
-    pub fn from_json(mut map: Map<String, Value>) -> Result<Self, ClaimsError> {
+    pub fn from_json(mut map: Map) -> Result<Self, ClaimsError> {
         for owned in ["ver", "iss", "iat", "nbf", "exp", "jti", "prf"] {
             if map.contains_key(owned) {
                 return Err(ClaimsError::invalid(
@@ -519,7 +518,7 @@ impl TokenRequest {
         Self::take(&mut map, true)
     }
 
-    fn take(map: &mut Map<String, Value>, decode_cnf: bool) -> Result<Self, ClaimsError> {
+    fn take(map: &mut Map, decode_cnf: bool) -> Result<Self, ClaimsError> {
         let sub = take_string(map, "sub")?;
         let aud = match map.remove("aud") {
             None => return Err(ClaimsError::Missing("aud")),
@@ -571,7 +570,7 @@ impl Claims {
     ///
     /// # Errors
     /// [`ClaimsError`] naming the first claim that does not fit the schema.
-    pub fn from_json(mut map: Map<String, Value>) -> Result<Self, ClaimsError> {
+    pub fn from_json(mut map: Map) -> Result<Self, ClaimsError> {
         let ver = match map.remove("ver") {
             Some(v) if v.as_u64() == Some(SCHEMA_VERSION) => SCHEMA_VERSION,
             Some(v) => return Err(ClaimsError::UnsupportedVersion(format!("{v}"))),
@@ -613,7 +612,7 @@ impl Claims {
 
     /// The claims as a JSON object. Keys come out sorted, so the same claims
     /// always serialize to the same bytes on every host.
-    pub fn to_json(&self) -> Map<String, Value> {
+    pub fn to_json(&self) -> Map {
         let r = &self.request;
         let mut map = r.extra.clone();
         // INVARIANT: extras never shadow registered claims; parsing removed

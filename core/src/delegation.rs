@@ -242,7 +242,9 @@ where
         request.plan_id.clone_from(&parent.claims().request.plan_id);
     }
     for (k, v) in &parent.claims().request.extra {
-        request.extra.entry(k.clone()).or_insert_with(|| v.clone());
+        if !request.extra.contains_key(k) {
+            request.extra.insert(k.clone(), v.clone());
+        }
     }
     check_inherited(parent.claims(), &request, depth)?;
     let fields = Minted {

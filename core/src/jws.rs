@@ -7,9 +7,9 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::json::{Map, Value};
 use alloc::string::ToString;
 use ed25519_dalek::{Signature, VerifyingKey};
-use serde_json::{Map, Value};
 use signature::Signer;
 
 use crate::b64;
@@ -45,7 +45,7 @@ const KEY_CARRYING: &[&str] = &["jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256"];
 #[derive(Debug, Clone)]
 pub struct Compact<'t> {
     /// The protected header.
-    pub header: Map<String, Value>,
+    pub header: Map,
     /// `BASE64URL(header) || '.' || BASE64URL(payload)`: the signed bytes.
     pub signing_input: &'t str,
     /// The decoded payload (unauthenticated until `verify_signature`).
@@ -91,7 +91,7 @@ pub fn parse<'t>(token: &'t str, limits: &Limits) -> Result<Compact<'t>, TokenEr
         Some(Value::String(alg)) => return Err(TokenError::UnsupportedAlg(alg.clone())),
         _ => return Err(TokenError::UnsupportedAlg(String::new())),
     }
-    if let Some(name) = KEY_CARRYING.iter().find(|n| header.contains_key(**n)) {
+    if let Some(name) = KEY_CARRYING.iter().find(|n| header.contains_key(n)) {
         return Err(TokenError::UntrustedKeyHeader(name));
     }
     // We implement no JWS extension, so any `crit` names one we don't know
@@ -132,11 +132,11 @@ impl Compact<'_> {
 /// # Errors
 /// [`TokenError::SigningFailed`] when the signer fails.
 pub fn sign_compact<S: Signer<Signature> + ?Sized>(
-    header: &Map<String, Value>,
+    header: &Map,
     payload: &[u8],
     signer: &S,
 ) -> Result<String, TokenError> {
-    let header_bytes = serde_json::to_vec(header).map_err(|_| TokenError::SigningFailed)?;
+    let header_bytes = json::object_to_vec(header);
     let mut token = b64::encode(&header_bytes);
     token.push('.');
     token.push_str(&b64::encode(payload));
@@ -149,7 +149,7 @@ pub fn sign_compact<S: Signer<Signature> + ?Sized>(
 }
 
 /// The EdDSA header `{"alg":"EdDSA","kid":kid,"typ":typ}`.
-pub fn header(typ: &str, kid: &str) -> Map<String, Value> {
+pub fn header(typ: &str, kid: &str) -> Map {
     let mut map = Map::new();
     map.insert("alg".to_string(), "EdDSA".into());
     map.insert("kid".to_string(), kid.into());
@@ -167,7 +167,7 @@ const TYPED_HEADER_MEMBERS: &[&str] = &["alg", "typ", "kid"];
 ///
 /// # Errors
 /// [`TokenError::BadHeader`], [`TokenError::BadTyp`], [`TokenError::MissingKid`].
-pub fn typed_kid(header: &Map<String, Value>, typ: &'static str) -> Result<String, TokenError> {
+pub fn typed_kid(header: &Map, typ: &'static str) -> Result<String, TokenError> {
     if let Some(extra) = header
         .keys()
         .find(|k| !TYPED_HEADER_MEMBERS.contains(&k.as_str()))

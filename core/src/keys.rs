@@ -6,8 +6,8 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::json::{Map, Value, object};
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::b64;
@@ -117,14 +117,14 @@ pub fn thumbprint_of(x: &[u8; 32]) -> String {
 
 /// The public JWK of a key, with `kid`, `alg` and `use` filled in.
 pub fn public_jwk(key: &VerifyingKey) -> Value {
-    json!({
-        "kty": "OKP",
-        "crv": "Ed25519",
-        "x": b64::encode(key.as_bytes()),
-        "kid": thumbprint(key),
-        "alg": "EdDSA",
-        "use": "sig",
-    })
+    object! {
+        "kty" => "OKP",
+        "crv" => "Ed25519",
+        "x" => b64::encode(key.as_bytes()),
+        "kid" => thumbprint(key),
+        "alg" => "EdDSA",
+        "use" => "sig",
+    }
 }
 
 /// The private JWK of a key (RFC 8037 §2: `d` is the 32-byte seed).
@@ -136,7 +136,7 @@ pub fn private_jwk(key: &SigningKey) -> Value {
     jwk
 }
 
-fn str_member<'a>(jwk: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, KeyError> {
+fn str_member<'a>(jwk: &'a Map, name: &str) -> Result<Option<&'a str>, KeyError> {
     match jwk.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -159,7 +159,7 @@ fn y_is_canonical(bytes: &[u8; 32]) -> bool {
 
 /// Checks every member that says what the key is for, and that `x` is 32
 /// bytes in canonical encoding; returns those bytes, not yet decoded.
-fn check_public_members(jwk: &Map<String, Value>) -> Result<[u8; 32], KeyError> {
+fn check_public_members(jwk: &Map) -> Result<[u8; 32], KeyError> {
     let kty = str_member(jwk, "kty")?.unwrap_or_default();
     let crv = str_member(jwk, "crv")?.unwrap_or_default();
     if kty != "OKP" || crv != "Ed25519" {
@@ -177,7 +177,10 @@ fn check_public_members(jwk: &Map<String, Value>) -> Result<[u8; 32], KeyError> 
         let ops = ops
             .as_array()
             .ok_or_else(|| KeyError::Malformed("member `key_ops` must be an array".into()))?;
-        if !ops.iter().any(|o| o == "verify" || o == "sign") {
+        if !ops
+            .iter()
+            .any(|o| matches!(o.as_str(), Some("verify" | "sign")))
+        {
             return Err(KeyError::BadUse("key_ops".into()));
         }
     }
@@ -219,7 +222,7 @@ pub fn decode_public(bytes: &[u8; 32]) -> Result<VerifyingKey, KeyError> {
     Ok(key)
 }
 
-fn as_object(jwk: &Value) -> Result<&Map<String, Value>, KeyError> {
+fn as_object(jwk: &Value) -> Result<&Map, KeyError> {
     jwk.as_object()
         .ok_or_else(|| KeyError::Malformed("a jwk must be a json object".into()))
 }
@@ -317,7 +320,7 @@ pub struct KeySet {
     keys: Vec<TrustedKey>,
 }
 
-fn window_member(jwk: &Map<String, Value>, name: &str) -> Result<Option<i64>, KeyError> {
+fn window_member(jwk: &Map, name: &str) -> Result<Option<i64>, KeyError> {
     match jwk.get(name) {
         None => Ok(None),
         Some(v) => v
@@ -396,7 +399,7 @@ impl KeySet {
                 jwk
             })
             .collect();
-        json!({ "keys": keys })
+        object! { "keys" => keys }
     }
 
     /// The issuer these keys sign for.

@@ -45,8 +45,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
-use serde::Serialize;
-use serde_json::{Map, Value};
+use crate::json::{Map, Value};
 
 use crate::claims::{self, Capability, ClaimsError, Constraints, MAX_SAFE_INTEGER};
 use crate::json::{self, JsonError};
@@ -292,21 +291,21 @@ fn fault(path: impl Into<String>, reason: impl Into<String>) -> Fault {
     }
 }
 
-fn object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, Fault> {
+fn object<'a>(v: &'a Value, path: &str) -> Result<&'a Map, Fault> {
     v.as_object()
         .ok_or_else(|| fault(path, "must be an object"))
 }
 
 /// Refuse members the format does not define: a misspelt `max_ttl` must not
 /// leave a rule uncapped.
-fn only(map: &Map<String, Value>, path: &str, known: &[&str]) -> Result<(), Fault> {
+fn only(map: &Map, path: &str, known: &[&str]) -> Result<(), Fault> {
     match map.keys().find(|k| !known.contains(&k.as_str())) {
         Some(k) => Err(fault(member(path, k), "unknown member")),
         None => Ok(()),
     }
 }
 
-fn required<'a>(map: &'a Map<String, Value>, path: &str, key: &str) -> Result<&'a Value, Fault> {
+fn required<'a>(map: &'a Map, path: &str, key: &str) -> Result<&'a Value, Fault> {
     map.get(key)
         .ok_or_else(|| fault(member(path, key), "is required"))
 }
@@ -482,8 +481,7 @@ fn merge_error(err: &ScopeError, path: &str) -> PolicyError {
 // The policy
 
 /// Whether a rule grants or forbids.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
     /// Grants the rule's capabilities (within the request) to its subjects.
     Allow,
@@ -491,24 +489,51 @@ pub enum Effect {
     Deny,
 }
 
+impl Effect {
+    /// `allow` or `deny`, as in the document.
+    pub fn name(self) -> &'static str {
+        match self {
+            Effect::Allow => "allow",
+            Effect::Deny => "deny",
+        }
+    }
+}
+
 /// Whom a rule applies to: a subject matches when any one matcher does.
 /// Empty lists and maps are matchers that are absent.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Subjects {
     /// Subject ids, compared exactly.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ids: Vec<String>,
     /// Subject id patterns, in the action/resource syntax of
     /// [`scope::pattern_matches`]: a literal, `*`, or a prefix and `*`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub patterns: Vec<String>,
     /// Attributes the subject must all have, each with one of the listed
     /// values.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, Vec<String>>,
 }
 
 impl Subjects {
+    /// The matchers as JSON; empty ones are left out.
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        if !self.ids.is_empty() {
+            map.insert("ids".into(), self.ids.clone().into());
+        }
+        if !self.patterns.is_empty() {
+            map.insert("patterns".into(), self.patterns.clone().into());
+        }
+        if !self.attributes.is_empty() {
+            let attributes = self
+                .attributes
+                .iter()
+                .map(|(name, values)| (name.clone(), values.clone().into()))
+                .collect();
+            map.insert("attributes".into(), Value::Object(attributes));
+        }
+        Value::Object(map)
+    }
+
     fn check(&self, path: &str) -> Result<(), PolicyError> {
         let invalid = |path: String, reason: &str| PolicyError::Invalid {
             path,
@@ -584,7 +609,7 @@ impl Subjects {
 }
 
 /// One rule of a policy.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
     /// Unique, non-empty; decisions and explanations name rules by it.
     pub id: String,
@@ -597,15 +622,35 @@ pub struct Rule {
     pub capabilities: Vec<Capability>,
     /// Merged into every capability an allow rule grants: the grant is at
     /// least this strict whatever the request asked. Empty for deny rules.
-    #[serde(skip_serializing_if = "Constraints::is_empty")]
     pub required_constraints: Constraints,
     /// Longest lifetime, in seconds, of a token this allow rule contributes
     /// to. `None` for deny rules.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_ttl: Option<u64>,
 }
 
 impl Rule {
+    /// The rule as it is written in a policy document.
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("id".into(), self.id.as_str().into());
+        map.insert("effect".into(), self.effect.name().into());
+        map.insert("subjects".into(), self.subjects.to_json());
+        map.insert(
+            "capabilities".into(),
+            Capability::list_to_json(&self.capabilities),
+        );
+        if !self.required_constraints.is_empty() {
+            map.insert(
+                "required_constraints".into(),
+                Value::Object(self.required_constraints.to_json()),
+            );
+        }
+        if let Some(ttl) = self.max_ttl {
+            map.insert("max_ttl".into(), ttl.into());
+        }
+        Value::Object(map)
+    }
+
     /// Check the rule; for an allow rule, return its capabilities with the
     /// required constraints merged in, which is what it grants at most.
     fn check(&self, path: &str) -> Result<Vec<Capability>, PolicyError> {
@@ -788,15 +833,13 @@ impl Policy {
 
     /// The policy as a document [`Policy::from_json`] reads back to an equal
     /// policy. Keys come out sorted.
-    pub fn to_json(&self) -> Map<String, Value> {
+    pub fn to_json(&self) -> Map {
         let mut map = Map::new();
         map.insert("version".into(), POLICY_VERSION.into());
         map.insert("max_ttl".into(), self.max_ttl.into());
-        // Serializing plain strings, numbers and maps with string keys
-        // cannot fail; `null` would be refused on reading back.
         map.insert(
             "rules".into(),
-            serde_json::to_value(&self.rules).unwrap_or(Value::Null),
+            self.rules.iter().map(Rule::to_json).collect(),
         );
         map
     }
@@ -1068,7 +1111,7 @@ fn describe(cap: &Capability) -> String {
 // Requests and decisions
 
 /// Who is asking.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Subject {
     /// The principal id; it becomes the token's `sub`.
     pub id: String,
@@ -1159,8 +1202,7 @@ impl PolicyRequest {
 }
 
 /// Why a request was denied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DenialCode {
     /// A deny rule for this subject overlaps the request.
     DeniedByRule,
@@ -1179,8 +1221,7 @@ impl DenialCode {
 }
 
 /// What a request may be granted.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "decision", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// Something may be granted.
     Granted {
@@ -1217,13 +1258,37 @@ impl Decision {
     }
 
     /// The decision as JSON (`docs/POLICY.md`).
-    pub fn to_json(&self) -> Map<String, Value> {
-        to_map(self)
+    pub fn to_json(&self) -> Map {
+        let mut map = Map::new();
+        match self {
+            Decision::Granted {
+                capabilities,
+                ttl,
+                matched_rules,
+                narrowed,
+            } => {
+                map.insert("decision".into(), "granted".into());
+                map.insert(
+                    "capabilities".into(),
+                    Capability::list_to_json(capabilities),
+                );
+                map.insert("ttl".into(), (*ttl).into());
+                map.insert("matched_rules".into(), matched_rules.clone().into());
+                map.insert("narrowed".into(), (*narrowed).into());
+            }
+            Decision::Denied { code, rule, reason } => {
+                map.insert("decision".into(), "denied".into());
+                map.insert("code".into(), code.code().into());
+                map.insert("rule".into(), rule.clone().into());
+                map.insert("reason".into(), reason.as_str().into());
+            }
+        }
+        map
     }
 }
 
 /// How one rule took part in an evaluation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RuleTrace {
     /// The rule's id.
     pub id: String,
@@ -1244,8 +1309,26 @@ pub struct RuleTrace {
     pub ttl_cap: Option<u64>,
 }
 
+impl RuleTrace {
+    /// The trace as JSON (`docs/POLICY.md`).
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("id".into(), self.id.as_str().into());
+        map.insert("effect".into(), self.effect.name().into());
+        map.insert("subject_matched".into(), self.subject_matched.into());
+        map.insert("matched_by".into(), self.matched_by.clone().into());
+        map.insert("overlapped".into(), self.overlapped.into());
+        map.insert(
+            "contributed".into(),
+            Capability::list_to_json(&self.contributed),
+        );
+        map.insert("ttl_cap".into(), self.ttl_cap.into());
+        Value::Object(map)
+    }
+}
+
 /// An evaluation, rule by rule.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
     /// The lifetime the request asked for.
     pub requested_ttl: u64,
@@ -1262,15 +1345,16 @@ pub struct Explanation {
 
 impl Explanation {
     /// The explanation as JSON (`docs/POLICY.md`).
-    pub fn to_json(&self) -> Map<String, Value> {
-        to_map(self)
-    }
-}
-
-fn to_map<T: Serialize>(value: &T) -> Map<String, Value> {
-    // These types serialize to objects with string keys; that cannot fail.
-    match serde_json::to_value(value) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
+    pub fn to_json(&self) -> Map {
+        let mut map = Map::new();
+        map.insert("requested_ttl".into(), self.requested_ttl.into());
+        map.insert("policy_max_ttl".into(), self.policy_max_ttl.into());
+        map.insert(
+            "rules".into(),
+            self.rules.iter().map(RuleTrace::to_json).collect(),
+        );
+        map.insert("steps".into(), self.steps.into());
+        map.insert("decision".into(), Value::Object(self.decision.to_json()));
+        map
     }
 }

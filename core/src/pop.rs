@@ -23,8 +23,8 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use core::fmt;
 
+use crate::json::{Map, Value};
 use ed25519_dalek::{Signature, VerifyingKey};
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use signature::{Keypair, Signer};
 
@@ -275,8 +275,7 @@ where
     if let Some(req) = request_hash {
         payload.insert("req".into(), req.into());
     }
-    let payload =
-        serde_json::to_vec(&Value::Object(payload)).map_err(|_| TokenError::SigningFailed)?;
+    let payload = json::object_to_vec(&payload);
     let kid = keys::thumbprint(&holder.verifying_key());
     Ok(jws::sign_compact(
         &jws::header(TYP, &kid),
@@ -399,17 +398,14 @@ struct Payload {
     req: Option<String>,
 }
 
-fn take_string(map: &mut Map<String, Value>, name: &'static str) -> Result<String, PopError> {
+fn take_string(map: &mut Map, name: &'static str) -> Result<String, PopError> {
     match map.remove(name) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s),
         _ => Err(PopError::bad(name, "must be a non-empty string")),
     }
 }
 
-fn take_optional(
-    map: &mut Map<String, Value>,
-    name: &'static str,
-) -> Result<Option<String>, PopError> {
+fn take_optional(map: &mut Map, name: &'static str) -> Result<Option<String>, PopError> {
     if map.contains_key(name) {
         take_string(map, name).map(Some)
     } else {
@@ -418,7 +414,7 @@ fn take_optional(
 }
 
 impl Payload {
-    fn from_json(mut map: Map<String, Value>) -> Result<Self, PopError> {
+    fn from_json(mut map: Map) -> Result<Self, PopError> {
         if let Some(extra) = map.keys().find(|k| !PAYLOAD_MEMBERS.contains(&k.as_str())) {
             return Err(PopError::BadPresentation {
                 path: extra.clone(),

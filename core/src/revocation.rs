@@ -22,8 +22,8 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::json::{Map, Value};
 use ed25519_dalek::{Signature, VerifyingKey};
-use serde_json::{Map, Value};
 use signature::{Keypair, Signer};
 
 use crate::b64;
@@ -406,7 +406,7 @@ impl RevocationList {
         Value::Object(map)
     }
 
-    fn from_json(mut map: Map<String, Value>) -> Result<Self, RevocationError> {
+    fn from_json(mut map: Map) -> Result<Self, RevocationError> {
         if let Some(extra) = map.keys().find(|k| !LIST_MEMBERS.contains(&k.as_str())) {
             return Err(RevocationError::bad(
                 extra.as_str(),
@@ -502,8 +502,7 @@ where
                 format_args!("`{jti}` is listed twice"),
             ));
         }
-        let payload =
-            serde_json::to_vec(&list.to_json(&sorted)).map_err(|_| TokenError::SigningFailed)?;
+        let payload = list.to_json(&sorted).to_vec();
         Ok(jws::sign_compact(
             &jws::header(TYP, &self.kid),
             &payload,

@@ -13,13 +13,12 @@
 //! are either nested or disjoint, so the meet of two grants is exactly the
 //! intersection of what they allow, never an approximation of it.
 
-use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use serde_json::Value;
+use crate::json::Value;
 
 use crate::claims::{Capability, Constraints};
 
@@ -546,7 +545,7 @@ fn meet_sets(a: &Option<Vec<String>>, b: &Option<Vec<String>>) -> Option<Vec<Str
 /// [`ScopeError::UnknownConstraint`] when both carry an unknown kind with
 /// different values: its meet cannot be computed, so nothing is granted.
 pub fn meet_constraints(a: &Constraints, b: &Constraints) -> Result<Constraints, ScopeError> {
-    let mut other: BTreeMap<String, Value> = a.other.clone();
+    let mut other = a.other.clone();
     for (k, v) in &b.other {
         match other.get(k) {
             Some(existing) if existing != v => {

@@ -7,8 +7,8 @@
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+use crate::json::Map;
 use ed25519_dalek::{Signature, VerifyingKey};
-use serde_json::{Map, Value};
 use signature::{Keypair, Signer};
 
 use crate::b64;
@@ -40,7 +40,7 @@ pub struct Header {
 }
 
 impl Header {
-    fn to_json(&self) -> Map<String, Value> {
+    fn to_json(&self) -> Map {
         jws::header(TYP, &self.kid)
     }
 }
@@ -182,8 +182,7 @@ pub(crate) fn mint<S: Signer<Signature> + ?Sized>(
     let header = Header {
         kid: fields.kid.into(),
     };
-    let payload_bytes = serde_json::to_vec(&Value::Object(claims.to_json()))
-        .map_err(|_| TokenError::SigningFailed)?;
+    let payload_bytes = json::object_to_vec(&claims.to_json());
     let token = jws::sign_compact(&header.to_json(), &payload_bytes, signer)?;
     Ok(IssuedToken {
         token,
@@ -496,5 +495,5 @@ fn sha256(text: &str) -> [u8; 32] {
 /// The claims of a verified token as JSON bytes: sorted keys, no
 /// whitespace, so every host prints the same bytes for the same token.
 pub fn claims_json(token: &VerifiedToken) -> Vec<u8> {
-    serde_json::to_vec(&Value::Object(token.claims.to_json())).unwrap_or_default()
+    json::object_to_vec(&token.claims.to_json())
 }

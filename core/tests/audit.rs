@@ -13,7 +13,9 @@ use captoken_core::audit::{
 };
 use captoken_core::{b64, json};
 use proptest::prelude::*;
-use serde_json::{Map, Value, json};
+mod lit;
+use captoken_core::json::{Map, Value};
+use lit::json;
 use sha2::{Digest, Sha256};
 
 const T0: i64 = 1_700_000_000;
@@ -23,7 +25,7 @@ fn caps() -> Value {
 }
 
 /// The facts of the `i`th event of the test log, cycling through every kind.
-fn event(i: usize) -> (EventKind, Map<String, Value>) {
+fn event(i: usize) -> (EventKind, Map) {
     let jti = format!("jti-{i:02}");
     match i % 6 {
         0 => (
@@ -182,11 +184,25 @@ fn canonical_json_sorts_and_escapes() {
         audit::canonical_json(&v),
         "{\"a\":{\"y\":1.5,\"z\":\"\\u0001\\t\\\"\\\\/é😀\"},\"b\":[1,-2,true,null]}"
     );
-    // Floats: shortest round-trip digits, never an exponent.
-    assert_eq!(
-        audit::canonical_json(&json!([1e21, 1e-7, -0.0])),
-        "[1000000000000000000000,0.0000001,-0]"
-    );
+    // Other numbers are kept as written, never rounded or respelled.
+    let floats = lit::parse(b"[1e21,1E-7,-0,1.50]");
+    assert_eq!(audit::canonical_json(&floats), "[1e21,1E-7,-0,1.50]");
+}
+
+#[test]
+fn stored_records_with_non_integer_data_are_refused() {
+    // `1.5` and `1.50` are one number to most readers but two hash inputs,
+    // so event data is integers only.
+    let mut chain = AuditChain::new();
+    let record = chain.append(T0, EventKind::TokenIssued, Map::new());
+    for number in ["1.5", "1e3", "-0", "18446744073709551616"] {
+        let mut value = record.to_json();
+        value["data"]["n"] = lit::parse(number.as_bytes());
+        let err = AuditRecord::from_json(&value).unwrap_err();
+        assert_eq!(err.code(), "audit_bad_record", "{number}");
+        value["data"]["n"] = json!([1, { "deep": 2 }]);
+        AuditRecord::from_json(&value).unwrap();
+    }
 }
 
 /// A change to one record.
@@ -641,11 +657,11 @@ fn value() -> impl Strategy<Value = Value> {
     })
 }
 
-fn data_map() -> impl Strategy<Value = Map<String, Value>> {
+fn data_map() -> impl Strategy<Value = Map> {
     prop::collection::btree_map("[a-z_]{1,6}", value(), 0..5).prop_map(|m| m.into_iter().collect())
 }
 
-fn appends() -> impl Strategy<Value = Vec<(i64, EventKind, Map<String, Value>)>> {
+fn appends() -> impl Strategy<Value = Vec<(i64, EventKind, Map)>> {
     prop::collection::vec(
         (
             any::<i64>(),
@@ -656,7 +672,7 @@ fn appends() -> impl Strategy<Value = Vec<(i64, EventKind, Map<String, Value>)>>
     )
 }
 
-fn build(appends: Vec<(i64, EventKind, Map<String, Value>)>) -> Vec<AuditRecord> {
+fn build(appends: Vec<(i64, EventKind, Map)>) -> Vec<AuditRecord> {
     let mut chain = AuditChain::new();
     appends
         .into_iter()

@@ -13,7 +13,9 @@ use captoken_core::scope::{self, Context, Request};
 use captoken_core::{SigningKey, SliceEntropy, TokenRequest, VerifiedToken, b64, keys};
 use common::*;
 use proptest::prelude::*;
-use serde_json::{Value, json};
+mod lit;
+use captoken_core::json::{Map, Value};
+use lit::json;
 
 fn key(n: u8) -> SigningKey {
     SigningKey::from_bytes(&[n; 32])
@@ -74,11 +76,7 @@ fn delegate(
 
 /// A hand-made child of `parent_text` with arbitrary claims, signed by
 /// `signer`: what a malicious holder could produce without `delegate`.
-fn forge_child(
-    parent_text: &str,
-    signer: &SigningKey,
-    edit: impl FnOnce(&mut serde_json::Map<String, Value>),
-) -> String {
+fn forge_child(parent_text: &str, signer: &SigningKey, edit: impl FnOnce(&mut Map)) -> String {
     let parent = verify(parent_text, NOW + 1).unwrap();
     let leaf = parent_text.split('~').next().unwrap();
     let mut claims = json!({
@@ -290,7 +288,7 @@ fn small_caps() -> impl Strategy<Value = Value> {
         proptest::option::of(any::<bool>()),
     )
         .prop_map(|(a, r, m, p)| {
-            let mut c = serde_json::Map::new();
+            let mut c = Map::new();
             if let Some(m) = m {
                 c.insert("max_purchase".into(), m.into());
             }
@@ -352,16 +350,16 @@ proptest! {
 #[test]
 fn meet_gives_the_delegated_scope() {
     // min(parent, granted): what a delegator may hand on when asked for more.
-    let parent: Vec<captoken_core::Capability> = serde_json::from_value(json!([{ "actions": ["drive", "stop"], "resources": ["robot:*"], "constraints": { "max_purchase": 10 } }])).unwrap();
-    let asked: Vec<captoken_core::Capability> = serde_json::from_value(json!([{ "actions": ["drive", "fly"], "resources": ["robot:7"], "constraints": { "max_purchase": 100, "pii_access": false } }])).unwrap();
+    let parent: Vec<captoken_core::Capability> = captoken_core::Capability::list_from_json(&json!([{ "actions": ["drive", "stop"], "resources": ["robot:*"], "constraints": { "max_purchase": 10 } }]), "caps").unwrap();
+    let asked: Vec<captoken_core::Capability> = captoken_core::Capability::list_from_json(&json!([{ "actions": ["drive", "fly"], "resources": ["robot:7"], "constraints": { "max_purchase": 100, "pii_access": false } }]), "caps").unwrap();
     let granted = scope::meet(&parent, &asked).unwrap();
     assert_eq!(
-        serde_json::to_value(&granted).unwrap(),
+        captoken_core::Capability::list_to_json(&granted),
         json!([{ "actions": ["drive"], "resources": ["robot:7"], "constraints": { "max_purchase": 10, "pii_access": false } }])
     );
     let root = {
         let mut req = request_json();
-        req["caps"] = serde_json::to_value(&parent).unwrap();
+        req["caps"] = captoken_core::Capability::list_to_json(&parent);
         captoken_core::TokenIssuer::new(&issuer_key(), ISS)
             .issue(
                 TokenRequest::from_json(req.as_object().unwrap().clone()).unwrap(),
@@ -377,7 +375,7 @@ fn meet_gives_the_delegated_scope() {
             &root,
             &holder_key(),
             &key(21),
-            serde_json::to_value(&granted).unwrap(),
+            captoken_core::Capability::list_to_json(&granted),
             100
         )
         .is_ok()
@@ -387,7 +385,7 @@ fn meet_gives_the_delegated_scope() {
             &root,
             &holder_key(),
             &key(21),
-            serde_json::to_value(&asked).unwrap(),
+            captoken_core::Capability::list_to_json(&asked),
             100
         )
         .unwrap_err()

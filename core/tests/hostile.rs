@@ -12,15 +12,17 @@ use captoken_core::b64;
 use captoken_core::jws::Limits;
 use captoken_core::{KeySet, TrustedKey, Verifier};
 use common::*;
-use serde_json::{Value, json};
+mod lit;
+use captoken_core::json::{Map, Value};
+use lit::json;
 
-fn with_header(f: impl FnOnce(&mut serde_json::Map<String, Value>)) -> String {
+fn with_header(f: impl FnOnce(&mut Map)) -> String {
     let mut h = header_json();
     f(h.as_object_mut().unwrap());
     sign_values(&h, &claims_json())
 }
 
-fn with_claims(f: impl FnOnce(&mut serde_json::Map<String, Value>)) -> String {
+fn with_claims(f: impl FnOnce(&mut Map)) -> String {
     let mut c = claims_json();
     f(c.as_object_mut().unwrap());
     sign_values(&header_json(), &c)

@@ -13,7 +13,9 @@ use captoken_core::keys::{
     self, private_jwk, public_jwk, signing_key_from_jwk, thumbprint, verifying_key_from_jwk,
 };
 use common::*;
-use serde_json::{Value, json};
+mod lit;
+use captoken_core::json::{Map, Value};
+use lit::json;
 
 fn jwks_code(jwks: Value) -> &'static str {
     match KeySet::from_jwks(ISS, &jwks) {
@@ -22,7 +24,7 @@ fn jwks_code(jwks: Value) -> &'static str {
     }
 }
 
-fn with(f: impl FnOnce(&mut serde_json::Map<String, Value>)) -> Value {
+fn with(f: impl FnOnce(&mut Map)) -> Value {
     let mut jwk = public_jwk(&issuer_key().verifying_key());
     f(jwk.as_object_mut().unwrap());
     json!({ "keys": [jwk] })

@@ -17,7 +17,9 @@ use captoken_core::scope::{self, Context, Request};
 use captoken_core::{Capability, Constraints, SliceEntropy, TokenIssuer, TokenRequest};
 use common::*;
 use proptest::prelude::*;
-use serde_json::{Value, json};
+mod lit;
+use captoken_core::json::Value;
+use lit::json;
 use std::collections::BTreeMap;
 
 fn bytes(v: &Value) -> Vec<u8> {
@@ -40,11 +42,11 @@ fn ask(subject: Value, caps: Value, ttl: u64) -> PolicyRequest {
 }
 
 fn cap(v: Value) -> Capability {
-    serde_json::from_value(v).unwrap()
+    Capability::from_json(&v, "cap").unwrap()
 }
 
 fn caps(v: Value) -> Vec<Capability> {
-    serde_json::from_value(v).unwrap()
+    Capability::list_from_json(&v, "caps").unwrap()
 }
 
 fn eval(p: &Policy, r: &PolicyRequest) -> Decision {
@@ -148,7 +150,7 @@ fn seed_scenario_grants_with_required_constraints_merged_and_ttl_capped() {
     // The grant is a token's `caps`: issue it, verify it, use it.
     let mut claims = request_json();
     claims["sub"] = "agent-12345".into();
-    claims["caps"] = serde_json::to_value(&g.caps).unwrap();
+    claims["caps"] = Capability::list_to_json(&g.caps);
     let token_request = TokenRequest::from_json(claims.as_object().unwrap().clone()).unwrap();
     let issued = TokenIssuer::new(&issuer_key(), ISS)
         .issue(token_request, NOW, g.ttl, &mut SliceEntropy::new(&[42; 16]))

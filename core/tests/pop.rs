@@ -18,7 +18,9 @@ use captoken_core::replay::{MemoryReplayGuard, ReplayError, ReplayGuard};
 use captoken_core::revocation::{RevocationList, RevocationListIssuer};
 use captoken_core::{SigningKey, SliceEntropy, TokenIssuer, VerifiedToken};
 use common::*;
-use serde_json::{Map, Value, json};
+mod lit;
+use captoken_core::json::{Map, Value};
+use lit::json;
 use sha2::{Digest, Sha256};
 
 /// The verifier the proofs are presented to (not the token's audience).
@@ -103,13 +105,13 @@ fn raw_proof(header: &Value, payload: &Value) -> String {
     sign_raw_with(&holder_key(), &header.to_string(), &payload.to_string())
 }
 
-fn with_header(f: impl FnOnce(&mut Map<String, Value>)) -> String {
+fn with_header(f: impl FnOnce(&mut Map)) -> String {
     let mut h = proof_header();
     f(h.as_object_mut().unwrap());
     raw_proof(&h, &proof_payload())
 }
 
-fn with_payload(f: impl FnOnce(&mut Map<String, Value>)) -> String {
+fn with_payload(f: impl FnOnce(&mut Map)) -> String {
     let mut p = proof_payload();
     f(p.as_object_mut().unwrap());
     raw_proof(&proof_header(), &p)

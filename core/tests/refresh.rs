@@ -16,7 +16,9 @@ use captoken_core::{
     refresh,
 };
 use common::*;
-use serde_json::{Value, json};
+mod lit;
+use captoken_core::json::Value;
+use lit::json;
 
 fn policy(rules: Value) -> Policy {
     Policy::from_value(&json!({ "version": 1, "max_ttl": 300, "rules": rules })).unwrap()

@@ -20,7 +20,9 @@ use captoken_core::revocation::{
 };
 use captoken_core::{KeySet, SigningKey, TrustedKey};
 use common::*;
-use serde_json::{Map, Value, json};
+mod lit;
+use captoken_core::json::{Map, Value};
+use lit::json;
 
 const NEXT: i64 = NOW + 3600;
 
@@ -72,17 +74,17 @@ fn list_payload() -> Value {
     })
 }
 
-fn with_payload(f: impl FnOnce(&mut Map<String, Value>)) -> String {
+fn with_payload(f: impl FnOnce(&mut Map)) -> String {
     let mut p = list_payload();
     f(p.as_object_mut().unwrap());
     sign_values(&list_header(), &p)
 }
 
-fn with_entry(f: impl FnOnce(&mut Map<String, Value>)) -> String {
+fn with_entry(f: impl FnOnce(&mut Map)) -> String {
     with_payload(|p| f(p["revoked"][1].as_object_mut().unwrap()))
 }
 
-fn with_header(f: impl FnOnce(&mut Map<String, Value>)) -> String {
+fn with_header(f: impl FnOnce(&mut Map)) -> String {
     let mut h = list_header();
     f(h.as_object_mut().unwrap());
     sign_values(&h, &list_payload())

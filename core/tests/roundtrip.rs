@@ -12,7 +12,9 @@ mod common;
 use captoken_core::{SliceEntropy, TokenIssuer, TokenRequest};
 use common::*;
 use proptest::prelude::*;
-use serde_json::{Value, json};
+mod lit;
+use captoken_core::json::{Map, Value};
+use lit::json;
 
 fn ident() -> impl Strategy<Value = String> {
     // A `*` may only end a pattern.
@@ -40,7 +42,7 @@ fn request_strategy() -> impl Strategy<Value = Value> {
             let caps: Vec<Value> = caps
                 .into_iter()
                 .map(|(actions, resources, max_purchase, pii, rooms)| {
-                    let mut constraints = serde_json::Map::new();
+                    let mut constraints = Map::new();
                     if let Some(m) = max_purchase {
                         constraints.insert("max_purchase".into(), m.into());
                     }
@@ -63,7 +65,7 @@ fn request_strategy() -> impl Strategy<Value = Value> {
                 req["plan_id"] = p.into();
             }
             for (k, v) in extra {
-                req[k] = v;
+                req[k.as_str()] = v;
             }
             req
         })

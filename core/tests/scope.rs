@@ -12,13 +12,15 @@ use captoken_core::scope::{self, Context, Request};
 use captoken_core::{Capability, Constraints};
 use common::*;
 use proptest::prelude::*;
-use serde_json::json;
+mod lit;
+use captoken_core::json::Value;
+use lit::json;
 
-fn cap(v: serde_json::Value) -> Capability {
-    serde_json::from_value(v).unwrap()
+fn cap(v: Value) -> Capability {
+    Capability::from_json(&v, "cap").unwrap()
 }
 
-fn req(action: &str, resource: &str, ctx: serde_json::Value) -> Request {
+fn req(action: &str, resource: &str, ctx: Value) -> Request {
     Request {
         action: action.into(),
         resource: resource.into(),
@@ -206,9 +208,8 @@ fn only_verified_tokens_authorize() {
 fn containment_is_tight_at_the_limits() {
     let parent = cap(json!({ "actions": ["drive"], "resources": ["robot:*"],
         "constraints": { "max_purchase": 10, "domains": ["*.a.com"], "rooms": ["lab", "hall"], "pii_access": false } }));
-    let child = |c: serde_json::Value| {
-        cap(json!({ "actions": ["drive"], "resources": ["robot:1"], "constraints": c }))
-    };
+    let child =
+        |c: Value| cap(json!({ "actions": ["drive"], "resources": ["robot:1"], "constraints": c }));
     let base = json!({ "max_purchase": 10, "domains": ["b.a.com"], "rooms": ["lab"], "pii_access": false });
     assert!(scope::cap_covers(&parent, &child(base.clone())));
     for (k, v) in [
@@ -399,7 +400,7 @@ fn capability_lists_are_bounded() {
     let err = Capability::from_json(&json!({ "actions": many, "resources": ["r"] }), "caps[0]")
         .unwrap_err();
     assert_eq!(err.code(), "bad_claims");
-    let caps: Vec<serde_json::Value> = (0..65)
+    let caps: Vec<Value> = (0..65)
         .map(|_| json!({ "actions": ["a"], "resources": ["r"] }))
         .collect();
     assert!(Capability::list_from_json(&json!(caps), "caps").is_err());

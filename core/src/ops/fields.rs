@@ -4,7 +4,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use serde_json::{Map, Value};
+use crate::json::{Map, Value};
 
 use super::OpError;
 use crate::b64;
@@ -20,7 +20,7 @@ const MAX_REQUEST_DEPTH: usize = 32;
 /// is an error, never a silently ignored setting. (Hand-written rather than
 /// derived: one reader instead of a serde visitor per request type keeps the
 /// `.wasm` small.)
-pub(super) struct Fields(pub(super) Map<String, Value>);
+pub(super) struct Fields(pub(super) Map);
 
 impl Fields {
     pub(super) fn parse(request: &[u8]) -> Result<Self, OpError> {
@@ -53,7 +53,7 @@ impl Fields {
         }
     }
 
-    pub(super) fn object(&mut self, name: &str) -> Result<Map<String, Value>, OpError> {
+    pub(super) fn object(&mut self, name: &str) -> Result<Map, OpError> {
         match self.value(name)? {
             Value::Object(m) => Ok(m),
             _ => Err(wrong_type(name, "an object")),
@@ -106,5 +106,5 @@ pub(super) fn wrong_type(name: &str, what: &str) -> OpError {
 }
 
 pub(super) fn respond(value: &Value) -> Result<Vec<u8>, OpError> {
-    serde_json::to_vec(value).map_err(|e| OpError::BadRequest(e.to_string()))
+    Ok(value.to_vec())
 }

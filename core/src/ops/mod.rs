@@ -14,7 +14,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
-use serde_json::{Value, json};
+use crate::json::{Value, object};
 
 use crate::error::TokenError;
 use crate::json::JsonError;
@@ -68,7 +68,7 @@ impl OpError {
     /// `path` is present when the error is about one part of a document,
     /// e.g. the capability or constraint that refused a request.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut body = json!({ "code": self.code(), "message": self.to_string() });
+        let mut body = object! { "code" => self.code(), "message" => self.to_string() };
         let path = match self {
             OpError::Scope(err) => err.path(),
             OpError::Policy(err) => err.path(),
@@ -77,7 +77,7 @@ impl OpError {
         if let (Some(path), Value::Object(map)) = (path, &mut body) {
             map.insert("path".into(), path.into());
         }
-        serde_json::to_vec(&body).unwrap_or_default()
+        body.to_vec()
     }
 }
 

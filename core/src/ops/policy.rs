@@ -3,7 +3,7 @@
 use alloc::format;
 use alloc::vec::Vec;
 
-use serde_json::{Value, json};
+use crate::json::{Value, object};
 
 use super::OpError;
 use super::fields::{Fields, respond};
@@ -18,12 +18,12 @@ pub(super) fn policy_check(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let doc = f.value("policy")?;
     f.done()?;
     let policy = Policy::from_value(&doc)?;
-    respond(&json!({
-        "valid": true,
-        "rules": policy.rules().len(),
-        "max_ttl": policy.max_ttl(),
-        "policy": Value::Object(policy.to_json()),
-    }))
+    respond(&object! {
+        "valid" => true,
+        "rules" => policy.rules().len(),
+        "max_ttl" => policy.max_ttl(),
+        "policy" => policy.to_json(),
+    })
 }
 
 /// The policy, the request and the step budget of an evaluate/explain call.

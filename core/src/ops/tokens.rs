@@ -5,8 +5,8 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::json::{Value, object};
 use ed25519_dalek::SigningKey;
-use serde_json::{Value, json};
 
 use super::fields::{Fields, respond, wrong_type};
 use super::{ABI_VERSION, OPERATIONS, OpError};
@@ -22,7 +22,7 @@ use crate::token::{self, MAX_LEEWAY, TokenIssuer, VerifiedToken, Verifier};
 pub(super) fn info(request: &[u8]) -> Result<Vec<u8>, OpError> {
     Fields::parse(request)?.done()?;
     let ops: Vec<&str> = OPERATIONS.iter().map(|o| o.name).collect();
-    respond(&json!({ "abi": ABI_VERSION, "version": env!("CARGO_PKG_VERSION"), "ops": ops }))
+    respond(&object! { "abi" => ABI_VERSION, "version" => env!("CARGO_PKG_VERSION"), "ops" => ops })
 }
 
 pub(super) fn keygen(request: &[u8]) -> Result<Vec<u8>, OpError> {
@@ -34,21 +34,21 @@ pub(super) fn keygen(request: &[u8]) -> Result<Vec<u8>, OpError> {
     f.done()?;
     let key = SigningKey::from_bytes(&seed);
     let public = key.verifying_key();
-    respond(&json!({
-        "kid": keys::thumbprint(&public),
-        "private_jwk": keys::private_jwk(&key),
-        "public_jwk": keys::public_jwk(&public),
-    }))
+    respond(&object! {
+        "kid" => keys::thumbprint(&public),
+        "private_jwk" => keys::private_jwk(&key),
+        "public_jwk" => keys::public_jwk(&public),
+    })
 }
 
 fn issued_json(issued: &crate::token::IssuedToken) -> Value {
-    json!({
-        "token": issued.token,
-        "kid": issued.header.kid,
-        "jti": issued.claims.jti,
-        "iat": issued.claims.iat,
-        "exp": issued.claims.exp,
-    })
+    object! {
+        "token" => issued.token.as_str(),
+        "kid" => issued.header.kid.as_str(),
+        "jti" => issued.claims.jti.as_str(),
+        "iat" => issued.claims.iat,
+        "exp" => issued.claims.exp,
+    }
 }
 
 pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
@@ -145,15 +145,15 @@ fn verified_json(verified: &VerifiedToken) -> Value {
     let chain: Vec<Value> = verified
         .chain()
         .iter()
-        .map(|l| json!({ "jti": l.jti, "sub": l.sub, "kid": l.kid }))
+        .map(|l| object! { "jti" => l.jti.as_str(), "sub" => l.sub.as_str(), "kid" => l.kid.as_str() })
         .collect();
-    json!({
-        "header": { "alg": "EdDSA", "typ": token::TYP, "kid": verified.header().kid },
-        "claims": Value::Object(verified.claims().to_json()),
-        "depth": verified.depth(),
-        "chain": chain,
-        "root_sub": root_sub(verified),
-    })
+    object! {
+        "header" => object! { "alg" => "EdDSA", "typ" => token::TYP, "kid" => verified.header().kid.as_str() },
+        "claims" => verified.claims().to_json(),
+        "depth" => verified.depth(),
+        "chain" => chain,
+        "root_sub" => root_sub(verified),
+    }
 }
 
 pub(super) fn verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
@@ -184,14 +184,14 @@ pub(super) fn authorize(request: &[u8]) -> Result<Vec<u8>, OpError> {
     action.done()?;
     let verified = trust.verify(&token)?;
     let allowed = verified.authorize(&request)?;
-    respond(&json!({
-        "allowed": true,
-        "cap_index": allowed.cap_index,
-        "sub": verified.claims().request.sub,
-        "root_sub": root_sub(&verified),
-        "jti": verified.claims().jti,
-        "depth": verified.depth(),
-    }))
+    respond(&object! {
+        "allowed" => true,
+        "cap_index" => allowed.cap_index,
+        "sub" => verified.claims().request.sub.as_str(),
+        "root_sub" => root_sub(&verified),
+        "jti" => verified.claims().jti.as_str(),
+        "depth" => verified.depth(),
+    })
 }
 
 pub(super) fn delegate(request: &[u8]) -> Result<Vec<u8>, OpError> {
@@ -237,5 +237,5 @@ pub(super) fn scope_meet(request: &[u8]) -> Result<Vec<u8>, OpError> {
         )));
     }
     let caps = scope::meet(&a, &b)?;
-    respond(&json!({ "caps": Capability::list_to_json(&caps) }))
+    respond(&object! { "caps" => Capability::list_to_json(&caps) })
 }

@@ -2,12 +2,20 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use captoken_core::b64;
+use captoken_core::json::Value;
 use captoken_core::keys;
 use captoken_core::{
     KeySet, SigningKey, SliceEntropy, TokenIssuer, TokenRequest, TrustedKey, Verifier,
 };
 use ed25519_dalek::Signer;
-use serde_json::{Value, json};
+
+// `tests/lit` is a module of the test files themselves; this one is
+// included beside it, so it spells the conversion out.
+macro_rules! json {
+    ($($t:tt)+) => {
+        ::serde_json::from_value::<Value>(::serde_json::json!($($t)+)).unwrap()
+    };
+}
 
 pub const ISS: &str = "https://gw.example";
 pub const AUD: &str = "robot-gateway";
