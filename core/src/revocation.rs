@@ -244,7 +244,7 @@ impl RevokedEntry {
         Ok(())
     }
 
-    fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let mut map = Map::new();
         map.insert("jti".into(), self.jti.clone().into());
         map.insert("revoked_at".into(), self.revoked_at.into());
@@ -406,7 +406,26 @@ impl RevocationList {
         Value::Object(map)
     }
 
-    fn from_json(mut map: Map) -> Result<Self, RevocationError> {
+    fn from_json(map: Map) -> Result<Self, RevocationError> {
+        let list = Self::read(map)?;
+        Self::check_order(&list.revoked)?;
+        Ok(list)
+    }
+
+    /// A list to sign from its JSON form: the members of the signed payload
+    /// (`ver` optional), entries in any order; [`RevocationListIssuer::sign`]
+    /// sorts them and refuses a `jti` listed twice.
+    ///
+    /// # Errors
+    /// [`RevocationError::BadList`] with the path of the first fault.
+    pub fn from_unsigned_json(mut map: Map) -> Result<Self, RevocationError> {
+        if !map.contains_key("ver") {
+            map.insert("ver".into(), LIST_VERSION.into());
+        }
+        Self::read(map)
+    }
+
+    fn read(mut map: Map) -> Result<Self, RevocationError> {
         if let Some(extra) = map.keys().find(|k| !LIST_MEMBERS.contains(&k.as_str())) {
             return Err(RevocationError::bad(
                 extra.as_str(),
@@ -450,7 +469,6 @@ impl RevocationList {
             revoked,
         };
         list.check()?;
-        Self::check_order(&list.revoked)?;
         Ok(list)
     }
 }

@@ -83,7 +83,14 @@ proptest! {
 
 #[test]
 fn non_integer_numbers_are_numbers_to_both() {
-    for text in ["0.5", "-1.25e-3", "1E+2", "-0", "0.0", "123456789012345678901234567890"] {
+    for text in [
+        "0.5",
+        "-1.25e-3",
+        "1E+2",
+        "-0",
+        "0.0",
+        "123456789012345678901234567890",
+    ] {
         assert!(serde_json::from_str::<Reference>(text).is_ok(), "{text}");
         let ours = json::parse(text.as_bytes(), 1).unwrap();
         assert_eq!(ours.to_string(), text, "kept as written");

@@ -16,6 +16,33 @@ pub mod op {
     /// `{"token", "jwks", "issuer", "audience", "now", "leeway"?}` →
     /// `{"header", "claims"}`.
     pub const VERIFY: u32 = 3;
+    /// `verify`'s members and `{"request"}` → `{"allowed", "cap_index", ...}`.
+    pub const AUTHORIZE: u32 = 4;
+    /// `verify`'s members and `{"parent", "key", "ttl", "entropy", "claims"}`.
+    pub const DELEGATE: u32 = 5;
+    /// `{"a", "b"}` → `{"caps"}`.
+    pub const SCOPE_MEET: u32 = 6;
+    /// `{"policy"}` → `{"valid", "rules", "max_ttl", "policy"}`.
+    pub const POLICY_CHECK: u32 = 7;
+    /// `{"policy", "request", "budget"?}` → a decision.
+    pub const POLICY_EVALUATE: u32 = 8;
+    /// As `POLICY_EVALUATE`, rule by rule.
+    pub const POLICY_EXPLAIN: u32 = 9;
+    /// `{"key", "list"}` → `{"list", "kid"}`.
+    pub const REVOCATION_LIST_SIGN: u32 = 10;
+    /// `{"list", "jwks", "issuer", "now", ...}` → `{"status", ...}`.
+    pub const REVOCATION_LIST_VERIFY: u32 = 11;
+    /// `{"key", "token", "audience", "now", "entropy", ...}` → `{"proof"}`.
+    pub const POP_CREATE: u32 = 12;
+    /// `verify`'s members and `{"proof", "pop_audience", ...}` →
+    /// `{..., "replay": {"key", "exp"}}`.
+    pub const POP_VERIFY: u32 = 13;
+    /// `{"last"?, "time", "event", "data"}` → the next audit record.
+    pub const AUDIT_APPEND: u32 = 14;
+    /// `{"records", "head"?}` → `{"valid", "first_seq", "last_seq", "count", "head"}`.
+    pub const AUDIT_VERIFY: u32 = 15;
+    /// `verify`'s members and `{"key", "policy", "ttl", "entropy", ...}`.
+    pub const REFRESH: u32 = 16;
 }
 
 /// Bytes of fresh entropy [`Runtime::issue_now`] gives each token; the

@@ -105,7 +105,14 @@ fn info_reports_abi_1_and_the_operations() {
             "scope_meet",
             "policy_check",
             "policy_evaluate",
-            "policy_explain"
+            "policy_explain",
+            "revocation_list_sign",
+            "revocation_list_verify",
+            "pop_create",
+            "pop_verify",
+            "audit_append",
+            "audit_verify",
+            "refresh"
         ]
     );
     let (_, info_fuel) = runtime().metered_call(op::INFO, b"{}").unwrap();

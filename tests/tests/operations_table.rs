@@ -97,6 +97,7 @@ fn verify_jti(token: &str) -> Value {
     ok("verify", &trust(token))["claims"]["jti"].clone()
 }
 
+#[allow(clippy::too_many_lines)]
 fn table() -> Vec<Row> {
     let issue = json!({ "key": keygen(1)["private_jwk"], "issuer": ISS, "now": NOW, "ttl": 300, "entropy": b64(&[3; 16]), "claims": claims(2, drive7()) });
     let issued = ok("issue", &issue);
@@ -119,6 +120,65 @@ fn table() -> Vec<Row> {
         .unwrap()
         .to_string();
     let act = |action: &str, context: Value| json!({ "action": action, "resource": "robot:7", "context": context });
+
+    // A signed revocation list naming the root token, and an empty one.
+    let list = |seq: u64, revoked: Value| {
+        ok("revocation_list_sign", &json!({ "key": keygen(1)["private_jwk"], "list": { "iss": ISS, "seq": seq, "iat": NOW - 10, "next_update": NOW + 100, "revoked": revoked } }))["list"].clone()
+    };
+    let rl_root = list(
+        3,
+        json!([{ "jti": root_jti, "revoked_at": NOW - 20, "reason": "key compromise" }]),
+    );
+    let rl_empty = list(4, json!([]));
+    let stale_verify = |r: Value| with(r, "now", json!(NOW + 101));
+    let list_verify = |rl: &Value| json!({ "list": rl, "jwks": { "keys": [keygen(1)["public_jwk"]] }, "issuer": ISS, "now": NOW });
+    let stale = |r: Value| with(r, "now", json!(NOW + 601));
+
+    // A proof of possession of the holder's key for the root token, and
+    // one of the child's holder for the child.
+    let pop = |signer: u8, tok: &str, nonce: &str| {
+        ok("pop_create", &json!({ "key": keygen(signer)["private_jwk"], "token": tok, "audience": "svc", "nonce": nonce, "now": NOW + 1, "entropy": b64(&[signer; 16]) }))["proof"].clone()
+    };
+    let pop_verify = |tok: &str, proof: Value| {
+        with(
+            with(
+                with(trust(tok), "proof", proof),
+                "pop_audience",
+                json!("svc"),
+            ),
+            "nonce",
+            json!("n1"),
+        )
+    };
+    let proof = pop(2, &token, "n1");
+    let replay_key = ok("pop_verify", &pop_verify(&token, proof.clone()))["replay"]["key"].clone();
+
+    // Two records of an audit chain.
+    let rec0 = ok(
+        "audit_append",
+        &json!({ "time": NOW, "event": "token_issued", "data": { "jti": root_jti, "sub": "principal-2", "exp": NOW + 300 } }),
+    );
+    let rec1 = ok(
+        "audit_append",
+        &json!({ "last": rec0, "time": NOW + 5, "event": "token_revoked", "data": { "jti": root_jti, "reason": "key compromise" } }),
+    );
+
+    // Refresh through a policy that still lets principal-2 drive robots.
+    let refresh_policy = json!({ "version": 1, "max_ttl": 300, "rules": [
+        { "id": "drivers", "effect": "allow", "subjects": { "ids": ["principal-2"] },
+          "capabilities": [{ "actions": ["drive"], "resources": ["robot:*"] }] } ] });
+    let refresh_req = |tok: &str, policy: Value| {
+        let r = with(trust(tok), "key", keygen(1)["private_jwk"].clone());
+        with(
+            with(
+                with(with(r, "policy", policy), "ttl", json!(600)),
+                "entropy",
+                json!(b64(&[8; 16])),
+            ),
+            "now",
+            json!(NOW + 60),
+        )
+    };
     let good_ctx = json!({ "domain": "a.example.com", "purchase_amount": 10, "room": "lab" });
     vec![
         Row {
@@ -359,6 +419,246 @@ fn table() -> Vec<Row> {
             op: "policy_explain",
             request: json!({ "policy": policy_doc(), "request": policy_request("agent:planner") }),
             expect: "ok",
+        },
+        Row {
+            name: "revocation_list_sign",
+            op: "revocation_list_sign",
+            request: json!({ "key": keygen(1)["private_jwk"], "list": { "iss": ISS, "seq": 1, "iat": NOW, "next_update": NOW + 60, "revoked": [{ "jti": b64(&[0xb; 16]), "revoked_at": NOW }, { "jti": b64(&[0xa; 16]), "revoked_at": NOW }] } }),
+            expect: "ok",
+        },
+        Row {
+            name: "revocation_list_sign twice listed",
+            op: "revocation_list_sign",
+            request: json!({ "key": keygen(1)["private_jwk"], "list": { "iss": ISS, "seq": 1, "iat": NOW, "next_update": NOW + 60, "revoked": [{ "jti": b64(&[0xa; 16]), "revoked_at": NOW }, { "jti": b64(&[0xa; 16]), "revoked_at": NOW }] } }),
+            expect: "bad_revocation_list",
+        },
+        Row {
+            name: "revocation_list_sign unknown member",
+            op: "revocation_list_sign",
+            request: json!({ "key": keygen(1)["private_jwk"], "list": { "iss": ISS, "seq": 1, "iat": NOW, "next_update": NOW + 60, "revoked": [], "extra": 1 } }),
+            expect: "bad_revocation_list",
+        },
+        Row {
+            name: "revocation_list_verify fresh",
+            op: "revocation_list_verify",
+            request: list_verify(&rl_root),
+            expect: "ok",
+        },
+        Row {
+            name: "revocation_list_verify stale is an outcome",
+            op: "revocation_list_verify",
+            request: stale(list_verify(&rl_root)),
+            expect: "ok",
+        },
+        Row {
+            name: "revocation_list_verify rollback",
+            op: "revocation_list_verify",
+            request: with(list_verify(&rl_root), "last_seen_seq", json!(4)),
+            expect: "revocation_list_rollback",
+        },
+        Row {
+            name: "revocation_list_verify untrusted key",
+            op: "revocation_list_verify",
+            request: with(
+                list_verify(&rl_root),
+                "jwks",
+                json!({ "keys": [keygen(3)["public_jwk"]] }),
+            ),
+            expect: "unknown_kid",
+        },
+        Row {
+            name: "revocation_list_verify a token is not a list",
+            op: "revocation_list_verify",
+            request: with(list_verify(&rl_root), "list", json!(token)),
+            expect: "bad_typ",
+        },
+        Row {
+            name: "verify against a list naming it",
+            op: "verify",
+            request: with(trust(&token), "revocation_list", rl_root.clone()),
+            expect: "revoked",
+        },
+        Row {
+            name: "a listed parent revokes its child",
+            op: "verify",
+            request: with(trust(&child), "revocation_list", rl_root.clone()),
+            expect: "revoked",
+        },
+        Row {
+            name: "verify against an empty list",
+            op: "verify",
+            request: with(trust(&token), "revocation_list", rl_empty.clone()),
+            expect: "ok",
+        },
+        Row {
+            name: "a stale list is refused by default",
+            op: "verify",
+            request: stale_verify(with(trust(&token), "revocation_list", rl_empty.clone())),
+            expect: "revocation_list_stale",
+        },
+        Row {
+            name: "a stale list can be allowed",
+            op: "verify",
+            request: stale_verify(with(
+                with(trust(&token), "revocation_list", rl_empty.clone()),
+                "allow_stale",
+                json!(true),
+            )),
+            expect: "ok",
+        },
+        Row {
+            name: "a stale list still revokes",
+            op: "authorize",
+            request: stale_verify(with(
+                with(
+                    with(trust(&child), "revocation_list", rl_root.clone()),
+                    "allow_stale",
+                    json!(true),
+                ),
+                "request",
+                act("drive", good_ctx.clone()),
+            )),
+            expect: "revoked",
+        },
+        Row {
+            name: "allow_stale without a list",
+            op: "verify",
+            request: with(trust(&token), "allow_stale", json!(true)),
+            expect: "bad_request",
+        },
+        Row {
+            name: "pop_create",
+            op: "pop_create",
+            request: json!({ "key": keygen(2)["private_jwk"], "token": token, "audience": "svc", "now": NOW + 1, "entropy": b64(&[7; 16]) }),
+            expect: "ok",
+        },
+        Row {
+            name: "pop_verify",
+            op: "pop_verify",
+            request: pop_verify(&token, proof.clone()),
+            expect: "ok",
+        },
+        Row {
+            name: "pop_verify replayed",
+            op: "pop_verify",
+            request: with(
+                pop_verify(&token, proof.clone()),
+                "seen",
+                json!([replay_key]),
+            ),
+            expect: "replayed",
+        },
+        Row {
+            name: "pop_verify wrong nonce",
+            op: "pop_verify",
+            request: pop_verify(&token, pop(2, &token, "n2")),
+            expect: "pop_nonce_mismatch",
+        },
+        Row {
+            name: "pop_verify not the holder's key",
+            op: "pop_verify",
+            request: pop_verify(&token, pop(6, &token, "n1")),
+            expect: "pop_key_mismatch",
+        },
+        Row {
+            name: "pop_verify proof for another token",
+            op: "pop_verify",
+            request: pop_verify(&child, proof.clone()),
+            expect: "pop_key_mismatch",
+        },
+        Row {
+            name: "pop_verify chain holder",
+            op: "pop_verify",
+            request: pop_verify(&child, pop(4, &child, "n1")),
+            expect: "ok",
+        },
+        Row {
+            name: "pop_verify stale",
+            op: "pop_verify",
+            request: with(pop_verify(&token, proof.clone()), "now", json!(NOW + 62)),
+            expect: "pop_stale",
+        },
+        Row {
+            name: "audit_append genesis",
+            op: "audit_append",
+            request: json!({ "time": NOW, "event": "agent.delegation.attempted", "data": { "parent_jti": root_jti, "sub": "principal-5", "code": "delegation_escalation" } }),
+            expect: "ok",
+        },
+        Row {
+            name: "audit_append next",
+            op: "audit_append",
+            request: json!({ "last": rec1, "time": NOW + 9, "event": "agent.capability.granted", "data": { "jti": "c", "sub": "principal-4" } }),
+            expect: "ok",
+        },
+        Row {
+            name: "audit_append unknown event",
+            op: "audit_append",
+            request: json!({ "time": NOW, "event": "token_minted", "data": {} }),
+            expect: "bad_request",
+        },
+        Row {
+            name: "audit_append a number that is not an integer",
+            op: "audit_append",
+            request: json!({ "time": NOW, "event": "token_issued", "data": { "amount": 1.5 } }),
+            expect: "audit_bad_record",
+        },
+        Row {
+            name: "audit_append after an edited record",
+            op: "audit_append",
+            request: json!({ "last": with(rec1.clone(), "time", json!(NOW + 6)), "time": NOW + 9, "event": "token_issued", "data": {} }),
+            expect: "audit_bad_hash",
+        },
+        Row {
+            name: "audit_verify",
+            op: "audit_verify",
+            request: json!({ "records": [rec0, rec1], "head": rec1["hash"] }),
+            expect: "ok",
+        },
+        Row {
+            name: "audit_verify reordered",
+            op: "audit_verify",
+            request: json!({ "records": [rec1, rec0] }),
+            expect: "audit_bad_sequence",
+        },
+        Row {
+            name: "audit_verify truncated against the head",
+            op: "audit_verify",
+            request: json!({ "records": [rec0], "head": rec1["hash"] }),
+            expect: "audit_head_mismatch",
+        },
+        Row {
+            name: "audit_verify empty",
+            op: "audit_verify",
+            request: json!({ "records": [] }),
+            expect: "audit_empty_chain",
+        },
+        Row {
+            name: "refresh",
+            op: "refresh",
+            request: refresh_req(&token, refresh_policy.clone()),
+            expect: "ok",
+        },
+        Row {
+            name: "refresh a delegated token",
+            op: "refresh",
+            request: refresh_req(&child, refresh_policy.clone()),
+            expect: "refresh_not_root",
+        },
+        Row {
+            name: "refresh a revoked token",
+            op: "refresh",
+            request: with(
+                refresh_req(&token, refresh_policy.clone()),
+                "revoked",
+                json!([root_jti]),
+            ),
+            expect: "revoked",
+        },
+        Row {
+            name: "refresh after the policy dropped the subject",
+            op: "refresh",
+            request: refresh_req(&token, policy_doc()),
+            expect: "no_matching_rule",
         },
         Row {
             name: "unknown op",

@@ -75,6 +75,32 @@ impl Fields {
         }
     }
 
+    pub(super) fn opt_uint(&mut self, name: &str) -> Result<Option<u64>, OpError> {
+        match self.opt(name)? {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| wrong_type(name, "a non-negative integer")),
+        }
+    }
+
+    pub(super) fn opt_string(&mut self, name: &str) -> Result<Option<String>, OpError> {
+        match self.opt(name)? {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(wrong_type(name, "a string")),
+        }
+    }
+
+    pub(super) fn opt_bool(&mut self, name: &str) -> Result<Option<bool>, OpError> {
+        match self.opt(name)? {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(_) => Err(wrong_type(name, "a boolean")),
+        }
+    }
+
     pub(super) fn uint(&mut self, name: &str) -> Result<u64, OpError> {
         let v = self.value(name)?;
         v.as_u64()

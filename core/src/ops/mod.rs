@@ -8,6 +8,7 @@
 
 mod fields;
 mod policy;
+mod records;
 mod tokens;
 
 use alloc::string::{String, ToString};
@@ -16,13 +17,20 @@ use core::fmt;
 
 use crate::json::{Value, object};
 
+use crate::audit::AuditError;
 use crate::error::TokenError;
 use crate::json::JsonError;
 use crate::keys::KeyError;
 use crate::policy::PolicyError;
+use crate::pop::PopError;
+use crate::refresh::RefreshError;
 use crate::revocation::RevocationError;
 use crate::scope::ScopeError;
 use policy::{policy_check, policy_evaluate, policy_explain};
+use records::{
+    audit_append, audit_verify, pop_create, pop_verify, refresh, revocation_list_sign,
+    revocation_list_verify,
+};
 use tokens::{authorize, delegate, info, issue, keygen, scope_meet, verify};
 
 /// Version of the request/response contract and of the raw ABI.
@@ -47,6 +55,12 @@ pub enum OpError {
     Policy(PolicyError),
     /// A revocation list was refused, or a token is revoked.
     Revocation(RevocationError),
+    /// A proof of possession was refused or could not be made.
+    Pop(PopError),
+    /// An audit record or chain was refused.
+    Audit(AuditError),
+    /// A token could not be refreshed.
+    Refresh(RefreshError),
 }
 
 impl OpError {
@@ -61,6 +75,9 @@ impl OpError {
             OpError::Scope(err) => err.code(),
             OpError::Policy(err) => err.code(),
             OpError::Revocation(err) => err.code(),
+            OpError::Pop(err) => err.code(),
+            OpError::Audit(err) => err.code(),
+            OpError::Refresh(err) => err.code(),
         }
     }
 
@@ -92,6 +109,9 @@ impl fmt::Display for OpError {
             OpError::Scope(err) => write!(f, "{err}"),
             OpError::Policy(err) => write!(f, "{err}"),
             OpError::Revocation(err) => write!(f, "{err}"),
+            OpError::Pop(err) => write!(f, "{err}"),
+            OpError::Audit(err) => write!(f, "{err}"),
+            OpError::Refresh(err) => write!(f, "{err}"),
         }
     }
 }
@@ -120,6 +140,24 @@ impl From<RevocationError> for OpError {
 impl From<PolicyError> for OpError {
     fn from(err: PolicyError) -> Self {
         OpError::Policy(err)
+    }
+}
+
+impl From<PopError> for OpError {
+    fn from(err: PopError) -> Self {
+        OpError::Pop(err)
+    }
+}
+
+impl From<AuditError> for OpError {
+    fn from(err: AuditError) -> Self {
+        OpError::Audit(err)
+    }
+}
+
+impl From<RefreshError> for OpError {
+    fn from(err: RefreshError) -> Self {
+        OpError::Refresh(err)
     }
 }
 
@@ -191,6 +229,41 @@ pub const OPERATIONS: &[Operation] = &[
         id: 9,
         name: "policy_explain",
         run: policy_explain,
+    },
+    Operation {
+        id: 10,
+        name: "revocation_list_sign",
+        run: revocation_list_sign,
+    },
+    Operation {
+        id: 11,
+        name: "revocation_list_verify",
+        run: revocation_list_verify,
+    },
+    Operation {
+        id: 12,
+        name: "pop_create",
+        run: pop_create,
+    },
+    Operation {
+        id: 13,
+        name: "pop_verify",
+        run: pop_verify,
+    },
+    Operation {
+        id: 14,
+        name: "audit_append",
+        run: audit_append,
+    },
+    Operation {
+        id: 15,
+        name: "audit_verify",
+        run: audit_verify,
+    },
+    Operation {
+        id: 16,
+        name: "refresh",
+        run: refresh,
     },
 ];
 

@@ -26,13 +26,10 @@ pub(super) fn policy_check(request: &[u8]) -> Result<Vec<u8>, OpError> {
     })
 }
 
-/// The policy, the request and the step budget of an evaluate/explain call.
-fn policy_args(request: &[u8]) -> Result<(Policy, PolicyRequest, u64), OpError> {
-    let mut f = Fields::parse(request)?;
-    let doc = f.value("policy")?;
-    let req = f.value("request")?;
-    let budget = match f.opt("budget")? {
-        None => policy::DEFAULT_BUDGET,
+/// The optional `budget` member: policy evaluation steps, bounded.
+pub(super) fn read_budget(f: &mut Fields) -> Result<u64, OpError> {
+    match f.opt("budget")? {
+        None => Ok(policy::DEFAULT_BUDGET),
         Some(v) => v
             .as_u64()
             .filter(|b| *b <= MAX_POLICY_BUDGET)
@@ -40,8 +37,16 @@ fn policy_args(request: &[u8]) -> Result<(Policy, PolicyRequest, u64), OpError> 
                 OpError::BadRequest(format!(
                     "`budget` must be an integer no larger than {MAX_POLICY_BUDGET}"
                 ))
-            })?,
-    };
+            }),
+    }
+}
+
+/// The policy, the request and the step budget of an evaluate/explain call.
+fn policy_args(request: &[u8]) -> Result<(Policy, PolicyRequest, u64), OpError> {
+    let mut f = Fields::parse(request)?;
+    let doc = f.value("policy")?;
+    let req = f.value("request")?;
+    let budget = read_budget(&mut f)?;
     f.done()?;
     Ok((
         Policy::from_value(&doc)?,

@@ -15,7 +15,7 @@ use crate::delegation;
 use crate::entropy::SliceEntropy;
 use crate::error::TokenError;
 use crate::keys::{self, KeySet};
-use crate::revocation;
+use crate::revocation::{self, RevocationListVerifier};
 use crate::scope::{self, Context};
 use crate::token::{self, MAX_LEEWAY, TokenIssuer, VerifiedToken, Verifier};
 
@@ -41,7 +41,7 @@ pub(super) fn keygen(request: &[u8]) -> Result<Vec<u8>, OpError> {
     })
 }
 
-fn issued_json(issued: &crate::token::IssuedToken) -> Value {
+pub(super) fn issued_json(issued: &crate::token::IssuedToken) -> Value {
     object! {
         "token" => issued.token.as_str(),
         "kid" => issued.header.kid.as_str(),
@@ -66,24 +66,33 @@ pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
 }
 
 /// How to trust a token: the members every verifying operation shares.
-struct Trust {
+pub(super) struct Trust {
     jwks: Value,
-    issuer: String,
+    pub(super) issuer: String,
     audience: String,
-    now: i64,
-    leeway: i64,
+    pub(super) now: i64,
+    pub(super) leeway: i64,
     max_depth: usize,
-    revoked: BTreeSet<String>,
+    pub(super) revoked: BTreeSet<String>,
+    /// A signed revocation list to check the chain against as well.
+    revocation_list: Option<String>,
+    /// Whether a list past its `next_update` may still be used.
+    allow_stale: bool,
 }
 
 impl Trust {
-    fn take(f: &mut Fields) -> Result<Self, OpError> {
-        let leeway = f.opt_int("leeway")?.unwrap_or(token::DEFAULT_LEEWAY);
-        if !(0..=MAX_LEEWAY).contains(&leeway) {
-            return Err(OpError::BadRequest(format!(
+    pub(super) fn check_leeway(leeway: i64) -> Result<i64, OpError> {
+        if (0..=MAX_LEEWAY).contains(&leeway) {
+            Ok(leeway)
+        } else {
+            Err(OpError::BadRequest(format!(
                 "`leeway` must be in 0..={MAX_LEEWAY} seconds"
-            )));
+            )))
         }
+    }
+
+    pub(super) fn take(f: &mut Fields) -> Result<Self, OpError> {
+        let leeway = Self::check_leeway(f.opt_int("leeway")?.unwrap_or(token::DEFAULT_LEEWAY))?;
         let max_depth = match f.opt_int("max_depth")? {
             None => delegation::DEFAULT_MAX_DEPTH,
             Some(d) => {
@@ -94,6 +103,13 @@ impl Trust {
             None => BTreeSet::new(),
             Some(v) => string_set(&v, "revoked")?,
         };
+        let revocation_list = f.opt_string("revocation_list")?;
+        let allow_stale = f.opt_bool("allow_stale")?.unwrap_or(false);
+        if allow_stale && revocation_list.is_none() {
+            return Err(OpError::BadRequest(
+                "`allow_stale` needs a `revocation_list`".into(),
+            ));
+        }
         Ok(Trust {
             jwks: f.value("jwks")?,
             issuer: f.string("issuer")?,
@@ -102,24 +118,38 @@ impl Trust {
             leeway,
             max_depth,
             revoked,
+            revocation_list,
+            allow_stale,
         })
     }
 
     /// Verify, then refuse the token if any `jti` of its chain is in the
-    /// caller's revocation set (`revoked`): revoking a parent revokes its
-    /// descendants.
-    fn verify(&self, token: &str) -> Result<VerifiedToken, OpError> {
+    /// caller's revocation set (`revoked`) or in the signed revocation list
+    /// (checked first, with the same keys, issuer and clock): revoking a
+    /// parent revokes its descendants.
+    pub(super) fn verify(&self, token: &str) -> Result<VerifiedToken, OpError> {
         let keys = KeySet::from_jwks(self.issuer.clone(), &self.jwks)?;
         let verifier = Verifier::new(&keys, self.audience.clone())
             .leeway(self.leeway)
             .max_delegation_depth(self.max_depth);
         let verified = verifier.verify(token, self.now)?;
+        if let Some(text) = &self.revocation_list {
+            let checked = RevocationListVerifier::new(&keys)
+                .leeway(self.leeway)
+                .verify(text, self.now, None)?;
+            let list = if self.allow_stale {
+                checked.allow_stale()
+            } else {
+                checked.require_fresh()?
+            };
+            revocation::check_chain(verified.chain_jtis(), &list)?;
+        }
         revocation::check_chain(verified.chain_jtis(), &self.revoked)?;
         Ok(verified)
     }
 }
 
-fn string_set(v: &Value, name: &str) -> Result<BTreeSet<String>, OpError> {
+pub(super) fn string_set(v: &Value, name: &str) -> Result<BTreeSet<String>, OpError> {
     v.as_array()
         .and_then(|items| {
             items
@@ -132,7 +162,7 @@ fn string_set(v: &Value, name: &str) -> Result<BTreeSet<String>, OpError> {
 
 /// The principal the issuer itself vouched for. A delegated token's own
 /// `sub` is named by its delegator; this one is not.
-fn root_sub(verified: &VerifiedToken) -> &str {
+pub(super) fn root_sub(verified: &VerifiedToken) -> &str {
     verified
         .chain()
         .first()

@@ -1,0 +1,267 @@
+//! Signed revocation lists, proofs of possession, the audit chain, refresh.
+
+use alloc::collections::BTreeSet;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use super::OpError;
+use super::fields::{Fields, respond, wrong_type};
+use super::policy::read_budget;
+use super::tokens::{Trust, issued_json, root_sub, string_set};
+use crate::audit::{self, AuditChain, AuditError, AuditRecord, EventKind};
+use crate::entropy::SliceEntropy;
+use crate::json::{Value, object};
+use crate::keys::{self, KeySet};
+use crate::policy::Policy;
+use crate::pop::{self, PopOptions};
+use crate::refresh::{self, RefreshRequest};
+use crate::replay::{ReplayError, ReplayGuard};
+use crate::revocation::{
+    CheckedList, RevocationList, RevocationListIssuer, RevocationListVerifier, RevokedEntry,
+};
+use crate::token::TokenIssuer;
+
+// ---------------------------------------------------------------------------
+// Revocation lists
+
+pub(super) fn revocation_list_sign(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request)?;
+    let key = keys::signing_key_from_jwk(&f.value("key")?)?;
+    let list = RevocationList::from_unsigned_json(f.object("list")?)?;
+    f.done()?;
+    let issuer = RevocationListIssuer::new(&key);
+    let text = issuer.sign(&list)?;
+    respond(&object! { "list" => text, "kid" => issuer.kid() })
+}
+
+pub(super) fn revocation_list_verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request)?;
+    let text = f.string("list")?;
+    let jwks = f.value("jwks")?;
+    let issuer = f.string("issuer")?;
+    let now = f.int("now")?;
+    let last_seen = f.opt_uint("last_seen_seq")?;
+    let leeway = f.opt_int("leeway")?;
+    f.done()?;
+    let keys = KeySet::from_jwks(issuer, &jwks)?;
+    let mut verifier = RevocationListVerifier::new(&keys);
+    if let Some(leeway) = leeway {
+        verifier = verifier.leeway(Trust::check_leeway(leeway)?);
+    }
+    let checked = verifier.verify(&text, now, last_seen)?;
+    let (status, since) = match &checked {
+        CheckedList::Fresh(_) => ("fresh", Value::Null),
+        CheckedList::Stale { since, .. } => ("stale", (*since).into()),
+    };
+    let list = checked.allow_stale();
+    respond(&object! {
+        "status" => status,
+        "stale_since" => since,
+        "kid" => list.kid(),
+        "iss" => list.iss(),
+        "seq" => list.seq(),
+        "iat" => list.iat(),
+        "next_update" => list.next_update(),
+        "revoked" => list.entries().iter().map(RevokedEntry::to_json).collect::<Value>(),
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Proof of possession
+
+pub(super) fn pop_create(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request)?;
+    let key = keys::signing_key_from_jwk(&f.value("key")?)?;
+    let token = f.string("token")?;
+    let audience = f.string("audience")?;
+    let nonce = f.opt_string("nonce")?;
+    let request_hash = f.opt_string("request_hash")?;
+    let now = f.int("now")?;
+    let entropy = f.bytes("entropy")?;
+    f.done()?;
+    let proof = pop::create_presentation(
+        &key,
+        &token,
+        &audience,
+        nonce.as_deref(),
+        request_hash.as_deref(),
+        now,
+        &mut SliceEntropy::new(&entropy),
+    )?;
+    respond(&object! { "proof" => proof })
+}
+
+/// The module keeps no state between calls, so replay is the caller's to
+/// record: this guard refuses the keys the caller says it has seen and
+/// hands back the one to record.
+struct Recording {
+    seen: BTreeSet<String>,
+    recorded: Option<(String, i64)>,
+}
+
+impl ReplayGuard for Recording {
+    fn check_and_record(&mut self, key: &str, exp: i64, _now: i64) -> Result<(), ReplayError> {
+        if self.seen.contains(key) {
+            return Err(ReplayError::Replayed {
+                jti: key.to_string(),
+            });
+        }
+        self.recorded = Some((key.to_string(), exp));
+        Ok(())
+    }
+}
+
+pub(super) fn pop_verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request)?;
+    let proof = f.string("proof")?;
+    let token = f.string("token")?;
+    let trust = Trust::take(&mut f)?;
+    let mut opts = PopOptions::new(f.string("pop_audience")?).leeway(trust.leeway);
+    if let Some(age) = f.opt_int("max_age")? {
+        if !(1..=pop::MAX_MAX_AGE).contains(&age) {
+            return Err(OpError::BadRequest(format!(
+                "`max_age` must be in 1..={} seconds",
+                pop::MAX_MAX_AGE
+            )));
+        }
+        opts = opts.max_age(age);
+    }
+    if let Some(nonce) = f.opt_string("nonce")? {
+        opts = opts.expect_nonce(nonce);
+    }
+    if let Some(hash) = f.opt_string("request_hash")? {
+        opts = opts.expect_request_hash(hash);
+    }
+    let seen = match f.opt("seen")? {
+        None => BTreeSet::new(),
+        Some(v) => string_set(&v, "seen")?,
+    };
+    f.done()?;
+    let verified = trust.verify(&token)?;
+    let mut guard = Recording {
+        seen,
+        recorded: None,
+    };
+    let p = pop::verify_presentation(&proof, &verified, &token, &opts, trust.now, &mut guard)?;
+    let replay = match guard.recorded {
+        Some((key, exp)) => object! { "key" => key, "exp" => exp },
+        None => Value::Null,
+    };
+    respond(&object! {
+        "kid" => p.kid(),
+        "jti" => p.jti(),
+        "iat" => p.iat(),
+        "aud" => p.audience(),
+        "nonce" => p.nonce(),
+        "request_hash" => p.request_hash(),
+        "token_jti" => verified.claims().jti.as_str(),
+        "sub" => verified.claims().request.sub.as_str(),
+        "root_sub" => root_sub(&verified),
+        "replay" => replay,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Audit
+
+pub(super) fn audit_append(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request)?;
+    let last = f.opt("last")?;
+    let time = f.int("time")?;
+    let event = f.string("event")?;
+    let data = f.object("data")?;
+    f.done()?;
+    let kind = EventKind::from_name(&event)
+        .ok_or_else(|| OpError::BadRequest(format!("unknown audit event `{event}`")))?;
+    let mut chain = match last {
+        None => AuditChain::new(),
+        Some(value) => {
+            // The record must at least be what its own hash says, or the
+            // new record would link to content nobody wrote.
+            let last = AuditRecord::from_json(&value)?;
+            if last.computed_hash() != last.hash {
+                return Err(AuditError::BadHash { seq: last.seq }.into());
+            }
+            AuditChain::resume(&last)
+        }
+    };
+    let record = chain.append(time, kind, data);
+    // Read back what was written: data a verifier would refuse (numbers
+    // that are not integers) is refused now, not discovered later.
+    let value = record.to_json();
+    AuditRecord::from_json(&value)?;
+    respond(&value)
+}
+
+pub(super) fn audit_verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request)?;
+    let records = match f.value("records")? {
+        Value::Array(items) => items,
+        _ => return Err(wrong_type("records", "an array of audit records")),
+    };
+    let head = f.opt_string("head")?;
+    f.done()?;
+    let summary = match head {
+        None => audit::verify_chain_json(&records)?,
+        Some(head) => audit::verify_chain_json_against(&records, &head)?,
+    };
+    respond(&object! {
+        "valid" => true,
+        "first_seq" => summary.first_seq,
+        "last_seq" => summary.last_seq,
+        "count" => summary.count,
+        "head" => summary.head,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Refresh
+
+pub(super) fn refresh(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request)?;
+    let token = f.string("token")?;
+    let trust = Trust::take(&mut f)?;
+    let key = keys::signing_key_from_jwk(&f.value("key")?)?;
+    let policy = Policy::from_value(&f.value("policy")?)?;
+    let mut attributes = alloc::collections::BTreeMap::new();
+    if let Some(v) = f.opt("attributes")? {
+        let Value::Object(map) = v else {
+            return Err(wrong_type("attributes", "an object of strings"));
+        };
+        for (name, value) in map {
+            let Value::String(value) = value else {
+                return Err(wrong_type(&format!("attributes.{name}"), "a string"));
+            };
+            attributes.insert(name, value);
+        }
+    }
+    let ttl = f.uint("ttl")?;
+    let budget = read_budget(&mut f)?;
+    let entropy = f.bytes("entropy")?;
+    f.done()?;
+    let current = trust.verify(&token)?;
+    let issuer = TokenIssuer::new(&key, trust.issuer.clone());
+    let issued = refresh::refresh(
+        &issuer,
+        &current,
+        &trust.revoked,
+        &RefreshRequest {
+            policy: &policy,
+            attributes,
+            ttl,
+            budget,
+        },
+        trust.now,
+        &mut SliceEntropy::new(&entropy),
+    )?;
+    let mut out = issued_json(&issued);
+    if let Value::Object(m) = &mut out {
+        m.insert("replaces".into(), current.claims().jti.as_str().into());
+        m.insert(
+            "caps".into(),
+            crate::claims::Capability::list_to_json(&issued.claims.request.caps),
+        );
+    }
+    respond(&out)
+}

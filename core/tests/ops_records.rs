@@ -1,0 +1,218 @@
+//! What the revocation-list, proof-of-possession, audit and refresh
+//! operations answer, read through the operations table as every host
+//! calls them. (That all hosts answer alike is `tests/operations_table.rs`.)
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+use captoken_core::b64;
+use captoken_core::json::Value;
+use captoken_core::ops::call_named;
+
+mod lit;
+use lit::json;
+
+const NOW: i64 = 1_700_000_000;
+const ISS: &str = "https://gw.example";
+const AUD: &str = "robot-gateway";
+
+fn call(op: &str, request: &Value) -> Result<Value, String> {
+    call_named(op, &request.to_vec())
+        .map(|out| lit::parse(&out))
+        .map_err(|e| e.code().to_string())
+}
+
+fn ok(op: &str, request: &Value) -> Value {
+    call(op, request).unwrap_or_else(|code| panic!("{op}: {code}"))
+}
+
+fn key(n: u8) -> Value {
+    ok("keygen", &json!({ "seed": b64::encode(&[n; 32]) }))
+}
+
+fn jwks() -> Value {
+    json!({ "keys": [key(1)["public_jwk"]] })
+}
+
+fn token() -> (String, String) {
+    let issued = ok(
+        "issue",
+        &json!({
+            "key": key(1)["private_jwk"], "issuer": ISS, "now": NOW, "ttl": 300,
+            "entropy": b64::encode(&[3; 16]),
+            "claims": { "sub": "principal-2", "aud": AUD, "cnf": { "jwk": key(2)["public_jwk"] },
+                        "caps": [{ "actions": ["drive", "stop"], "resources": ["robot:7"] }] }
+        }),
+    );
+    (
+        issued["token"].as_str().unwrap().into(),
+        issued["jti"].as_str().unwrap().into(),
+    )
+}
+
+fn trust(token: &str, now: i64) -> Value {
+    json!({ "token": token, "jwks": jwks(), "issuer": ISS, "audience": AUD, "now": now })
+}
+
+#[test]
+fn a_revocation_list_reads_back_sorted_and_says_when_it_is_stale() {
+    let (a, b) = (b64::encode(&[0xa; 16]), b64::encode(&[0xb; 16]));
+    let signed = ok(
+        "revocation_list_sign",
+        &json!({ "key": key(1)["private_jwk"], "list": {
+        "iss": ISS, "seq": 7, "iat": NOW, "next_update": NOW + 60,
+        "revoked": [{ "jti": b, "revoked_at": NOW - 1 }, { "jti": a, "revoked_at": NOW - 2, "reason": "lost" }] } }),
+    );
+    assert_eq!(signed["kid"], key(1)["kid"]);
+    let verify = |now: i64| {
+        ok(
+            "revocation_list_verify",
+            &json!({ "list": signed["list"], "jwks": jwks(), "issuer": ISS, "now": now }),
+        )
+    };
+    let fresh = verify(NOW + 59);
+    assert_eq!(fresh["status"], "fresh");
+    assert!(fresh["stale_since"].is_null());
+    assert_eq!(fresh["seq"], 7u64);
+    assert_eq!(fresh["kid"], key(1)["kid"]);
+    assert_eq!(
+        fresh["revoked"],
+        json!([{ "jti": a, "revoked_at": NOW - 2, "reason": "lost" }, { "jti": b, "revoked_at": NOW - 1 }])
+    );
+    let stale = verify(NOW + 60);
+    assert_eq!(stale["status"], "stale");
+    assert_eq!(stale["stale_since"], NOW + 60);
+    // The same list, another issuer's name for it: refused.
+    let err = call(
+        "revocation_list_verify",
+        &json!({ "list": signed["list"], "jwks": jwks(), "issuer": "https://other", "now": NOW }),
+    )
+    .unwrap_err();
+    assert_eq!(err, "bad_issuer");
+}
+
+#[test]
+fn a_proof_names_the_replay_record_the_host_must_keep() {
+    let (token, token_jti) = token();
+    let proof = ok(
+        "pop_create",
+        &json!({
+        "key": key(2)["private_jwk"], "token": token, "audience": "svc", "request_hash": "h1",
+        "now": NOW + 10, "entropy": b64::encode(&[5; 16]) }),
+    )["proof"]
+        .clone();
+    let mut req = trust(&token, NOW + 20);
+    req["proof"] = proof;
+    req["pop_audience"] = json!("svc");
+    req["request_hash"] = json!("h1");
+    req["max_age"] = json!(30);
+    let out = ok("pop_verify", &req);
+    let jti = b64::encode(&[5; 16]);
+    assert_eq!(out["jti"], jti.as_str());
+    assert_eq!(out["token_jti"], token_jti.as_str());
+    assert_eq!(out["iat"], NOW + 10);
+    assert_eq!(out["sub"], "principal-2");
+    assert_eq!(out["request_hash"], "h1");
+    let replay_key = format!("pop:{}:{jti}", key(2)["kid"].as_str().unwrap());
+    assert_eq!(out["replay"], json!({ "key": replay_key, "exp": NOW + 40 }));
+
+    // Recorded by the host, the same proof is refused; another proof isn't.
+    req["seen"] = json!([replay_key]);
+    assert_eq!(call("pop_verify", &req).unwrap_err(), "replayed");
+    req["seen"] = json!(["pop:other:key"]);
+    ok("pop_verify", &req);
+    // Past max_age, and bound to another request: refused.
+    req["now"] = json!(NOW + 40);
+    assert_eq!(call("pop_verify", &req).unwrap_err(), "pop_stale");
+    req["now"] = json!(NOW + 20);
+    req["request_hash"] = json!("h2");
+    assert_eq!(
+        call("pop_verify", &req).unwrap_err(),
+        "pop_request_mismatch"
+    );
+    req["request_hash"] = json!("h1");
+    req["max_age"] = json!(301);
+    assert_eq!(call("pop_verify", &req).unwrap_err(), "bad_request");
+}
+
+#[test]
+fn appended_records_form_a_chain_that_verifies_and_any_edit_breaks() {
+    let mut records = Vec::new();
+    let mut last: Option<Value> = None;
+    for (i, event) in [
+        "token_issued",
+        "agent.capability.granted",
+        "agent.delegation.attempted",
+        "token_revoked",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut req = json!({ "time": NOW + i as i64, "event": event, "data": { "n": i } });
+        if let Some(last) = &last {
+            req["last"] = last.clone();
+        }
+        let record = ok("audit_append", &req);
+        assert_eq!(record["seq"], i as u64);
+        if let Some(last) = &last {
+            assert_eq!(record["prev"], last["hash"]);
+        }
+        records.push(record.clone());
+        last = Some(record);
+    }
+    let summary = ok(
+        "audit_verify",
+        &json!({ "records": records, "head": records[3]["hash"] }),
+    );
+    assert_eq!(summary["count"], 4u64);
+    assert_eq!(summary["last_seq"], 3u64);
+    assert_eq!(summary["head"], records[3]["hash"]);
+
+    let mut edited = records.clone();
+    edited[1]["data"]["n"] = json!(7);
+    assert_eq!(
+        call("audit_verify", &json!({ "records": edited })).unwrap_err(),
+        "audit_bad_hash"
+    );
+    let mut dropped = records.clone();
+    dropped.remove(2);
+    assert_eq!(
+        call("audit_verify", &json!({ "records": dropped })).unwrap_err(),
+        "audit_bad_sequence"
+    );
+}
+
+#[test]
+fn refresh_goes_through_the_policy_again_and_never_widens() {
+    let (token, jti) = token();
+    let policy = json!({ "version": 1, "max_ttl": 120, "rules": [
+        { "id": "drivers", "effect": "allow", "subjects": { "ids": ["principal-2"] },
+          "capabilities": [{ "actions": ["drive", "fly"], "resources": ["robot:*"] }],
+          "required_constraints": { "max_purchase": 0 } } ] });
+    let mut req = trust(&token, NOW + 100);
+    req["key"] = key(1)["private_jwk"].clone();
+    req["policy"] = policy;
+    req["ttl"] = json!(3600);
+    req["entropy"] = json!(b64::encode(&[9; 16]));
+    let out = ok("refresh", &req);
+    assert_eq!(out["replaces"], jti.as_str());
+    assert_eq!(out["iat"], NOW + 100);
+    assert_eq!(out["exp"], NOW + 100 + 120, "the policy caps the lifetime");
+    // drive+stop on robot:7 held, drive+fly on robot:* allowed: drive on
+    // robot:7 only, with the policy's constraint merged in.
+    assert_eq!(
+        out["caps"],
+        json!([{ "actions": ["drive"], "resources": ["robot:7"], "constraints": { "max_purchase": 0 } }])
+    );
+    // The new token verifies; signed by another key it would not refresh.
+    let verified = ok("verify", &trust(out["token"].as_str().unwrap(), NOW + 101));
+    assert_eq!(verified["claims"]["sub"], "principal-2");
+    req["key"] = key(3)["private_jwk"].clone();
+    let new_token = call("refresh", &req).unwrap();
+    assert_eq!(
+        call(
+            "verify",
+            &trust(new_token["token"].as_str().unwrap(), NOW + 101)
+        )
+        .unwrap_err(),
+        "unknown_kid"
+    );
+}
