@@ -1,19 +1,30 @@
+// Types of the captoken package: one file for every entry (index.js for
+// Node ESM, index.cjs for CommonJS, browser.js for browsers and bundlers),
+// which all export the same names. Written by hand and type-checked by
+// `tsc` (tsconfig.json), together with test/types/usage.ts.
+
 /** A JSON Web Key (public or private Ed25519, RFC 8037). */
 export interface Jwk {
   kty: 'OKP';
   crv: 'Ed25519';
   x: string;
+  /** The private seed: present only in private keys. */
   d?: string;
   kid?: string;
   alg?: 'EdDSA';
   use?: 'sig';
-  [member: string]: unknown;
+  key_ops?: string[];
+  /** Validity window of an issuer key (integer seconds; a captoken extension for rotation). */
+  nbf?: number;
+  exp?: number;
 }
 
+/** The public keys of one issuer. */
 export interface Jwks {
   keys: Jwk[];
 }
 
+/** Limits a capability is granted under; an unknown kind fails closed at authorization. */
 export interface Constraints {
   domains?: string[];
   max_purchase?: number;
@@ -23,6 +34,7 @@ export interface Constraints {
   [kind: string]: unknown;
 }
 
+/** Every listed action on every listed resource, under all the constraints. */
 export interface Capability {
   actions: string[];
   resources: string[];
@@ -39,6 +51,7 @@ export interface TokenRequest {
   [extra: string]: unknown;
 }
 
+/** The claims of a verified token. */
 export interface Claims extends TokenRequest {
   ver: 1;
   iss: string;
@@ -46,9 +59,12 @@ export interface Claims extends TokenRequest {
   nbf: number;
   exp: number;
   jti: string;
+  /** In a delegated token: base64url SHA-256 of its parent's compact text. */
+  prf?: string;
 }
 
 export interface Issued {
+  /** The compact token; for `delegate`, the whole chain `child~parent~...~root`. */
   token: string;
   kid: string;
   jti: string;
@@ -56,13 +72,21 @@ export interface Issued {
   exp: number;
 }
 
+/** One ancestor in a delegation chain. */
+export interface ChainLink {
+  jti: string;
+  sub: string;
+  kid: string;
+}
+
 export interface Verified {
   header: { alg: 'EdDSA'; typ: 'captoken+jwt'; kid: string };
+  /** The claims of the leaf (the token presented first). */
   claims: Claims;
   /** Delegations between the issuer and this token (0: signed by the issuer). */
   depth: number;
-  /** Ancestors, root first. */
-  chain: { jti: string; sub: string; kid: string }[];
+  /** The leaf's ancestors, root first; empty for a token signed by the issuer. */
+  chain: ChainLink[];
   /** The principal the issuer vouched for (a delegated token's own `sub` is named by its delegator). */
   root_sub: string;
 }
@@ -84,6 +108,7 @@ export interface ActionRequest {
 
 export interface Authorized {
   allowed: true;
+  /** Index in `claims.caps` of the capability that allowed the request. */
   cap_index: number;
   sub: string;
   root_sub: string;
@@ -91,47 +116,211 @@ export interface Authorized {
   depth: number;
 }
 
-interface TrustArgs {
+/** How a verifier trusts tokens: shared by `verify`, `authorize` and `delegate`. */
+export interface TrustOptions {
+  /** The issuer's public key set. */
   jwks: Jwks;
   issuer: string;
+  /** This verifier's audience. */
   audience: string;
+  /** Seconds since the Unix epoch; default: the clock. */
   now?: number;
+  /** Clock skew allowed, 0..=300 seconds; default 30. */
   leeway?: number;
+  /** Delegation links allowed below the issuer's token; default 3. */
   maxDepth?: number;
   /** Revoked `jti`s: a token is refused when any `jti` of its chain is listed. */
   revoked?: string[];
+  /**
+   * A signed revocation list (`signRevocationList`), verified with the same
+   * keys, issuer and clock; a token is refused when any `jti` of its chain
+   * is listed. A list past its `next_update` is refused
+   * (`revocation_list_stale`) unless `allowStale`.
+   */
+  revocationList?: string;
+  allowStale?: boolean;
 }
 
-export declare class CaptokenError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string);
+export interface RevokedEntry {
+  jti: string;
+  revoked_at: number;
+  reason?: string;
 }
 
-export declare const moduleSha256: string;
-export declare const ABI_VERSION: number;
+export interface RevocationListContent {
+  iss: string;
+  /** Monotonic: a verifier refuses a list older than one it has seen. */
+  seq: number;
+  iat: number;
+  next_update: number;
+  revoked: RevokedEntry[];
+}
 
-export declare function generateKey(): { kid: string; privateJwk: Jwk; publicJwk: Jwk };
-export declare function issue(args: { key: Jwk; issuer: string; claims: TokenRequest; ttl?: number; now?: number }): Issued;
-export declare function verify(args: TrustArgs & { token: string }): Verified;
-export declare function authorize(args: TrustArgs & { token: string; request: ActionRequest }): Authorized;
-export declare function delegate(
-  args: TrustArgs & { parent: string; key: Jwk; claims: TokenRequest; ttl?: number },
-): Issued & { depth: number };
-export declare function scopeMeet(a: Capability[], b: Capability[]): Capability[];
-export declare function info(): { abi: number; version: string; ops: string[] };
-export declare function callOperation(op: string, request: unknown): unknown;
+export interface SignRevocationListOptions {
+  /** The issuer's private JWK (the token signing key). */
+  key: Jwk;
+  list: RevocationListContent;
+}
+
+export interface VerifyRevocationListOptions {
+  /** The signed list (compact JWS, `typ: captoken-rl+jwt`). */
+  list: string;
+  jwks: Jwks;
+  issuer: string;
+  now?: number;
+  leeway?: number;
+  /** The highest `seq` accepted before; an older list is refused (`revocation_list_rollback`). */
+  lastSeenSeq?: number;
+}
+
+export interface CheckedRevocationList extends RevocationListContent {
+  /** `stale`: past `next_update`; fetch a newer list, or decide to accept it. */
+  status: 'fresh' | 'stale';
+  stale_since: number | null;
+  kid: string;
+}
+
+export interface CreateProofOptions {
+  /** The holder's private JWK: the key the token's `cnf` names. */
+  key: Jwk;
+  /** The token or chain being presented. */
+  token: string;
+  /** Who the proof is for (the verifier). */
+  audience: string;
+  /** The verifier's challenge, if it gave one. */
+  nonce?: string;
+  /** Binds the proof to one request (e.g. base64url SHA-256 of it). */
+  requestHash?: string;
+  now?: number;
+}
+
+export interface VerifyProofOptions extends VerifyOptions {
+  proof: string;
+  /** This verifier's name, as the holder put it in `audience`. */
+  popAudience: string;
+  /** Oldest proof accepted, 1..=300 seconds; default 60. */
+  maxAge?: number;
+  nonce?: string;
+  requestHash?: string;
+  /** Replay keys already recorded (see `VerifiedProof.replay`); a listed one is refused (`replayed`). */
+  seen?: string[];
+}
+
+export interface VerifiedProof {
+  kid: string;
+  jti: string;
+  iat: number;
+  aud: string;
+  nonce: string | null;
+  request_hash: string | null;
+  token_jti: string;
+  sub: string;
+  root_sub: string;
+  /** Record `key` until `exp` and pass recorded keys as `seen`: the module keeps no state. */
+  replay: { key: string; exp: number };
+}
+
+export type AuditEvent =
+  | 'token_issued' | 'token_revoked' | 'token_denied'
+  | 'agent.capability.granted' | 'agent.capability.revoked' | 'agent.delegation.attempted';
+
+export interface AuditRecord {
+  seq: number;
+  time: number;
+  event: AuditEvent;
+  v: number;
+  /** Integers only among numbers: a record must hash one way. */
+  data: Record<string, unknown>;
+  prev: string;
+  hash: string;
+}
+
+export interface AppendAuditOptions {
+  /** The last stored record; absent for the first. */
+  last?: AuditRecord;
+  /** Seconds since the Unix epoch; default: the clock. */
+  time?: number;
+  event: AuditEvent;
+  data: Record<string, unknown>;
+}
+
+export interface AuditSummary {
+  valid: true;
+  first_seq: number;
+  last_seq: number;
+  count: number;
+  head: string;
+}
+
+export interface RefreshOptions extends VerifyOptions {
+  /** The issuer's private JWK. */
+  key: Jwk;
+  /** The policy in force now. */
+  policy: Policy;
+  /** The subject's attributes as the issuer knows them now. */
+  attributes?: Record<string, string>;
+  /** Lifetime asked for; the policy caps it. Default 300. */
+  ttl?: number;
+  budget?: number;
+}
+
+export interface IssueOptions {
+  /** The issuer's private JWK. */
+  key: Jwk;
+  issuer: string;
+  claims: TokenRequest;
+  /** Lifetime in seconds; default 300. */
+  ttl?: number;
+  /** Seconds since the Unix epoch; default: the clock. */
+  now?: number;
+}
+
+export interface VerifyOptions extends TrustOptions {
+  /** A token, or a delegation chain `leaf~parent~...~root`. */
+  token: string;
+}
+
+export interface AuthorizeOptions extends VerifyOptions {
+  request: ActionRequest;
+}
+
+export interface DelegateOptions extends TrustOptions {
+  /** The token or chain you hold. */
+  parent: string;
+  /** Your private JWK: the one the parent's `cnf` names. */
+  key: Jwk;
+  /** The child's claims; they may only narrow the parent's. */
+  claims: TokenRequest;
+  /** Lifetime in seconds (capped by the parent's `exp`); default 300. */
+  ttl?: number;
+}
+
+export interface KeyPair {
+  kid: string;
+  privateJwk: Jwk;
+  publicJwk: Jwk;
+}
+
+export interface ModuleInfo {
+  abi: number;
+  version: string;
+  /** The operations table, in id order. */
+  ops: string[];
+}
+
+export interface PolicyRule {
+  id: string;
+  effect: 'allow' | 'deny';
+  subjects: { ids?: string[]; patterns?: string[]; attributes?: Record<string, string[]> };
+  capabilities: Capability[];
+  required_constraints?: Constraints;
+  max_ttl?: number;
+}
 
 export interface Policy {
   version: 1;
   max_ttl?: number;
-  rules: {
-    id: string;
-    effect: 'allow' | 'deny';
-    subjects: { ids?: string[]; patterns?: string[]; attributes?: Record<string, string[]> };
-    capabilities: Capability[];
-    required_constraints?: Constraints;
-    max_ttl?: number;
-  }[];
+  rules: PolicyRule[];
 }
 
 export interface PolicyRequest {
@@ -144,10 +333,176 @@ export type Decision =
   | { decision: 'granted'; capabilities: Capability[]; ttl: number; matched_rules: string[]; narrowed: boolean }
   | { decision: 'denied'; code: 'denied_by_rule' | 'no_matching_rule'; rule: string | null; reason: string };
 
-export declare function checkPolicy(policy: Policy): { valid: true; rules: number; max_ttl: number; policy: Policy };
+export interface PolicyCheck {
+  valid: true;
+  rules: number;
+  max_ttl: number;
+  /** The policy in normal form. */
+  policy: Policy;
+}
+
+export interface PolicyExplanation {
+  requested_ttl: number;
+  policy_max_ttl: number;
+  /** One entry per rule visited, in order. */
+  rules: Record<string, unknown>[];
+  steps: number;
+  decision: Decision;
+}
+
+/**
+ * The stable error codes: the module's (docs/FORMAT.md, docs/POLICY.md),
+ * the same strings the gateway and CLI report, and the package's own while
+ * loading the module. Open-ended, so a newer module's codes still type-check.
+ */
+export type ErrorCode =
+  // token format and verification
+  | 'token_too_large' | 'malformed_token' | 'bad_base64' | 'bad_json' | 'duplicate_key' | 'json_too_deep'
+  | 'unsupported_alg' | 'untrusted_key_header' | 'unknown_crit' | 'bad_header' | 'bad_typ' | 'missing_kid'
+  | 'unknown_kid' | 'key_not_valid' | 'bad_signature' | 'unsupported_version' | 'bad_date' | 'missing_exp'
+  | 'bad_claims' | 'expired' | 'not_yet_valid' | 'issued_in_future' | 'bad_audience' | 'bad_issuer'
+  // keys and issuing
+  | 'bad_key' | 'unsupported_key_type' | 'bad_key_use' | 'bad_key_alg' | 'weak_key' | 'private_key_in_public_set'
+  | 'duplicate_kid' | 'kid_mismatch' | 'key_pair_mismatch' | 'bad_ttl' | 'entropy_unavailable' | 'signing_failed'
+  // requests
+  | 'bad_request' | 'unknown_op'
+  // authorization and delegation
+  | 'not_granted' | 'constraint_violated' | 'missing_context' | 'unknown_constraint' | 'bad_context' | 'bad_pattern'
+  | 'delegation_not_holder' | 'delegation_too_deep' | 'delegation_escalation' | 'delegation_broken_link'
+  | 'delegation_parent_mismatch' | 'delegation_cycle'
+  // policy
+  | 'bad_policy' | 'unsupported_policy_version' | 'duplicate_rule_id' | 'too_many_rules' | 'policy_budget_exceeded'
+  // revocation, proof of possession, replay, audit
+  | 'revoked' | 'revocation_list_rollback' | 'revocation_list_stale' | 'bad_revocation_list'
+  | 'pop_key_mismatch' | 'pop_token_mismatch' | 'pop_bad_audience' | 'pop_stale' | 'pop_in_future'
+  | 'pop_nonce_mismatch' | 'pop_request_mismatch' | 'bad_presentation'
+  | 'replayed' | 'replay_expired' | 'replay_guard_full'
+  | 'audit_bad_record' | 'audit_bad_hash' | 'audit_broken_link' | 'audit_bad_sequence' | 'audit_head_mismatch'
+  | 'audit_empty_chain' | 'refresh_not_root' | 'denied_by_rule' | 'no_matching_rule'
+  // loading the module (this package)
+  | 'module_digest_mismatch' | 'module_bad_digest' | 'module_unavailable' | 'module_unverifiable'
+  | 'abi_mismatch' | 'not_initialized' | 'guest_trap' | 'guest_alloc' | 'guest_bad_status'
+  | 'guest_bad_response' | 'module_invalid'
+  | (string & {});
+
+export declare class CaptokenError extends Error {
+  readonly name: 'CaptokenError';
+  readonly code: ErrorCode;
+  /** Where in a document the problem is, e.g. `caps[0].constraints.max_purchase`, when the module says. */
+  readonly path?: string;
+  constructor(code: ErrorCode, message: string, options?: { path?: string; cause?: unknown });
+}
+
+/**
+ * SHA-256 (hex) of the loaded module: the digest the gateway checks too.
+ * Node: set on import. Browser entry: `null` until `init()` resolves.
+ */
+export declare const moduleSha256: string;
+/** ABI version of the loaded module (1). Browser entry: `null` until `init()` resolves. */
+export declare const ABI_VERSION: number;
+
+/**
+ * Where `init` gets the module: a URL (string or `URL`), a fetch `Response`,
+ * or the bytes. Written structurally so these types need neither the DOM
+ * library nor @types/node.
+ */
+export type ModuleSource =
+  | string
+  | { readonly href: string }
+  | { readonly ok: boolean; arrayBuffer(): Promise<ArrayBuffer> }
+  | ArrayBuffer
+  | ArrayBufferView;
+
+/**
+ * Browsers and bundlers: fetch the module (default: the package's own
+ * `dist/captoken_bg.wasm`, next to the entry), check its SHA-256 against the
+ * package's committed digest and instantiate it. Must resolve before any
+ * other call. Node: the module is loaded on import; this resolves at once.
+ */
+export declare function init(source?: ModuleSource): Promise<{ moduleSha256: string; abiVersion: number }>;
+
+/** Generate an Ed25519 key from the platform's CSPRNG. */
+export declare function generateKey(): KeyPair;
+/** Issue a token signed with `key` as `issuer`. */
+export declare function issue(options: IssueOptions): Issued;
+/** Verify a token or delegation chain; throws a `CaptokenError` when it is refused. */
+export declare function verify(options: VerifyOptions): Verified;
+/** Verify, then authorize `request`; throws `not_granted`, `constraint_violated`, ... when refused. */
+export declare function authorize(options: AuthorizeOptions): Authorized;
+/** Mint a narrower child of `parent` for a new holder; returns the new chain. */
+export declare function delegate(options: DelegateOptions): Issued & { depth: number };
+/** `min(a, b)`: exactly the requests both capability lists allow. */
+export declare function scopeMeet(a: Capability[], b: Capability[]): Capability[];
+/** Validate a policy document; returns its normal form. */
+export declare function checkPolicy(policy: Policy): PolicyCheck;
+/** What `request` may be granted under `policy`; a denial is a decision, not an error. */
 export declare function evaluatePolicy(policy: Policy, request: PolicyRequest, budget?: number): Decision;
-export declare function explainPolicy(
-  policy: Policy,
-  request: PolicyRequest,
-  budget?: number,
-): { requested_ttl: number; policy_max_ttl: number; rules: unknown[]; steps: number; decision: Decision };
+/** As `evaluatePolicy`, with a rule-by-rule trace. */
+export declare function explainPolicy(policy: Policy, request: PolicyRequest, budget?: number): PolicyExplanation;
+/** Sign a revocation list with the issuer's key. */
+export declare function signRevocationList(options: SignRevocationListOptions): { list: string; kid: string };
+/** Verify a signed revocation list offline; a stale list is an outcome (`status`), not an error. */
+export declare function verifyRevocationList(options: VerifyRevocationListOptions): CheckedRevocationList;
+/** As a holder, prove possession of the token's key to `audience`. */
+export declare function createProof(options: CreateProofOptions): { proof: string };
+/** Verify the token, then the proof against its `cnf` key, audience, age, nonce, request hash and `seen`. */
+export declare function verifyProof(options: VerifyProofOptions): VerifiedProof;
+/** The next record of an audit hash chain. */
+export declare function appendAudit(options: AppendAuditOptions): AuditRecord;
+/** Check an audit chain (any edit, insertion, deletion or reordering), and that it ends at `head` when given. */
+export declare function verifyAuditChain(records: AuditRecord[], head?: string): AuditSummary;
+/** Re-issue an unrevoked issuer token through the policy in force; never wider than it was. */
+export declare function refresh(options: RefreshOptions): Issued & { replaces: string; caps: Capability[] };
+/** Module version, ABI version and the operations table. */
+export declare function info(): ModuleInfo;
+/** Call any operation of the table by name with a JSON-able request (escape hatch). */
+export declare function callOperation(op: string, request: unknown): unknown;
+
+/** The operations, as `createCaptoken` returns them. */
+export interface Captoken {
+  readonly moduleSha256: string;
+  readonly ABI_VERSION: number;
+  generateKey: typeof generateKey;
+  issue: typeof issue;
+  verify: typeof verify;
+  authorize: typeof authorize;
+  delegate: typeof delegate;
+  scopeMeet: typeof scopeMeet;
+  checkPolicy: typeof checkPolicy;
+  evaluatePolicy: typeof evaluatePolicy;
+  explainPolicy: typeof explainPolicy;
+  signRevocationList: typeof signRevocationList;
+  verifyRevocationList: typeof verifyRevocationList;
+  createProof: typeof createProof;
+  verifyProof: typeof verifyProof;
+  appendAudit: typeof appendAudit;
+  verifyAuditChain: typeof verifyAuditChain;
+  refresh: typeof refresh;
+  info: typeof info;
+  callOperation: typeof callOperation;
+}
+
+/** A module instance for `createCaptoken`. */
+export interface ModuleBinding {
+  /** Hex SHA-256 of the module's bytes. */
+  sha256: string;
+  /** Text of the committed `dist/captoken_bg.wasm.sha256`. */
+  sha256File: string;
+  /** Instantiate the module (called after the digest check). */
+  instantiate(): {
+    /** Run operation `op` on a JSON request; throws `{ code, message, path? }` when the module refuses. */
+    call(op: string, request: string): string;
+    abiVersion: number;
+  };
+  /** `n` bytes from a CSPRNG. */
+  randomBytes(n: number): Uint8Array;
+  /** Seconds since the Unix epoch. */
+  now(): number;
+}
+
+/**
+ * Advanced: the API over a module instance you load yourself (a worker
+ * handed a compiled module, a runtime without `fetch`). The digest and ABI
+ * are checked as `init` checks them. The entries are built with it.
+ */
+export declare function createCaptoken(binding: ModuleBinding): Captoken;

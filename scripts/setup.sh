@@ -23,3 +23,7 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   exit 1
 fi
 (cd npm && npm ci --no-audit --no-fund --loglevel=error)
+
+# Debian's Chromium for the browser tests (playwright-core drives it; no
+# browser download).
+bash npm/scripts/setup-browser.sh

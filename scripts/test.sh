@@ -4,7 +4,9 @@
 # 1. the module rebuilds from source to the committed bytes (reproducible);
 # 2. the core builds for wasm32 without std;
 # 3. all Rust tests: core, conformance vectors, wasmtime host, cross-host;
-# 4. the npm package's tests in Node.
+# 4. the npm package: its API in Node, tsc over its types, the packed
+#    tarball installed into an empty project, and Chromium (package and
+#    operator console).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -36,5 +38,5 @@ cargo check --locked -p captoken-core --no-default-features --target wasm32-unkn
 echo "== Rust tests"
 cargo test --locked --workspace
 
-echo "== npm package tests (Node $(node --version))"
-(cd npm && node --test test/)
+echo "== npm package: API in Node, types, packed tarball, headless Chromium"
+bash npm/scripts/test-all.sh

@@ -2,7 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { generateKey, issue, verify, authorize, delegate, scopeMeet, evaluatePolicy, explainPolicy, checkPolicy, info, CaptokenError, moduleSha256, ABI_VERSION, callOperation } from '../index.js';
+import {
+  generateKey, issue, verify, authorize, delegate, scopeMeet, evaluatePolicy, explainPolicy, checkPolicy, info,
+  CaptokenError, moduleSha256, ABI_VERSION, callOperation, signRevocationList, verifyRevocationList, createProof,
+  verifyProof, appendAudit, verifyAuditChain, refresh,
+} from '../index.js';
 
 const issuerKey = generateKey();
 const holder = generateKey();
@@ -18,7 +22,8 @@ test('the loaded module is the committed one', () => {
   const bytes = readFileSync(new URL('../dist/captoken_bg.wasm', import.meta.url));
   assert.equal(moduleSha256, createHash('sha256').update(bytes).digest('hex'));
   assert.equal(ABI_VERSION, 1);
-  assert.deepEqual(info().ops, ['info', 'keygen', 'issue', 'verify', 'authorize', 'delegate', 'scope_meet', 'policy_check', 'policy_evaluate', 'policy_explain']);
+  assert.deepEqual(info().ops, ['info', 'keygen', 'issue', 'verify', 'authorize', 'delegate', 'scope_meet', 'policy_check', 'policy_evaluate', 'policy_explain',
+    'revocation_list_sign', 'revocation_list_verify', 'pop_create', 'pop_verify', 'audit_append', 'audit_verify', 'refresh']);
 });
 
 test('issue then verify returns the claims', () => {
@@ -132,4 +137,57 @@ test('policy: grant with required constraints, deny by rule, explain agrees', ()
   assert.deepEqual([denied.decision, denied.code, denied.rule], ['denied', 'denied_by_rule', 'not-robot-0']);
   assert.deepEqual(explainPolicy(policy, request).decision, granted);
   assert.throws(() => checkPolicy({ ...policy, rules: [{ ...policy.rules[0], efect: 'allow' }] }), (e) => e.code === 'bad_policy');
+});
+
+test('a signed revocation list revokes offline, and a stale one must be allowed', () => {
+  const now = 1_700_000_000;
+  const trust = { jwks, issuer: 'gw', audience: 'robot-gateway', now: now + 1 };
+  const t = issue({ key: issuerKey.privateJwk, issuer: 'gw', claims, now, ttl: 300 });
+  const { list } = signRevocationList({
+    key: issuerKey.privateJwk,
+    list: { iss: 'gw', seq: 2, iat: now, next_update: now + 60, revoked: [{ jti: t.jti, revoked_at: now }] },
+  });
+  const checked = verifyRevocationList({ list, jwks, issuer: 'gw', now: now + 1 });
+  assert.equal(checked.status, 'fresh');
+  assert.deepEqual(checked.revoked.map((e) => e.jti), [t.jti]);
+  assert.equal(verifyRevocationList({ list, jwks, issuer: 'gw', now: now + 60 }).status, 'stale');
+  assert.throws(() => verifyRevocationList({ list, jwks, issuer: 'gw', lastSeenSeq: 3, now }), { code: 'revocation_list_rollback' });
+  assert.throws(() => verify({ token: t.token, ...trust, revocationList: list }), { code: 'revoked' });
+  const empty = signRevocationList({ key: issuerKey.privateJwk, list: { iss: 'gw', seq: 3, iat: now, next_update: now + 60, revoked: [] } }).list;
+  assert.equal(verify({ token: t.token, ...trust, revocationList: empty }).claims.jti, t.jti);
+  assert.throws(() => verify({ token: t.token, ...trust, now: now + 61, revocationList: empty }), { code: 'revocation_list_stale' });
+  verify({ token: t.token, ...trust, now: now + 61, revocationList: empty, allowStale: true });
+});
+
+test('a proof of possession verifies once per recorded replay key', () => {
+  const t = issue({ key: issuerKey.privateJwk, issuer: 'gw', claims });
+  const trust = { jwks, issuer: 'gw', audience: 'robot-gateway' };
+  const { proof } = createProof({ key: holder.privateJwk, token: t.token, audience: 'svc', nonce: 'abc' });
+  const ok = verifyProof({ token: t.token, proof, ...trust, popAudience: 'svc', nonce: 'abc' });
+  assert.equal(ok.token_jti, t.jti);
+  assert.match(ok.replay.key, /^pop:/);
+  assert.throws(() => verifyProof({ token: t.token, proof, ...trust, popAudience: 'svc', nonce: 'abc', seen: [ok.replay.key] }), { code: 'replayed' });
+  assert.throws(() => verifyProof({ token: t.token, proof, ...trust, popAudience: 'other', nonce: 'abc' }), { code: 'pop_bad_audience' });
+  const forged = createProof({ key: issuerKey.privateJwk, token: t.token, audience: 'svc', nonce: 'abc' }).proof;
+  assert.throws(() => verifyProof({ token: t.token, proof: forged, ...trust, popAudience: 'svc' }), { code: 'pop_key_mismatch' });
+});
+
+test('an audit chain built here verifies, and an edit is found', () => {
+  const first = appendAudit({ event: 'token_issued', data: { jti: 'j1' } });
+  const second = appendAudit({ last: first, event: 'agent.delegation.attempted', data: { parent_jti: 'j1', sub: 's', code: 'delegation_escalation' } });
+  assert.equal(second.prev, first.hash);
+  assert.deepEqual(verifyAuditChain([first, second], second.hash).count, 2);
+  assert.throws(() => verifyAuditChain([first, { ...second, time: second.time + 1 }]), { code: 'audit_bad_hash' });
+  assert.throws(() => verifyAuditChain([first], second.hash), { code: 'audit_head_mismatch' });
+  assert.throws(() => appendAudit({ event: 'token_issued', data: { amount: 1.5 } }), { code: 'audit_bad_record' });
+});
+
+test('refresh narrows to what the policy grants now', () => {
+  const t = issue({ key: issuerKey.privateJwk, issuer: 'gw', claims });
+  const policy = { version: 1, max_ttl: 120, rules: [{ id: 'r', effect: 'allow', subjects: { ids: ['operator-1'] },
+    capabilities: [{ actions: ['drive'], resources: ['robot:*'] }], required_constraints: { rooms: ['lab'] } }] };
+  const next = refresh({ token: t.token, jwks, issuer: 'gw', audience: 'robot-gateway', key: issuerKey.privateJwk, policy, ttl: 3600 });
+  assert.equal(next.replaces, t.jti);
+  assert.equal(next.exp - next.iat, 120);
+  assert.deepEqual(next.caps[0].constraints, { max_purchase: 0, pii_access: false, rooms: ['lab'] });
 });

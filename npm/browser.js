@@ -1,0 +1,295 @@
+// captoken for browsers, bundlers and workers: the same .wasm the gateway
+// runs, fetched from a URL and checked against its committed SHA-256 by
+// `init()`. The module has no clock and no randomness of its own; this
+// wrapper supplies `Date` and `crypto.getRandomValues`.
+//
+// This file also holds the wrapper code every entry shares (the "shared"
+// region below): index.js builds the Node ESM API from it by importing
+// `createCaptoken`, and index.cjs loads the region as a plain script because
+// Node 18 cannot require() an ES module. Add a wrapper for a new operation
+// in `createCaptoken`, then name it in the export lists of this file and
+// index.js, and in index.d.ts; test/entries.test.js fails if an entry
+// misses it.
+import { initSync as initBindings, abiVersion, call } from './dist/captoken.js';
+
+// #region shared
+// Runs as module code here and as a strict-mode script in index.cjs: no
+// import, export or import.meta between these markers.
+
+const errorBrand = Symbol.for('captoken.CaptokenError');
+
+/**
+ * Every failure carries a stable `code`: the module's own codes (the same
+ * strings the gateway and CLI report) plus the few this wrapper adds while
+ * loading the module.
+ */
+class CaptokenError extends Error {
+  constructor(code, message, options = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CaptokenError';
+    this.code = code;
+    // Where in a document the problem is, e.g. `caps[0].constraints.max_purchase`.
+    if (typeof options.path === 'string') this.path = options.path;
+    this[errorBrand] = true;
+  }
+
+  // A process can hold two copies of this class (an app's `import` and a
+  // dependency's `require` load different entries); an error from either
+  // copy must pass `instanceof` against both.
+  static [Symbol.hasInstance](value) {
+    return value instanceof Error && value[errorBrand] === true;
+  }
+}
+
+/**
+ * Refuse a module that is not the committed one. `sha256File` is the text
+ * of dist/captoken_bg.wasm.sha256 (`<hex>  captoken_bg.wasm`).
+ */
+function checkDigest(actualSha256, sha256File) {
+  const expected = /^[0-9a-f]{64}(?=\s)/.exec(String(sha256File));
+  if (expected === null) {
+    throw new CaptokenError('module_bad_digest', 'captoken_bg.wasm.sha256 does not start with a SHA-256 in hex');
+  }
+  if (actualSha256 !== expected[0]) {
+    throw new CaptokenError(
+      'module_digest_mismatch',
+      `module digest \`${actualSha256}\` does not match the committed \`${expected[0]}\``,
+    );
+  }
+}
+
+/** Refuse a module that speaks another ABI than this wrapper (docs/ABI.md). */
+function checkAbi(abi) {
+  if (abi !== 1) {
+    throw new CaptokenError('abi_mismatch', `module speaks ABI \`${abi}\`; this package speaks 1`);
+  }
+}
+
+function base64url(bytes) {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+/**
+ * The API over one instance of the module. `source` says how to get it:
+ * `{ sha256, sha256File, instantiate, randomBytes, now }`, where `sha256` is
+ * the hex digest of the module's bytes, `sha256File` the text of the
+ * committed dist/captoken_bg.wasm.sha256, and `instantiate()` makes the
+ * instance and returns `{ call(op, requestJson) -> responseJson, abiVersion }`
+ * (`call` throws an object with `code` and `message` when the module
+ * refuses). Nothing of the module runs before its digest has been checked.
+ */
+function createCaptoken(source) {
+  checkDigest(source.sha256, source.sha256File);
+  const engine = source.instantiate();
+  checkAbi(engine.abiVersion);
+
+  function run(op, request) {
+    let response;
+    try {
+      response = engine.call(op, JSON.stringify(request));
+    } catch (err) {
+      if (err instanceof CaptokenError) throw err;
+      if (err && typeof err.code === 'string') throw new CaptokenError(err.code, err.message, { path: err.path });
+      // A trap is a bug in the module (it is built with panic = abort).
+      if (err instanceof WebAssembly.RuntimeError) {
+        throw new CaptokenError('guest_trap', `the module trapped: ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
+    return JSON.parse(response);
+  }
+
+  const clock = () => source.now();
+  const entropy = () => base64url(source.randomBytes(16));
+
+  // An operation whose request is one options object. `members` maps each
+  // option the caller may pass to its request member; an option not listed
+  // is refused, as the module refuses unknown members, so a misspelt
+  // `maxdepth` never silently means "the default". `fill` computes members
+  // the caller left out (or may not set, like `entropy`).
+  function operation(op, members, fill = {}) {
+    return (options = {}) => {
+      const request = {};
+      for (const [name, value] of Object.entries(options)) {
+        if (!Object.hasOwn(members, name)) {
+          throw new CaptokenError('bad_request', `\`${op}\` has no option \`${name}\``);
+        }
+        if (value !== undefined) request[members[name]] = value;
+      }
+      for (const [member, make] of Object.entries(fill)) {
+        if (request[member] === undefined) request[member] = make();
+      }
+      return run(op, request);
+    };
+  }
+
+  // The members every verifying operation shares (docs/ABI.md, `...trust`).
+  const trust = {
+    jwks: 'jwks', issuer: 'issuer', audience: 'audience', now: 'now',
+    leeway: 'leeway', maxDepth: 'max_depth', revoked: 'revoked',
+    revocationList: 'revocation_list', allowStale: 'allow_stale',
+  };
+  const signing = { key: 'key', claims: 'claims', ttl: 'ttl', now: 'now' };
+  const defaultTtl = () => 300;
+
+  return {
+    moduleSha256: source.sha256,
+    ABI_VERSION: engine.abiVersion,
+    generateKey() {
+      const key = run('keygen', { seed: base64url(source.randomBytes(32)) });
+      return { kid: key.kid, privateJwk: key.private_jwk, publicJwk: key.public_jwk };
+    },
+    issue: operation('issue', { ...signing, issuer: 'issuer' }, { now: clock, ttl: defaultTtl, entropy }),
+    verify: operation('verify', { token: 'token', ...trust }, { now: clock }),
+    authorize: operation('authorize', { token: 'token', request: 'request', ...trust }, { now: clock }),
+    delegate: operation('delegate', { parent: 'parent', ...trust, ...signing }, { now: clock, ttl: defaultTtl, entropy }),
+    scopeMeet: (a, b) => run('scope_meet', { a, b }).caps,
+    checkPolicy: (policy) => run('policy_check', { policy }),
+    evaluatePolicy: (policy, request, budget) => run('policy_evaluate', { policy, request, budget }),
+    explainPolicy: (policy, request, budget) => run('policy_explain', { policy, request, budget }),
+    signRevocationList: operation('revocation_list_sign', { key: 'key', list: 'list' }),
+    verifyRevocationList: operation(
+      'revocation_list_verify',
+      { list: 'list', jwks: 'jwks', issuer: 'issuer', now: 'now', leeway: 'leeway', lastSeenSeq: 'last_seen_seq' },
+      { now: clock },
+    ),
+    createProof: operation(
+      'pop_create',
+      { key: 'key', token: 'token', audience: 'audience', nonce: 'nonce', requestHash: 'request_hash', now: 'now' },
+      { now: clock, entropy },
+    ),
+    verifyProof: operation(
+      'pop_verify',
+      {
+        proof: 'proof', token: 'token', ...trust, popAudience: 'pop_audience', maxAge: 'max_age',
+        nonce: 'nonce', requestHash: 'request_hash', seen: 'seen',
+      },
+      { now: clock },
+    ),
+    appendAudit: operation('audit_append', { last: 'last', time: 'time', event: 'event', data: 'data' }, { time: clock }),
+    verifyAuditChain: (records, head) => run('audit_verify', head === undefined ? { records } : { records, head }),
+    refresh: operation(
+      'refresh',
+      { token: 'token', ...trust, key: 'key', policy: 'policy', attributes: 'attributes', ttl: 'ttl', budget: 'budget' },
+      { now: clock, ttl: defaultTtl, entropy },
+    ),
+    info: () => run('info', {}),
+    callOperation: (op, request) => run(op, request),
+  };
+}
+// #endregion shared
+
+// ---- the browser entry: initialized by init(), from a URL.
+
+let api = null;
+let loading = null;
+
+/** SHA-256 (hex) of the loaded module; `null` until `init()` resolves. */
+export let moduleSha256 = null;
+/** ABI version of the loaded module; `null` until `init()` resolves. */
+export let ABI_VERSION = null;
+
+const sha256Url = new URL('./dist/captoken_bg.wasm.sha256', import.meta.url);
+
+async function fetchOk(url, what) {
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (err) {
+    throw new CaptokenError('module_unavailable', `fetching the ${what} \`${url}\`: ${err.message}`, { cause: err });
+  }
+  if (!response.ok) {
+    throw new CaptokenError('module_unavailable', `fetching the ${what} \`${url}\`: HTTP ${response.status}`);
+  }
+  return response;
+}
+
+async function moduleBytes(source) {
+  if (source instanceof ArrayBuffer) return source;
+  if (ArrayBuffer.isView(source)) return source.buffer.slice(source.byteOffset, source.byteOffset + source.byteLength);
+  if (typeof Response === 'function' && source instanceof Response) {
+    if (!source.ok) throw new CaptokenError('module_unavailable', `the module response is HTTP ${source.status}`);
+    return source.arrayBuffer();
+  }
+  return (await fetchOk(source, 'module')).arrayBuffer();
+}
+
+async function load(source) {
+  if (!globalThis.crypto || !globalThis.crypto.subtle) {
+    throw new CaptokenError(
+      'module_unverifiable',
+      'cannot check the module digest: WebCrypto is unavailable (serve the page over https or from localhost)',
+    );
+  }
+  // The digest always comes from beside this file, whatever `source` is:
+  // the bytes may be served from elsewhere, the expected identity travels
+  // with the code that trusts it.
+  const [bytes, sha256File] = await Promise.all([
+    moduleBytes(source),
+    fetchOk(sha256Url, 'module digest').then((r) => r.text()),
+  ]);
+  const sha256 = hex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
+  checkDigest(sha256, sha256File); // before compiling: a wrong module is not even compiled
+  const module = await WebAssembly.compile(bytes);
+  api = createCaptoken({
+    sha256,
+    sha256File,
+    instantiate() {
+      initBindings({ module });
+      return { call, abiVersion: abiVersion() };
+    },
+    randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+    now: () => Math.floor(Date.now() / 1000),
+  });
+  ({ moduleSha256, ABI_VERSION } = api);
+  return { moduleSha256, abiVersion: ABI_VERSION };
+}
+
+/**
+ * Fetch the module (by default the package's own dist/captoken_bg.wasm),
+ * check its SHA-256 against the committed digest and instantiate it.
+ * `source`: a URL or string, a `Response`, or the module's bytes. Calling
+ * it again returns the first load; after a failure it tries again.
+ */
+export function init(source = new URL('./dist/captoken_bg.wasm', import.meta.url)) {
+  if (loading === null) {
+    loading = load(source).catch((err) => {
+      loading = null;
+      throw err;
+    });
+  }
+  return loading;
+}
+
+function loaded() {
+  if (api === null) {
+    throw new CaptokenError('not_initialized', 'call `await init()` before using captoken in a browser');
+  }
+  return api;
+}
+
+const forward = (name) => (...args) => loaded()[name](...args);
+
+export const generateKey = forward('generateKey');
+export const issue = forward('issue');
+export const verify = forward('verify');
+export const authorize = forward('authorize');
+export const delegate = forward('delegate');
+export const scopeMeet = forward('scopeMeet');
+export const checkPolicy = forward('checkPolicy');
+export const evaluatePolicy = forward('evaluatePolicy');
+export const explainPolicy = forward('explainPolicy');
+export const signRevocationList = forward('signRevocationList');
+export const verifyRevocationList = forward('verifyRevocationList');
+export const createProof = forward('createProof');
+export const verifyProof = forward('verifyProof');
+export const appendAudit = forward('appendAudit');
+export const verifyAuditChain = forward('verifyAuditChain');
+export const refresh = forward('refresh');
+export const info = forward('info');
+export const callOperation = forward('callOperation');
+export { CaptokenError, createCaptoken };

@@ -1,0 +1,148 @@
+// The operator console: verifies a pasted token (or delegation chain) in the
+// page, with the same .wasm the gateway runs, and shows what it grants.
+// Plain ES module, no framework, no build step. Every decision comes from
+// `verify`; this file only gathers inputs and draws the answer.
+import { init, verify, CaptokenError, moduleSha256 } from '../../browser.js';
+
+const $ = (id) => document.getElementById(id);
+let expiryTimer = null;
+
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
+/** A problem with what the operator typed, as opposed to a verdict. */
+class InputError extends Error {}
+
+async function readJwks() {
+  const url = $('jwks-url').value.trim();
+  if (url) {
+    let response;
+    try {
+      response = await fetch(url, { headers: { accept: 'application/json' } });
+    } catch (err) {
+      throw new InputError(`could not fetch the JWKS from ${url}: ${err.message}`);
+    }
+    if (!response.ok) throw new InputError(`could not fetch the JWKS from ${url}: HTTP ${response.status}`);
+    try {
+      return await response.json();
+    } catch {
+      throw new InputError(`the JWKS at ${url} is not JSON`);
+    }
+  }
+  const text = $('jwks').value.trim();
+  if (!text) throw new InputError('paste the issuer\'s JWKS or give its URL');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`the pasted JWKS is not JSON: ${err.message}`);
+  }
+}
+
+function showVerdict(kind, headline, message) {
+  const box = $('verdict');
+  box.className = kind;
+  box.replaceChildren(element('div', {}, ...headline));
+  if (message) box.append(element('div', { class: 'message' }, message));
+  box.hidden = false;
+}
+
+function formatDuration(seconds) {
+  const s = Math.abs(seconds);
+  const parts = [[Math.floor(s / 86400), 'd'], [Math.floor(s / 3600) % 24, 'h'], [Math.floor(s / 60) % 60, 'm'], [s % 60, 's']];
+  const shown = parts.filter(([n], i) => n > 0 || i === parts.length - 1);
+  return shown.map(([n, unit]) => `${n}${unit}`).join(' ');
+}
+
+function showExpiry(exp) {
+  clearInterval(expiryTimer);
+  const tick = () => {
+    const left = exp - Math.floor(Date.now() / 1000);
+    $('expiry').textContent = left > 0
+      ? `expires in ${formatDuration(left)} (at ${new Date(exp * 1000).toISOString()})`
+      : `expired ${formatDuration(left)} ago (at ${new Date(exp * 1000).toISOString()})`;
+  };
+  tick();
+  expiryTimer = setInterval(tick, 1000);
+}
+
+function showChain({ chain, claims, header, depth, root_sub: rootSub }) {
+  // `chain` lists the ancestors root first; the presented token is the leaf.
+  const links = [...chain, { sub: claims.sub, jti: claims.jti, kid: header.kid }];
+  const last = links.length - 1;
+  const role = (i) => {
+    if (i === 0) return last === 0 ? 'issued by the issuer' : 'root: issued by the issuer';
+    return i === last ? 'leaf: presented' : 'delegated';
+  };
+  $('chain').replaceChildren(...links.flatMap((link, i) => [
+    ...(i > 0 ? [element('li', { class: 'arrow', 'aria-hidden': 'true' }, '→')] : []),
+    element('li', { class: i === last ? 'link leaf' : 'link' },
+      element('div', { class: 'role' }, role(i)),
+      element('div', { class: 'sub' }, link.sub),
+      element('div', { class: 'id' }, `jti ${link.jti}`),
+      element('div', { class: 'id' }, `signed by kid ${link.kid}`)),
+  ]));
+  $('depth').textContent = depth === 0 ? '(no delegation)' : `(depth ${depth}; the issuer vouched for ${rootSub})`;
+}
+
+function showCaps(caps) {
+  const list = (values) => values.join(', ');
+  $('caps').tBodies[0].replaceChildren(...caps.map((cap, i) => element('tr', {},
+    element('td', {}, String(i)),
+    element('td', {}, list(cap.actions)),
+    element('td', {}, list(cap.resources)),
+    element('td', {}, cap.constraints
+      ? Object.entries(cap.constraints).map(([kind, value]) => `${kind}: ${JSON.stringify(value)}`).join('; ')
+      : '(none)'))));
+}
+
+async function onVerify(event) {
+  event.preventDefault();
+  clearInterval(expiryTimer);
+  $('details').hidden = true;
+  const revoked = $('revoked').value.split(/[\s,]+/).filter(Boolean);
+  try {
+    const jwks = await readJwks();
+    const verified = verify({
+      token: $('token').value.trim(),
+      jwks,
+      issuer: $('issuer').value.trim(),
+      audience: $('audience').value.trim(),
+      revoked,
+    });
+    const { claims, depth } = verified;
+    showVerdict('valid', ['✔ valid: ', element('code', {}, claims.sub), depth > 0 ? ` (delegated, depth ${depth}, from ${verified.root_sub})` : ''],
+      `may use ${claims.caps.length} capabilit${claims.caps.length === 1 ? 'y' : 'ies'}`);
+    showExpiry(claims.exp);
+    showChain(verified);
+    showCaps(claims.caps);
+    $('claims').textContent = JSON.stringify(claims, null, 2);
+    $('details').hidden = false;
+  } catch (err) {
+    if (err instanceof CaptokenError) {
+      showVerdict('refused', ['✘ refused: ', element('code', { id: 'code' }, err.code)], err.message);
+    } else if (err instanceof InputError) {
+      showVerdict('input', ['input problem'], err.message);
+    } else {
+      showVerdict('input', ['unexpected error'], String(err));
+      throw err;
+    }
+  }
+}
+
+$('form').addEventListener('submit', onVerify);
+$('verify').disabled = true;
+init().then(
+  () => {
+    $('module').textContent = `captoken module sha256 ${moduleSha256}`;
+    $('verify').disabled = false;
+    document.body.dataset.ready = 'true';
+  },
+  (err) => {
+    $('module').textContent = `the captoken module did not load: ${err.code ?? ''} ${err.message}`;
+    document.body.dataset.ready = 'failed';
+  },
+);

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Every npm-side test, in order, failing on the first failure:
+#   1. the API in Node (node --test test/*.test.js);
+#   2. the types (tsc: index.d.ts and test/types/);
+#   3. the packed tarball installed into an empty project (test/pack/);
+#   4. the package and the operator console in headless Chromium (test/browser/).
+# Needs `npm ci` in npm/ and Chromium (scripts/setup-browser.sh). Steps 3 and
+# 4 fail, never skip, without Chromium.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [ ! -x node_modules/.bin/tsc ] || [ ! -d node_modules/playwright-core ]; then
+  echo "test-all: dev dependencies missing: run 'npm ci' in $(pwd)" >&2
+  exit 1
+fi
+
+step() {
+  local started=$SECONDS
+  echo "== npm: $1"
+  shift
+  "$@"
+  echo "   ($((SECONDS - started)) s)"
+}
+
+step "API tests (Node $(node --version))" node --test test/*.test.js
+step "types (tsc)" node_modules/.bin/tsc -p tsconfig.json
+step "pack test" node --test test/pack/
+step "Chromium tests (package and operator console)" node --test test/browser/
+echo "npm: screenshot of the console in $(pwd)/test-artifacts/console.png"

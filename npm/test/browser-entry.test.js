@@ -1,0 +1,60 @@
+// The browser entry's loading, run in Node (which has fetch, WebCrypto and
+// WebAssembly like a browser). Node's fetch does not read file: URLs, so
+// fetch is replaced by one that serves the package's files and counts
+// requests. The real-browser test is test/browser/.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as captoken from '../browser.js';
+
+const wasmUrl = new URL('../dist/captoken_bg.wasm', import.meta.url);
+const committed = readFileSync(new URL('../dist/captoken_bg.wasm.sha256', import.meta.url), 'utf8').slice(0, 64);
+const fetched = [];
+globalThis.fetch = async (url) => {
+  fetched.push(String(url));
+  const u = new URL(String(url));
+  if (u.protocol !== 'file:') throw new TypeError('fetch failed');
+  try {
+    return new Response(readFileSync(fileURLToPath(u)), { status: 200 });
+  } catch {
+    return new Response('missing', { status: 404 });
+  }
+};
+
+test('browser entry: refuses to work before init, refuses a wrong module, then loads the committed one', async () => {
+  assert.equal(captoken.moduleSha256, null);
+  assert.throws(() => captoken.generateKey(), (e) => e instanceof captoken.CaptokenError && e.code === 'not_initialized');
+
+  await assert.rejects(captoken.init(new URL('../dist/no-such.wasm', import.meta.url)), (e) => e.code === 'module_unavailable');
+  await assert.rejects(captoken.init('https://unreachable.invalid/captoken_bg.wasm'), (e) => e.code === 'module_unavailable');
+
+  const tampered = new Uint8Array(readFileSync(wasmUrl));
+  tampered[tampered.length - 1] ^= 1;
+  await assert.rejects(captoken.init(tampered), (e) => e.code === 'module_digest_mismatch');
+  assert.equal(captoken.moduleSha256, null);
+
+  fetched.length = 0;
+  const loading = captoken.init();
+  assert.equal(captoken.init(), loading, 'a second init while loading shares the first');
+  assert.deepEqual(await loading, { moduleSha256: committed, abiVersion: 1 });
+  // The digest is fetched from beside the entry, not trusted from the caller.
+  assert.deepEqual(fetched.sort(), [wasmUrl.href, `${wasmUrl.href}.sha256`]);
+  assert.equal(captoken.moduleSha256, committed);
+  assert.equal(captoken.ABI_VERSION, 1);
+});
+
+test('browser entry: issue, verify and refuse after init', async () => {
+  await captoken.init();
+  const gw = captoken.generateKey();
+  const holder = captoken.generateKey();
+  const now = Math.floor(Date.now() / 1000);
+  const { token, exp } = captoken.issue({
+    key: gw.privateJwk, issuer: 'https://gw.example', ttl: 60,
+    claims: { sub: 'operator-1', aud: 'console', cnf: { jwk: holder.publicJwk }, caps: [{ actions: ['read'], resources: ['*'] }] },
+  });
+  assert.ok(exp >= now + 60 && exp <= now + 61, 'now comes from Date');
+  const trust = { jwks: { keys: [gw.publicJwk] }, issuer: 'https://gw.example', audience: 'console' };
+  assert.equal(captoken.verify({ ...trust, token }).claims.sub, 'operator-1');
+  assert.throws(() => captoken.verify({ ...trust, token, now: exp, leeway: 0 }), (e) => e.code === 'expired');
+});

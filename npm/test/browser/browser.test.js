@@ -1,0 +1,193 @@
+// The package in a real headless Chromium (Debian's, at /usr/bin/chromium,
+// installed by scripts/setup-browser.sh; playwright-core never downloads a
+// browser). The package is served on 127.0.0.1 by scripts/serve.mjs; the
+// tokens are issued here in Node and verified in the page, and back.
+// Without Chromium these tests fail: they are never skipped.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import { serve } from '../../scripts/serve.mjs';
+import { generateKey, issue, delegate, verify } from '../../index.js';
+
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const artifacts = new URL('../../test-artifacts/', import.meta.url);
+const wasm = readFileSync(new URL('../../dist/captoken_bg.wasm', import.meta.url));
+const committed = readFileSync(new URL('../../dist/captoken_bg.wasm.sha256', import.meta.url), 'utf8').slice(0, 64);
+
+const ISSUER = 'https://gw.example';
+const gw = generateKey();
+const holder = generateKey();
+const friend = generateKey();
+const jwks = { keys: [gw.publicJwk] };
+const caps = [
+  { actions: ['drive', 'stop'], resources: ['robot:7'], constraints: { max_purchase: 500, rooms: ['lab-2'] } },
+  { actions: ['read'], resources: ['telemetry:*'] },
+];
+const root = issue({ key: gw.privateJwk, issuer: ISSUER, ttl: 3600,
+  claims: { sub: 'operator-1', aud: 'robot-gateway', cnf: { jwk: holder.publicJwk }, caps } });
+const child = delegate({ parent: root.token, jwks, issuer: ISSUER, audience: 'robot-gateway', key: holder.privateJwk, ttl: 600,
+  claims: { sub: 'night-shift-bot', aud: 'robot-gateway', cnf: { jwk: friend.publicJwk }, caps: [caps[1]] } });
+
+let browser;
+let server;
+
+before(async () => {
+  assert.ok(existsSync(executablePath),
+    `Chromium is missing at ${executablePath}: run npm/scripts/setup-browser.sh (the browser tests never skip)`);
+  server = await serve({
+    routes: {
+      '/jwks.json': (_, response) => response.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' })
+        .end(JSON.stringify(jwks)),
+      '/tampered.wasm': (_, response) => {
+        const bytes = Buffer.from(wasm);
+        bytes[bytes.length - 1] ^= 1;
+        response.writeHead(200, { 'content-type': 'application/wasm' }).end(bytes);
+      },
+      '/blank.html': (_, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>blank</title>'),
+    },
+  });
+  // playwright gives each launch a fresh, empty profile of its own.
+  browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    // Networks may be closed (CI): keep Chromium from calling home.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+// A page that has imported the browser entry as `window.captoken`, and
+// collects every uncaught error.
+async function packagePage() {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(err));
+  await page.goto(`${server.url}blank.html`);
+  await page.evaluate(async () => {
+    window.captoken = await import('/browser.js');
+  });
+  return { page, errors };
+}
+
+test('Chromium: init checks the digest, then a Node-issued chain verifies in the page', async () => {
+  const { page, errors } = await packagePage();
+  const before = await page.evaluate(() => {
+    try {
+      window.captoken.info();
+      return 'no error';
+    } catch (err) {
+      return `${err.name}:${err.code}`;
+    }
+  });
+  assert.equal(before, 'CaptokenError:not_initialized');
+
+  // A module that is not the committed one is refused.
+  const refused = await page.evaluate(() => window.captoken.init('/tampered.wasm').then(() => 'loaded', (e) => e.code));
+  assert.equal(refused, 'module_digest_mismatch');
+
+  const loaded = await page.evaluate(() => window.captoken.init());
+  assert.deepEqual(loaded, { moduleSha256: committed, abiVersion: 1 });
+
+  const verdict = await page.evaluate(({ token, jwks, issuer }) => {
+    const { verify } = window.captoken;
+    const attempt = (options) => {
+      try {
+        const v = verify({ jwks, issuer, audience: 'robot-gateway', token, ...options });
+        return { ok: true, sub: v.claims.sub, root: v.root_sub, depth: v.depth, chain: v.chain.map((l) => l.sub) };
+      } catch (err) {
+        return { ok: false, code: err.code, isCaptokenError: err instanceof window.captoken.CaptokenError };
+      }
+    };
+    return {
+      valid: attempt({}),
+      otherAudience: attempt({ audience: 'elsewhere' }),
+      tampered: attempt({ token: token.replace(/\.(.{10})(.)/, (_, head, c) => `.${head}${c === 'A' ? 'B' : 'A'}`) }),
+      expired: attempt({ now: Math.floor(Date.now() / 1000) + 7200 }),
+    };
+  }, { token: child.token, jwks, issuer: ISSUER });
+
+  assert.deepEqual(verdict.valid, { ok: true, sub: 'night-shift-bot', root: 'operator-1', depth: 1, chain: ['operator-1'] });
+  assert.deepEqual(verdict.otherAudience, { ok: false, code: 'bad_audience', isCaptokenError: true });
+  assert.equal(verdict.tampered.ok, false);
+  assert.equal(verdict.expired.code, 'expired');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('Chromium: a token issued in the page (browser entropy and clock) verifies in Node', async () => {
+  const { page, errors } = await packagePage();
+  const issued = await page.evaluate(async ({ key, issuer, holderJwk }) => {
+    await window.captoken.init();
+    return window.captoken.issue({ key, issuer, ttl: 120,
+      claims: { sub: 'from-the-page', aud: 'robot-gateway', cnf: { jwk: holderJwk }, caps: [{ actions: ['read'], resources: ['*'] }] } });
+  }, { key: gw.privateJwk, issuer: ISSUER, holderJwk: holder.publicJwk });
+  const now = Math.floor(Date.now() / 1000);
+  assert.ok(Math.abs(issued.iat - now) <= 5, 'iat is the page clock');
+  const v = verify({ token: issued.token, jwks, issuer: ISSUER, audience: 'robot-gateway' });
+  assert.equal(v.claims.sub, 'from-the-page');
+  assert.match(v.claims.jti, /^[A-Za-z0-9_-]{22,}$/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('Chromium: the operator console shows verdict, chain, capabilities and expiry', async () => {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 1250 } });
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(err));
+  await page.goto(`${server.url}examples/console/`);
+  await page.waitForSelector('body[data-ready="true"]');
+  assert.equal(await page.textContent('#module'), `captoken module sha256 ${committed}`);
+
+  // The delegated chain, its JWKS fetched from a URL.
+  await page.fill('#token', child.token);
+  await page.fill('#jwks-url', `${server.url}jwks.json`);
+  await page.fill('#issuer', ISSUER);
+  await page.fill('#audience', 'robot-gateway');
+  await page.click('#verify');
+  await page.waitForSelector('#verdict.valid');
+  assert.match(await page.textContent('#verdict'), /valid: night-shift-bot \(delegated, depth 1, from operator-1\)/);
+  const chain = await page.$$eval('#chain li.link', (items) => items.map((li) => [li.querySelector('.role').textContent, li.querySelector('.sub').textContent]));
+  assert.deepEqual(chain, [['root: issued by the issuer', 'operator-1'], ['leaf: presented', 'night-shift-bot']]);
+  const rows = await page.$$eval('#caps tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+  assert.deepEqual(rows, [['0', 'read', 'telemetry:*', '(none)']]);
+  assert.match(await page.textContent('#expiry'), /^expires in (9m [0-9]+s|10m 0s) \(at /);
+  assert.match(await page.textContent('#claims'), /"prf": "/);
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: new URL('console.png', artifacts).pathname, fullPage: true });
+
+  // The root token with a pasted JWKS: two capabilities, with constraints.
+  await page.fill('#jwks-url', '');
+  await page.fill('#jwks', JSON.stringify(jwks));
+  await page.fill('#token', root.token);
+  await page.click('#verify');
+  await page.waitForFunction(() => document.querySelectorAll('#caps tbody tr').length === 2);
+  const rootRows = await page.$$eval('#caps tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+  assert.deepEqual(rootRows[0], ['0', 'drive, stop', 'robot:7', 'max_purchase: 500; rooms: ["lab-2"]']);
+  assert.equal(await page.textContent('#depth'), '(no delegation)');
+
+  // Refusals show the stable code.
+  await page.fill('#revoked', root.jti);
+  await page.fill('#token', child.token);
+  await page.click('#verify');
+  await page.waitForSelector('#verdict.refused');
+  assert.equal(await page.textContent('#code'), 'revoked');
+  assert.equal(await page.isHidden('#details'), true);
+
+  await page.fill('#revoked', '');
+  await page.fill('#audience', 'someone-else');
+  await page.click('#verify');
+  await page.waitForFunction(() => document.querySelector('#code')?.textContent === 'bad_audience');
+
+  await page.fill('#jwks', '{not json');
+  await page.click('#verify');
+  await page.waitForSelector('#verdict.input');
+  assert.match(await page.textContent('#verdict'), /the pasted JWKS is not JSON/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

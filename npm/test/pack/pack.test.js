@@ -1,0 +1,137 @@
+// The package as a user gets it: `npm pack`, install the tarball into an
+// empty project, then run the README's snippets there, unchanged: the Node
+// ones with `node` (by `import` and by `require`), the browser one in
+// Chromium. This is the issue's "done" criterion, as a test.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { serve } from '../../scripts/serve.mjs';
+import { generateKey, issue } from '../../index.js';
+
+const packageDir = fileURLToPath(new URL('../..', import.meta.url));
+const readme = readFileSync(join(packageDir, 'README.md'), 'utf8');
+const committed = readFileSync(join(packageDir, 'dist/captoken_bg.wasm.sha256'), 'utf8').slice(0, 64);
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** The fenced block after `<!-- tested: NAME ... -->` in the README. */
+function snippet(name) {
+  const match = new RegExp(`<!-- tested: ${name}\\b[^>]*-->\\s*\`\`\`\\w*\\n([\\s\\S]*?)\`\`\``).exec(readme);
+  assert.ok(match, `README.md has no snippet marked \`tested: ${name}\``);
+  return match[1];
+}
+
+let work;
+let project;
+let tarball;
+
+// A gateway's key and a token it issued, as the CLI writes them to files.
+const gw = generateKey();
+const holder = generateKey();
+const caps = [{ actions: ['drive'], resources: ['robot:7'] }];
+const { token } = issue({ key: gw.privateJwk, issuer: 'https://gw.example', ttl: 300,
+  claims: { sub: 'operator-1', aud: 'robot-gateway', cnf: { jwk: holder.publicJwk }, caps } });
+const expected = `operator-1 may ${JSON.stringify(caps)}`;
+
+function writeToken(text) {
+  writeFileSync(join(project, 'token.jws'), `${text}\n`);
+}
+
+before(() => {
+  work = mkdtempSync(join(tmpdir(), 'captoken-pack-'));
+  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], {
+    cwd: packageDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
+  }));
+  tarball = packed;
+  project = join(work, 'app');
+  execFileSync('mkdir', [project]);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', private: true, version: '1.0.0' }));
+  // The package has no dependencies: nothing but the tarball is fetched.
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', join(work, packed.filename)], {
+    cwd: project, stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  writeFileSync(join(project, 'gw.jwks'), JSON.stringify({ keys: [gw.publicJwk] }));
+  writeToken(token);
+});
+
+after(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+test('the tarball holds the entries, types, README and the committed module, nothing else', () => {
+  const files = tarball.files.map((f) => f.path).sort();
+  assert.deepEqual(files, [
+    'README.md', 'browser.js', 'dist/captoken.d.ts', 'dist/captoken.js', 'dist/captoken_bg.wasm',
+    'dist/captoken_bg.wasm.sha256', 'index.cjs', 'index.d.ts', 'index.js', 'package.json',
+  ]);
+  const installed = readFileSync(join(project, 'node_modules/captoken/dist/captoken_bg.wasm'));
+  assert.deepEqual(installed, readFileSync(join(packageDir, 'dist/captoken_bg.wasm')));
+});
+
+function node(file, source) {
+  writeFileSync(join(project, file), source);
+  return spawnSync(process.execPath, [file], { cwd: project, encoding: 'utf8' });
+}
+
+for (const [name, file] of [['node-esm', 'verify.mjs'], ['node-cjs', 'verify.cjs']]) {
+  test(`README snippet ${name} verifies a gateway token from the installed tarball`, () => {
+    const ok = node(file, snippet(name));
+    assert.equal(ok.stderr, '');
+    assert.equal(ok.status, 0);
+    assert.equal(ok.stdout, `${expected}\n`);
+
+    writeToken(token.replace(/\.[^.]+$/, (s) => `.${s[1] === 'A' ? 'B' : 'A'}${s.slice(2)}`));
+    const refused = node(file, snippet(name));
+    writeToken(token);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /^refused: bad_signature: /);
+  });
+}
+
+test('README snippet node-issue runs from the installed tarball', () => {
+  const run = node('issue.mjs', snippet('node-issue'));
+  assert.equal(run.stderr, '');
+  assert.equal(run.status, 0);
+  assert.match(run.stdout, /allowed: true/);
+  assert.match(run.stdout, /sub: 'bot-1'/);
+  assert.match(run.stdout, /depth: 1/);
+});
+
+test('import and require of the installed package load the committed module', () => {
+  const run = node('both.mjs', `
+    import { createRequire } from 'node:module';
+    import * as esm from 'captoken';
+    const cjs = createRequire(import.meta.url)('captoken');
+    console.log(JSON.stringify([esm.moduleSha256, cjs.moduleSha256, esm.ABI_VERSION, cjs.ABI_VERSION]));
+  `);
+  assert.equal(run.stderr, '');
+  assert.deepEqual(JSON.parse(run.stdout), [committed, committed, 1, 1]);
+});
+
+test('README browser snippet verifies the gateway token in Chromium, from the installed tarball', async () => {
+  assert.ok(existsSync(executablePath),
+    `Chromium is missing at ${executablePath}: run npm/scripts/setup-browser.sh (this test never skips)`);
+  writeFileSync(join(project, 'index.html'), snippet('browser'));
+  const server = await serve({ root: project });
+  const browser = await chromium.launch({
+    executablePath,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(err));
+    await page.goto(server.url);
+    await page.waitForFunction(() => document.body.textContent.length > 0);
+    assert.equal(await page.textContent('body'), expected);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});

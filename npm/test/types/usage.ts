@@ -1,0 +1,66 @@
+// Compiled by `tsc -p tsconfig.json`, never run: every export of the package
+// used the way the README uses it, through the package's own name (so the
+// `exports` map and its `types` condition are what tsc resolves).
+import {
+  ABI_VERSION, CaptokenError, authorize, callOperation, checkPolicy, createCaptoken, delegate,
+  evaluatePolicy, explainPolicy, generateKey, info, init, issue, moduleSha256, scopeMeet, verify,
+  type Capability, type Captoken, type Decision, type ErrorCode, type Jwks, type Policy, type Verified,
+} from 'captoken';
+
+export async function usage(): Promise<string[]> {
+  const ready: { moduleSha256: string; abiVersion: number } = await init();
+  const digest: string = moduleSha256 + ready.moduleSha256;
+  const abi: number = ABI_VERSION;
+
+  const gw = generateKey();
+  const holder = generateKey();
+  const jwks: Jwks = { keys: [gw.publicJwk] };
+  const caps: Capability[] = [{ actions: ['drive'], resources: ['robot:7'], constraints: { max_purchase: 0 } }];
+  const issued = issue({
+    key: gw.privateJwk, issuer: 'https://gw.example', ttl: 300,
+    claims: { sub: 'operator-1', aud: 'robot-gateway', cnf: { jwk: holder.publicJwk }, caps, tenant: 'extra claims are allowed' },
+  });
+  const trust = { jwks, issuer: 'https://gw.example', audience: 'robot-gateway' };
+  const verified: Verified = verify({ ...trust, token: issued.token, leeway: 5, revoked: [] });
+  const ok = authorize({ ...trust, token: issued.token, request: { action: 'drive', resource: 'robot:7', context: { purchase_amount: 0 } } });
+  const allowed: true = ok.allowed;
+
+  const child = delegate({
+    ...trust, parent: issued.token, key: holder.privateJwk, ttl: 60, maxDepth: 2,
+    claims: { sub: 'friend', aud: 'robot-gateway', cnf: { jwk: generateKey().publicJwk }, caps: scopeMeet(caps, caps) },
+  });
+  const depth: number = child.depth + verified.depth + verified.chain.length;
+
+  const policy: Policy = { version: 1, rules: [{ id: 'ops', effect: 'allow', subjects: { ids: ['op-1'] }, capabilities: caps }] };
+  const request = { subject: { id: 'op-1' }, capabilities: caps, ttl: 60 };
+  const decision: Decision = evaluatePolicy(policy, request, 1000);
+  const reason = decision.decision === 'granted' ? decision.matched_rules.join(',') : decision.reason;
+  const steps: number = explainPolicy(policy, request).steps + checkPolicy(policy).rules;
+
+  // @ts-expect-error: a misspelt option is a compile error (and a `bad_request` at run time).
+  verify({ ...trust, token: issued.token, maxdepth: 2 });
+  // @ts-expect-error: `now` is a number of seconds, not a Date.
+  issue({ key: gw.privateJwk, issuer: 'x', claims: issued as never, now: new Date() });
+
+  let code: ErrorCode = 'expired';
+  try {
+    verify({ ...trust, token: 'a.b' });
+  } catch (err) {
+    if (!(err instanceof CaptokenError)) throw err;
+    code = err.code;
+    const where: string | undefined = err.path;
+    void where;
+  }
+
+  const api: Captoken = createCaptoken({
+    sha256: digest,
+    sha256File: `${digest}  captoken_bg.wasm\n`,
+    instantiate: () => ({ call: (op, json) => `${op}${json}`, abiVersion: abi }),
+    randomBytes: (n) => new Uint8Array(n),
+    now: () => 0,
+  });
+  const ops: string[] = info().ops.concat(api.info().ops);
+  const raw: unknown = callOperation('info', {});
+  void raw; void allowed;
+  return [reason, code, String(depth + steps), ...ops];
+}
