@@ -30,6 +30,9 @@ class CaptokenError extends Error {
     this.code = code;
     // Where in a document the problem is, e.g. `caps[0].constraints.max_purchase`.
     if (typeof options.path === 'string') this.path = options.path;
+    // The audit event this refusal must leave (`{ event, data }`, as
+    // appendAudit takes them), e.g. a refused delegation.
+    if (options.audit !== undefined) this.audit = options.audit;
     this[errorBrand] = true;
   }
 
@@ -93,7 +96,10 @@ function createCaptoken(source) {
       response = engine.call(op, JSON.stringify(request));
     } catch (err) {
       if (err instanceof CaptokenError) throw err;
-      if (err && typeof err.code === 'string') throw new CaptokenError(err.code, err.message, { path: err.path });
+      if (err && typeof err.code === 'string') {
+        const body = typeof err.body === 'string' ? JSON.parse(err.body) : {};
+        throw new CaptokenError(err.code, err.message, { path: body.path, audit: body.audit });
+      }
       // A trap is a bug in the module (it is built with panic = abort).
       if (err instanceof WebAssembly.RuntimeError) {
         throw new CaptokenError('guest_trap', `the module trapped: ${err.message}`, { cause: err });

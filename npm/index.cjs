@@ -73,8 +73,8 @@ function rawEngine(module) {
     }
     if (status === 0) return response;
     if (status === 1) {
-      const { code, message, path } = JSON.parse(response);
-      throw new CaptokenError(code, message, { path });
+      const { code, message, path, audit } = JSON.parse(response);
+      throw new CaptokenError(code, message, { path, audit });
     }
     throw new CaptokenError('guest_bad_status', `the module answered with status \`${status}\``);
   }

@@ -70,6 +70,11 @@ export interface Issued {
   jti: string;
   iat: number;
   exp: number;
+  /**
+   * The audit event to append for it (`token_issued` for `issue` and
+   * `refresh`, `agent.capability.granted` for `delegate`).
+   */
+  audit: { event: AuditEvent; data: Record<string, unknown> };
 }
 
 /** One ancestor in a delegation chain. */
@@ -390,7 +395,13 @@ export declare class CaptokenError extends Error {
   readonly code: ErrorCode;
   /** Where in a document the problem is, e.g. `caps[0].constraints.max_purchase`, when the module says. */
   readonly path?: string;
-  constructor(code: ErrorCode, message: string, options?: { path?: string; cause?: unknown });
+  /** The audit event this refusal must leave, e.g. `agent.delegation.attempted` for a refused delegation. */
+  readonly audit?: { event: AuditEvent; data: Record<string, unknown> };
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { path?: string; audit?: { event: AuditEvent; data: Record<string, unknown> }; cause?: unknown },
+  );
 }
 
 /**

@@ -237,6 +237,17 @@ impl Value {
         self.as_object().and_then(|m| m.get(key))
     }
 
+    /// Set member `key` (making this an object first if it is not one).
+    pub fn set(&mut self, key: &str, value: impl Into<Value>) {
+        if let Value::Object(map) = self {
+            *map.entry(key) = value.into();
+        } else {
+            let mut map = Map::new();
+            map.insert(key.to_owned(), value.into());
+            *self = Value::Object(map);
+        }
+    }
+
     /// The compact JSON text.
     pub fn to_vec(&self) -> Vec<u8> {
         let mut out = String::new();

@@ -134,7 +134,7 @@ where
             found: current.claims().iss.clone(),
         }));
     }
-    revocation::check_chain(current.chain_jtis(), revoked).map_err(RefreshError::Revoked)?;
+    revocation::check_chain(current.chain_ids(), revoked).map_err(RefreshError::Revoked)?;
     let held = &current.claims().request;
     let asked = PolicyRequest {
         subject: Subject {

@@ -222,10 +222,16 @@ impl RevokedEntry {
     }
 
     fn check(&self, i: usize) -> Result<(), RevocationError> {
-        if b64::decode(self.jti.as_bytes()).map_or(true, |b| b.len() < MIN_JTI_BYTES) {
+        // A token id: a `jti`, or for a delegated token the `jti`s of its
+        // chain joined by `.` (`VerifiedToken::id`).
+        if self
+            .jti
+            .split(crate::token::ID_SEPARATOR)
+            .any(|jti| b64::decode(jti.as_bytes()).map_or(true, |b| b.len() < MIN_JTI_BYTES))
+        {
             return Err(RevocationError::bad(
                 format!("revoked[{i}].jti"),
-                "must be base64url of at least 128 bits",
+                "must be a token id: base64url of at least 128 bits, or such `jti`s joined by `.`",
             ));
         }
         if !in_range(self.revoked_at) {

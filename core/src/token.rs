@@ -4,6 +4,7 @@
 //! [`VerifiedToken`] only through [`Verifier::verify`]: the only type that
 //! later stages (authorization, delegation) accept.
 
+use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
@@ -229,13 +230,20 @@ pub struct VerifiedToken {
     claims: Claims,
     chain: Vec<Link>,
     token_hash: [u8; 32],
+    id: String,
 }
+
+/// Separates the `jti`s of a delegated token's id (see [`VerifiedToken::id`]).
+/// Not a base64url character, so an id splits one way only.
+pub const ID_SEPARATOR: char = '.';
 
 /// One ancestor of a delegated token, root first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
     /// The ancestor's `jti`.
     pub jti: String,
+    /// The ancestor's id ([`VerifiedToken::id`]).
+    pub id: String,
     /// The ancestor's subject.
     pub sub: String,
     /// The key that signed the ancestor.
@@ -280,13 +288,33 @@ impl VerifiedToken {
         self.chain.len()
     }
 
-    /// Every `jti` of the chain, root first, this token's last: a token is
-    /// revoked when any of them is.
+    /// Every `jti` of the chain, root first, this token's last.
     pub fn chain_jtis(&self) -> impl Iterator<Item = &str> {
         self.chain
             .iter()
             .map(|l| l.jti.as_str())
             .chain(core::iter::once(self.claims.jti.as_str()))
+    }
+
+    /// The name to revoke this token by, and to key a replay guard with.
+    ///
+    /// For a token the issuer signed it is its `jti`. A delegated token's
+    /// `jti` is chosen by its delegator, who could copy any other token's,
+    /// so its id is its parent's id, [`ID_SEPARATOR`], and its `jti`
+    /// (`root.child.grandchild`): a delegator can only name ids inside its
+    /// own subtree, and an id never collides with a token outside it.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Every id of the chain ([`VerifiedToken::id`]), root first, this
+    /// token's last: a token is revoked when any of them is, so revoking a
+    /// parent revokes its descendants.
+    pub fn chain_ids(&self) -> impl Iterator<Item = &str> {
+        self.chain
+            .iter()
+            .map(|l| l.id.as_str())
+            .chain(core::iter::once(self.id.as_str()))
     }
 
     /// SHA-256 of this token's own compact text (its `prf` for a child).
@@ -399,6 +427,7 @@ impl<'k> Verifier<'k> {
         let claims = self.check_claims(&token, now)?;
         Ok(VerifiedToken {
             header: token.header,
+            id: claims.jti.clone(),
             claims,
             chain: Vec::new(),
             token_hash: sha256(token.raw),
@@ -430,14 +459,17 @@ impl<'k> Verifier<'k> {
             .into());
         }
         crate::delegation::check_narrower(&parent.claims, &claims, depth)?;
+        let id = format!("{}{ID_SEPARATOR}{}", parent.id, claims.jti);
         let mut chain = parent.chain;
         chain.push(Link {
             jti: parent.claims.jti,
+            id: parent.id,
             sub: parent.claims.request.sub,
             kid: parent.header.kid,
         });
         Ok(VerifiedToken {
             header: child.header,
+            id,
             claims,
             chain,
             token_hash: sha256(child_text),

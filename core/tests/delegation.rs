@@ -456,3 +456,72 @@ fn a_child_inherits_plan_and_extra_claims_and_cannot_rewrite_them() {
     });
     assert_eq!(code(&dropped), "delegation_escalation");
 }
+
+/// A delegator names its child's `jti`, and could copy another token's.
+/// Ids scope a child's `jti` under its parent's id, so revoking (or
+/// guarding) by id never reaches a token outside the delegator's subtree.
+#[test]
+fn a_copied_jti_cannot_make_a_child_collide_with_another_token() {
+    use captoken_core::revocation::check_chain;
+    use std::collections::BTreeSet;
+
+    let root = issue_at(NOW, 300);
+    // Another token of the same issuer, with its own jti.
+    let victim = captoken_core::TokenIssuer::new(&issuer_key(), ISS)
+        .issue(request(), NOW, 300, &mut SliceEntropy::new(&[43; 16]))
+        .unwrap()
+        .token;
+    let victim_v = verify(&victim, NOW + 1).unwrap();
+    let victim_jti = victim_v.claims().jti.clone();
+    let holder = holder_key();
+    let child = forge_child(&root, &holder, |c| {
+        c.insert("jti".into(), victim_jti.clone().into());
+    });
+    let child_v = verify(&child, NOW + 1).unwrap();
+    let root_v = verify(&root, NOW + 1).unwrap();
+    assert_eq!(child_v.claims().jti, victim_jti, "the copy went through");
+    assert_eq!(
+        victim_v.id(),
+        victim_jti,
+        "an issuer's token is named by its jti"
+    );
+    assert_eq!(child_v.id(), format!("{}.{victim_jti}", root_v.id()));
+    assert_eq!(
+        child_v.chain_ids().collect::<Vec<_>>(),
+        [root_v.id(), child_v.id()]
+    );
+    assert_eq!(child_v.chain()[0].id, root_v.id());
+
+    // Revoking the child by its id leaves the victim alone...
+    let revoked: BTreeSet<String> = [child_v.id().to_string()].into();
+    assert_eq!(
+        check_chain(child_v.chain_ids(), &revoked)
+            .unwrap_err()
+            .code(),
+        "revoked"
+    );
+    check_chain(victim_v.chain_ids(), &revoked).unwrap();
+    // ...and revoking the victim leaves the child (and its parent) alone.
+    let revoked: BTreeSet<String> = [victim_jti.clone()].into();
+    check_chain(child_v.chain_ids(), &revoked).unwrap();
+    assert_eq!(
+        check_chain(victim_v.chain_ids(), &revoked)
+            .unwrap_err()
+            .code(),
+        "revoked"
+    );
+    // Grandchildren nest: root.child.grandchild, the root still revokes all.
+    let grand = delegate(&child, &key(50), &key(51), drive_robot7(), 60).unwrap();
+    let grand_v = verify(&grand, NOW + 1).unwrap();
+    assert_eq!(
+        grand_v.id(),
+        format!("{}.{}", child_v.id(), grand_v.claims().jti)
+    );
+    let revoked: BTreeSet<String> = [root_v.id().to_string()].into();
+    assert_eq!(
+        check_chain(grand_v.chain_ids(), &revoked)
+            .unwrap_err()
+            .code(),
+        "revoked"
+    );
+}

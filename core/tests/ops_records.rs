@@ -216,3 +216,66 @@ fn refresh_goes_through_the_policy_again_and_never_widens() {
         "unknown_kid"
     );
 }
+
+#[test]
+fn issuing_delegating_and_refused_delegations_say_what_to_audit() {
+    let (token, jti) = token();
+    let issued = ok(
+        "issue",
+        &json!({
+            "key": key(1)["private_jwk"], "issuer": ISS, "now": NOW, "ttl": 300,
+            "entropy": b64::encode(&[3; 16]),
+            "claims": { "sub": "principal-2", "aud": AUD, "cnf": { "jwk": key(2)["public_jwk"] },
+                        "caps": [{ "actions": ["drive", "stop"], "resources": ["robot:7"] }] }
+        }),
+    );
+    assert_eq!(
+        issued["audit"],
+        json!({ "event": "token_issued", "data": { "jti": jti, "sub": "principal-2", "exp": NOW + 300,
+                "caps": [{ "actions": ["drive", "stop"], "resources": ["robot:7"] }] } })
+    );
+
+    let delegate = |caps: Value| {
+        let mut req = trust(&token, NOW + 1);
+        req.as_object_mut().unwrap().remove("token");
+        req["parent"] = json!(token);
+        req["key"] = key(2)["private_jwk"].clone();
+        req["ttl"] = json!(60);
+        req["entropy"] = json!(b64::encode(&[4; 16]));
+        req["claims"] = json!({ "sub": "principal-4", "aud": AUD, "cnf": { "jwk": key(4)["public_jwk"] }, "caps": caps });
+        req
+    };
+    let child = ok(
+        "delegate",
+        &delegate(json!([{ "actions": ["drive"], "resources": ["robot:7"] }])),
+    );
+    assert_eq!(child["audit"]["event"], "agent.capability.granted");
+    assert_eq!(child["audit"]["data"]["parent_jti"], jti.as_str());
+    assert_eq!(child["audit"]["data"]["jti"], child["jti"]);
+    assert_eq!(child["audit"]["data"]["sub"], "principal-4");
+
+    // The refusal carries its event; so does each kind of refused narrowing.
+    let err = call_named(
+        "delegate",
+        &delegate(json!([{ "actions": ["fly"], "resources": ["robot:7"] }])).to_vec(),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "delegation_escalation");
+    let body = lit::parse(&err.to_json());
+    assert_eq!(
+        body["audit"],
+        json!({ "event": "agent.delegation.attempted",
+                "data": { "parent_jti": jti, "sub": "principal-4", "code": "delegation_escalation" } })
+    );
+    // The event appends as it is.
+    let mut append = body["audit"].clone();
+    append["time"] = json!(NOW + 1);
+    ok("audit_append", &append);
+
+    // A parent that does not verify is not a delegation the log can name.
+    let mut bad = delegate(json!([{ "actions": ["drive"], "resources": ["robot:7"] }]));
+    bad["now"] = json!(NOW + 400);
+    let err = call_named("delegate", &bad.to_vec()).unwrap_err();
+    assert_eq!(err.code(), "expired");
+    assert!(lit::parse(&err.to_json())["audit"].is_null());
+}

@@ -10,7 +10,9 @@ export function abiVersion(): number;
  * Run operation `op` (by name) on a JSON request; returns the JSON response.
  *
  * # Errors
- * Throws an `Error` whose `code` property is the stable error code.
+ * Throws an `Error` whose `code` property is the stable error code and
+ * whose `body` is the error document every host reports (`code`,
+ * `message`, and `path` / `audit` when present; docs/ABI.md).
  */
 export function call(op: string, request: string): string;
 

@@ -13,7 +13,9 @@ export function abiVersion() {
  * Run operation `op` (by name) on a JSON request; returns the JSON response.
  *
  * # Errors
- * Throws an `Error` whose `code` property is the stable error code.
+ * Throws an `Error` whose `code` property is the stable error code and
+ * whose `body` is the error document every host reports (`code`,
+ * `message`, and `path` / `audit` when present; docs/ABI.md).
  * @param {string} op
  * @param {string} request
  * @returns {string}

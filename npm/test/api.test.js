@@ -107,8 +107,11 @@ test('authorize and delegate through the JS API', () => {
   assert.throws(
     () => delegate({ ...trust, parent: token, key: holder.privateJwk, ttl: 60,
       claims: { sub: 'friend', aud: 'robot-gateway', cnf: { jwk: friend.publicJwk }, caps: [{ actions: ['*'], resources: ['robot:*'] }] } }),
-    (e) => e.code === 'delegation_escalation',
+    (e) => e.code === 'delegation_escalation' && e.audit.event === 'agent.delegation.attempted'
+      && e.audit.data.parent_jti === v.chain[0].jti && e.audit.data.code === 'delegation_escalation',
   );
+  assert.equal(child.audit.event, 'agent.capability.granted');
+  assert.equal(child.audit.data.parent_jti, v.chain[0].jti);
   assert.throws(
     () => delegate({ ...trust, parent: token, key: friend.privateJwk,
       claims: { sub: 'x', aud: 'robot-gateway', cnf: { jwk: friend.publicJwk }, caps: narrower } }),

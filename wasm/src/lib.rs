@@ -17,7 +17,9 @@ use wasm_bindgen::prelude::*;
 /// Run operation `op` (by name) on a JSON request; returns the JSON response.
 ///
 /// # Errors
-/// Throws an `Error` whose `code` property is the stable error code.
+/// Throws an `Error` whose `code` property is the stable error code and
+/// whose `body` is the error document every host reports (`code`,
+/// `message`, and `path` / `audit` when present; docs/ABI.md).
 #[wasm_bindgen]
 pub fn call(op: &str, request: &str) -> Result<String, JsValue> {
     match captoken_core::ops::call_named(op, request.as_bytes()) {
@@ -27,6 +29,8 @@ pub fn call(op: &str, request: &str) -> Result<String, JsValue> {
             js.set_name("CaptokenError");
             // Reflect::set only fails on frozen objects; a fresh Error is not.
             let _ = js_sys::Reflect::set(&js, &"code".into(), &err.code().into());
+            let body = String::from_utf8(err.to_json()).unwrap_or_default();
+            let _ = js_sys::Reflect::set(&js, &"body".into(), &body.into());
             Err(js.into())
         }
     }

@@ -61,6 +61,9 @@ pub enum OpError {
     Audit(AuditError),
     /// A token could not be refreshed.
     Refresh(RefreshError),
+    /// A refusal the host must audit: the error, and the audit event
+    /// (`{"event", "data"}`) to append for it.
+    Audited(alloc::boxed::Box<OpError>, Value),
 }
 
 impl OpError {
@@ -78,21 +81,31 @@ impl OpError {
             OpError::Pop(err) => err.code(),
             OpError::Audit(err) => err.code(),
             OpError::Refresh(err) => err.code(),
+            OpError::Audited(err, _) => err.code(),
         }
     }
 
     /// `{"code": ..., "message": ...}`: the error as every host reports it.
     /// `path` is present when the error is about one part of a document,
-    /// e.g. the capability or constraint that refused a request.
+    /// e.g. the capability or constraint that refused a request; `audit`
+    /// when the refusal is an event the host must append to its audit log
+    /// (`{"event", "data"}`, as `audit_append` takes them).
     pub fn to_json(&self) -> Vec<u8> {
         let mut body = object! { "code" => self.code(), "message" => self.to_string() };
-        let path = match self {
+        let (inner, audit) = match self {
+            OpError::Audited(err, audit) => (&**err, Some(audit)),
+            other => (other, None),
+        };
+        let path = match inner {
             OpError::Scope(err) => err.path(),
             OpError::Policy(err) => err.path(),
             _ => None,
         };
-        if let (Some(path), Value::Object(map)) = (path, &mut body) {
-            map.insert("path".into(), path.into());
+        if let Some(path) = path {
+            body.set("path", path);
+        }
+        if let Some(audit) = audit {
+            body.set("audit", audit.clone());
         }
         body.to_vec()
     }
@@ -112,6 +125,7 @@ impl fmt::Display for OpError {
             OpError::Pop(err) => write!(f, "{err}"),
             OpError::Audit(err) => write!(f, "{err}"),
             OpError::Refresh(err) => write!(f, "{err}"),
+            OpError::Audited(err, _) => write!(f, "{err}"),
         }
     }
 }

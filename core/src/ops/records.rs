@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use super::OpError;
 use super::fields::{Fields, respond, wrong_type};
 use super::policy::read_budget;
-use super::tokens::{Trust, issued_json, root_sub, string_set};
+use super::tokens::{Trust, audit_event, issued_json, root_sub, string_set};
 use crate::audit::{self, AuditChain, AuditError, AuditRecord, EventKind};
 use crate::entropy::SliceEntropy;
 use crate::json::{Value, object};
@@ -156,6 +156,7 @@ pub(super) fn pop_verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
         "nonce" => p.nonce(),
         "request_hash" => p.request_hash(),
         "token_jti" => verified.claims().jti.as_str(),
+        "token_id" => verified.id(),
         "sub" => verified.claims().request.sub.as_str(),
         "root_sub" => root_sub(&verified),
         "replay" => replay,
@@ -256,12 +257,20 @@ pub(super) fn refresh(request: &[u8]) -> Result<Vec<u8>, OpError> {
         &mut SliceEntropy::new(&entropy),
     )?;
     let mut out = issued_json(&issued);
-    if let Value::Object(m) = &mut out {
-        m.insert("replaces".into(), current.claims().jti.as_str().into());
-        m.insert(
-            "caps".into(),
-            crate::claims::Capability::list_to_json(&issued.claims.request.caps),
-        );
-    }
+    let caps = crate::claims::Capability::list_to_json(&issued.claims.request.caps);
+    out.set("replaces", current.claims().jti.as_str());
+    out.set(
+        "audit",
+        audit_event(
+            EventKind::TokenIssued,
+            audit::data::token_issued(
+                &issued.claims.jti,
+                &issued.claims.request.sub,
+                &caps,
+                issued.claims.exp,
+            ),
+        ),
+    );
+    out.set("caps", caps);
     respond(&out)
 }

@@ -5,7 +5,8 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::json::{Value, object};
+use crate::audit::{self, EventKind};
+use crate::json::{Map, Value, object};
 use ed25519_dalek::SigningKey;
 
 use super::fields::{Fields, respond, wrong_type};
@@ -62,7 +63,27 @@ pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
     f.done()?;
     let issued =
         TokenIssuer::new(&key, issuer).issue(claims, now, ttl, &mut SliceEntropy::new(&entropy))?;
-    respond(&issued_json(&issued))
+    let mut out = issued_json(&issued);
+    let caps = Capability::list_to_json(&issued.claims.request.caps);
+    out.set(
+        "audit",
+        audit_event(
+            EventKind::TokenIssued,
+            audit::data::token_issued(
+                &issued.claims.jti,
+                &issued.claims.request.sub,
+                &caps,
+                issued.claims.exp,
+            ),
+        ),
+    );
+    respond(&out)
+}
+
+/// `{"event", "data"}`: what the host appends to its audit log for an
+/// operation (`audit_append` takes exactly these members, with `time`).
+pub(super) fn audit_event(kind: EventKind, data: Map) -> Value {
+    object! { "event" => kind.name(), "data" => data }
 }
 
 /// How to trust a token: the members every verifying operation shares.
@@ -142,9 +163,9 @@ impl Trust {
             } else {
                 checked.require_fresh()?
             };
-            revocation::check_chain(verified.chain_jtis(), &list)?;
+            revocation::check_chain(verified.chain_ids(), &list)?;
         }
-        revocation::check_chain(verified.chain_jtis(), &self.revoked)?;
+        revocation::check_chain(verified.chain_ids(), &self.revoked)?;
         Ok(verified)
     }
 }
@@ -175,12 +196,13 @@ fn verified_json(verified: &VerifiedToken) -> Value {
     let chain: Vec<Value> = verified
         .chain()
         .iter()
-        .map(|l| object! { "jti" => l.jti.as_str(), "sub" => l.sub.as_str(), "kid" => l.kid.as_str() })
+        .map(|l| object! { "jti" => l.jti.as_str(), "id" => l.id.as_str(), "sub" => l.sub.as_str(), "kid" => l.kid.as_str() })
         .collect();
     object! {
         "header" => object! { "alg" => "EdDSA", "typ" => token::TYP, "kid" => verified.header().kid.as_str() },
         "claims" => verified.claims().to_json(),
         "depth" => verified.depth(),
+        "id" => verified.id(),
         "chain" => chain,
         "root_sub" => root_sub(verified),
     }
@@ -220,6 +242,7 @@ pub(super) fn authorize(request: &[u8]) -> Result<Vec<u8>, OpError> {
         "sub" => verified.claims().request.sub.as_str(),
         "root_sub" => root_sub(&verified),
         "jti" => verified.claims().jti.as_str(),
+        "id" => verified.id(),
         "depth" => verified.depth(),
     })
 }
@@ -234,6 +257,7 @@ pub(super) fn delegate(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let claims = TokenRequest::from_json(f.object("claims")?).map_err(TokenError::from)?;
     f.done()?;
     let parent = trust.verify(&parent_text)?;
+    let sub = claims.sub.clone();
     let issued = delegation::delegate(
         &parent,
         &parent_text,
@@ -243,11 +267,49 @@ pub(super) fn delegate(request: &[u8]) -> Result<Vec<u8>, OpError> {
         ttl,
         trust.max_depth,
         &mut SliceEntropy::new(&entropy),
-    )?;
+    )
+    .map_err(|err| {
+        // A refusal by the delegation rules (not a host failure) is an
+        // attempt the log must show.
+        let event = match &err {
+            TokenError::Delegation(_) | TokenError::Claims(_) | TokenError::BadTtl { .. } => {
+                Some(audit_event(
+                    EventKind::DelegationAttempted,
+                    audit::data::delegation_attempted(&parent.claims().jti, &sub, err.code()),
+                ))
+            }
+            _ => None,
+        };
+        match event {
+            Some(event) => OpError::Audited(alloc::boxed::Box::new(err.into()), event),
+            None => err.into(),
+        }
+    })?;
     let mut out = issued_json(&issued);
-    if let Value::Object(m) = &mut out {
-        m.insert("depth".into(), (parent.depth() + 1).into());
-    }
+    out.set("depth", parent.depth() + 1);
+    out.set(
+        "id",
+        format!(
+            "{}{}{}",
+            parent.id(),
+            token::ID_SEPARATOR,
+            issued.claims.jti
+        ),
+    );
+    let caps = Capability::list_to_json(&issued.claims.request.caps);
+    out.set(
+        "audit",
+        audit_event(
+            EventKind::CapabilityGranted,
+            audit::data::capability_granted(
+                &issued.claims.jti,
+                Some(&parent.claims().jti),
+                &issued.claims.request.sub,
+                &caps,
+                issued.claims.exp,
+            ),
+        ),
+    );
     respond(&out)
 }
 
