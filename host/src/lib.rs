@@ -5,6 +5,7 @@ mod abi;
 pub mod b64;
 mod digest;
 mod error;
+pub mod gateway;
 mod inputs;
 mod limits;
 mod ops;

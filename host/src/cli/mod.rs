@@ -5,6 +5,7 @@ mod fail;
 mod files;
 mod issue;
 mod keys;
+mod serve;
 mod verify;
 
 use std::io::Write;
@@ -85,6 +86,15 @@ enum Command {
     Demo,
     /// Print the embedded module's self-description and SHA-256
     Info,
+    /// Run the HTTP gateway: issue, verify and revoke tokens over HTTP,
+    /// with an embedded SQLite store (see docs/GATEWAY.md)
+    #[command(
+        after_help = "Example (creates ./captoken-data with a dev key and a sample policy):
+  captoken serve
+  captoken serve --listen 0.0.0.0:8080 --db /var/lib/captoken/captoken.db \\
+      --key-dir /etc/captoken/keys --policy /etc/captoken/policy.json"
+    )]
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +163,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Command::Verify(args) => verify::verify(&args),
         Command::Demo => demo::demo(&Runtime::embedded()?),
         Command::Info => info(&Runtime::embedded()?),
+        Command::Serve(args) => serve::serve(&args),
     }
 }
 

@@ -1,0 +1,166 @@
+//! `serve`: the HTTP gateway, on an embedded SQLite file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use captoken_host::gateway::{
+    self, ADMIN_TOKEN_ENV, AdminToken, Gateway, GatewayConfig, GatewayError, Paths,
+};
+use captoken_host::{Runtime, RuntimeConfig};
+use clap::Args;
+
+use super::fail::CliError;
+use super::print_line;
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port, printed at start)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// SQLite database file (created, with its directory, if absent)
+    #[arg(long, value_name = "FILE", default_value = "captoken-data/captoken.db")]
+    db: PathBuf,
+    /// Directory of the signing key `signing.jwk` (generated, mode 0600, if absent)
+    #[arg(long, value_name = "DIR", default_value = "captoken-data/keys")]
+    key_dir: PathBuf,
+    /// Issuance policy (a sample is written if absent; see docs/POLICY.md)
+    #[arg(long, value_name = "FILE", default_value = "captoken-data/policy.json")]
+    policy: PathBuf,
+    /// The `iss` of issued tokens
+    #[arg(long, value_name = "ISS", default_value = "urn:captoken:gateway")]
+    issuer: String,
+    /// The audience tokens are issued for and verified against, unless a
+    /// request names another
+    #[arg(long, value_name = "AUD", default_value = "captoken")]
+    audience: String,
+    /// Largest request body, in bytes
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 10)]
+    max_body_bytes: usize,
+    /// Worker threads serving connections (module calls run on a separate
+    /// blocking pool)
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    threads: usize,
+}
+
+pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
+    let runtime = Arc::new(Runtime::embedded_with(RuntimeConfig::default())?);
+    let (admin_token, generated) = match std::env::var(ADMIN_TOKEN_ENV) {
+        Ok(token) if !token.is_empty() => (token, false),
+        _ => (gateway::generate_admin_token().map_err(setup_error)?, true),
+    };
+    let config = GatewayConfig {
+        issuer: args.issuer.clone(),
+        audience: args.audience.clone(),
+        max_body_bytes: args.max_body_bytes,
+        ..GatewayConfig::default()
+    };
+    let paths = Paths {
+        db: args.db.clone(),
+        key_dir: args.key_dir.clone(),
+        policy: args.policy.clone(),
+    };
+    let (gateway, startup) = Gateway::open(runtime, &paths, AdminToken::new(&admin_token), config)
+        .map_err(setup_error)?;
+
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads.max(1))
+        .enable_all()
+        .build()
+        .map_err(|err| CliError::usage("io_error", format!("cannot start tokio: {err}")))?;
+    tokio.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|err| {
+                setup_error(GatewayError::Bind {
+                    addr: args.listen,
+                    reason: err.to_string(),
+                })
+            })?;
+        let local = listener
+            .local_addr()
+            .map_err(|err| CliError::usage("io_error", err.to_string()))?;
+
+        let created = |yes: bool| if yes { " (created)" } else { "" };
+        print_line(&format!("captoken gateway listening on http://{local}"))?;
+        print_line(&format!("  module sha-256  {}", startup.module_sha256))?;
+        print_line(&format!(
+            "  database        {} (schema v{})",
+            startup.db.display(),
+            startup.schema_version
+        ))?;
+        print_line(&format!(
+            "  signing key     {}{} kid {}",
+            startup.key.path.display(),
+            created(startup.key.created),
+            startup.key.kid
+        ))?;
+        print_line(&format!(
+            "  policy          {}{}",
+            startup.policy.display(),
+            created(startup.policy_created)
+        ))?;
+        print_line(&format!(
+            "  issuer          {}  audience {}",
+            args.issuer, args.audience
+        ))?;
+        if generated {
+            // The only time the generated token is ever shown.
+            print_line(&format!(
+                "  admin token     {admin_token}\n                  (generated for this run and not shown again; \
+                 set {ADMIN_TOKEN_ENV} to choose one)"
+            ))?;
+        } else {
+            print_line(&format!("  admin token     from {ADMIN_TOKEN_ENV}"))?;
+        }
+        drop(admin_token);
+
+        gateway::serve(listener, gateway, shutdown_signal())
+            .await
+            .map_err(|err| CliError::usage("io_error", err.to_string()))
+    })
+}
+
+fn setup_error(err: GatewayError) -> CliError {
+    match err {
+        GatewayError::Host(err) => CliError::Host(err),
+        other => CliError::usage(static_code(other.code()), other.to_string()),
+    }
+}
+
+/// `CliError::Usage` wants a `'static` code; the gateway's own codes are.
+fn static_code(code: &str) -> &'static str {
+    match code {
+        "bad_signing_key" => "bad_signing_key",
+        "key_file_permissions" => "key_file_permissions",
+        "bad_policy_file" => "bad_policy_file",
+        "bind_failed" => "bind_failed",
+        "store_too_new" => "store_too_new",
+        "store_no_wal" => "store_no_wal",
+        "store_error" => "store_error",
+        _ => "io_error",
+    }
+}
+
+/// Ctrl-C, or SIGTERM from a service manager.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

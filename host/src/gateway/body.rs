@@ -1,0 +1,183 @@
+//! Request bodies: read under a size limit, parsed as a JSON object, and
+//! taken apart member by member so every mistake has its own stable code.
+//!
+//! Codes: `body_too_large` (413), `bad_body` (the connection failed while
+//! reading), `malformed_json`, `wrong_type`, `missing_field`,
+//! `unknown_field`, `invalid_value` (all 400).
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, StatusCode, header};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::{Map, Value};
+
+use super::error::ApiError;
+
+/// The whole body, or `body_too_large` once more than `limit` bytes arrive
+/// (or are announced by `Content-Length`, which is then not read at all).
+pub(crate) async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the request body exceeds the limit of {limit} bytes"),
+        )
+    };
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse::<u64>().ok());
+    if announced.is_some_and(|len| len > u64::try_from(limit).unwrap_or(u64::MAX)) {
+        return Err(too_large());
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(err) => Err(ApiError::bad_request(
+            "bad_body",
+            format!("cannot read the request body: {err}"),
+        )),
+    }
+}
+
+/// The members of a JSON object body, consumed as they are read so that
+/// [`Fields::done`] can refuse whatever is left: a misspelt optional member
+/// must be an error, never silently ignored.
+pub(crate) struct Fields(Map<String, Value>);
+
+impl Fields {
+    /// The body as a JSON object.
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, ApiError> {
+        let value: Value = serde_json::from_slice(bytes).map_err(|err| {
+            ApiError::bad_request(
+                "malformed_json",
+                format!("the request body is not valid json: {err}"),
+            )
+        })?;
+        match value {
+            Value::Object(members) => Ok(Self(members)),
+            other => Err(ApiError::bad_request(
+                "wrong_type",
+                format!(
+                    "the request body must be a json object, not {}",
+                    kind(&other)
+                ),
+            )),
+        }
+    }
+
+    /// A member that may be absent; `null` counts as present and wrong,
+    /// because a client that sends it most likely meant something.
+    fn take(&mut self, name: &str) -> Option<Value> {
+        self.0.remove(name)
+    }
+
+    fn required(&mut self, name: &str) -> Result<Value, ApiError> {
+        self.take(name)
+            .ok_or_else(|| ApiError::bad_request("missing_field", format!("`{name}` is required")))
+    }
+
+    /// A required non-empty string of at most `max` bytes.
+    pub(crate) fn string(&mut self, name: &str, max: usize) -> Result<String, ApiError> {
+        let value = self.required(name)?;
+        as_string(name, value, max)
+    }
+
+    /// An optional non-empty string of at most `max` bytes.
+    pub(crate) fn opt_string(
+        &mut self,
+        name: &str,
+        max: usize,
+    ) -> Result<Option<String>, ApiError> {
+        self.take(name)
+            .map(|value| as_string(name, value, max))
+            .transpose()
+    }
+
+    /// A required JSON object.
+    pub(crate) fn object(&mut self, name: &str) -> Result<Map<String, Value>, ApiError> {
+        match self.required(name)? {
+            Value::Object(members) => Ok(members),
+            other => Err(wrong_type(name, "an object", &other)),
+        }
+    }
+
+    /// An optional JSON object.
+    pub(crate) fn opt_object(
+        &mut self,
+        name: &str,
+    ) -> Result<Option<Map<String, Value>>, ApiError> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::Object(members)) => Ok(Some(members)),
+            Some(other) => Err(wrong_type(name, "an object", &other)),
+        }
+    }
+
+    /// An optional JSON array.
+    pub(crate) fn opt_array(&mut self, name: &str) -> Result<Option<Vec<Value>>, ApiError> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::Array(items)) => Ok(Some(items)),
+            Some(other) => Err(wrong_type(name, "an array", &other)),
+        }
+    }
+
+    /// An optional integer in `1..=max`.
+    pub(crate) fn opt_positive(&mut self, name: &str, max: u64) -> Result<Option<u64>, ApiError> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::Number(number)) => match number.as_u64() {
+                Some(n) if (1..=max).contains(&n) => Ok(Some(n)),
+                _ => Err(ApiError::bad_request(
+                    "invalid_value",
+                    format!("`{name}` must be an integer in 1..={max}, not {number}"),
+                )),
+            },
+            Some(other) => Err(wrong_type(name, "an integer", &other)),
+        }
+    }
+
+    /// Refuses any member nobody asked for.
+    pub(crate) fn done(self) -> Result<(), ApiError> {
+        match self.0.keys().next() {
+            None => Ok(()),
+            Some(name) => Err(ApiError::bad_request(
+                "unknown_field",
+                format!("`{name}` is not a member of this request"),
+            )),
+        }
+    }
+}
+
+fn as_string(name: &str, value: Value, max: usize) -> Result<String, ApiError> {
+    match value {
+        Value::String(text) if text.is_empty() => Err(ApiError::bad_request(
+            "invalid_value",
+            format!("`{name}` must not be empty"),
+        )),
+        Value::String(text) if text.len() > max => Err(ApiError::bad_request(
+            "invalid_value",
+            format!("`{name}` is longer than {max} bytes"),
+        )),
+        Value::String(text) => Ok(text),
+        other => Err(wrong_type(name, "a string", &other)),
+    }
+}
+
+pub(crate) fn wrong_type(name: &str, expected: &str, found: &Value) -> ApiError {
+    ApiError::bad_request(
+        "wrong_type",
+        format!("`{name}` must be {expected}, not {}", kind(found)),
+    )
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

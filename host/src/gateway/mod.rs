@@ -1,0 +1,291 @@
+//! The HTTP gateway (`captoken serve`): issue, verify and revoke tokens over
+//! HTTP, with an embedded SQLite store. See docs/GATEWAY.md.
+//!
+//! The gateway holds no token logic. Policy evaluation, signing and
+//! verification are calls into the same wasm module every other host runs
+//! ([`Runtime`]); the gateway adds what the module must not do itself: the
+//! clock, entropy, the signing key file, the store (issued tokens,
+//! revocations) and the HTTP surface.
+//!
+//! Revocation is checked by the gateway, not passed into the module: verify
+//! runs first, then every `jti` of the verified chain (the token's and each
+//! ancestor's, at most four) is looked up in the store by primary key. Passing
+//! the whole revocation list into every verify call would grow each request
+//! with the store, past the module's request limit eventually; the look-up
+//! costs a handful of index probes whatever the store holds.
+
+mod auth;
+mod body;
+mod error;
+mod metrics;
+mod module;
+mod routes;
+mod server;
+mod setup;
+mod store;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub use auth::AdminToken;
+pub use error::ApiError;
+pub use metrics::Metrics;
+pub use server::serve;
+pub use setup::{KeyFile, SIGNING_KEY_FILE, generate_admin_token};
+pub use store::{Revocation, SCHEMA_VERSION, Store, StoreError, TokenRow};
+
+use crate::{HostError, Runtime};
+use module::{Module, OpIds};
+use setup::SigningKey;
+
+/// The environment variable holding the admin bearer token.
+pub const ADMIN_TOKEN_ENV: &str = "CAPTOKEN_ADMIN_TOKEN";
+
+/// Why the gateway cannot start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GatewayError {
+    /// The module could not be loaded or called.
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// The database could not be opened or migrated.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The signing key file is unusable.
+    #[error("signing key: {0}")]
+    Key(String),
+    /// The signing key file is readable by others.
+    #[error("{0}")]
+    KeyPermissions(String),
+    /// The policy file is unusable.
+    #[error("policy: {0}")]
+    Policy(String),
+    /// A file or directory could not be read or written.
+    #[error("{0}")]
+    Io(String),
+    /// The listening socket could not be opened.
+    #[error("cannot listen on {addr}: {reason}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The system's explanation.
+        reason: String,
+    },
+}
+
+impl GatewayError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Host(err) => err.code(),
+            Self::Store(err) => err.code(),
+            Self::Key(_) => "bad_signing_key",
+            Self::KeyPermissions(_) => "key_file_permissions",
+            Self::Policy(_) => "bad_policy_file",
+            Self::Io(_) => "io_error",
+            Self::Bind { .. } => "bind_failed",
+        }
+    }
+}
+
+/// Tunables of a running gateway.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// The `iss` of every token issued, and the issuer verify expects.
+    pub issuer: String,
+    /// The audience tokens are issued for, and verified against, when a
+    /// request names none.
+    pub audience: String,
+    /// The largest request body accepted (413 `body_too_large` beyond).
+    pub max_body_bytes: usize,
+    /// The most bytes of request line and headers (at least 8 KiB; beyond:
+    /// 431 from the HTTP layer).
+    pub max_header_bytes: usize,
+    /// The most header fields in one request (beyond: 431).
+    pub max_headers: usize,
+    /// How long a client may take to send its headers.
+    pub header_timeout: Duration,
+    /// How many module calls may run at once; more wait their turn.
+    pub module_concurrency: usize,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            issuer: "urn:captoken:gateway".to_owned(),
+            audience: "captoken".to_owned(),
+            max_body_bytes: 64 << 10,
+            max_header_bytes: 16 << 10,
+            max_headers: 64,
+            header_timeout: Duration::from_secs(10),
+            module_concurrency: std::thread::available_parallelism()
+                .map_or(2, std::num::NonZeroUsize::get),
+        }
+    }
+}
+
+/// Where the gateway keeps its state.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// The SQLite database (created with its directory if absent).
+    pub db: PathBuf,
+    /// The directory of the signing key (`signing.jwk`, created 0600).
+    pub key_dir: PathBuf,
+    /// The issuance policy (a sample is written if absent).
+    pub policy: PathBuf,
+}
+
+/// What start-up found or created, for the operator to read once.
+#[derive(Debug, Clone)]
+pub struct Startup {
+    /// The signing key file.
+    pub key: KeyFile,
+    /// The policy file.
+    pub policy: PathBuf,
+    /// Whether the sample policy was written just now.
+    pub policy_created: bool,
+    /// The database file.
+    pub db: PathBuf,
+    /// Its schema version after migration.
+    pub schema_version: i64,
+    /// The module's SHA-256.
+    pub module_sha256: String,
+}
+
+/// A ready gateway: cheap to clone, shared by every connection.
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("config", &self.inner.config)
+            .field("kid", &self.inner.key.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    config: GatewayConfig,
+    module: Module,
+    ops: OpIds,
+    store: Arc<Store>,
+    key: SigningKey,
+    policy: Value,
+    admin: AdminToken,
+    metrics: Arc<Metrics>,
+}
+
+impl Gateway {
+    /// Loads (or creates) the key and policy, opens and migrates the
+    /// database, and checks the module can sign and verify with the key.
+    ///
+    /// Blocking: call it before serving, or from a blocking thread.
+    ///
+    /// # Errors
+    ///
+    /// Any [`GatewayError`]; nothing is served then.
+    pub fn open(
+        runtime: Arc<Runtime>,
+        paths: &Paths,
+        admin: AdminToken,
+        config: GatewayConfig,
+    ) -> Result<(Self, Startup), GatewayError> {
+        let ops = OpIds::resolve(&runtime)?;
+        let (key, key_file) = setup::signing_key(&runtime, &paths.key_dir)?;
+        let (policy, policy_created) = setup::policy(&runtime, &ops, &paths.policy)?;
+        create_parent(&paths.db)?;
+        let store = Store::open(&paths.db)?;
+        let startup = Startup {
+            key: key_file,
+            policy: paths.policy.clone(),
+            policy_created,
+            db: paths.db.clone(),
+            schema_version: store.schema_version()?,
+            module_sha256: runtime.module_sha256().to_owned(),
+        };
+        let metrics = Arc::new(Metrics::default());
+        let module = Module::new(runtime, config.module_concurrency, Arc::clone(&metrics));
+        let inner = Inner {
+            config,
+            module,
+            ops,
+            store: Arc::new(store),
+            key,
+            policy,
+            admin,
+            metrics,
+        };
+        Ok((
+            Self {
+                inner: Arc::new(inner),
+            },
+            startup,
+        ))
+    }
+
+    /// The same gateway (store, key, policy, admin token, metrics) calling
+    /// another runtime: for running under a different sandbox budget.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::info`], if the runtime cannot describe its operations.
+    pub fn with_runtime(&self, runtime: Arc<Runtime>) -> Result<Self, GatewayError> {
+        let inner = &self.inner;
+        let ops = OpIds::resolve(&runtime)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config: inner.config.clone(),
+                module: Module::new(
+                    runtime,
+                    inner.config.module_concurrency,
+                    Arc::clone(&inner.metrics),
+                ),
+                ops,
+                store: Arc::clone(&inner.store),
+                key: inner.key.clone(),
+                policy: inner.policy.clone(),
+                admin: inner.admin.clone(),
+                metrics: Arc::clone(&inner.metrics),
+            }),
+        })
+    }
+
+    /// The routes, ready to be served.
+    pub fn router(&self) -> axum::Router {
+        routes::router(self.clone())
+    }
+
+    /// The gateway's configuration.
+    #[must_use]
+    pub fn config(&self) -> &GatewayConfig {
+        &self.inner.config
+    }
+
+    /// The counters `/metrics` reports.
+    #[must_use]
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The public key set `/.well-known/jwks.json` serves.
+    #[must_use]
+    pub fn jwks(&self) -> Value {
+        serde_json::json!({ "keys": [self.inner.key.public_jwk] })
+    }
+}
+
+fn create_parent(path: &Path) -> Result<(), GatewayError> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => std::fs::create_dir_all(parent)
+            .map_err(|err| GatewayError::Io(format!("`{}`: {err}", parent.display()))),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,132 @@
+//! Calls into the wasm module from async handlers.
+//!
+//! A module call is synchronous and CPU-bound (an issue or verify is about a
+//! millisecond; a runaway guest up to a second before its fuel runs out), so
+//! it runs on tokio's blocking pool, never on a worker thread that is
+//! serving connections. A semaphore sized to the machine bounds how many run
+//! at once: past that, requests wait their turn instead of piling threads up
+//! or exhausting the runtime's instance slots (`host_busy`).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use super::error::ApiError;
+use super::metrics::Metrics;
+use crate::{HostError, Runtime};
+
+/// Why a module call produced no response.
+#[derive(Debug)]
+pub(crate) enum CallError {
+    /// The operation ran and refused the request: what that means for the
+    /// client (400, 401, 403) depends on the operation, so the route decides.
+    Rejected { code: String, message: String },
+    /// The module or the host failed to run the call: a typed 5xx for this
+    /// request only.
+    Failed(ApiError),
+}
+
+impl From<ApiError> for CallError {
+    fn from(err: ApiError) -> Self {
+        Self::Failed(err)
+    }
+}
+
+/// The runtime, shared by every request, and its admission control.
+pub(crate) struct Module {
+    runtime: Arc<Runtime>,
+    slots: Arc<Semaphore>,
+    metrics: Arc<Metrics>,
+}
+
+impl Module {
+    pub(crate) fn new(runtime: Arc<Runtime>, concurrency: usize, metrics: Arc<Metrics>) -> Self {
+        Self {
+            runtime,
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            metrics,
+        }
+    }
+
+    pub(crate) fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// Runs operation `op` (named `name` in metrics) on `request`.
+    pub(crate) async fn call(
+        &self,
+        op: u32,
+        name: &'static str,
+        request: Value,
+    ) -> Result<Value, CallError> {
+        let started = Instant::now();
+        let slot = Arc::clone(&self.slots)
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::internal("host_shutting_down", "the module pool is closed"))?;
+        let runtime = Arc::clone(&self.runtime);
+        let joined = tokio::task::spawn_blocking(move || {
+            let result = runtime.call_json(op, &request);
+            drop(slot);
+            result
+        })
+        .await;
+        self.metrics.module_call(name, started.elapsed());
+        match joined {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(HostError::Op { code, message })) => Err(CallError::Rejected { code, message }),
+            Ok(Err(err)) => {
+                self.metrics.module_failure(name, err.code());
+                Err(CallError::Failed(ApiError::from_host(&err)))
+            }
+            Err(join) => {
+                self.metrics.module_failure(name, "host_task_failed");
+                Err(CallError::Failed(ApiError::internal(
+                    "host_task_failed",
+                    format!("the module call did not complete: {join}"),
+                )))
+            }
+        }
+    }
+}
+
+/// The operation ids the gateway uses, looked up by name in the module's
+/// `info` rather than hard-coded, so a module whose table grew or moved is
+/// either used correctly or refused at start-up.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OpIds {
+    pub(crate) info: u32,
+    pub(crate) issue: u32,
+    pub(crate) verify: u32,
+    pub(crate) policy_check: u32,
+    pub(crate) policy_evaluate: u32,
+}
+
+impl OpIds {
+    pub(crate) fn resolve(runtime: &Runtime) -> Result<Self, HostError> {
+        let info = runtime.info()?;
+        let names: Vec<&str> = info
+            .get("ops")
+            .and_then(Value::as_array)
+            .map(|ops| ops.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let id = |name: &str| {
+            names
+                .iter()
+                .position(|op| *op == name)
+                .and_then(|index| u32::try_from(index).ok())
+                .ok_or_else(|| HostError::GuestBadResponse {
+                    reason: format!("the module has no operation `{name}`"),
+                })
+        };
+        Ok(Self {
+            info: id("info")?,
+            issue: id("issue")?,
+            verify: id("verify")?,
+            policy_check: id("policy_check")?,
+            policy_evaluate: id("policy_evaluate")?,
+        })
+    }
+}

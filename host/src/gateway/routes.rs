@@ -1,0 +1,576 @@
+//! The HTTP routes. Each handler reads and checks its input, calls the
+//! module and the store off the async runtime, and answers JSON; every
+//! refusal is an [`ApiError`] body `{"error", "reason"}`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{MatchedPath, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Map, Value, json};
+
+use super::body::{self, Fields};
+use super::error::ApiError;
+use super::module::CallError;
+use super::store::{Store, StoreError, TokenRow};
+use super::{Gateway, Inner};
+use crate::{b64, entropy, now};
+
+/// Longest principal id, workspace id, audience, plan id or `jti` accepted.
+const MAX_ID_BYTES: usize = 256;
+/// Longest revocation reason accepted.
+const MAX_REASON_BYTES: usize = 1024;
+/// The largest lifetime a token can have: JavaScript's exact integers.
+const MAX_TTL: u64 = (1 << 53) - 1;
+/// Tokens returned by one capabilities listing, at most.
+const MAX_LIST: u32 = 1000;
+/// Who the admin bearer token stands for in the store.
+const ADMIN_PRINCIPAL: &str = "admin";
+/// Entropy bytes per issued token (the module needs at least 16).
+const ISSUE_ENTROPY_BYTES: usize = 32;
+
+pub(crate) fn router(gateway: Gateway) -> Router {
+    Router::new()
+        .route("/v1/tokens", post(issue))
+        .route("/v1/tokens/verify", post(verify))
+        .route("/v1/tokens/revoke", post(revoke))
+        .route("/v1/capabilities", get(capabilities))
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(gateway.clone(), count))
+        .with_state(gateway)
+}
+
+/// Counts every answer by method, route pattern and status.
+async fn count(State(gateway): State<Gateway>, request: Request, next: Next) -> Response {
+    // Only standard methods become label values; anything else is `other`,
+    // so made-up methods cannot grow the label set.
+    let method = match *request.method() {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    };
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    gateway
+        .inner
+        .metrics
+        .request(method, &route, response.status().as_u16());
+    response
+}
+
+/// Runs a store operation on the blocking pool: SQLite calls block, and a
+/// commit waits for an fsync.
+async fn blocking<T: Send + 'static>(
+    store: &Arc<Store>,
+    work: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = Arc::clone(store);
+    match tokio::task::spawn_blocking(move || work(&store)).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(ApiError::internal(err.code(), err.to_string())),
+        Err(join) => Err(ApiError::internal(
+            "host_task_failed",
+            format!("the store call did not complete: {join}"),
+        )),
+    }
+}
+
+/// `POST /v1/tokens`: policy, then signature, then the store, then the token.
+async fn issue(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let gw = &*gateway.inner;
+    gw.admin.check(&headers)?;
+    let bytes = body::read(&headers, body, gw.config.max_body_bytes).await?;
+    let mut fields = Fields::parse(&bytes)?;
+    let subject = fields.string("subject", MAX_ID_BYTES)?;
+    let subject_key = fields.object("subject_public_key")?;
+    let capabilities = fields.opt_array("capabilities")?;
+    let scope = fields.opt_string("scope", MAX_ID_BYTES)?;
+    let requested_ttl = fields.opt_positive("expires_in_seconds", MAX_TTL)?;
+    let audience = fields.opt_string("audience", MAX_ID_BYTES)?;
+    let attributes = fields.opt_object("subject_attributes")?;
+    let workspace = fields.opt_string("workspace_id", MAX_ID_BYTES)?;
+    let plan_id = fields.opt_string("plan_id", MAX_ID_BYTES)?;
+    fields.done()?;
+
+    let capabilities = match (capabilities, scope) {
+        (Some(caps), None) => caps,
+        (None, Some(scope)) => vec![tier(&scope)?],
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "invalid_value",
+                "give `capabilities` or `scope`, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "missing_field",
+                "`capabilities` (or a `scope` tier) is required",
+            ));
+        }
+    };
+    if subject_key.contains_key("d") {
+        // Stripping `d` would hide the mistake; the key has left its holder.
+        return Err(ApiError::bad_request(
+            "private_key_submitted",
+            "`subject_public_key` holds a private key (`d`): send only the public key, \
+             and treat this key pair as compromised",
+        ));
+    }
+    let audience = audience.unwrap_or_else(|| gw.config.audience.clone());
+    let workspace = workspace.unwrap_or_else(|| "default".to_owned());
+
+    // 1. What may this subject be granted?
+    let mut subject_json = Map::new();
+    subject_json.insert("id".to_owned(), Value::String(subject.clone()));
+    if let Some(attributes) = attributes {
+        subject_json.insert("attributes".to_owned(), Value::Object(attributes));
+    }
+    let mut request = json!({ "subject": subject_json, "capabilities": capabilities });
+    if let (Some(ttl), Value::Object(members)) = (requested_ttl, &mut request) {
+        members.insert("ttl".to_owned(), Value::from(ttl));
+    }
+    let decision = gw
+        .module
+        .call(
+            gw.ops.policy_evaluate,
+            "policy_evaluate",
+            json!({ "policy": gw.policy, "request": request }),
+        )
+        .await
+        .map_err(|err| match err {
+            // The policy could not decide within its budget: no grant.
+            CallError::Rejected { code, message } if code == "policy_budget_exceeded" => {
+                ApiError::new(StatusCode::FORBIDDEN, code, message)
+            }
+            CallError::Rejected { code, message } => ApiError::bad_request(&code, message),
+            CallError::Failed(err) => err,
+        })?;
+    if decision.get("decision").and_then(Value::as_str) != Some("granted") {
+        let code = text(&decision, "code").unwrap_or("denied");
+        let reason = text(&decision, "reason").unwrap_or("the policy denied the request");
+        return Err(ApiError::new(StatusCode::FORBIDDEN, code, reason)
+            .with("rule", decision.get("rule").cloned().unwrap_or(Value::Null)));
+    }
+    let granted = decision
+        .get("capabilities")
+        .cloned()
+        .ok_or_else(|| bad_module_response("policy_evaluate", "capabilities"))?;
+    let ttl = decision
+        .get("ttl")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| bad_module_response("policy_evaluate", "ttl"))?;
+
+    // 2. Sign exactly what was granted.
+    let mut claims = json!({
+        "sub": subject,
+        "aud": audience,
+        "cnf": { "jwk": subject_key },
+        "caps": granted,
+    });
+    if let (Some(plan_id), Value::Object(members)) = (&plan_id, &mut claims) {
+        members.insert("plan_id".to_owned(), Value::String(plan_id.clone()));
+    }
+    let entropy = entropy::<ISSUE_ENTROPY_BYTES>().map_err(|err| ApiError::from_host(&err))?;
+    let issued = gw
+        .module
+        .call(
+            gw.ops.issue,
+            "issue",
+            json!({
+                "key": gw.key.private_jwk,
+                "issuer": gw.config.issuer,
+                "now": now(),
+                "ttl": ttl,
+                "entropy": b64::encode(&entropy),
+                "claims": claims,
+            }),
+        )
+        .await
+        .map_err(|err| match err {
+            // The issuing key is checked at start-up, so a refusal here is
+            // about what the client sent: its key, its claims.
+            CallError::Rejected { code, message } => ApiError::bad_request(&code, message),
+            CallError::Failed(err) => err,
+        })?;
+    let jti = text(&issued, "jti")
+        .ok_or_else(|| bad_module_response("issue", "jti"))?
+        .to_owned();
+    let iat = issued
+        .get("iat")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| bad_module_response("issue", "iat"))?;
+    let exp = issued
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| bad_module_response("issue", "exp"))?;
+
+    // 3. Record it before handing it out: a token the store does not know
+    // cannot be listed, and the client gets a 500 instead of it.
+    let mut scopes = json!({ "caps": granted, "aud": audience });
+    if let (Some(plan_id), Value::Object(members)) = (&plan_id, &mut scopes) {
+        members.insert("plan_id".to_owned(), Value::String(plan_id.clone()));
+    }
+    let row = TokenRow {
+        token_id: jti.clone(),
+        workspace_id: workspace.clone(),
+        issued_to: subject.clone(),
+        granted_by: ADMIN_PRINCIPAL.to_owned(),
+        parent_token_id: None,
+        scopes,
+        valid_until: Some(exp),
+        revoked_at: None,
+        created_at: iat,
+    };
+    blocking(&gw.store, move |store| store.insert_token(&row)).await?;
+
+    let body = json!({
+        "token": issued.get("token"),
+        "jti": jti,
+        "kid": issued.get("kid"),
+        "subject": subject,
+        "audience": audience,
+        "workspace_id": workspace,
+        "capabilities": granted,
+        "issued_at": iat,
+        "expires_at": exp,
+        "expires_in_seconds": ttl,
+        "narrowed": decision.get("narrowed"),
+        "matched_rules": decision.get("matched_rules"),
+    });
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// The seed documents' tiers as the capabilities FORMAT.md defines for them.
+fn tier(scope: &str) -> Result<Value, ApiError> {
+    match scope {
+        "READ" | "USER" | "INPUT" => Ok(json!({ "actions": [scope], "resources": ["*"] })),
+        _ => match scope.strip_prefix("service:") {
+            Some(name) if !name.is_empty() => Ok(json!({ "actions": ["*"], "resources": [scope] })),
+            _ => Err(ApiError::bad_request(
+                "invalid_value",
+                format!(
+                    "`scope` must be `READ`, `USER`, `INPUT` or `service:<name>`, not `{scope}`"
+                ),
+            )),
+        },
+    }
+}
+
+/// `POST /v1/tokens/verify`: the module verifies, the store says whether any
+/// `jti` of the chain is revoked.
+async fn verify(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let gw = &*gateway.inner;
+    let bytes = body::read(&headers, body, gw.config.max_body_bytes).await?;
+    let mut fields = Fields::parse(&bytes)?;
+    let token = fields.string("token", gw.config.max_body_bytes)?;
+    let audience = fields.opt_string("audience", MAX_ID_BYTES)?;
+    fields.done()?;
+    let verified = verify_token(gw, token, audience).await?;
+
+    let claims = verified.get("claims").cloned().unwrap_or(Value::Null);
+    let body = json!({
+        "valid": true,
+        "jti": claims.get("jti"),
+        "id": verified.get("id"),
+        "sub": claims.get("sub"),
+        "root_sub": verified.get("root_sub"),
+        "audience": claims.get("aud"),
+        "scope": claims.get("caps"),
+        "issued_at": claims.get("iat"),
+        "expires_at": claims.get("exp"),
+        "subject_public_key": claims.get("cnf").and_then(|cnf| cnf.get("jwk")),
+        "depth": verified.get("depth"),
+        "chain": verified.get("chain"),
+        "claims": claims,
+    });
+    Ok(axum::Json(body).into_response())
+}
+
+/// Verifies `token` and refuses it if any `jti` of its chain is revoked.
+async fn verify_token(
+    gw: &Inner,
+    token: String,
+    audience: Option<String>,
+) -> Result<Value, ApiError> {
+    let verified = gw
+        .module
+        .call(
+            gw.ops.verify,
+            "verify",
+            json!({
+                "token": token,
+                "jwks": { "keys": [gw.key.public_jwk] },
+                "issuer": gw.config.issuer,
+                "audience": audience.unwrap_or_else(|| gw.config.audience.clone()),
+                "now": now(),
+            }),
+        )
+        .await
+        .map_err(|err| match err {
+            CallError::Rejected { code, message } => ApiError::unauthorized(&code, message),
+            CallError::Failed(err) => err,
+        })?;
+    // Root first, the presented token last: the module's `chain` lists the
+    // ancestors, each with its id (docs/FORMAT.md: a delegated token's id is
+    // scoped under its parent's, so a copied `jti` cannot collide), and
+    // `id` is the token's own. A link without one fails closed.
+    let mut jtis: Vec<String> = Vec::new();
+    for link in verified
+        .get("chain")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad_module_response("verify", "chain"))?
+    {
+        let id = text(link, "id").ok_or_else(|| bad_module_response("verify", "chain[].id"))?;
+        jtis.push(id.to_owned());
+    }
+    let own = text(&verified, "id")
+        .ok_or_else(|| bad_module_response("verify", "id"))?
+        .to_owned();
+    jtis.push(own.clone());
+    let revoked = blocking(&gw.store, move |store| {
+        let refs: Vec<&str> = jtis.iter().map(String::as_str).collect();
+        Ok(store.first_revoked(&refs)?.map(str::to_owned))
+    })
+    .await?;
+    match revoked {
+        None => Ok(verified),
+        Some(jti) if jti == own => Err(ApiError::unauthorized(
+            "revoked",
+            format!("token `{jti}` has been revoked"),
+        )),
+        Some(jti) => Err(ApiError::unauthorized(
+            "revoked",
+            format!(
+                "token `{jti}`, an ancestor of this one in its delegation chain, has been revoked"
+            ),
+        )),
+    }
+}
+
+/// `POST /v1/tokens/revoke`: answered only once the revocation is on disk.
+async fn revoke(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let gw = &*gateway.inner;
+    gw.admin.check(&headers)?;
+    let bytes = body::read(&headers, body, gw.config.max_body_bytes).await?;
+    let mut fields = Fields::parse(&bytes)?;
+    let jti = fields.string("jti", MAX_ID_BYTES)?;
+    let reason = fields.opt_string("reason", MAX_REASON_BYTES)?;
+    fields.done()?;
+    let at = now();
+    let key = jti.clone();
+    let done = blocking(&gw.store, move |store| {
+        store.revoke(&key, ADMIN_PRINCIPAL, reason.as_deref(), at)
+    })
+    .await?;
+    Ok(axum::Json(json!({
+        "jti": jti,
+        "revoked": true,
+        "revoked_at": done.revoked_at,
+        "already_revoked": done.already_revoked,
+        "known_token": done.known_token,
+        "rows_marked": done.rows_marked,
+    }))
+    .into_response())
+}
+
+/// `GET /v1/capabilities?principal_id=…[&workspace_id=…][&include_inactive=true][&limit=…]`.
+async fn capabilities(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let gw = &*gateway.inner;
+    gw.admin.check(&headers)?;
+    let Query(mut params) = query.map_err(|err| {
+        ApiError::bad_request("malformed_query", format!("cannot read the query: {err}"))
+    })?;
+    let principal = params
+        .remove("principal_id")
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| ApiError::bad_request("missing_field", "`principal_id` is required"))?;
+    if principal.len() > MAX_ID_BYTES {
+        return Err(ApiError::bad_request(
+            "invalid_value",
+            format!("`principal_id` is longer than {MAX_ID_BYTES} bytes"),
+        ));
+    }
+    let workspace = params.remove("workspace_id");
+    let include_inactive = match params.remove("include_inactive").as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_value",
+                format!("`include_inactive` must be `true` or `false`, not `{other}`"),
+            ));
+        }
+    };
+    let limit = match params.remove("limit") {
+        None => 100,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_LIST).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_value",
+                    format!("`limit` must be an integer in 1..={MAX_LIST}"),
+                )
+            })?,
+    };
+    if let Some(name) = params.keys().next() {
+        return Err(ApiError::bad_request(
+            "unknown_field",
+            format!("`{name}` is not a parameter of this request"),
+        ));
+    }
+    let at = now();
+    let who = principal.clone();
+    let rows = blocking(&gw.store, move |store| {
+        store.tokens_of(&who, workspace.as_deref(), at, include_inactive, limit)
+    })
+    .await?;
+    let tokens: Vec<Value> = rows
+        .into_iter()
+        .map(|row| {
+            let status = if row.revoked_at.is_some() {
+                "revoked"
+            } else if row.valid_until.is_some_and(|until| until <= at) {
+                "expired"
+            } else {
+                "active"
+            };
+            json!({
+                "token_id": row.token_id,
+                "workspace_id": row.workspace_id,
+                "issued_to_principal_id": row.issued_to,
+                "granted_by_principal_id": row.granted_by,
+                "parent_token_id": row.parent_token_id,
+                "scopes": row.scopes,
+                "valid_until": row.valid_until,
+                "revoked_at": row.revoked_at,
+                "created_at": row.created_at,
+                "status": status,
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({
+        "principal_id": principal,
+        "count": tokens.len(),
+        "tokens": tokens,
+    }))
+    .into_response())
+}
+
+/// `GET /.well-known/jwks.json`: the key tokens are verified with.
+async fn jwks(State(gateway): State<Gateway>) -> Response {
+    let mut response = axum::Json(gateway.jwks()).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}
+
+/// `GET /healthz`: the store answers and the module runs.
+async fn healthz(State(gateway): State<Gateway>) -> Result<Response, ApiError> {
+    let gw = &*gateway.inner;
+    let unhealthy = |err: ApiError| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            err.code(),
+            format!("unhealthy: {}", err.reason()),
+        )
+    };
+    let schema_version = blocking(&gw.store, |store| {
+        store.ping()?;
+        store.schema_version()
+    })
+    .await
+    .map_err(unhealthy)?;
+    gw.module
+        .call(gw.ops.info, "info", json!({}))
+        .await
+        .map_err(|err| match err {
+            CallError::Rejected { code, message } => ApiError::internal(&code, message),
+            CallError::Failed(err) => err,
+        })
+        .map_err(unhealthy)?;
+    Ok(axum::Json(json!({
+        "status": "ok",
+        "module_sha256": gw.module.runtime().module_sha256(),
+        "schema_version": schema_version,
+        "kid": gw.key.kid,
+    }))
+    .into_response())
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn metrics(State(gateway): State<Gateway>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        gateway.inner.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route for `{method} {}`", uri.path()),
+    )
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("`{}` does not accept `{method}`", uri.path()),
+    )
+}
+
+fn text<'a>(value: &'a Value, name: &str) -> Option<&'a str> {
+    value.get(name).and_then(Value::as_str)
+}
+
+/// The module answered without a member its ABI promises.
+fn bad_module_response(op: &str, member: &str) -> ApiError {
+    ApiError::internal(
+        "guest_bad_response",
+        format!("the module's `{op}` response has no usable `{member}`"),
+    )
+}
