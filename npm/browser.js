@@ -142,6 +142,42 @@ function createCaptoken(source) {
   const signing = { key: 'key', claims: 'claims', ttl: 'ttl', now: 'now' };
   const defaultTtl = () => 300;
 
+  // Signing outside the module (docs/ABI.md, `signer`): the private key
+  // stays where it lives (a non-extractable WebCrypto key, an HSM); the
+  // module builds the bytes to sign, and checks the signature it is handed
+  // back against the public key before assembling the result.
+  function signedElsewhere(op, members, fill, member) {
+    const prepare = operation(op, { ...members, signer: 'signer' }, fill);
+    return async (options = {}) => {
+      const { signer } = options;
+      if (!signer || typeof signer.sign !== 'function' || typeof signer.publicJwk !== 'object') {
+        throw new CaptokenError('bad_request', `\`${op}\` needs \`signer: { publicJwk, sign(bytes) }\``);
+      }
+      const out = prepare({ ...options, signer: { public_jwk: signer.publicJwk } });
+      const input = out.signing_input;
+      const signature = new Uint8Array(await signer.sign(new TextEncoder().encode(input)));
+      const attach = { signing_input: input, signature: base64url(signature), public_jwk: signer.publicJwk };
+      if (out.chain_rest !== undefined) attach.chain_rest = out.chain_rest;
+      const { token } = run('attach_signature', attach);
+      delete out.signing_input;
+      delete out.chain_rest;
+      out[member] = token;
+      return out;
+    };
+  }
+
+  /** A signer over a WebCrypto Ed25519 key pair; the private key may be non-extractable. */
+  async function webCryptoSigner(keyPair) {
+    const subtle = source.subtle;
+    if (!subtle) throw new CaptokenError('module_unverifiable', 'WebCrypto is unavailable here');
+    const jwk = await subtle.exportKey('jwk', keyPair.publicKey);
+    const publicJwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x };
+    return {
+      publicJwk,
+      sign: async (bytes) => new Uint8Array(await subtle.sign({ name: 'Ed25519' }, keyPair.privateKey, bytes)),
+    };
+  }
+
   return {
     moduleSha256: source.sha256,
     ABI_VERSION: engine.abiVersion,
@@ -183,6 +219,21 @@ function createCaptoken(source) {
       { token: 'token', ...trust, key: 'key', policy: 'policy', attributes: 'attributes', ttl: 'ttl', budget: 'budget' },
       { now: clock, ttl: defaultTtl, entropy },
     ),
+    webCryptoSigner,
+    issueAsync: signedElsewhere('issue', { ...signing, issuer: 'issuer' }, { now: clock, ttl: defaultTtl, entropy }, 'token'),
+    delegateAsync: signedElsewhere(
+      'delegate', { parent: 'parent', ...trust, ...signing }, { now: clock, ttl: defaultTtl, entropy }, 'token',
+    ),
+    createProofAsync: signedElsewhere(
+      'pop_create',
+      { token: 'token', audience: 'audience', nonce: 'nonce', requestHash: 'request_hash', now: 'now' },
+      { now: clock, entropy },
+      'proof',
+    ),
+    signRevocationListAsync: signedElsewhere('revocation_list_sign', { list: 'list' }, {}, 'list'),
+    attachSignature: operation('attach_signature', {
+      signingInput: 'signing_input', signature: 'signature', publicJwk: 'public_jwk', chainRest: 'chain_rest',
+    }),
     info: () => run('info', {}),
     callOperation: (op, request) => run(op, request),
   };
@@ -250,6 +301,7 @@ async function load(source) {
     },
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
     now: () => Math.floor(Date.now() / 1000),
+    subtle: crypto.subtle,
   });
   ({ moduleSha256, ABI_VERSION } = api);
   return { moduleSha256, abiVersion: ABI_VERSION };
@@ -296,6 +348,12 @@ export const verifyProof = forward('verifyProof');
 export const appendAudit = forward('appendAudit');
 export const verifyAuditChain = forward('verifyAuditChain');
 export const refresh = forward('refresh');
+export const webCryptoSigner = forward('webCryptoSigner');
+export const issueAsync = forward('issueAsync');
+export const delegateAsync = forward('delegateAsync');
+export const createProofAsync = forward('createProofAsync');
+export const signRevocationListAsync = forward('signRevocationListAsync');
+export const attachSignature = forward('attachSignature');
 export const info = forward('info');
 export const callOperation = forward('callOperation');
 export { CaptokenError, createCaptoken };

@@ -101,6 +101,7 @@ const api = createCaptoken({
   instantiate: () => rawEngine(new WebAssembly.Module(bytes)),
   randomBytes: (n) => randomFillSync(new Uint8Array(n)),
   now: () => Math.floor(Date.now() / 1000),
+  subtle: require('node:crypto').webcrypto.subtle,
 });
 
 module.exports = {

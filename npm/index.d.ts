@@ -464,6 +464,38 @@ export declare function appendAudit(options: AppendAuditOptions): AuditRecord;
 export declare function verifyAuditChain(records: AuditRecord[], head?: string): AuditSummary;
 /** Re-issue an unrevoked issuer token through the policy in force; never wider than it was. */
 export declare function refresh(options: RefreshOptions): Issued & { replaces: string; caps: Capability[] };
+/**
+ * Signs outside the module: `sign` gets the exact bytes (the JWS signing
+ * input) and returns the 64-byte Ed25519 signature. The module checks it
+ * against `publicJwk` before using it.
+ */
+export interface ExternalSigner {
+  publicJwk: Jwk;
+  sign(bytes: Uint8Array): Promise<Uint8Array> | Uint8Array;
+}
+/** Structural stand-in for a WebCrypto `CryptoKeyPair` (Ed25519), so no DOM types are needed. */
+export interface Ed25519KeyPair {
+  publicKey: unknown;
+  privateKey: unknown;
+}
+/** A signer over a WebCrypto Ed25519 key pair: the private key may be non-extractable and never enters wasm memory. */
+export declare function webCryptoSigner(keyPair: Ed25519KeyPair): Promise<ExternalSigner>;
+type WithSigner<T> = Omit<T, 'key'> & { signer: ExternalSigner };
+/** `issue`, signed by `signer` instead of a key handed to the module. */
+export declare function issueAsync(options: WithSigner<IssueOptions>): Promise<Issued>;
+/** `delegate`, signed by the holder's `signer`. */
+export declare function delegateAsync(options: WithSigner<DelegateOptions>): Promise<Issued & { depth: number; id: string }>;
+/** `createProof`, signed by the holder's `signer`. */
+export declare function createProofAsync(options: WithSigner<CreateProofOptions>): Promise<{ proof: string }>;
+/** `signRevocationList`, signed by the issuer's `signer`. */
+export declare function signRevocationListAsync(options: WithSigner<SignRevocationListOptions>): Promise<{ list: string; kid: string }>;
+/** Check `signature` over `signingInput` under `publicJwk` and assemble the token (low level; the `...Async` functions use it). */
+export declare function attachSignature(options: {
+  signingInput: string;
+  signature: string;
+  publicJwk: Jwk;
+  chainRest?: string;
+}): { token: string };
 /** Module version, ABI version and the operations table. */
 export declare function info(): ModuleInfo;
 /** Call any operation of the table by name with a JSON-able request (escape hatch). */
@@ -489,6 +521,12 @@ export interface Captoken {
   appendAudit: typeof appendAudit;
   verifyAuditChain: typeof verifyAuditChain;
   refresh: typeof refresh;
+  webCryptoSigner: typeof webCryptoSigner;
+  issueAsync: typeof issueAsync;
+  delegateAsync: typeof delegateAsync;
+  createProofAsync: typeof createProofAsync;
+  signRevocationListAsync: typeof signRevocationListAsync;
+  attachSignature: typeof attachSignature;
   info: typeof info;
   callOperation: typeof callOperation;
 }

@@ -4,7 +4,7 @@
 // Node supplies both. The wrappers themselves are shared with the browser
 // and CommonJS entries: see `createCaptoken` in browser.js.
 import { readFileSync } from 'node:fs';
-import { createHash, randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync, webcrypto } from 'node:crypto';
 import { initSync, call, abiVersion } from './dist/captoken.js';
 import { createCaptoken, CaptokenError } from './browser.js';
 
@@ -20,6 +20,7 @@ const api = createCaptoken({
   // node:crypto rather than globalThis.crypto, which Node 18 lacks by default.
   randomBytes: (n) => randomFillSync(new Uint8Array(n)),
   now: () => Math.floor(Date.now() / 1000),
+  subtle: webcrypto.subtle,
 });
 
 /** Already done when this module loads; here so code can be written once for Node and browsers. */
@@ -46,6 +47,12 @@ export const {
   appendAudit,
   verifyAuditChain,
   refresh,
+  webCryptoSigner,
+  issueAsync,
+  delegateAsync,
+  createProofAsync,
+  signRevocationListAsync,
+  attachSignature,
   info,
   callOperation,
 } = api;

@@ -279,3 +279,102 @@ fn issuing_delegating_and_refused_delegations_say_what_to_audit() {
     assert_eq!(err.code(), "expired");
     assert!(lit::parse(&err.to_json())["audit"].is_null());
 }
+
+/// Sign `input` as an HSM or WebCrypto would: outside the module.
+fn sign_outside(n: u8, input: &str) -> String {
+    use ed25519_dalek::Signer;
+    let key = captoken_core::SigningKey::from_bytes(&[n; 32]);
+    b64::encode(&key.sign(input.as_bytes()).to_bytes())
+}
+
+/// Run `op` with `"signer"` in place of `"key"`, sign outside, attach.
+fn signed_outside(op: &str, mut req: Value, n: u8, member: &str) -> Value {
+    let public = key(n)["public_jwk"].clone();
+    req.as_object_mut().unwrap().remove("key");
+    req["signer"] = json!({ "public_jwk": public });
+    let mut out = ok(op, &req);
+    assert!(
+        out[member].is_null(),
+        "{op}: no finished `{member}` without the key"
+    );
+    let input = out["signing_input"].as_str().unwrap().to_string();
+    let mut attach = json!({ "signing_input": input, "signature": sign_outside(n, &input), "public_jwk": public });
+    if !out["chain_rest"].is_null() {
+        attach["chain_rest"] = out["chain_rest"].clone();
+    }
+    let done = ok("attach_signature", &attach);
+    let obj = out.as_object_mut().unwrap();
+    obj.remove("signing_input");
+    obj.remove("chain_rest");
+    out[member] = done["token"].clone();
+    out
+}
+
+#[test]
+fn a_signer_outside_the_module_gives_the_same_bytes_as_the_key_inside() {
+    let issue = json!({
+        "key": key(1)["private_jwk"], "issuer": ISS, "now": NOW, "ttl": 300,
+        "entropy": b64::encode(&[3; 16]),
+        "claims": { "sub": "principal-2", "aud": AUD, "cnf": { "jwk": key(2)["public_jwk"] },
+                    "caps": [{ "actions": ["drive", "stop"], "resources": ["robot:7"] }] }
+    });
+    // Ed25519 is deterministic: the same request signed either way is the
+    // same token, byte for byte.
+    let inside = ok("issue", &issue);
+    assert_eq!(signed_outside("issue", issue, 1, "token"), inside);
+    let token = inside["token"].as_str().unwrap();
+
+    let mut delegate = trust(token, NOW + 1);
+    delegate.as_object_mut().unwrap().remove("token");
+    delegate["parent"] = json!(token);
+    delegate["key"] = key(2)["private_jwk"].clone();
+    delegate["ttl"] = json!(60);
+    delegate["entropy"] = json!(b64::encode(&[4; 16]));
+    delegate["claims"] = json!({ "sub": "p4", "aud": AUD, "cnf": { "jwk": key(4)["public_jwk"] },
+                                 "caps": [{ "actions": ["drive"], "resources": ["robot:7"] }] });
+    let inside = ok("delegate", &delegate);
+    assert_eq!(
+        signed_outside("delegate", delegate.clone(), 2, "token"),
+        inside
+    );
+    ok("verify", &trust(inside["token"].as_str().unwrap(), NOW + 2));
+
+    let pop = json!({ "key": key(2)["private_jwk"], "token": token, "audience": "svc", "now": NOW + 1,
+                      "entropy": b64::encode(&[5; 16]) });
+    assert_eq!(
+        signed_outside("pop_create", pop.clone(), 2, "proof"),
+        ok("pop_create", &pop)
+    );
+
+    let list = json!({ "key": key(1)["private_jwk"], "list": { "iss": ISS, "seq": 1, "iat": NOW,
+                       "next_update": NOW + 60, "revoked": [] } });
+    assert_eq!(
+        signed_outside("revocation_list_sign", list.clone(), 1, "list"),
+        ok("revocation_list_sign", &list)
+    );
+
+    // The module refuses what the outside signer got wrong, and a signer
+    // that is not the parent's holder is refused before anything is signed.
+    let mut req = delegate.clone();
+    req.as_object_mut().unwrap().remove("key");
+    req["signer"] = json!({ "public_jwk": key(2)["public_jwk"] });
+    let out = ok("delegate", &req);
+    let input = out["signing_input"].as_str().unwrap();
+    let wrong = json!({ "signing_input": input, "signature": sign_outside(3, input), "public_jwk": key(2)["public_jwk"] });
+    assert_eq!(
+        call("attach_signature", &wrong).unwrap_err(),
+        "bad_signature"
+    );
+    req["signer"] = json!({ "public_jwk": key(3)["public_jwk"] });
+    assert_eq!(call("delegate", &req).unwrap_err(), "delegation_not_holder");
+    req["key"] = key(2)["private_jwk"].clone();
+    assert_eq!(
+        call("delegate", &req).unwrap_err(),
+        "bad_request",
+        "key and signer"
+    );
+    // A private key is not a signer's public key.
+    req.as_object_mut().unwrap().remove("key");
+    req["signer"] = json!({ "public_jwk": key(2)["private_jwk"] });
+    assert_ne!(call("delegate", &req).unwrap_err(), "ok");
+}

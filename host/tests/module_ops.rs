@@ -112,7 +112,8 @@ fn info_reports_abi_1_and_the_operations() {
             "pop_verify",
             "audit_append",
             "audit_verify",
-            "refresh"
+            "refresh",
+            "attach_signature"
         ]
     );
     let (_, info_fuel) = runtime().metered_call(op::INFO, b"{}").unwrap();

@@ -5,8 +5,10 @@ import { createHash } from 'node:crypto';
 import {
   generateKey, issue, verify, authorize, delegate, scopeMeet, evaluatePolicy, explainPolicy, checkPolicy, info,
   CaptokenError, moduleSha256, ABI_VERSION, callOperation, signRevocationList, verifyRevocationList, createProof,
-  verifyProof, appendAudit, verifyAuditChain, refresh,
+  verifyProof, appendAudit, verifyAuditChain, refresh, webCryptoSigner, issueAsync, delegateAsync, createProofAsync,
+  signRevocationListAsync,
 } from '../index.js';
+import { webcrypto } from 'node:crypto';
 
 const issuerKey = generateKey();
 const holder = generateKey();
@@ -23,7 +25,8 @@ test('the loaded module is the committed one', () => {
   assert.equal(moduleSha256, createHash('sha256').update(bytes).digest('hex'));
   assert.equal(ABI_VERSION, 1);
   assert.deepEqual(info().ops, ['info', 'keygen', 'issue', 'verify', 'authorize', 'delegate', 'scope_meet', 'policy_check', 'policy_evaluate', 'policy_explain',
-    'revocation_list_sign', 'revocation_list_verify', 'pop_create', 'pop_verify', 'audit_append', 'audit_verify', 'refresh']);
+    'revocation_list_sign', 'revocation_list_verify', 'pop_create', 'pop_verify', 'audit_append', 'audit_verify', 'refresh',
+    'attach_signature']);
 });
 
 test('issue then verify returns the claims', () => {
@@ -193,4 +196,33 @@ test('refresh narrows to what the policy grants now', () => {
   assert.equal(next.replaces, t.jti);
   assert.equal(next.exp - next.iat, 120);
   assert.deepEqual(next.caps[0].constraints, { max_purchase: 0, pii_access: false, rooms: ['lab'] });
+});
+
+test('a non-extractable WebCrypto key signs without entering the module', async () => {
+  const pair = await webcrypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
+  const issuerSigner = await webCryptoSigner(pair);
+  const keys = { keys: [issuerSigner.publicJwk] };
+  const trust = { jwks: keys, issuer: 'gw', audience: 'robot-gateway' };
+  const holderPair = await webcrypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
+  const holderSigner = await webCryptoSigner(holderPair);
+  const t = await issueAsync({ signer: issuerSigner, issuer: 'gw', claims: { ...claims, cnf: { jwk: holderSigner.publicJwk } } });
+  assert.equal(verify({ token: t.token, ...trust }).claims.jti, t.jti);
+  assert.equal(t.audit.event, 'token_issued');
+  const child = await delegateAsync({ signer: holderSigner, parent: t.token, ...trust,
+    claims: { sub: 'friend', aud: 'robot-gateway', cnf: { jwk: holder.publicJwk }, caps: claims.caps } });
+  assert.equal(verify({ token: child.token, ...trust }).id, child.id);
+  const { proof } = await createProofAsync({ signer: holderSigner, token: t.token, audience: 'svc' });
+  assert.equal(verifyProof({ proof, token: t.token, ...trust, popAudience: 'svc' }).token_jti, t.jti);
+  const { list } = await signRevocationListAsync({ signer: issuerSigner,
+    list: { iss: 'gw', seq: 1, iat: 1_700_000_000, next_update: 4_000_000_000, revoked: [] } });
+  assert.equal(verifyRevocationList({ list, jwks: keys, issuer: 'gw' }).status, 'fresh');
+  // A signer whose signature does not match its public key is caught.
+  const liar = { publicJwk: issuerSigner.publicJwk, sign: (bytes) => holderSigner.sign(bytes) };
+  await assert.rejects(issueAsync({ signer: liar, issuer: 'gw', claims }), { code: 'bad_signature' });
+  // Not the parent's holder: refused before anything is signed.
+  let asked = false;
+  const stranger = { publicJwk: issuerSigner.publicJwk, sign: (b) => { asked = true; return issuerSigner.sign(b); } };
+  await assert.rejects(delegateAsync({ signer: stranger, parent: t.token, ...trust,
+    claims: { sub: 'x', aud: 'robot-gateway', cnf: { jwk: holder.publicJwk }, caps: claims.caps } }), { code: 'delegation_not_holder' });
+  assert.equal(asked, false);
 });

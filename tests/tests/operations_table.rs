@@ -661,6 +661,53 @@ fn table() -> Vec<Row> {
             expect: "no_matching_rule",
         },
         Row {
+            name: "issue: a null key beside a signer",
+            op: "issue",
+            request: with(
+                with(
+                    issue.clone(),
+                    "signer",
+                    json!({ "public_jwk": keygen(1)["public_jwk"] }),
+                ),
+                "key",
+                Value::Null,
+            ),
+            expect: "bad_request",
+        },
+        Row {
+            name: "issue: signing input for a signer outside",
+            op: "issue",
+            request: {
+                let mut r = issue.clone();
+                r.as_object_mut().unwrap().remove("key");
+                with(
+                    r,
+                    "signer",
+                    json!({ "public_jwk": keygen(1)["public_jwk"] }),
+                )
+            },
+            expect: "ok",
+        },
+        Row {
+            name: "attach_signature",
+            op: "attach_signature",
+            request: {
+                let t = token.as_str();
+                let (input, sig) = t.rsplit_once('.').unwrap();
+                json!({ "signing_input": input, "signature": sig, "public_jwk": keygen(1)["public_jwk"] })
+            },
+            expect: "ok",
+        },
+        Row {
+            name: "attach_signature by another key",
+            op: "attach_signature",
+            request: {
+                let (input, sig) = token.rsplit_once('.').unwrap();
+                json!({ "signing_input": input, "signature": sig, "public_jwk": keygen(2)["public_jwk"] })
+            },
+            expect: "bad_signature",
+        },
+        Row {
             name: "unknown op",
             op: "frobnicate",
             request: json!({}),

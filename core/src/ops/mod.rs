@@ -9,6 +9,7 @@
 mod fields;
 mod policy;
 mod records;
+mod signer;
 mod tokens;
 
 use alloc::string::{String, ToString};
@@ -31,6 +32,7 @@ use records::{
     audit_append, audit_verify, pop_create, pop_verify, refresh, revocation_list_sign,
     revocation_list_verify,
 };
+use signer::attach_signature;
 use tokens::{authorize, delegate, info, issue, keygen, scope_meet, verify};
 
 /// Version of the request/response contract and of the raw ABI.
@@ -278,6 +280,11 @@ pub const OPERATIONS: &[Operation] = &[
         id: 16,
         name: "refresh",
         run: refresh,
+    },
+    Operation {
+        id: 17,
+        name: "attach_signature",
+        run: attach_signature,
     },
 ];
 

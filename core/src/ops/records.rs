@@ -8,11 +8,12 @@ use alloc::vec::Vec;
 use super::OpError;
 use super::fields::{Fields, respond, wrong_type};
 use super::policy::read_budget;
+use super::signer::OpSigner;
 use super::tokens::{Trust, audit_event, issued_json, root_sub, string_set};
 use crate::audit::{self, AuditChain, AuditError, AuditRecord, EventKind};
 use crate::entropy::SliceEntropy;
 use crate::json::{Value, object};
-use crate::keys::{self, KeySet};
+use crate::keys::KeySet;
 use crate::policy::Policy;
 use crate::pop::{self, PopOptions};
 use crate::refresh::{self, RefreshRequest};
@@ -27,12 +28,14 @@ use crate::token::TokenIssuer;
 
 pub(super) fn revocation_list_sign(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let mut f = Fields::parse(request)?;
-    let key = keys::signing_key_from_jwk(&f.value("key")?)?;
+    let key = OpSigner::take(&mut f)?;
     let list = RevocationList::from_unsigned_json(f.object("list")?)?;
     f.done()?;
     let issuer = RevocationListIssuer::new(&key);
     let text = issuer.sign(&list)?;
-    respond(&object! { "list" => text, "kid" => issuer.kid() })
+    let mut out = object! { "list" => text, "kid" => issuer.kid() };
+    key.finish(&mut out, "list")?;
+    respond(&out)
 }
 
 pub(super) fn revocation_list_verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
@@ -72,7 +75,7 @@ pub(super) fn revocation_list_verify(request: &[u8]) -> Result<Vec<u8>, OpError>
 
 pub(super) fn pop_create(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let mut f = Fields::parse(request)?;
-    let key = keys::signing_key_from_jwk(&f.value("key")?)?;
+    let key = OpSigner::take(&mut f)?;
     let token = f.string("token")?;
     let audience = f.string("audience")?;
     let nonce = f.opt_string("nonce")?;
@@ -89,7 +92,9 @@ pub(super) fn pop_create(request: &[u8]) -> Result<Vec<u8>, OpError> {
         now,
         &mut SliceEntropy::new(&entropy),
     )?;
-    respond(&object! { "proof" => proof })
+    let mut out = object! { "proof" => proof };
+    key.finish(&mut out, "proof")?;
+    respond(&out)
 }
 
 /// The module keeps no state between calls, so replay is the caller's to
@@ -223,7 +228,7 @@ pub(super) fn refresh(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let mut f = Fields::parse(request)?;
     let token = f.string("token")?;
     let trust = Trust::take(&mut f)?;
-    let key = keys::signing_key_from_jwk(&f.value("key")?)?;
+    let key = OpSigner::take(&mut f)?;
     let policy = Policy::from_value(&f.value("policy")?)?;
     let mut attributes = alloc::collections::BTreeMap::new();
     if let Some(v) = f.opt("attributes")? {
@@ -272,5 +277,6 @@ pub(super) fn refresh(request: &[u8]) -> Result<Vec<u8>, OpError> {
         ),
     );
     out.set("caps", caps);
+    key.finish(&mut out, "token")?;
     respond(&out)
 }

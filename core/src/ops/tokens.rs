@@ -10,6 +10,7 @@ use crate::json::{Map, Value, object};
 use ed25519_dalek::SigningKey;
 
 use super::fields::{Fields, respond, wrong_type};
+use super::signer::OpSigner;
 use super::{ABI_VERSION, OPERATIONS, OpError};
 use crate::claims::{Capability, TokenRequest};
 use crate::delegation;
@@ -54,7 +55,7 @@ pub(super) fn issued_json(issued: &crate::token::IssuedToken) -> Value {
 
 pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let mut f = Fields::parse(request)?;
-    let key = keys::signing_key_from_jwk(&f.value("key")?)?;
+    let key = OpSigner::take(&mut f)?;
     let issuer = f.string("issuer")?;
     let now = f.int("now")?;
     let ttl = f.uint("ttl")?;
@@ -77,6 +78,7 @@ pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
             ),
         ),
     );
+    key.finish(&mut out, "token")?;
     respond(&out)
 }
 
@@ -251,7 +253,7 @@ pub(super) fn delegate(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let mut f = Fields::parse(request)?;
     let parent_text = f.string("parent")?;
     let trust = Trust::take(&mut f)?;
-    let holder = keys::signing_key_from_jwk(&f.value("key")?)?;
+    let holder = OpSigner::take(&mut f)?;
     let ttl = f.uint("ttl")?;
     let entropy = f.bytes("entropy")?;
     let claims = TokenRequest::from_json(f.object("claims")?).map_err(TokenError::from)?;
@@ -310,6 +312,7 @@ pub(super) fn delegate(request: &[u8]) -> Result<Vec<u8>, OpError> {
             ),
         ),
     );
+    holder.finish(&mut out, "token")?;
     respond(&out)
 }
 

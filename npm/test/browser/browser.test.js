@@ -136,6 +136,37 @@ test('Chromium: a token issued in the page (browser entropy and clock) verifies 
   await page.close();
 });
 
+test('Chromium: a holder key that cannot leave WebCrypto delegates and proves possession', async () => {
+  const { page, errors } = await packagePage();
+  // The holder's key pair is made in the page as non-extractable; only its
+  // public half leaves, to be bound into a token issued here in Node.
+  const holderPublic = await page.evaluate(async () => {
+    await window.captoken.init();
+    window.pair = await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
+    window.signer = await window.captoken.webCryptoSigner(window.pair);
+    return window.signer.publicJwk;
+  });
+  const held = issue({ key: gw.privateJwk, issuer: ISSUER, ttl: 600,
+    claims: { sub: 'console-user', aud: 'robot-gateway', cnf: { jwk: holderPublic }, caps: [caps[1]] } });
+  const out = await page.evaluate(async ({ token, jwks, issuer, friendJwk }) => {
+    const trust = { jwks, issuer, audience: 'robot-gateway' };
+    const exported = await crypto.subtle.exportKey('jwk', window.pair.privateKey).then(() => 'exported', (e) => e.name);
+    const child = await window.captoken.delegateAsync({ signer: window.signer, parent: token, ...trust, ttl: 60,
+      claims: { sub: 'page-bot', aud: 'robot-gateway', cnf: { jwk: friendJwk }, caps: [{ actions: ['read'], resources: ['telemetry:arm'] }] } });
+    const { proof } = await window.captoken.createProofAsync({ signer: window.signer, token, audience: 'svc' });
+    return { exported, child: child.token, proof };
+  }, { token: held.token, jwks, issuer: ISSUER, friendJwk: friend.publicJwk });
+  assert.equal(out.exported, 'InvalidAccessError', 'the private key is not extractable');
+  const v = verify({ token: out.child, jwks, issuer: ISSUER, audience: 'robot-gateway' });
+  assert.equal(v.claims.sub, 'page-bot');
+  assert.equal(v.root_sub, 'console-user');
+  const { verifyProof } = await import('../../index.js');
+  assert.equal(verifyProof({ proof: out.proof, token: held.token, jwks, issuer: ISSUER, audience: 'robot-gateway',
+    popAudience: 'svc' }).token_jti, held.jti);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('Chromium: the operator console shows verdict, chain, capabilities and expiry', async () => {
   const page = await browser.newPage({ viewport: { width: 1100, height: 1250 } });
   const errors = [];

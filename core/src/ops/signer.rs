@@ -1,0 +1,134 @@
+//! Who signs: a private key handed to the module, or a signer outside it.
+//!
+//! With `"signer": {"public_jwk"}` in place of `"key"`, an operation that
+//! signs (issue, delegate, refresh, pop_create, revocation_list_sign) builds
+//! everything but the signature and answers with the `signing_input` instead
+//! of the finished text. The host signs those bytes where the key lives (a
+//! WebCrypto `CryptoKey`, an HSM, a KMS) and `attach_signature` checks the
+//! signature against the public key and assembles the result. The private
+//! key never enters the module.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
+use signature::{Keypair, Signer};
+
+use super::OpError;
+use super::fields::{Fields, respond};
+use crate::b64;
+use crate::json::{Value, object};
+use crate::keys;
+
+/// The signer of one operation.
+pub(super) enum OpSigner {
+    /// The private key, given in the request.
+    Key(SigningKey),
+    /// Only the public key: the signature is made outside.
+    External(VerifyingKey),
+}
+
+impl OpSigner {
+    /// Read `"key"` (a private JWK) or `"signer": {"public_jwk"}`.
+    pub(super) fn take(f: &mut Fields) -> Result<Self, OpError> {
+        match (f.opt("key")?, f.opt("signer")?) {
+            (Some(key), None) => Ok(OpSigner::Key(keys::signing_key_from_jwk(&key)?)),
+            (None, Some(Value::Object(signer))) => {
+                let mut signer = Fields(signer);
+                let public = keys::verifying_key_from_jwk(&signer.value("public_jwk")?)?;
+                signer.done()?;
+                Ok(OpSigner::External(public))
+            }
+            (None, Some(_)) => Err(OpError::BadRequest(
+                "`signer` must be an object `{\"public_jwk\"}`".into(),
+            )),
+            (None, None) => Err(OpError::BadRequest(
+                "missing member `key` (or `signer` to sign outside the module)".into(),
+            )),
+            (Some(_), Some(_)) => Err(OpError::BadRequest(
+                "give `key` or `signer`, not both".into(),
+            )),
+        }
+    }
+
+    /// For an external signer, replace `out[member]` (the text made with a
+    /// placeholder signature) by `signing_input` and, for a delegation
+    /// chain, `chain_rest` (`~parent~…`, appended after the signature).
+    pub(super) fn finish(&self, out: &mut Value, member: &str) -> Result<(), OpError> {
+        if matches!(self, OpSigner::Key(_)) {
+            return Ok(());
+        }
+        let text = out
+            .as_object_mut()
+            .and_then(|m| m.remove(member))
+            .and_then(|v| match v {
+                Value::String(s) => Some(s),
+                _ => None,
+            })
+            .ok_or_else(|| OpError::BadRequest(format!("no `{member}` to hand out")))?;
+        let (leaf, rest) = match text.split_once('~') {
+            Some((leaf, rest)) => (leaf, format!("~{rest}")),
+            None => (text.as_str(), String::new()),
+        };
+        let input = leaf
+            .rsplit_once('.')
+            .map(|(input, _placeholder)| input)
+            .unwrap_or_default();
+        out.set("signing_input", input);
+        if !rest.is_empty() {
+            out.set("chain_rest", rest);
+        }
+        Ok(())
+    }
+}
+
+impl Keypair for OpSigner {
+    type VerifyingKey = VerifyingKey;
+    fn verifying_key(&self) -> VerifyingKey {
+        match self {
+            OpSigner::Key(key) => key.verifying_key(),
+            OpSigner::External(public) => *public,
+        }
+    }
+}
+
+impl Signer<Signature> for OpSigner {
+    fn try_sign(&self, msg: &[u8]) -> Result<Signature, signature::Error> {
+        match self {
+            OpSigner::Key(key) => key.try_sign(msg),
+            // A placeholder that `finish` strips: the text it ends up in is
+            // never handed out.
+            OpSigner::External(_) => Ok(Signature::from_bytes(&[0; 64])),
+        }
+    }
+}
+
+/// `{"signing_input", "signature", "public_jwk", "chain_rest"?}` →
+/// `{"token"}`: the signature must verify (strictly) under the key.
+pub(super) fn attach_signature(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request)?;
+    let input = f.string("signing_input")?;
+    let signature = f.bytes("signature")?;
+    let public = keys::verifying_key_from_jwk(&f.value("public_jwk")?)?;
+    let rest = f.opt_string("chain_rest")?.unwrap_or_default();
+    f.done()?;
+    if input.split('.').count() != 2 || input.contains('~') {
+        return Err(OpError::BadRequest(
+            "`signing_input` must be `header.payload`".into(),
+        ));
+    }
+    if !rest.is_empty() && !rest.starts_with('~') {
+        return Err(OpError::BadRequest(
+            "`chain_rest` must start with `~`".into(),
+        ));
+    }
+    let signature = Signature::from_slice(&signature)
+        .map_err(|_| OpError::BadRequest("`signature` must be 64 bytes".into()))?;
+    public
+        .verify_strict(input.as_bytes(), &signature)
+        .map_err(|_| crate::error::TokenError::BadSignature)?;
+    respond(&object! {
+        "token" => format!("{input}.{}{rest}", b64::encode(&signature.to_bytes())),
+    })
+}
