@@ -185,6 +185,22 @@ function createCaptoken(source) {
       const key = run('keygen', { seed: base64url(source.randomBytes(32)) });
       return { kid: key.kid, privateJwk: key.private_jwk, publicJwk: key.public_jwk };
     },
+    importKey(privateJwk) {
+      // The private JWK's `d` is the 32-byte seed (RFC 8037); the module
+      // derives the rest and the public half must match it.
+      if (!privateJwk || privateJwk.kty !== 'OKP' || privateJwk.crv !== 'Ed25519' || typeof privateJwk.d !== 'string') {
+        throw new CaptokenError('bad_key', 'expected a private Ed25519 JWK (kty OKP, crv Ed25519, d)');
+      }
+      const key = run('keygen', { seed: privateJwk.d });
+      if (privateJwk.x !== undefined && privateJwk.x !== key.public_jwk.x) {
+        throw new CaptokenError('key_pair_mismatch', 'the JWK\'s `x` is not the public key of its `d`');
+      }
+      return { kid: key.kid, privateJwk: key.private_jwk, publicJwk: key.public_jwk };
+    },
+    jwks: (...publicJwks) => ({ keys: publicJwks.map((jwk) => {
+      if (jwk && jwk.d !== undefined) throw new CaptokenError('private_key_in_public_set', 'a key set must hold public keys only');
+      return jwk;
+    }) }),
     issue: operation('issue', { ...signing, issuer: 'issuer' }, { now: clock, ttl: defaultTtl, entropy }),
     verify: operation('verify', { token: 'token', ...trust }, { now: clock }),
     authorize: operation('authorize', { token: 'token', request: 'request', ...trust }, { now: clock }),
@@ -333,6 +349,8 @@ function loaded() {
 const forward = (name) => (...args) => loaded()[name](...args);
 
 export const generateKey = forward('generateKey');
+export const importKey = forward('importKey');
+export const jwks = forward('jwks');
 export const issue = forward('issue');
 export const verify = forward('verify');
 export const authorize = forward('authorize');

@@ -434,6 +434,10 @@ export declare function init(source?: ModuleSource): Promise<{ moduleSha256: str
 
 /** Generate an Ed25519 key from the platform's CSPRNG. */
 export declare function generateKey(): KeyPair;
+/** The key pair of a stored private JWK (checks that its `x` belongs to its `d`). */
+export declare function importKey(privateJwk: Jwk): KeyPair;
+/** `{ keys: [...] }`, the JWKS to publish; refuses a private key. */
+export declare function jwks(...publicJwks: Jwk[]): Jwks;
 /** Issue a token signed with `key` as `issuer`. */
 export declare function issue(options: IssueOptions): Issued;
 /** Verify a token or delegation chain; throws a `CaptokenError` when it is refused. */
@@ -506,6 +510,8 @@ export interface Captoken {
   readonly moduleSha256: string;
   readonly ABI_VERSION: number;
   generateKey: typeof generateKey;
+  importKey: typeof importKey;
+  jwks: typeof jwks;
   issue: typeof issue;
   verify: typeof verify;
   authorize: typeof authorize;

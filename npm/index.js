@@ -32,6 +32,8 @@ export const {
   moduleSha256,
   ABI_VERSION,
   generateKey,
+  importKey,
+  jwks,
   issue,
   verify,
   authorize,

@@ -6,7 +6,7 @@ import {
   generateKey, issue, verify, authorize, delegate, scopeMeet, evaluatePolicy, explainPolicy, checkPolicy, info,
   CaptokenError, moduleSha256, ABI_VERSION, callOperation, signRevocationList, verifyRevocationList, createProof,
   verifyProof, appendAudit, verifyAuditChain, refresh, webCryptoSigner, issueAsync, delegateAsync, createProofAsync,
-  signRevocationListAsync,
+  signRevocationListAsync, importKey, jwks as toJwks,
 } from '../index.js';
 import { webcrypto } from 'node:crypto';
 
@@ -225,4 +225,16 @@ test('a non-extractable WebCrypto key signs without entering the module', async 
   await assert.rejects(delegateAsync({ signer: stranger, parent: t.token, ...trust,
     claims: { sub: 'x', aud: 'robot-gateway', cnf: { jwk: holder.publicJwk }, caps: claims.caps } }), { code: 'delegation_not_holder' });
   assert.equal(asked, false);
+});
+
+test('keys import from a stored private JWK and export as a JWKS', () => {
+  const k = generateKey();
+  const again = importKey(JSON.parse(JSON.stringify(k.privateJwk)));
+  assert.deepEqual(again, k);
+  assert.throws(() => importKey({ ...k.privateJwk, x: holder.publicJwk.x }), { code: 'key_pair_mismatch' });
+  assert.throws(() => importKey(k.publicJwk), { code: 'bad_key' });
+  assert.deepEqual(toJwks(k.publicJwk, holder.publicJwk), { keys: [k.publicJwk, holder.publicJwk] });
+  assert.throws(() => toJwks(k.privateJwk), { code: 'private_key_in_public_set' });
+  const t = issue({ key: again.privateJwk, issuer: 'gw', claims });
+  assert.equal(verify({ token: t.token, jwks: toJwks(k.publicJwk), issuer: 'gw', audience: 'robot-gateway' }).header.kid, k.kid);
 });
