@@ -2,7 +2,7 @@
 // page, with the same .wasm the gateway runs, and shows what it grants.
 // Plain ES module, no framework, no build step. Every decision comes from
 // `verify`; this file only gathers inputs and draws the answer.
-import { init, verify, CaptokenError, moduleSha256 } from '../../browser.js';
+import { init, verify, verifyRevocationList, CaptokenError, moduleSha256 } from '../../browser.js';
 
 const $ = (id) => document.getElementById(id);
 let expiryTimer = null;
@@ -69,9 +69,10 @@ function showExpiry(exp) {
   expiryTimer = setInterval(tick, 1000);
 }
 
-function showChain({ chain, claims, header, depth, root_sub: rootSub }) {
+function showChain(verified) {
+  const { chain, claims, header, depth, root_sub: rootSub } = verified;
   // `chain` lists the ancestors root first; the presented token is the leaf.
-  const links = [...chain, { sub: claims.sub, jti: claims.jti, kid: header.kid }];
+  const links = [...chain, { sub: claims.sub, id: verified.id, kid: header.kid }];
   const last = links.length - 1;
   const role = (i) => {
     if (i === 0) return last === 0 ? 'issued by the issuer' : 'root: issued by the issuer';
@@ -82,7 +83,7 @@ function showChain({ chain, claims, header, depth, root_sub: rootSub }) {
     element('li', { class: i === last ? 'link leaf' : 'link' },
       element('div', { class: 'role' }, role(i)),
       element('div', { class: 'sub' }, link.sub),
-      element('div', { class: 'id' }, `jti ${link.jti}`),
+      element('div', { class: 'id' }, `id ${link.id}`),
       element('div', { class: 'id' }, `signed by kid ${link.kid}`)),
   ]));
   $('depth').textContent = depth === 0 ? '(no delegation)' : `(depth ${depth}; the issuer vouched for ${rootSub})`;
@@ -103,15 +104,30 @@ async function onVerify(event) {
   event.preventDefault();
   clearInterval(expiryTimer);
   $('details').hidden = true;
+  $('list-status').hidden = true;
   const revoked = $('revoked').value.split(/[\s,]+/).filter(Boolean);
+  const revocationList = $('revocation-list').value.trim();
   try {
     const jwks = await readJwks();
+    const issuer = $('issuer').value.trim();
+    if (revocationList) {
+      // Checked on its own first, so a stale list is shown as such; the
+      // operator then sees the verdict against it anyway.
+      const list = verifyRevocationList({ list: revocationList, jwks, issuer });
+      const status = $('list-status');
+      status.className = list.status;
+      status.textContent = `revocation list #${list.seq}: ${list.status}` +
+        (list.status === 'stale' ? ` since ${new Date(list.stale_since * 1000).toISOString()}` : '') +
+        `, ${list.revoked.length} revoked, next update ${new Date(list.next_update * 1000).toISOString()}`;
+      status.hidden = false;
+    }
     const verified = verify({
       token: $('token').value.trim(),
       jwks,
-      issuer: $('issuer').value.trim(),
+      issuer,
       audience: $('audience').value.trim(),
       revoked,
+      ...(revocationList ? { revocationList, allowStale: true } : {}),
     });
     const { claims, depth } = verified;
     showVerdict('valid', ['✔ valid: ', element('code', {}, claims.sub), depth > 0 ? ` (delegated, depth ${depth}, from ${verified.root_sub})` : ''],

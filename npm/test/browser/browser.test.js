@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/serve.mjs';
-import { generateKey, issue, delegate, verify } from '../../index.js';
+import { generateKey, issue, delegate, verify, signRevocationList } from '../../index.js';
 
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const artifacts = new URL('../../test-artifacts/', import.meta.url);
@@ -210,7 +210,24 @@ test('Chromium: the operator console shows verdict, chain, capabilities and expi
   assert.equal(await page.textContent('#code'), 'revoked');
   assert.equal(await page.isHidden('#details'), true);
 
+  // A signed revocation list naming the root refuses the chain, and says
+  // what it is; so does a stale one, flagged as stale.
   await page.fill('#revoked', '');
+  const now = Math.floor(Date.now() / 1000);
+  const signed = (nextUpdate) => signRevocationList({ key: gw.privateJwk,
+    list: { iss: ISSUER, seq: 5, iat: now - 10, next_update: nextUpdate, revoked: [{ jti: root.jti, revoked_at: now - 20 }] } }).list;
+  await page.fill('#revocation-list', signed(now + 600));
+  await page.click('#verify');
+  await page.waitForSelector('#verdict.refused');
+  assert.equal(await page.textContent('#code'), 'revoked');
+  assert.match(await page.textContent('#list-status'), /^revocation list #5: fresh, 1 revoked, next update /);
+  await page.fill('#revocation-list', signed(now - 1));
+  await page.click('#verify');
+  await page.waitForSelector('#list-status.stale');
+  assert.match(await page.textContent('#list-status'), /^revocation list #5: stale since /);
+  assert.equal(await page.textContent('#code'), 'revoked');
+  await page.fill('#revocation-list', '');
+
   await page.fill('#audience', 'someone-else');
   await page.click('#verify');
   await page.waitForFunction(() => document.querySelector('#code')?.textContent === 'bad_audience');
