@@ -137,7 +137,7 @@ function createCaptoken(source) {
   const trust = {
     jwks: 'jwks', issuer: 'issuer', audience: 'audience', now: 'now',
     leeway: 'leeway', maxDepth: 'max_depth', revoked: 'revoked',
-    revocationList: 'revocation_list', allowStale: 'allow_stale',
+    revocationList: 'revocation_list', maxStale: 'max_stale', lastSeenSeq: 'last_seen_seq',
   };
   const signing = { key: 'key', claims: 'claims', ttl: 'ttl', now: 'now' };
   const defaultTtl = () => 300;

@@ -140,10 +140,13 @@ export interface TrustOptions {
    * A signed revocation list (`signRevocationList`), verified with the same
    * keys, issuer and clock; a token is refused when any `jti` of its chain
    * is listed. A list past its `next_update` is refused
-   * (`revocation_list_stale`) unless `allowStale`.
+   * (`revocation_list_stale`) unless it is within `maxStale` seconds of it.
    */
   revocationList?: string;
-  allowStale?: boolean;
+  /** Seconds past its `next_update` a revocation list may still be used; default 0 (fresh only). */
+  maxStale?: number;
+  /** The highest list `seq` you accepted before: an older list (which could un-revoke) is refused. */
+  lastSeenSeq?: number;
 }
 
 export interface RevokedEntry {

@@ -42,7 +42,8 @@
 //! [`crate::json`] prints any value, and what `serde_json::to_vec` prints for
 //! the same data. Numbers that are not integers have more than one spelling
 //! (`1.5`, `1.50`, `15e-1`), so a stored record whose `data` holds one is
-//! refused by [`AuditRecord::from_json`]: event data is integers only.
+//! refused by [`AuditRecord::from_json`]: event data numbers are integers
+//! within ±(2^53-1), which JavaScript also reads exactly.
 //!
 //! # What the chain proves, and what it does not
 //!
@@ -362,10 +363,13 @@ impl AuditRecord {
         let data = member("data")?
             .as_object()
             .ok_or_else(|| bad("`data` is not an object".into()))?;
-        if !data.values().all(integers_only) {
+        if !data.values().all(crate::json::numbers_are_safe) {
             // `1.5` and `1.50` are one number to most readers and two hash
-            // inputs to us: refuse what could hash two ways.
-            return Err(bad("`data` holds a number that is not an integer".into()));
+            // inputs to us, and JavaScript rounds integers beyond 2^53:
+            // refuse what could hash two ways.
+            return Err(bad(
+                "`data` holds a number that is not an integer within ±(2^53-1)".into(),
+            ));
         }
         let prev = digest_member(map, "prev").map_err(bad)?;
         let hash = digest_member(map, "hash").map_err(bad)?;
@@ -653,15 +657,6 @@ pub fn canonical_json(value: &Value) -> String {
     String::from_utf8(value.to_vec()).unwrap_or_default()
 }
 
-fn integers_only(value: &Value) -> bool {
-    match value {
-        Value::Number(n) => n.is_integer(),
-        Value::Array(items) => items.iter().all(integers_only),
-        Value::Object(map) => map.values().all(integers_only),
-        _ => true,
-    }
-}
-
 /// Builders for the `data` of each event, so every writer records the same
 /// facts under the same names.
 ///
@@ -693,9 +688,10 @@ pub mod data {
         ])
     }
 
-    /// [`super::EventKind::TokenRevoked`]: `{"jti","reason"}`.
-    pub fn token_revoked(jti: &str, reason: &str) -> Map {
-        object([("jti", text(jti)), ("reason", text(reason))])
+    /// [`super::EventKind::TokenRevoked`]: `{"id","reason"}`, where `id` is
+    /// what was revoked (a token id: `crate::token::VerifiedToken::id`).
+    pub fn token_revoked(id: &str, reason: &str) -> Map {
+        object([("id", text(id)), ("reason", text(reason))])
     }
 
     /// [`super::EventKind::TokenDenied`]: `{"code","jti"?}`, where `code` is
@@ -705,34 +701,36 @@ pub mod data {
         object([("code", text(code)), ("jti", jti.and_then(text))])
     }
 
-    /// [`super::EventKind::CapabilityGranted`]: `{"jti","parent_jti"?,"sub","caps","exp"}`;
-    /// `parent_jti` is present for a delegation.
+    /// [`super::EventKind::CapabilityGranted`]: `{"id","parent_id"?,"sub","caps","exp"}`;
+    /// `parent_id` is present for a delegation. Ids, not bare `jti`s: an id
+    /// is what revokes the token (a delegated `jti` alone names nothing).
     pub fn capability_granted(
-        jti: &str,
-        parent_jti: Option<&str>,
+        id: &str,
+        parent_id: Option<&str>,
         sub: &str,
         caps: &Value,
         exp: i64,
     ) -> Map {
         object([
-            ("jti", text(jti)),
-            ("parent_jti", parent_jti.and_then(text)),
+            ("id", text(id)),
+            ("parent_id", parent_id.and_then(text)),
             ("sub", text(sub)),
             ("caps", Some(caps.clone())),
             ("exp", Some(exp.into())),
         ])
     }
 
-    /// [`super::EventKind::CapabilityRevoked`]: `{"jti","reason"}`.
-    pub fn capability_revoked(jti: &str, reason: &str) -> Map {
-        object([("jti", text(jti)), ("reason", text(reason))])
+    /// [`super::EventKind::CapabilityRevoked`]: `{"id","reason"}`.
+    pub fn capability_revoked(id: &str, reason: &str) -> Map {
+        object([("id", text(id)), ("reason", text(reason))])
     }
 
-    /// [`super::EventKind::DelegationAttempted`]: `{"parent_jti","sub","code"}`,
-    /// where `sub` is who the delegation was for and `code` why it was refused.
-    pub fn delegation_attempted(parent_jti: &str, sub: &str, code: &str) -> Map {
+    /// [`super::EventKind::DelegationAttempted`]: `{"parent_id","sub","code"}`,
+    /// where `parent_id` is the id of the token a delegation was attempted
+    /// from, `sub` who it was for and `code` why it was refused.
+    pub fn delegation_attempted(parent_id: &str, sub: &str, code: &str) -> Map {
         object([
-            ("parent_jti", text(parent_jti)),
+            ("parent_id", text(parent_id)),
             ("sub", text(sub)),
             ("code", text(code)),
         ])

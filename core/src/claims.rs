@@ -18,7 +18,15 @@ pub const SCHEMA_VERSION: u64 = 1;
 /// Largest integer every host represents exactly (JavaScript's
 /// `Number.MAX_SAFE_INTEGER`): bigger numbers would verify differently in
 /// the browser than in the gateway.
-pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+pub const MAX_SAFE_INTEGER: i64 = crate::json::MAX_SAFE_INTEGER;
+
+/// Longest `jti`, in bytes. A delegated token's id joins the `jti`s of its
+/// chain, so an unbounded one would make an id no store can index (a
+/// delegator could mint a child nobody can revoke by itself).
+pub const MAX_JTI_BYTES: usize = 32;
+
+const UNSAFE_NUMBERS: &str =
+    "numbers must be integers within ±(2^53-1), which every JSON reader keeps exactly";
 
 /// Why a claims set was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,6 +202,9 @@ impl Constraints {
                     c.pii_access = Some(b);
                 }
                 _ => {
+                    if !crate::json::numbers_are_safe(value) {
+                        return Err(ClaimsError::invalid(&at, UNSAFE_NUMBERS));
+                    }
                     c.other.insert(kind.clone(), value.clone());
                 }
             }
@@ -554,6 +565,12 @@ impl TokenRequest {
             Some(_) => return Err(ClaimsError::invalid("plan_id", "must be a string")),
         };
         let extra = core::mem::take(map);
+        if let Some((name, _)) = extra
+            .iter()
+            .find(|(_, v)| !crate::json::numbers_are_safe(v))
+        {
+            return Err(ClaimsError::invalid(name, UNSAFE_NUMBERS));
+        }
         Ok(TokenRequest {
             sub,
             aud,
@@ -581,10 +598,12 @@ impl Claims {
         let iat = take_date(&mut map, "iat")?.ok_or(ClaimsError::Missing("iat"))?;
         let nbf = take_date(&mut map, "nbf")?.ok_or(ClaimsError::Missing("nbf"))?;
         let jti = take_string(&mut map, "jti")?;
-        if crate::b64::decode(jti.as_bytes()).map_or(true, |b| b.len() < 16) {
+        if crate::b64::decode(jti.as_bytes())
+            .map_or(true, |b| !(16..=MAX_JTI_BYTES).contains(&b.len()))
+        {
             return Err(ClaimsError::invalid(
                 "jti",
-                "must be base64url of at least 128 bits",
+                "must be base64url of 128 to 256 bits",
             ));
         }
         let prf = match map.remove("prf") {

@@ -162,6 +162,25 @@ impl fmt::Display for Number {
     }
 }
 
+/// Largest integer every JSON reader keeps exactly (JavaScript's
+/// `Number.MAX_SAFE_INTEGER`, 2^53 - 1).
+pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+
+/// Whether every number in `value` is an integer within ±(2^53 - 1), the
+/// numbers JavaScript, serde_json and this module all read to the same
+/// value. Anything else (`1.5`, `1E400`, `2^53 + 1`) may be read one way by
+/// the module and another by a JS or Rust host.
+pub fn numbers_are_safe(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => n
+            .as_i64()
+            .is_some_and(|i| (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&i)),
+        Value::Array(items) => items.iter().all(numbers_are_safe),
+        Value::Object(map) => map.values().all(numbers_are_safe),
+        _ => true,
+    }
+}
+
 impl Value {
     /// The string, if this is one.
     pub fn as_str(&self) -> Option<&str> {

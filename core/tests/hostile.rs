@@ -485,3 +485,47 @@ fn a_weak_holder_key_is_refused_when_issuing_and_when_used() {
     let good = verifier(&keys).verify(&issue_at(NOW, 300), NOW).unwrap();
     assert_eq!(good.holder().key().unwrap(), holder_key().verifying_key());
 }
+
+/// A `jti` longer than 256 bits would make ids (which join a chain's
+/// `jti`s) too long for any store to index: a delegator could mint a
+/// child nobody can revoke on its own.
+#[test]
+fn overlong_jti_is_refused() {
+    for (bytes, code) in [
+        (32usize, "ok"),
+        (33, "bad_claims"),
+        (3000, "bad_claims"),
+        (15, "bad_claims"),
+    ] {
+        let token = with_claims(|c| {
+            c.insert("jti".into(), b64::encode(&vec![7u8; bytes]).into());
+        });
+        assert_eq!(code_of(&token), code, "{bytes} bytes");
+    }
+}
+
+/// Extra claims and unknown constraint kinds are carried as they are, so
+/// their numbers must read alike in every host: JavaScript rounds integers
+/// past 2^53 and turns `1E400` into `Infinity`.
+#[test]
+fn numbers_a_javascript_host_would_read_differently_are_refused() {
+    for number in ["1E400", "9007199254740992", "-9007199254740992", "1.5"] {
+        let n = lit::parse(number.as_bytes());
+        let token = with_claims(|c| {
+            c.insert("limit".into(), n.clone());
+        });
+        assert_eq!(code_of(&token), "bad_claims", "extra {number}");
+        let token = with_claims(|c| {
+            // Built directly: through serde, `1E400` would become `null`.
+            c["caps"][0]["constraints"]["max_speed"] = Value::Array(vec![n.clone()]);
+        });
+        assert_eq!(code_of(&token), "bad_claims", "constraint {number}");
+    }
+    let token = with_claims(|c| {
+        c.insert(
+            "limit".into(),
+            json!([9_007_199_254_740_991i64, -9_007_199_254_740_991i64]),
+        );
+    });
+    assert_eq!(code_of(&token), "ok");
+}

@@ -250,8 +250,13 @@ fn issuing_delegating_and_refused_delegations_say_what_to_audit() {
         &delegate(json!([{ "actions": ["drive"], "resources": ["robot:7"] }])),
     );
     assert_eq!(child["audit"]["event"], "agent.capability.granted");
-    assert_eq!(child["audit"]["data"]["parent_jti"], jti.as_str());
-    assert_eq!(child["audit"]["data"]["jti"], child["jti"]);
+    // Ids, which revoke; a delegated jti alone names nothing.
+    assert_eq!(child["audit"]["data"]["parent_id"], jti.as_str());
+    assert_eq!(child["audit"]["data"]["id"], child["id"]);
+    assert_eq!(
+        child["id"],
+        format!("{jti}.{}", child["jti"].as_str().unwrap())
+    );
     assert_eq!(child["audit"]["data"]["sub"], "principal-4");
 
     // The refusal carries its event; so does each kind of refused narrowing.
@@ -265,7 +270,7 @@ fn issuing_delegating_and_refused_delegations_say_what_to_audit() {
     assert_eq!(
         body["audit"],
         json!({ "event": "agent.delegation.attempted",
-                "data": { "parent_jti": jti, "sub": "principal-4", "code": "delegation_escalation" } })
+                "data": { "parent_id": jti, "sub": "principal-4", "code": "delegation_escalation" } })
     );
     // The event appends as it is.
     let mut append = body["audit"].clone();
@@ -365,6 +370,21 @@ fn a_signer_outside_the_module_gives_the_same_bytes_as_the_key_inside() {
         call("attach_signature", &wrong).unwrap_err(),
         "bad_signature"
     );
+    // Signed by a key, but not the one the prepared header names.
+    let other = json!({ "signing_input": input, "signature": sign_outside(3, input), "public_jwk": key(3)["public_jwk"] });
+    assert_eq!(
+        call("attach_signature", &other).unwrap_err(),
+        "kid_mismatch"
+    );
+    // Right signature, but appended to a parent it was not prepared for.
+    let mut foreign = json!({ "signing_input": input, "signature": sign_outside(2, input), "public_jwk": key(2)["public_jwk"] });
+    foreign["chain_rest"] = json!(format!("~{token}x"));
+    assert_eq!(
+        call("attach_signature", &foreign).unwrap_err(),
+        "bad_request"
+    );
+    foreign["chain_rest"] = out["chain_rest"].clone();
+    ok("attach_signature", &foreign);
     req["signer"] = json!({ "public_jwk": key(3)["public_jwk"] });
     assert_eq!(call("delegate", &req).unwrap_err(), "delegation_not_holder");
     req["key"] = key(2)["private_jwk"].clone();

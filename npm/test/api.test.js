@@ -111,10 +111,11 @@ test('authorize and delegate through the JS API', () => {
     () => delegate({ ...trust, parent: token, key: holder.privateJwk, ttl: 60,
       claims: { sub: 'friend', aud: 'robot-gateway', cnf: { jwk: friend.publicJwk }, caps: [{ actions: ['*'], resources: ['robot:*'] }] } }),
     (e) => e.code === 'delegation_escalation' && e.audit.event === 'agent.delegation.attempted'
-      && e.audit.data.parent_jti === v.chain[0].jti && e.audit.data.code === 'delegation_escalation',
+      && e.audit.data.parent_id === v.chain[0].id && e.audit.data.code === 'delegation_escalation',
   );
   assert.equal(child.audit.event, 'agent.capability.granted');
-  assert.equal(child.audit.data.parent_jti, v.chain[0].jti);
+  assert.equal(child.audit.data.parent_id, v.chain[0].id);
+  assert.equal(child.audit.data.id, child.id);
   assert.throws(
     () => delegate({ ...trust, parent: token, key: friend.privateJwk,
       claims: { sub: 'x', aud: 'robot-gateway', cnf: { jwk: friend.publicJwk }, caps: narrower } }),
@@ -162,7 +163,10 @@ test('a signed revocation list revokes offline, and a stale one must be allowed'
   const empty = signRevocationList({ key: issuerKey.privateJwk, list: { iss: 'gw', seq: 3, iat: now, next_update: now + 60, revoked: [] } }).list;
   assert.equal(verify({ token: t.token, ...trust, revocationList: empty }).claims.jti, t.jti);
   assert.throws(() => verify({ token: t.token, ...trust, now: now + 61, revocationList: empty }), { code: 'revocation_list_stale' });
-  verify({ token: t.token, ...trust, now: now + 61, revocationList: empty, allowStale: true });
+  verify({ token: t.token, ...trust, now: now + 61, revocationList: empty, maxStale: 60 });
+  assert.throws(() => verify({ token: t.token, ...trust, now: now + 121, revocationList: empty, maxStale: 60 }), { code: 'revocation_list_stale' });
+  // An older list than one already accepted could un-revoke: refused.
+  assert.throws(() => verify({ token: t.token, ...trust, revocationList: list, lastSeenSeq: 3 }), { code: 'revocation_list_rollback' });
 });
 
 test('a proof of possession verifies once per recorded replay key', () => {

@@ -497,14 +497,38 @@ fn table() -> Vec<Row> {
             expect: "revocation_list_stale",
         },
         Row {
-            name: "a stale list can be allowed",
+            name: "a stale list can be allowed for a while",
             op: "verify",
             request: stale_verify(with(
                 with(trust(&token), "revocation_list", rl_empty.clone()),
-                "allow_stale",
-                json!(true),
+                "max_stale",
+                json!(1),
             )),
             expect: "ok",
+        },
+        Row {
+            name: "a list stale for longer than allowed",
+            op: "verify",
+            request: with(
+                with(
+                    with(trust(&token), "revocation_list", rl_empty.clone()),
+                    "max_stale",
+                    json!(1),
+                ),
+                "now",
+                json!(NOW + 102),
+            ),
+            expect: "revocation_list_stale",
+        },
+        Row {
+            name: "an older list than one seen before",
+            op: "verify",
+            request: with(
+                with(trust(&token), "revocation_list", rl_root.clone()),
+                "last_seen_seq",
+                json!(4),
+            ),
+            expect: "revocation_list_rollback",
         },
         Row {
             name: "a stale list still revokes",
@@ -512,8 +536,8 @@ fn table() -> Vec<Row> {
             request: stale_verify(with(
                 with(
                     with(trust(&child), "revocation_list", rl_root.clone()),
-                    "allow_stale",
-                    json!(true),
+                    "max_stale",
+                    json!(3600),
                 ),
                 "request",
                 act("drive", good_ctx.clone()),
@@ -521,9 +545,9 @@ fn table() -> Vec<Row> {
             expect: "revoked",
         },
         Row {
-            name: "allow_stale without a list",
+            name: "max_stale without a list",
             op: "verify",
-            request: with(trust(&token), "allow_stale", json!(true)),
+            request: with(trust(&token), "max_stale", json!(60)),
             expect: "bad_request",
         },
         Row {

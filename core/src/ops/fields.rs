@@ -93,14 +93,6 @@ impl Fields {
         }
     }
 
-    pub(super) fn opt_bool(&mut self, name: &str) -> Result<Option<bool>, OpError> {
-        match self.opt(name)? {
-            None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(b)),
-            Some(_) => Err(wrong_type(name, "a boolean")),
-        }
-    }
-
     pub(super) fn uint(&mut self, name: &str) -> Result<u64, OpError> {
         let v = self.value(name)?;
         v.as_u64()

@@ -15,10 +15,14 @@ use alloc::vec::Vec;
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
 use signature::{Keypair, Signer};
 
+use sha2::{Digest, Sha256};
+
 use super::OpError;
 use super::fields::{Fields, respond};
 use crate::b64;
-use crate::json::{Value, object};
+use crate::error::TokenError;
+use crate::json::{self, Value, object};
+use crate::jws::{self, Limits};
 use crate::keys;
 
 /// The signer of one operation.
@@ -127,8 +131,35 @@ pub(super) fn attach_signature(request: &[u8]) -> Result<Vec<u8>, OpError> {
         .map_err(|_| OpError::BadRequest("`signature` must be 64 bytes".into()))?;
     public
         .verify_strict(input.as_bytes(), &signature)
-        .map_err(|_| crate::error::TokenError::BadSignature)?;
-    respond(&object! {
-        "token" => format!("{input}.{}{rest}", b64::encode(&signature.to_bytes())),
-    })
+        .map_err(|_| TokenError::BadSignature)?;
+    let leaf = format!("{input}.{}", b64::encode(&signature.to_bytes()));
+    // What the module prepared names its signer and, for a delegation, its
+    // parent: refuse to assemble anything that could not verify (a
+    // signature by another key than the header's `kid`, a foreign parent).
+    let jws = jws::parse(&leaf, &Limits::default())?;
+    let thumbprint = keys::thumbprint(&public);
+    let kid = jws
+        .header
+        .get("kid")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if kid != thumbprint {
+        return Err(keys::KeyError::KidMismatch {
+            claimed: kid.into(),
+            thumbprint,
+        }
+        .into());
+    }
+    if let Some(parent) = rest.strip_prefix('~') {
+        let parent_leaf = parent.split('~').next().unwrap_or_default();
+        let prf = b64::encode(&Sha256::digest(parent_leaf.as_bytes()));
+        let payload = json::parse_object(&jws.payload, Limits::default().max_json_depth)
+            .map_err(OpError::Json)?;
+        if payload.get("prf").and_then(Value::as_str) != Some(prf.as_str()) {
+            return Err(OpError::BadRequest(
+                "`chain_rest` is not the parent this token was prepared for".into(),
+            ));
+        }
+    }
+    respond(&object! { "token" => format!("{leaf}{rest}") })
 }

@@ -17,7 +17,7 @@ use crate::delegation;
 use crate::entropy::SliceEntropy;
 use crate::error::TokenError;
 use crate::keys::{self, KeySet};
-use crate::revocation::{self, RevocationListVerifier};
+use crate::revocation::{self, CheckedList, RevocationListVerifier};
 use crate::scope::{self, Context};
 use crate::token::{self, MAX_LEEWAY, TokenIssuer, VerifiedToken, Verifier};
 
@@ -99,8 +99,12 @@ pub(super) struct Trust {
     pub(super) revoked: BTreeSet<String>,
     /// A signed revocation list to check the chain against as well.
     revocation_list: Option<String>,
-    /// Whether a list past its `next_update` may still be used.
-    allow_stale: bool,
+    /// How long past its `next_update` the list may still be used; `None`:
+    /// it must be fresh.
+    max_stale: Option<i64>,
+    /// The highest list `seq` the caller accepted before: an older list
+    /// (which could un-revoke what was revoked since) is refused.
+    last_seen_seq: Option<u64>,
 }
 
 impl Trust {
@@ -127,10 +131,14 @@ impl Trust {
             Some(v) => string_set(&v, "revoked")?,
         };
         let revocation_list = f.opt_string("revocation_list")?;
-        let allow_stale = f.opt_bool("allow_stale")?.unwrap_or(false);
-        if allow_stale && revocation_list.is_none() {
+        let max_stale = f.opt_int("max_stale")?;
+        if max_stale.is_some_and(|m| !(0..=crate::json::MAX_SAFE_INTEGER).contains(&m)) {
+            return Err(wrong_type("max_stale", "a number of seconds in 0..=2^53-1"));
+        }
+        let last_seen_seq = f.opt_uint("last_seen_seq")?;
+        if revocation_list.is_none() && (max_stale.is_some() || last_seen_seq.is_some()) {
             return Err(OpError::BadRequest(
-                "`allow_stale` needs a `revocation_list`".into(),
+                "`max_stale` and `last_seen_seq` qualify a `revocation_list`".into(),
             ));
         }
         Ok(Trust {
@@ -142,7 +150,8 @@ impl Trust {
             max_depth,
             revoked,
             revocation_list,
-            allow_stale,
+            max_stale,
+            last_seen_seq,
         })
     }
 
@@ -159,11 +168,19 @@ impl Trust {
         if let Some(text) = &self.revocation_list {
             let checked = RevocationListVerifier::new(&keys)
                 .leeway(self.leeway)
-                .verify(text, self.now, None)?;
-            let list = if self.allow_stale {
-                checked.allow_stale()
-            } else {
-                checked.require_fresh()?
+                .verify(text, self.now, self.last_seen_seq)?;
+            let list = match checked {
+                CheckedList::Fresh(list) => list,
+                CheckedList::Stale { list, since }
+                    if self
+                        .max_stale
+                        .is_some_and(|max| self.now.saturating_sub(since) <= max) =>
+                {
+                    list
+                }
+                CheckedList::Stale { since, .. } => {
+                    return Err(revocation::RevocationError::Stale { since }.into());
+                }
             };
             revocation::check_chain(verified.chain_ids(), &list)?;
         }
@@ -277,7 +294,7 @@ pub(super) fn delegate(request: &[u8]) -> Result<Vec<u8>, OpError> {
             TokenError::Delegation(_) | TokenError::Claims(_) | TokenError::BadTtl { .. } => {
                 Some(audit_event(
                     EventKind::DelegationAttempted,
-                    audit::data::delegation_attempted(&parent.claims().jti, &sub, err.code()),
+                    audit::data::delegation_attempted(parent.id(), &sub, err.code()),
                 ))
             }
             _ => None,
@@ -289,14 +306,11 @@ pub(super) fn delegate(request: &[u8]) -> Result<Vec<u8>, OpError> {
     })?;
     let mut out = issued_json(&issued);
     out.set("depth", parent.depth() + 1);
-    out.set(
-        "id",
-        format!(
-            "{}{}{}",
-            parent.id(),
-            token::ID_SEPARATOR,
-            issued.claims.jti
-        ),
+    let id = format!(
+        "{}{}{}",
+        parent.id(),
+        token::ID_SEPARATOR,
+        issued.claims.jti
     );
     let caps = Capability::list_to_json(&issued.claims.request.caps);
     out.set(
@@ -304,14 +318,15 @@ pub(super) fn delegate(request: &[u8]) -> Result<Vec<u8>, OpError> {
         audit_event(
             EventKind::CapabilityGranted,
             audit::data::capability_granted(
-                &issued.claims.jti,
-                Some(&parent.claims().jti),
+                &id,
+                Some(parent.id()),
                 &issued.claims.request.sub,
                 &caps,
                 issued.claims.exp,
             ),
         ),
     );
+    out.set("id", id);
     holder.finish(&mut out, "token")?;
     respond(&out)
 }

@@ -127,7 +127,9 @@ async function onVerify(event) {
       issuer,
       audience: $('audience').value.trim(),
       revoked,
-      ...(revocationList ? { revocationList, allowStale: true } : {}),
+      // A stale list still says what it revoked: use it, flagged above, for
+      // up to a week past its next update.
+      ...(revocationList ? { revocationList, maxStale: 7 * 86400 } : {}),
     });
     const { claims, depth } = verified;
     showVerdict('valid', ['✔ valid: ', element('code', {}, claims.sub), depth > 0 ? ` (delegated, depth ${depth}, from ${verified.root_sub})` : ''],
