@@ -112,6 +112,40 @@ test('import and require of the installed package load the committed module', ()
   assert.deepEqual(JSON.parse(run.stdout), [committed, committed, 1, 1]);
 });
 
+test('README vite snippet, bundled by vite from the installed tarball, verifies in Chromium', async () => {
+  assert.ok(existsSync(executablePath),
+    `Chromium is missing at ${executablePath}: run npm/scripts/setup-browser.sh (this test never skips)`);
+  const app = join(work, 'vite-app');
+  execFileSync('mkdir', ['-p', app]);
+  writeFileSync(join(app, 'index.html'), '<!doctype html><html><body><script type="module" src="./main.js"></script></body></html>');
+  writeFileSync(join(app, 'main.js'), snippet('vite'));
+  // The installed package, as a project's node_modules holds it.
+  execFileSync('ln', ['-s', join(project, 'node_modules'), join(app, 'node_modules')]);
+  const vite = join(packageDir, 'node_modules/vite/bin/vite.js');
+  execFileSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: app, stdio: ['ignore', 'inherit', 'inherit'] });
+  const out = join(app, 'dist');
+  writeFileSync(join(out, 'gw.jwks'), JSON.stringify({ keys: [gw.publicJwk] }));
+  writeFileSync(join(out, 'token.jws'), `${token}\n`);
+  const server = await serve({ root: out });
+  const browser = await chromium.launch({
+    executablePath,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(err));
+    await page.goto(server.url);
+    await page.waitForFunction(() => document.body.textContent.length > 0);
+    assert.equal(await page.textContent('body'), expected);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
 test('README browser snippet verifies the gateway token in Chromium, from the installed tarball', async () => {
   assert.ok(existsSync(executablePath),
     `Chromium is missing at ${executablePath}: run npm/scripts/setup-browser.sh (this test never skips)`);
