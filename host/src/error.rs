@@ -16,6 +16,10 @@ pub enum HostError {
         code: String,
         /// The module's human-readable message.
         message: String,
+        /// The audit event the module asks the host to append for this
+        /// refusal (`{"event", "data"}`, docs/ABI.md), when it names one:
+        /// a delegation the rules refused.
+        audit: Option<Box<serde_json::Value>>,
     },
 
     /// The module's bytes do not hash to the digest they were shipped with.
@@ -188,5 +192,14 @@ impl HostError {
     #[must_use]
     pub fn is_rejection(&self) -> bool {
         matches!(self, Self::Op { .. })
+    }
+
+    /// The audit event a refusal carries (see [`HostError::Op`]).
+    #[must_use]
+    pub fn audit(&self) -> Option<&serde_json::Value> {
+        match self {
+            Self::Op { audit, .. } => audit.as_deref(),
+            _ => None,
+        }
     }
 }

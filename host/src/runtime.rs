@@ -1,5 +1,7 @@
 //! One compiled module, and a fresh sandboxed instance for every call.
 
+use std::sync::OnceLock;
+
 use wasmtime::{
     Collector, Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
     PoolConcurrencyLimitError, PoolingAllocationConfig, Store, Trap,
@@ -79,6 +81,8 @@ pub struct Runtime {
     pre: InstancePre<CallLimits>,
     sha256: String,
     config: RuntimeConfig,
+    /// The operation names of `info`, read on first use by [`Runtime::op_id`].
+    op_names: OnceLock<Vec<String>>,
 }
 
 // A `Runtime` is meant to be shared by a server's worker threads.
@@ -183,6 +187,7 @@ impl Runtime {
             pre,
             sha256: actual,
             config,
+            op_names: OnceLock::new(),
         };
         runtime.check_abi_version()?;
         Ok(runtime)
@@ -198,6 +203,42 @@ impl Runtime {
     #[must_use]
     pub fn config(&self) -> &RuntimeConfig {
         &self.config
+    }
+
+    /// The id of the operation called `name`, looked up in the module's own
+    /// `info` (read once) rather than assumed: a module whose table grew or
+    /// was reordered is then called correctly, or refused by name.
+    ///
+    /// # Errors
+    ///
+    /// `guest_bad_response` when the module has no such operation; as
+    /// [`Runtime::call_json`] when `info` itself fails.
+    pub fn op_id(&self, name: &str) -> Result<u32, HostError> {
+        let names = match self.op_names.get() {
+            Some(names) => names,
+            None => {
+                let info = self.call_json(crate::op::INFO, &serde_json::json!({}))?;
+                let names = info
+                    .get("ops")
+                    .and_then(serde_json::Value::as_array)
+                    .map(|ops| {
+                        ops.iter()
+                            .filter_map(serde_json::Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                // Two threads may both read `info`; they read the same list.
+                self.op_names.get_or_init(|| names)
+            }
+        };
+        names
+            .iter()
+            .position(|op| op == name)
+            .and_then(|index| u32::try_from(index).ok())
+            .ok_or_else(|| HostError::GuestBadResponse {
+                reason: format!("the module has no operation `{name}`"),
+            })
     }
 
     /// Runs operation `op` (see [`crate::op`]) on a JSON `request`, returning
@@ -371,9 +412,19 @@ fn op_error(response: &[u8]) -> HostError {
     struct ErrorObject {
         code: String,
         message: String,
+        #[serde(default)]
+        audit: Option<Box<serde_json::Value>>,
     }
     match serde_json::from_slice::<ErrorObject>(response) {
-        Ok(ErrorObject { code, message }) if !code.is_empty() => HostError::Op { code, message },
+        Ok(ErrorObject {
+            code,
+            message,
+            audit,
+        }) if !code.is_empty() => HostError::Op {
+            code,
+            message,
+            audit,
+        },
         Ok(_) => HostError::GuestBadResponse {
             reason: "error object with an empty `code`".to_owned(),
         },

@@ -315,3 +315,288 @@ fn issue_json_takes_an_inline_holder_and_constraints() {
     assert_eq!(cap["constraints"]["rooms"], serde_json::json!(["lab-2"]));
     assert!(verified["claims"]["cnf"]["jwk"].get("d").is_none());
 }
+
+const POLICY: &str = r#"{
+  "version": 1,
+  "max_ttl": 3600,
+  "rules": [
+    { "id": "operators-drive", "effect": "allow",
+      "subjects": { "patterns": ["operator-*"] },
+      "capabilities": [ { "actions": ["drive", "stop"], "resources": ["robot:*"] } ],
+      "max_ttl": 900 },
+    { "id": "agents-never-pii", "effect": "deny",
+      "subjects": { "patterns": ["agent-*"] },
+      "capabilities": [ { "actions": ["*"], "resources": ["pii:*"] } ] }
+  ]
+}"#;
+
+#[test]
+fn policy_check_says_valid_or_where_it_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.json"), POLICY).unwrap();
+    let out = ok(captoken(dir.path(), &["policy", "check", "p.json"]));
+    assert!(out.starts_with("policy ok: 2 rule(s)"), "{out}");
+    assert!(out.contains("deny   agents-never-pii"), "{out}");
+    let checked: Value = serde_json::from_str(&ok(captoken(
+        dir.path(),
+        &["policy", "check", "p.json", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(checked["valid"], true);
+    assert_eq!(checked["max_ttl"], 3600);
+
+    std::fs::write(
+        dir.path().join("bad.json"),
+        POLICY.replace("\"robot:*\"", "\"ro*bot\""),
+    )
+    .unwrap();
+    let bad = captoken(dir.path(), &["policy", "check", "bad.json"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr(&bad).starts_with("error: bad_pattern: "),
+        "{}",
+        stderr(&bad)
+    );
+    assert!(stdout(&bad).is_empty());
+
+    std::fs::write(dir.path().join("junk.json"), "{").unwrap();
+    let junk = captoken(dir.path(), &["policy", "check", "junk.json"]);
+    assert_eq!(junk.status.code(), Some(2));
+    assert!(
+        stderr(&junk).starts_with("error: bad_json: "),
+        "{}",
+        stderr(&junk)
+    );
+}
+
+#[test]
+fn policy_explain_traces_each_rule_and_exits_by_the_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.json"), POLICY).unwrap();
+    std::fs::write(
+        dir.path().join("drive.json"),
+        r#"{"subject": {"id": "operator-7"},
+            "capabilities": [{"actions": ["drive"], "resources": ["robot:1"]}], "ttl": 6000}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pii.json"),
+        r#"{"subject": {"id": "agent-7"},
+            "capabilities": [{"actions": ["read"], "resources": ["pii:records"]}]}"#,
+    )
+    .unwrap();
+
+    let granted = ok(captoken(
+        dir.path(),
+        &["policy", "explain", "p.json", "--request", "drive.json"],
+    ));
+    assert!(
+        granted.contains("rule operators-drive") && granted.contains("ttl capped at 900 s"),
+        "{granted}"
+    );
+    assert!(
+        granted.contains("decision: granted, ttl 900 s"),
+        "{granted}"
+    );
+
+    let denied = captoken(
+        dir.path(),
+        &[
+            "policy",
+            "explain",
+            "p.json",
+            "--request",
+            "pii.json",
+            "--json",
+        ],
+    );
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(
+        stderr(&denied).starts_with("error: denied_by_rule: "),
+        "{}",
+        stderr(&denied)
+    );
+    let trace: Value = serde_json::from_str(&stdout(&denied)).unwrap();
+    assert_eq!(trace["decision"]["decision"], "denied");
+    assert_eq!(trace["decision"]["rule"], "agents-never-pii");
+    let rules = trace["rules"].as_array().unwrap();
+    assert_eq!(rules.last().unwrap()["id"], "agents-never-pii");
+
+    let missing = captoken(
+        dir.path(),
+        &["policy", "explain", "p.json", "--request", "absent.json"],
+    );
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+fn delegate(dir: &Path, parent: &str, key: &str, caps: &[&str]) -> Output {
+    let mut args = vec![
+        "delegate",
+        "--parent",
+        parent,
+        "--key",
+        key,
+        "--jwks",
+        "issuer.jwks",
+        "--issuer",
+        ISSUER,
+        "--aud",
+        AUDIENCE,
+        "--sub",
+        "agent:helper",
+        "--holder",
+        "helper.jwks",
+        "--ttl",
+        "60",
+    ];
+    for cap in caps {
+        args.extend(["--cap", cap]);
+    }
+    captoken(dir, &args)
+}
+
+#[test]
+fn delegate_mints_a_narrower_child_and_refuses_a_wider_one() {
+    let (dir, token) = fixture();
+    if !dir.join("helper.jwks").exists() {
+        let jwks = ok(captoken(dir, &["keygen", "--out", "helper.jwk", "--force"]));
+        std::fs::write(dir.join("helper.jwks"), jwks).unwrap();
+    }
+    let child = ok(delegate(dir, token, "holder.jwk", &["stop@robot:7"]));
+    let child = child.trim();
+    assert!(child.ends_with(&format!("~{token}")), "{child}");
+
+    let verified: Value = serde_json::from_str(&ok(verify(dir, AUDIENCE, child))).unwrap();
+    assert_eq!(verified["depth"], 1);
+    assert_eq!(verified["claims"]["sub"], "agent:helper");
+    assert_eq!(verified["root_sub"], "agent:planner");
+    assert_eq!(
+        verified["claims"]["caps"][0]["actions"],
+        serde_json::json!(["stop"])
+    );
+    // The issuer's statements travel unchanged down the chain.
+    assert_eq!(verified["claims"]["plan_id"], "plan-42");
+
+    // More than the parent grants: refused, not narrowed.
+    let wider = delegate(dir, token, "holder.jwk", &["fly@robot:7"]);
+    assert_eq!(wider.status.code(), Some(1));
+    assert!(
+        stderr(&wider).starts_with("error: delegation_escalation: "),
+        "{}",
+        stderr(&wider)
+    );
+    // Someone else's key cannot delegate the holder's token.
+    let stranger = delegate(dir, token, "issuer.jwk", &["stop@robot:7"]);
+    assert_eq!(stranger.status.code(), Some(1));
+    assert!(
+        stderr(&stranger).starts_with("error: delegation_not_holder: "),
+        "{}",
+        stderr(&stranger)
+    );
+}
+
+/// A gateway store holding one issued token (and its audit record).
+fn store_with_token(dir: &Path) -> (PathBuf, String) {
+    use captoken_host::gateway::{AuditEvent, Auditor, Store, TokenRow};
+    let runtime = std::sync::Arc::new(captoken_host::Runtime::embedded().unwrap());
+    let db = dir.join("captoken.db");
+    let store = Store::open(&db, Auditor::new(runtime).unwrap()).unwrap();
+    let jti = captoken_host::b64::encode(&[42; 16]);
+    let row = TokenRow {
+        token_id: jti.clone(),
+        workspace_id: "default".to_owned(),
+        issued_to: "operator-1".to_owned(),
+        granted_by: "admin".to_owned(),
+        parent_token_id: None,
+        scopes: serde_json::json!({ "caps": [] }),
+        valid_until: Some(captoken_host::now() + 600),
+        revoked_at: None,
+        created_at: captoken_host::now(),
+    };
+    let event = AuditEvent::new("token_issued", serde_json::json!({ "jti": jti }));
+    store.insert_token(&row, &event).unwrap();
+    (db, jti)
+}
+
+#[test]
+fn revoke_on_the_store_is_durable_audited_and_verifiable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, jti) = store_with_token(dir.path());
+    let db_arg = db.to_str().unwrap();
+
+    let out = ok(captoken(
+        dir.path(),
+        &["revoke", "--db", db_arg, &jti, "--reason", "key lost"],
+    ));
+    assert!(out.starts_with(&format!("revoked `{jti}`")), "{out}");
+    let again: Value = serde_json::from_str(&ok(captoken(
+        dir.path(),
+        &["revoke", "--db", db_arg, &jti, "--json"],
+    )))
+    .unwrap();
+    assert_eq!(again["already_revoked"], true);
+    assert_eq!(again["known_token"], true);
+
+    // On disk: listed as revoked, the row marked, one audit record more.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (reason, by): (String, String) = conn
+        .query_row(
+            "SELECT reason, revoked_by_principal_id FROM sec_revocations WHERE jti = ?1",
+            [&jti],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((reason.as_str(), by.as_str()), ("key lost", "cli"));
+    let record: String = conn
+        .query_row("SELECT record FROM audit_events WHERE seq = 1", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    let record: Value = serde_json::from_str(&record).unwrap();
+    assert_eq!(record["event"], "token_revoked");
+    assert_eq!(
+        record["data"],
+        serde_json::json!({ "jti": jti, "reason": "key lost" })
+    );
+
+    let verified = ok(captoken(dir.path(), &["audit", "verify", "--db", db_arg]));
+    assert!(
+        verified.starts_with("audit log ok: 2 records, seq 0 to 1"),
+        "{verified}"
+    );
+
+    let bad_id = captoken(dir.path(), &["revoke", "--db", db_arg, "not-an-id"]);
+    assert_eq!(bad_id.status.code(), Some(2));
+    assert!(
+        stderr(&bad_id).starts_with("error: invalid_id: "),
+        "{}",
+        stderr(&bad_id)
+    );
+    let no_db = captoken(dir.path(), &["revoke", "--db", "absent.db", &jti]);
+    assert_eq!(no_db.status.code(), Some(2));
+    assert!(!dir.path().join("absent.db").exists());
+    let no_audit = captoken(dir.path(), &["audit", "verify", "--db", "absent.db"]);
+    assert_eq!(no_audit.status.code(), Some(2));
+    assert!(
+        stderr(&no_audit).starts_with("error: not_a_store: "),
+        "{}",
+        stderr(&no_audit)
+    );
+}
+
+#[test]
+fn help_teaches_with_examples_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in [
+        &["audit", "verify", "--help"][..],
+        &["revoke", "--help"],
+        &["policy", "explain", "--help"],
+        &["policy", "check", "--help"],
+    ] {
+        let help = ok(captoken(dir.path(), command));
+        assert!(help.contains("Example"), "{command:?}: {help}");
+        assert!(help.contains("Exit status"), "{command:?}: {help}");
+    }
+    let help = ok(captoken(dir.path(), &["delegate", "--help"]));
+    assert!(help.contains("delegation_escalation"), "{help}");
+}

@@ -293,7 +293,7 @@ fn revoke(addr: SocketAddr, jti: &str) -> Reply {
 fn delegate(server: &Server, parent: &str, holder_private: &Value, child_public: &Value) -> Value {
     runtime()
         .call_json(
-            5,
+            runtime().op_id("delegate").unwrap(),
             &json!({
                 "parent": parent,
                 "jwks": server.gateway.jwks(),
@@ -312,6 +312,47 @@ fn delegate(server: &Server, parent: &str, holder_private: &Value, child_public:
             }),
         )
         .unwrap()
+}
+
+/// The stored audit records, in order, as the module wrote them.
+fn audit_records(db: &Path) -> Vec<Value> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut statement = conn
+        .prepare("SELECT record FROM audit_events ORDER BY seq")
+        .unwrap();
+    statement
+        .query_map([], |row| row.get::<_, String>(0))
+        .unwrap()
+        .map(|text| serde_json::from_str(&text.unwrap()).unwrap())
+        .collect()
+}
+
+/// `captoken audit verify --db DB [extra…] --json`: its exit code and report.
+fn audit_verify(db: &Path, extra: &[&str]) -> (i32, Value, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_captoken"))
+        .args(["audit", "verify", "--json", "--db"])
+        .arg(db)
+        .args(extra)
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    (
+        output.status.code().unwrap(),
+        report,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Runs SQL on the store as someone with write access to the file would,
+/// around the append-only triggers.
+fn tamper(db: &Path, sql: &str) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER IF EXISTS audit_events_append_only_update;
+         DROP TRIGGER IF EXISTS audit_events_append_only_delete;",
+    )
+    .unwrap();
+    conn.execute_batch(sql).unwrap();
 }
 
 // ---------------------------------------------------------------- tests
@@ -872,6 +913,226 @@ fn revoking_a_parent_refuses_its_delegated_child() {
 }
 
 #[test]
+fn every_issue_and_revoke_is_in_the_audit_chain_and_edits_are_found() {
+    let server = start("audit");
+    let addr = server.addr;
+    let (_, public) = holder(12);
+    let first = issue(addr, "operator-1", &public);
+    let second = issue(addr, "operator-2", &public);
+    let jti = first["jti"].as_str().unwrap();
+    let revoked = post(
+        addr,
+        "/v1/tokens/revoke",
+        true,
+        &json!({ "jti": jti, "reason": "key lost" }),
+    );
+    assert_eq!(revoked.status, 200);
+    // Already revoked, a denial and a verify change nothing: no record.
+    assert_eq!(revoke(addr, jti).status, 200);
+    post(addr, "/v1/tokens", true, &issue_body("mallory", &public))
+        .expect_error(403, "no_matching_rule");
+    assert_eq!(verify(addr, second["token"].as_str().unwrap()).status, 200);
+
+    let db = server.paths.db.clone();
+    let records = audit_records(&db);
+    let events: Vec<&str> = records
+        .iter()
+        .map(|r| r["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["token_issued", "token_issued", "token_revoked"]);
+    assert_eq!(records[0]["data"]["jti"], first["jti"]);
+    assert_eq!(records[0]["data"]["sub"], "operator-1");
+    assert_eq!(records[0]["data"]["caps"], first["capabilities"]);
+    assert_eq!(records[1]["data"]["jti"], second["jti"]);
+    assert_eq!(
+        records[2]["data"],
+        json!({ "jti": jti, "reason": "key lost" })
+    );
+    assert_eq!(records[2]["time"], revoked.json()["revoked_at"]);
+    assert_eq!(records[1]["prev"], records[0]["hash"]);
+    assert_eq!(records[2]["prev"], records[1]["hash"]);
+
+    let (code, report, _) = audit_verify(&db, &[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(
+        (
+            report["valid"].clone(),
+            report["count"].clone(),
+            report["last_seq"].clone()
+        ),
+        (json!(true), json!(3), json!(2))
+    );
+    let head = report["head"].as_str().unwrap().to_owned();
+    assert_eq!(head, records[2]["hash"]);
+    drop(server);
+
+    // Cutting the last record leaves a valid shorter chain; only the head
+    // kept from before tells.
+    tamper(&db, "DELETE FROM audit_events WHERE seq = 2");
+    assert_eq!(audit_verify(&db, &[]).0, 0);
+    let (code, report, stderr) = audit_verify(&db, &["--head", &head]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["code"], "audit_head_mismatch");
+    assert!(
+        stderr.starts_with("error: audit_head_mismatch: "),
+        "{stderr}"
+    );
+
+    // Editing a record's facts: found at that record.
+    let edited = serde_json::to_string(&{
+        let mut record = records[1].clone();
+        record["data"]["sub"] = json!("operator-9");
+        record
+    })
+    .unwrap();
+    tamper(
+        &db,
+        &format!(
+            "UPDATE audit_events SET record = '{}' WHERE seq = 1",
+            edited.replace('\'', "''")
+        ),
+    );
+    let (code, report, stderr) = audit_verify(&db, &[]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(
+        (
+            report["valid"].clone(),
+            report["code"].clone(),
+            report["seq"].clone()
+        ),
+        (json!(false), json!("audit_bad_hash"), json!(1))
+    );
+    assert!(
+        stderr.starts_with("error: audit_bad_hash: at seq 1: "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_tampered_last_record_stops_the_gateway_from_extending_the_log() {
+    let server = start("audit-refuse");
+    let addr = server.addr;
+    let (_, public) = holder(13);
+    issue(addr, "operator-1", &public);
+    let db = server.paths.db.clone();
+    let record = audit_records(&db)[0].clone();
+    let mut edited = record.clone();
+    edited["data"]["sub"] = json!("operator-9");
+    tamper(
+        &db,
+        &format!(
+            "UPDATE audit_events SET record = '{}' WHERE seq = 0",
+            serde_json::to_string(&edited).unwrap()
+        ),
+    );
+    // The module refuses to link a record to one that is not what its hash
+    // says; the issue fails as a whole and nothing is handed out.
+    post(addr, "/v1/tokens", true, &issue_body("operator-2", &public))
+        .expect_error(500, "audit_bad_hash");
+    let listed = get(addr, "/v1/capabilities?principal_id=operator-2", true).json();
+    assert_eq!(listed["count"], 0);
+    assert_eq!(audit_records(&db).len(), 1);
+}
+
+/// Verifies a list from `GET /v1/revocations` as an offline verifier
+/// would: with the module, against the published JWKS.
+fn check_list(addr: SocketAddr, list: &Value, last_seen_seq: Option<u64>) -> Result<Value, String> {
+    let jwks = get(addr, "/.well-known/jwks.json", false).json();
+    let mut request = json!({
+        "list": list["list"],
+        "jwks": jwks,
+        "issuer": ISSUER,
+        "now": now(),
+    });
+    if let Some(seq) = last_seen_seq {
+        request["last_seen_seq"] = json!(seq);
+    }
+    runtime()
+        .call_json(runtime().op_id("revocation_list_verify").unwrap(), &request)
+        .map_err(|err| err.code().to_owned())
+}
+
+#[test]
+fn the_signed_revocation_list_verifies_and_lists_what_was_revoked() {
+    let dir = temp_dir("revocations");
+    let paths = paths_in(&dir);
+    let config = GatewayConfig {
+        revocation_list_interval: Duration::from_secs(120),
+        ..GatewayConfig::default()
+    };
+    let (gateway, _) = Gateway::open(runtime(), &paths, AdminToken::new(ADMIN), config).unwrap();
+    let server = serve_gateway(gateway, paths, dir);
+    let addr = server.addr;
+
+    let empty = get(addr, "/v1/revocations", false);
+    assert_eq!(empty.status, 200);
+    assert!(empty.header("cache-control").unwrap().contains("max-age"));
+    let empty = empty.json();
+    assert_eq!(
+        (empty["seq"].clone(), empty["count"].clone()),
+        (json!(0), json!(0))
+    );
+    let checked = check_list(addr, &empty, None).unwrap();
+    assert_eq!(checked["status"], "fresh");
+    assert_eq!(checked["revoked"], json!([]));
+
+    let (holder_private, public) = holder(14);
+    let (_, child_public) = holder(15);
+    let issued = issue(addr, "operator-1", &public);
+    let jti = issued["jti"].as_str().unwrap();
+    let body = json!({ "jti": jti, "reason": "key lost" });
+    let revoked = post(addr, "/v1/tokens/revoke", true, &body).json();
+    // A delegated token's id, which this gateway never issued.
+    let other = issue(addr, "operator-2", &public);
+    let child = delegate(
+        &server,
+        other["token"].as_str().unwrap(),
+        &holder_private,
+        &child_public,
+    );
+    let child_id = child["id"].as_str().unwrap();
+    assert_eq!(revoke(addr, child_id).status, 200);
+    // Not an id: refused, and so never in a list.
+    post(
+        addr,
+        "/v1/tokens/revoke",
+        true,
+        &json!({ "jti": "not-an-id" }),
+    )
+    .expect_error(400, "invalid_value");
+
+    let list = get(addr, "/v1/revocations", false).json();
+    assert_eq!(
+        (list["seq"].clone(), list["count"].clone()),
+        (json!(2), json!(2))
+    );
+    assert_eq!(
+        list["next_update"].as_i64().unwrap() - list["iat"].as_i64().unwrap(),
+        120
+    );
+    let checked = check_list(addr, &list, Some(0)).unwrap();
+    assert_eq!(checked["status"], "fresh");
+    assert_eq!(checked["seq"], 2);
+    assert_eq!(checked["kid"], server.gateway.jwks()["keys"][0]["kid"]);
+    let entries = checked["revoked"].as_array().unwrap();
+    let entry = |id: &str| entries.iter().find(|e| e["jti"] == id).cloned();
+    assert_eq!(
+        entry(jti).unwrap(),
+        json!({ "jti": jti, "revoked_at": revoked["revoked_at"], "reason": "key lost" })
+    );
+    assert_eq!(entry(child_id).unwrap()["reason"], "unspecified");
+
+    // Revoking again is no new revocation: the same seq. A verifier that
+    // saw seq 2 refuses an older list (a rollback).
+    assert_eq!(revoke(addr, jti).status, 200);
+    assert_eq!(get(addr, "/v1/revocations", false).json()["seq"], 2);
+    assert_eq!(
+        check_list(addr, &empty, Some(2)).unwrap_err(),
+        "revocation_list_rollback"
+    );
+}
+
+#[test]
 fn revocations_outlive_a_restart() {
     let server = start("restart");
     let (_, public) = holder(8);
@@ -893,6 +1154,12 @@ fn revocations_outlive_a_restart() {
     .unwrap();
     let again = serve_gateway(gateway, paths, dir);
     verify(again.addr, &token).expect_error(401, "revoked");
+    // The revocation list's sequence is persisted, never restarted.
+    let list = get(again.addr, "/v1/revocations", false).json();
+    assert_eq!(
+        (list["seq"].clone(), list["count"].clone()),
+        (json!(1), json!(1))
+    );
 }
 
 #[test]
@@ -944,6 +1211,20 @@ fn concurrent_issues_and_verifies_all_succeed() {
     });
     let listed = get(addr, "/v1/capabilities?principal_id=operator-3-4", true).json();
     assert_eq!(listed["count"], 1);
+    // Twenty appends from four clients at once: one unbroken chain.
+    let auditor = gateway::Auditor::new(runtime()).unwrap();
+    let report = gateway::verify_log(&server.paths.db, &auditor, None).unwrap();
+    assert!(
+        matches!(
+            report,
+            gateway::AuditReport::Valid {
+                count: 20,
+                last_seq: 19,
+                ..
+            }
+        ),
+        "{report:?}"
+    );
 }
 
 // ---------------------------------------------------------------- crash
@@ -1056,6 +1337,20 @@ fn acknowledged_revocations_survive_kill_9() {
     assert_eq!(get(restarted.addr, "/healthz", false).status, 200);
     restarted.child.kill().unwrap();
     restarted.child.wait().unwrap();
+
+    // The audit chain survived the kill whole: every issue, and a record
+    // for every acknowledged revocation (and perhaps for some attempted
+    // ones that committed just before the kill), all linked.
+    let (code, report, stderr) = audit_verify(&dir.join("captoken-data/captoken.db"), &[]);
+    assert_eq!(code, 0, "{report} {stderr}");
+    let count = report["count"].as_u64().unwrap() as usize;
+    assert!(
+        (tokens.len() + acknowledged.len()..=tokens.len() + attempted.len()).contains(&count),
+        "{count} records for {} issues, {} acknowledged and {} attempted revocations",
+        tokens.len(),
+        acknowledged.len(),
+        attempted.len()
+    );
 }
 
 #[test]
@@ -1069,6 +1364,7 @@ fn the_openapi_document_describes_every_route() {
         "/v1/tokens/verify",
         "/v1/tokens/revoke",
         "/v1/capabilities",
+        "/v1/revocations",
         "/.well-known/jwks.json",
         "/healthz",
         "/metrics",

@@ -51,7 +51,7 @@ pub(crate) fn demo(runtime: &Runtime) -> Result<(), CliError> {
 
     print_line("\n4. verify for audience `elsewhere`: must be rejected")?;
     match runtime.verify(&request("elsewhere")) {
-        Err(HostError::Op { code, message }) => {
+        Err(HostError::Op { code, message, .. }) => {
             print_line(&format!("   rejected     {code}: {message}"))?;
             Ok(())
         }

@@ -2,7 +2,8 @@
 
 use captoken_host::HostError;
 
-/// Exit code when the module rejected the input (a token, a key, claims).
+/// Exit code when the input was checked and refused: a token, a key or
+/// claims the module rejected, a tampered audit log, a denied request.
 const EXIT_REJECTED: u8 = 1;
 /// Exit code for a usage or file error: the command line is at fault.
 const EXIT_USAGE: u8 = 2;
@@ -15,6 +16,13 @@ pub(crate) enum CliError {
     /// The command line or a file it names is unusable.
     #[error("{message}")]
     Usage { code: &'static str, message: String },
+    /// Like `Usage`, with a code from elsewhere (the store, the gateway).
+    #[error("{message}")]
+    Setup { code: String, message: String },
+    /// A check ran and found a fault that is not the module's rejection of
+    /// a request (an audit log that does not verify, a policy denial).
+    #[error("{message}")]
+    Rejected { code: String, message: String },
     /// Anything from the runtime, including the module's rejections.
     #[error(transparent)]
     Host(#[from] HostError),
@@ -28,16 +36,32 @@ impl CliError {
         }
     }
 
+    pub(crate) fn setup(code: &str, message: impl Into<String>) -> Self {
+        Self::Setup {
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn rejected(code: &str, message: impl Into<String>) -> Self {
+        Self::Rejected {
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn code(&self) -> &str {
         match self {
             Self::Usage { code, .. } => code,
+            Self::Setup { code, .. } | Self::Rejected { code, .. } => code,
             Self::Host(err) => err.code(),
         }
     }
 
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
-            Self::Usage { .. } => EXIT_USAGE,
+            Self::Usage { .. } | Self::Setup { .. } => EXIT_USAGE,
+            Self::Rejected { .. } => EXIT_REJECTED,
             Self::Host(err) if err.is_rejection() => EXIT_REJECTED,
             Self::Host(_) => EXIT_HOST,
         }

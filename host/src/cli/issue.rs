@@ -23,23 +23,7 @@ pub(crate) fn issue(args: &IssueArgs) -> Result<(), CliError> {
 
 /// The claims the module signs, built from the flags.
 fn claims(args: &IssueArgs) -> Result<Value, CliError> {
-    let constraints = args
-        .constraints
-        .as_deref()
-        .map(|text| {
-            serde_json::from_str::<Map<String, Value>>(text).map_err(|err| {
-                CliError::usage(
-                    "bad_constraints",
-                    format!("`--constraints` must be a json object: {err}"),
-                )
-            })
-        })
-        .transpose()?;
-    let caps = args
-        .caps
-        .iter()
-        .map(|cap| capability(cap, constraints.as_ref()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let caps = capabilities(&args.caps, args.constraints.as_deref())?;
 
     let mut claims = json!({
         "sub": args.sub,
@@ -51,6 +35,27 @@ fn claims(args: &IssueArgs) -> Result<Value, CliError> {
         members.insert("plan_id".to_owned(), Value::String(plan_id.clone()));
     }
     Ok(claims)
+}
+
+/// The `--cap` flags as capabilities, each carrying the `--constraints`
+/// object when one is given.
+pub(crate) fn capabilities(
+    caps: &[String],
+    constraints: Option<&str>,
+) -> Result<Vec<Value>, CliError> {
+    let constraints = constraints
+        .map(|text| {
+            serde_json::from_str::<Map<String, Value>>(text).map_err(|err| {
+                CliError::usage(
+                    "bad_constraints",
+                    format!("`--constraints` must be a json object: {err}"),
+                )
+            })
+        })
+        .transpose()?;
+    caps.iter()
+        .map(|cap| capability(cap, constraints.as_ref()))
+        .collect()
 }
 
 /// `drive,stop@robot:7,robot:8` as a capability: actions before the first
@@ -83,7 +88,7 @@ fn list(items: &str) -> Option<Vec<&str>> {
 
 /// The holder's public JWK from a JWK, a one-key JWKS, or a private JWK
 /// (whose private part is dropped, never embedded in a token).
-fn holder_jwk(arg: &str) -> Result<Value, CliError> {
+pub(crate) fn holder_jwk(arg: &str) -> Result<Value, CliError> {
     let value = inline_or_file(arg)?;
     let jwk = match value
         .get("keys")

@@ -54,6 +54,17 @@ pub(crate) fn jwks(public_jwk: &Value) -> Value {
     json!({ "keys": [public_jwk] })
 }
 
+/// The trusted key set in `path`: a JWKS, or a lone public JWK, accepted as
+/// the one-key set it stands for.
+pub(crate) fn read_jwks(path: &Path) -> Result<Value, CliError> {
+    let keys = read_json(path)?;
+    Ok(if keys.get("keys").is_none() && keys.get("kty").is_some() {
+        jwks(&keys)
+    } else {
+        keys
+    })
+}
+
 /// A member the module promised in its response.
 pub(crate) fn field<'a>(response: &'a Value, name: &str) -> Result<&'a Value, CliError> {
     response.get(name).ok_or_else(|| {

@@ -1,10 +1,14 @@
 //! The command line: argument definitions and what each command runs.
 
+mod audit;
+mod delegate;
 mod demo;
 mod fail;
 mod files;
 mod issue;
 mod keys;
+mod policy;
+mod revoke;
 mod serve;
 mod verify;
 
@@ -33,13 +37,27 @@ Examples:
   captoken verify --jwks issuer.jwks --issuer https://issuer.example \\
       --aud robot-gateway - < token.jws
 
+  # The holder hands a narrower child token on to a helper
+  captoken keygen --out helper.jwk > helper.jwks
+  captoken delegate --parent \"$(cat token.jws)\" --key agent.jwk \\
+      --jwks issuer.jwks --issuer https://issuer.example --aud robot-gateway \\
+      --sub agent:helper --holder helper.jwks --cap stop@robot:7 --ttl 60
+
+  # A gateway's store: revoke a token, check the audit log
+  captoken revoke --db captoken-data/captoken.db <jti> --reason lost
+  captoken audit verify --db captoken-data/captoken.db
+
+  # What would the policy grant, rule by rule?
+  captoken policy explain policy.json --request request.json
+
   # All of the above in memory, narrated
   captoken demo
 
 Every command runs the embedded captoken WebAssembly module; `captoken info`
 shows which one (its SHA-256).
 
-Exit status: 0 ok, 1 the module rejected the input (token, key, claims),
+Exit status: 0 ok, 1 the input was checked and refused (a token, key or
+claims the module rejected, a tampered audit log, a denied policy request),
 2 usage or file error, 3 the host or the module failed to run.
 Errors print as `error: <code>: <message>` on stderr.";
 
@@ -82,6 +100,36 @@ enum Command {
   captoken verify --jwks issuer.jwks --issuer https://issuer.example \\
       --aud robot-gateway \"$(cat token.jws)\"")]
     Verify(VerifyArgs),
+    /// Mint a narrower child of a token you hold, for someone else
+    #[command(after_help = "Example:
+  captoken delegate --parent \"$(cat token.jws)\" --key agent.jwk \\
+      --jwks issuer.jwks --issuer https://issuer.example --aud robot-gateway \\
+      --sub agent:helper --holder helper.jwks --cap stop@robot:7 --ttl 60 > child.jws
+
+The child is signed with your key (the one the parent is bound to) and is
+presented as the whole chain (`child~parent`). It may only narrow: every
+capability covered by one of the parent's, expiring no later, at most three
+delegations deep. A wider request is refused (exit 1,
+`delegation_escalation`), not silently narrowed.")]
+    Delegate(delegate::DelegateArgs),
+    /// Revoke a token id in a gateway's store, durably and audited
+    #[command(after_help = "Example:
+  captoken revoke --db captoken-data/captoken.db QmFzZTY0dXJsT2ZBSnRpMTIz --reason \"key lost\"
+
+Works on the database directly, beside a running gateway or without one:
+the revocation is committed (and fsynced) with its audit record before
+this command reports it, and the gateway refuses the token, and every
+token delegated from it, at its next verify.
+
+Exit status: 0 revoked (or already revoked), 2 not a token id or the
+database cannot be opened, 3 the module failed.")]
+    Revoke(revoke::RevokeArgs),
+    /// Audit log commands
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Policy commands: check a policy file, explain a decision
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
     /// Walk through keygen, issue, verify and a rejection, in memory
     Demo,
     /// Print the embedded module's self-description and SHA-256
@@ -95,6 +143,23 @@ enum Command {
       --key-dir /etc/captoken/keys --policy /etc/captoken/policy.json"
     )]
     Serve(serve::ServeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check every record of a gateway's audit hash chain
+    #[command(after_help = "Example:
+  captoken audit verify --db captoken-data/captoken.db
+  captoken audit verify --db captoken-data/captoken.db --head <head printed last time> --json
+
+Every record's hash is recomputed and every link checked, by the same
+module that wrote them, in chunks, from seq 0 to the last record: any edit,
+insertion, deletion or reordering is found, at the first record affected.
+
+Exit status: 0 valid (or empty), 1 tampered (the code and seq on stderr:
+audit_bad_hash, audit_broken_link, audit_bad_sequence, audit_bad_record,
+audit_head_mismatch), 2 the database cannot be read, 3 the module failed.")]
+    Verify(audit::AuditVerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +229,10 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
         Command::Demo => demo::demo(&Runtime::embedded()?),
         Command::Info => info(&Runtime::embedded()?),
         Command::Serve(args) => serve::serve(&args),
+        Command::Delegate(args) => delegate::delegate(&args),
+        Command::Revoke(args) => revoke::revoke(&args),
+        Command::Audit(AuditCommand::Verify(args)) => audit::verify(&args),
+        Command::Policy(command) => policy::run(&command),
     }
 }
 

@@ -37,6 +37,11 @@ pub(crate) struct ServeArgs {
     /// Largest request body, in bytes
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 10)]
     max_body_bytes: usize,
+    /// How long a signed revocation list (GET /v1/revocations) stays fresh,
+    /// in seconds: its `next_update` is this long after it is signed
+    #[arg(long, value_name = "SECONDS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    revocation_list_interval: u64,
     /// Worker threads serving connections (module calls run on a separate
     /// blocking pool)
     #[arg(long, value_name = "N", default_value_t = 2)]
@@ -53,6 +58,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
         issuer: args.issuer.clone(),
         audience: args.audience.clone(),
         max_body_bytes: args.max_body_bytes,
+        revocation_list_interval: std::time::Duration::from_secs(args.revocation_list_interval),
         ..GatewayConfig::default()
     };
     let paths = Paths {
@@ -124,21 +130,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
 fn setup_error(err: GatewayError) -> CliError {
     match err {
         GatewayError::Host(err) => CliError::Host(err),
-        other => CliError::usage(static_code(other.code()), other.to_string()),
-    }
-}
-
-/// `CliError::Usage` wants a `'static` code; the gateway's own codes are.
-fn static_code(code: &str) -> &'static str {
-    match code {
-        "bad_signing_key" => "bad_signing_key",
-        "key_file_permissions" => "key_file_permissions",
-        "bad_policy_file" => "bad_policy_file",
-        "bind_failed" => "bind_failed",
-        "store_too_new" => "store_too_new",
-        "store_no_wal" => "store_no_wal",
-        "store_error" => "store_error",
-        _ => "io_error",
+        other => CliError::setup(other.code(), other.to_string()),
     }
 }
 

@@ -14,6 +14,7 @@
 //! with the store, past the module's request limit eventually; the look-up
 //! costs a handful of index probes whatever the store holds.
 
+mod audit;
 mod auth;
 mod body;
 mod error;
@@ -31,12 +32,16 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use audit::{AuditEvent, AuditReport, AuditVerifyError, Auditor, verify_log};
 pub use auth::AdminToken;
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use server::serve;
 pub use setup::{KeyFile, SIGNING_KEY_FILE, generate_admin_token};
-pub use store::{Revocation, SCHEMA_VERSION, Store, StoreError, TokenRow};
+pub use store::{
+    DEFAULT_REASON, Grant, Revocation, RevocationSnapshot, RevokedId, SCHEMA_VERSION, Store,
+    StoreError, TokenRow,
+};
 
 use crate::{HostError, Runtime};
 use module::{Module, OpIds};
@@ -112,6 +117,9 @@ pub struct GatewayConfig {
     pub header_timeout: Duration,
     /// How many module calls may run at once; more wait their turn.
     pub module_concurrency: usize,
+    /// How long a signed revocation list from `GET /v1/revocations` is
+    /// fresh: its `next_update` is this long after its `iat`.
+    pub revocation_list_interval: Duration,
 }
 
 impl Default for GatewayConfig {
@@ -125,6 +133,7 @@ impl Default for GatewayConfig {
             header_timeout: Duration::from_secs(10),
             module_concurrency: std::thread::available_parallelism()
                 .map_or(2, std::num::NonZeroUsize::get),
+            revocation_list_interval: Duration::from_secs(300),
         }
     }
 }
@@ -202,7 +211,7 @@ impl Gateway {
         let (key, key_file) = setup::signing_key(&runtime, &paths.key_dir)?;
         let (policy, policy_created) = setup::policy(&runtime, &ops, &paths.policy)?;
         create_parent(&paths.db)?;
-        let store = Store::open(&paths.db)?;
+        let store = Store::open(&paths.db, Auditor::new(Arc::clone(&runtime))?)?;
         let startup = Startup {
             key: key_file,
             policy: paths.policy.clone(),

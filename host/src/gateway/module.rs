@@ -76,7 +76,9 @@ impl Module {
         self.metrics.module_call(name, started.elapsed());
         match joined {
             Ok(Ok(response)) => Ok(response),
-            Ok(Err(HostError::Op { code, message })) => Err(CallError::Rejected { code, message }),
+            Ok(Err(HostError::Op { code, message, .. })) => {
+                Err(CallError::Rejected { code, message })
+            }
             Ok(Err(err)) => {
                 self.metrics.module_failure(name, err.code());
                 Err(CallError::Failed(ApiError::from_host(&err)))
@@ -102,31 +104,18 @@ pub(crate) struct OpIds {
     pub(crate) verify: u32,
     pub(crate) policy_check: u32,
     pub(crate) policy_evaluate: u32,
+    pub(crate) revocation_list_sign: u32,
 }
 
 impl OpIds {
     pub(crate) fn resolve(runtime: &Runtime) -> Result<Self, HostError> {
-        let info = runtime.info()?;
-        let names: Vec<&str> = info
-            .get("ops")
-            .and_then(Value::as_array)
-            .map(|ops| ops.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        let id = |name: &str| {
-            names
-                .iter()
-                .position(|op| *op == name)
-                .and_then(|index| u32::try_from(index).ok())
-                .ok_or_else(|| HostError::GuestBadResponse {
-                    reason: format!("the module has no operation `{name}`"),
-                })
-        };
         Ok(Self {
-            info: id("info")?,
-            issue: id("issue")?,
-            verify: id("verify")?,
-            policy_check: id("policy_check")?,
-            policy_evaluate: id("policy_evaluate")?,
+            info: runtime.op_id("info")?,
+            issue: runtime.op_id("issue")?,
+            verify: runtime.op_id("verify")?,
+            policy_check: runtime.op_id("policy_check")?,
+            policy_evaluate: runtime.op_id("policy_evaluate")?,
+            revocation_list_sign: runtime.op_id("revocation_list_sign")?,
         })
     }
 }

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
+use super::audit::AuditEvent;
 use super::body::{self, Fields};
 use super::error::ApiError;
 use super::module::CallError;
@@ -32,6 +33,8 @@ const MAX_TTL: u64 = (1 << 53) - 1;
 const MAX_LIST: u32 = 1000;
 /// Who the admin bearer token stands for in the store.
 const ADMIN_PRINCIPAL: &str = "admin";
+/// The largest leeway a verifier may allow (docs/FORMAT.md), in seconds.
+const MAX_LEEWAY: i64 = 300;
 /// Entropy bytes per issued token (the module needs at least 16).
 const ISSUE_ENTROPY_BYTES: usize = 32;
 
@@ -41,6 +44,7 @@ pub(crate) fn router(gateway: Gateway) -> Router {
         .route("/v1/tokens/verify", post(verify))
         .route("/v1/tokens/revoke", post(revoke))
         .route("/v1/capabilities", get(capabilities))
+        .route("/v1/revocations", get(revocations))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -161,10 +165,10 @@ async fn issue(
         .await
         .map_err(|err| match err {
             // The policy could not decide within its budget: no grant.
-            CallError::Rejected { code, message } if code == "policy_budget_exceeded" => {
+            CallError::Rejected { code, message, .. } if code == "policy_budget_exceeded" => {
                 ApiError::new(StatusCode::FORBIDDEN, code, message)
             }
-            CallError::Rejected { code, message } => ApiError::bad_request(&code, message),
+            CallError::Rejected { code, message, .. } => ApiError::bad_request(&code, message),
             CallError::Failed(err) => err,
         })?;
     if decision.get("decision").and_then(Value::as_str) != Some("granted") {
@@ -211,7 +215,7 @@ async fn issue(
         .map_err(|err| match err {
             // The issuing key is checked at start-up, so a refusal here is
             // about what the client sent: its key, its claims.
-            CallError::Rejected { code, message } => ApiError::bad_request(&code, message),
+            CallError::Rejected { code, message, .. } => ApiError::bad_request(&code, message),
             CallError::Failed(err) => err,
         })?;
     let jti = text(&issued, "jti")
@@ -243,7 +247,11 @@ async fn issue(
         revoked_at: None,
         created_at: iat,
     };
-    blocking(&gw.store, move |store| store.insert_token(&row)).await?;
+    let event = issued
+        .get("audit")
+        .and_then(AuditEvent::from_module)
+        .ok_or_else(|| bad_module_response("issue", "audit"))?;
+    blocking(&gw.store, move |store| store.insert_token(&row, &event)).await?;
 
     let body = json!({
         "token": issued.get("token"),
@@ -333,7 +341,7 @@ async fn verify_token(
         )
         .await
         .map_err(|err| match err {
-            CallError::Rejected { code, message } => ApiError::unauthorized(&code, message),
+            CallError::Rejected { code, message, .. } => ApiError::unauthorized(&code, message),
             CallError::Failed(err) => err,
         })?;
     // Root first, the presented token last: the module's `chain` lists the
@@ -386,10 +394,17 @@ async fn revoke(
     let jti = fields.string("jti", MAX_ID_BYTES)?;
     let reason = fields.opt_string("reason", MAX_REASON_BYTES)?;
     fields.done()?;
+    check_token_id("jti", &jti)?;
     let at = now();
     let key = jti.clone();
     let done = blocking(&gw.store, move |store| {
-        store.revoke(&key, ADMIN_PRINCIPAL, reason.as_deref(), at)
+        store.revoke(
+            &key,
+            ADMIN_PRINCIPAL,
+            reason.as_deref(),
+            at,
+            "token_revoked",
+        )
     })
     .await?;
     Ok(axum::Json(json!({
@@ -492,6 +507,79 @@ async fn capabilities(
     .into_response())
 }
 
+/// `GET /v1/revocations`: the revoked ids as a list signed with the
+/// gateway's key, for verifiers that cannot ask the gateway each time (a
+/// browser console, an offline device). Public, like the JWKS.
+async fn revocations(State(gateway): State<Gateway>) -> Result<Response, ApiError> {
+    let gw = &*gateway.inner;
+    let at = now();
+    // Tokens this gateway issued that expired longer ago than any
+    // verifier's leeway are refused as expired anyway: leave them out.
+    let snapshot = blocking(&gw.store, move |store| {
+        store.revocation_list(at, MAX_LEEWAY)
+    })
+    .await?;
+    let interval = i64::try_from(gw.config.revocation_list_interval.as_secs())
+        .unwrap_or(i64::MAX)
+        .max(1);
+    let next_update = at.saturating_add(interval);
+    let entries: Vec<Value> = snapshot
+        .entries
+        .iter()
+        // Only ids are revoked through the API; a row that is not one (an
+        // older store's) can match no token, and the list would refuse it.
+        .filter(|entry| b64::is_token_id(&entry.id))
+        .map(|entry| {
+            let mut item = json!({ "jti": entry.id, "revoked_at": entry.revoked_at });
+            if let (Some(reason), Value::Object(members)) =
+                (entry.reason.as_ref().filter(|r| !r.is_empty()), &mut item)
+            {
+                members.insert("reason".to_owned(), Value::String(reason.clone()));
+            }
+            item
+        })
+        .collect();
+    let count = entries.len();
+    let signed = gw
+        .module
+        .call(
+            gw.ops.revocation_list_sign,
+            "revocation_list_sign",
+            json!({
+                "key": gw.key.private_jwk,
+                "list": {
+                    "iss": gw.config.issuer,
+                    "seq": snapshot.seq,
+                    "iat": at,
+                    "next_update": next_update,
+                    "revoked": entries,
+                },
+            }),
+        )
+        .await
+        .map_err(|err| match err {
+            // Everything in the list came from the store, not the client.
+            CallError::Rejected { code, message, .. } => ApiError::internal(&code, message),
+            CallError::Failed(err) => err,
+        })?;
+    let mut response = axum::Json(json!({
+        "list": signed.get("list"),
+        "kid": signed.get("kid"),
+        "iss": gw.config.issuer,
+        "seq": snapshot.seq,
+        "iat": at,
+        "next_update": next_update,
+        "count": count,
+    }))
+    .into_response();
+    // A cached copy is still fresh for a while; never past `next_update`.
+    let max_age = (interval / 5).clamp(1, 60);
+    if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+        response.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
+    Ok(response)
+}
+
 /// `GET /.well-known/jwks.json`: the key tokens are verified with.
 async fn jwks(State(gateway): State<Gateway>) -> Response {
     let mut response = axum::Json(gateway.jwks()).into_response();
@@ -522,7 +610,7 @@ async fn healthz(State(gateway): State<Gateway>) -> Result<Response, ApiError> {
         .call(gw.ops.info, "info", json!({}))
         .await
         .map_err(|err| match err {
-            CallError::Rejected { code, message } => ApiError::internal(&code, message),
+            CallError::Rejected { code, message, .. } => ApiError::internal(&code, message),
             CallError::Failed(err) => err,
         })
         .map_err(unhealthy)?;
@@ -561,6 +649,23 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
         "method_not_allowed",
         format!("`{}` does not accept `{method}`", uri.path()),
     )
+}
+
+/// Refuses what cannot be a token id (docs/FORMAT.md "Delegation"): such a
+/// revocation could never refuse a token, and would stop the revocation
+/// list from being signed.
+fn check_token_id(name: &str, id: &str) -> Result<(), ApiError> {
+    if b64::is_token_id(id) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_value",
+            format!(
+                "`{name}` must be a token id: a `jti` (base64url of at least 128 bits), \
+                 or a delegated token's `jti`s joined by `.`"
+            ),
+        ))
+    }
 }
 
 fn text<'a>(value: &'a Value, name: &str) -> Option<&'a str> {

@@ -14,8 +14,13 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 use serde_json::Value;
+
+use super::audit::{AuditEvent, Auditor};
+use crate::HostError;
 
 /// A store failure; the API reports it as 500 `store_error` or, at
 /// start-up, refuses to run.
@@ -33,6 +38,10 @@ pub enum StoreError {
         /// The newest schema this build can migrate to.
         known: i64,
     },
+    /// The module could not make an audit record: the change it would have
+    /// recorded is not made either.
+    #[error("audit log: {0}")]
+    Audit(HostError),
     /// The database would not switch to write-ahead logging.
     #[error("the database journal mode is `{mode}`, not `wal`")]
     NoWal {
@@ -44,9 +53,10 @@ pub enum StoreError {
 impl StoreError {
     /// The stable code of this error.
     #[must_use]
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             Self::Sqlite(_) => "store_error",
+            Self::Audit(err) => err.code(),
             Self::TooNew { .. } => "store_too_new",
             Self::NoWal { .. } => "store_no_wal",
         }
@@ -110,6 +120,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_events_append_only_delete BEFORE DELETE ON audit_events
         BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
     ",
+    // 2: the signed revocation list's sequence number, raised by every new
+    // revocation (a verifier refuses a list older than one it has seen).
+    r"
+    CREATE TABLE sec_revocation_list_state (
+        id  INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL CHECK (seq >= 0)
+    ) STRICT;
+    INSERT INTO sec_revocation_list_state (id, seq) SELECT 1, count(*) FROM sec_revocations;
+    ",
 ];
 
 /// The newest schema version this build knows.
@@ -152,21 +171,53 @@ pub struct Revocation {
     pub rows_marked: usize,
 }
 
-/// An audit event the store will append to the hash chain.
-#[expect(
-    dead_code,
-    reason = "read by `append_audit` once the module's `audit_append` operation lands"
-)]
-pub(crate) struct AuditEvent<'a> {
-    pub(crate) event: &'static str,
-    pub(crate) data: &'a Value,
-    pub(crate) time: i64,
+/// What [`Store::grant`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    /// Recorded, with its audit record.
+    Recorded {
+        /// The workspace it was recorded in.
+        workspace_id: String,
+    },
+    /// Recorded before (at `created_at`); nothing changed.
+    AlreadyRecorded {
+        /// When the recorded token was issued.
+        created_at: i64,
+    },
+    /// The parent is not a token this store holds.
+    UnknownParent,
+    /// The parent is revoked.
+    ParentRevoked,
+}
+
+/// The reason recorded for a revocation that gave none.
+pub const DEFAULT_REASON: &str = "unspecified";
+
+/// One entry of the revocation list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedId {
+    /// The revoked token id.
+    pub id: String,
+    /// When it was revoked.
+    pub revoked_at: i64,
+    /// Why, if anyone said.
+    pub reason: Option<String>,
+}
+
+/// The revocation list's content at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationSnapshot {
+    /// Raised by every new revocation, never lowered.
+    pub seq: i64,
+    /// The revoked ids, sorted.
+    pub entries: Vec<RevokedId>,
 }
 
 /// The open database.
 pub struct Store {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    auditor: Auditor,
 }
 
 impl std::fmt::Debug for Store {
@@ -189,7 +240,7 @@ impl Store {
     ///
     /// `store_error` if SQLite cannot open or migrate it, `store_too_new`
     /// if a newer gateway migrated it, `store_no_wal` if it cannot use WAL.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    pub fn open(path: &Path, auditor: Auditor) -> Result<Self, StoreError> {
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
@@ -205,6 +256,7 @@ impl Store {
         Ok(Self {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            auditor,
         })
     }
 
@@ -231,112 +283,194 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// `store_error`, e.g. for a `token_id` already stored.
-    pub fn insert_token(&self, row: &TokenRow) -> Result<(), StoreError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction()?;
-        let scopes = row.scopes.to_string();
-        tx.execute(
-            "INSERT INTO sec_capability_tokens (token_id, workspace_id, issued_to_principal_id,
-                 granted_by_principal_id, parent_token_id, scopes, valid_until, revoked_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                row.token_id,
-                row.workspace_id,
-                row.issued_to,
-                row.granted_by,
-                row.parent_token_id,
-                scopes,
-                row.valid_until,
-                row.revoked_at,
-                row.created_at
-            ],
-        )?;
-        let data = serde_json::json!({
-            "token_id": row.token_id,
-            "workspace_id": row.workspace_id,
-            "issued_to_principal_id": row.issued_to,
-            "granted_by_principal_id": row.granted_by,
-            "scopes": row.scopes,
-            "valid_until": row.valid_until,
-        });
-        append_audit(
-            &tx,
-            &AuditEvent {
-                event: "agent.capability.granted",
-                data: &data,
-                time: row.created_at,
-            },
-        )?;
-        tx.commit()?;
-        Ok(())
+    /// `store_error`, e.g. for a `token_id` already stored; the module's
+    /// code if it cannot make the audit record. Nothing is stored then.
+    pub fn insert_token(&self, row: &TokenRow, event: &AuditEvent) -> Result<(), StoreError> {
+        self.write(|tx, auditor| {
+            insert_row(tx, row)?;
+            append_audit(tx, auditor, row.created_at, event)
+        })
     }
 
-    /// Revokes `jti`: lists it in `sec_revocations` (which every verify
-    /// consults for every `jti` of a chain) and marks its row and its
-    /// recorded descendants' rows revoked. Durable when this returns.
+    /// Records a delegated token the gateway was shown (`row`, whose
+    /// `parent_token_id` must be set): the row, in `workspace` or else its
+    /// parent's, the parent → child edge at `depth`, and `event`, in one
+    /// transaction, unless the parent is not recorded or revoked or the
+    /// child is recorded already.
     ///
     /// # Errors
     ///
-    /// `store_error`; nothing is revoked then.
+    /// As [`Store::insert_token`].
+    pub fn grant(
+        &self,
+        row: &TokenRow,
+        workspace: Option<&str>,
+        depth: i64,
+        event: &AuditEvent,
+    ) -> Result<Grant, StoreError> {
+        self.write(|tx, auditor| {
+            let parent: Option<(String, Option<i64>)> = tx
+                .query_row(
+                    "SELECT workspace_id, revoked_at FROM sec_capability_tokens WHERE token_id = ?1",
+                    [&row.parent_token_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((parent_workspace, parent_revoked)) = parent else {
+                return Ok(Grant::UnknownParent);
+            };
+            if parent_revoked.is_some() {
+                return Ok(Grant::ParentRevoked);
+            }
+            let recorded = tx
+                .query_row(
+                    "SELECT created_at FROM sec_capability_tokens WHERE token_id = ?1",
+                    [&row.token_id],
+                    |r| r.get::<_, i64>(0),
+                )
+                .optional()?;
+            if let Some(created_at) = recorded {
+                return Ok(Grant::AlreadyRecorded { created_at });
+            }
+            let mut row = row.clone();
+            row.workspace_id = workspace.map_or(parent_workspace, str::to_owned);
+            insert_row(tx, &row)?;
+            tx.execute(
+                "INSERT INTO sec_delegation_edges (parent_token_id, child_token_id, depth, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![row.parent_token_id, row.token_id, depth, row.created_at],
+            )?;
+            append_audit(tx, auditor, row.created_at, event)?;
+            Ok(Grant::Recorded {
+                workspace_id: row.workspace_id,
+            })
+        })
+    }
+
+    /// Appends an event that changes nothing else (a refused delegation).
+    ///
+    /// # Errors
+    ///
+    /// `store_error`, or the module's code.
+    pub fn record_event(&self, time: i64, event: &AuditEvent) -> Result<(), StoreError> {
+        self.write(|tx, auditor| append_audit(tx, auditor, time, event))
+    }
+
+    /// Revokes `jti`: lists it in `sec_revocations` (which every verify
+    /// consults for every id of a chain), marks its row and its recorded
+    /// descendants' rows revoked, bumps the revocation list's `seq`, and
+    /// appends `event` (`token_revoked`, or `agent.capability.revoked`)
+    /// with `{jti, reason}`. Durable when this returns.
+    ///
+    /// # Errors
+    ///
+    /// `store_error`, or the module's code if it cannot make the audit
+    /// record; nothing is revoked then.
     pub fn revoke(
         &self,
         jti: &str,
         by: &str,
         reason: Option<&str>,
         now: i64,
+        event: &str,
     ) -> Result<Revocation, StoreError> {
-        let mut conn = lock(&self.writer);
+        let reason = reason.unwrap_or(DEFAULT_REASON);
+        self.write(|tx, auditor| {
+            let inserted = tx.execute(
+                "INSERT INTO sec_revocations (jti, revoked_at, revoked_by_principal_id, reason)
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (jti) DO NOTHING",
+                params![jti, now, by, reason],
+            )?;
+            let revoked_at: i64 = tx.query_row(
+                "SELECT revoked_at FROM sec_revocations WHERE jti = ?1",
+                [jti],
+                |row| row.get(0),
+            )?;
+            let known_token = tx
+                .query_row(
+                    "SELECT 1 FROM sec_capability_tokens WHERE token_id = ?1",
+                    [jti],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            let rows_marked = tx.execute(
+                "WITH RECURSIVE family (id) AS (
+                     SELECT ?1
+                     UNION SELECT t.token_id FROM sec_capability_tokens t JOIN family f ON t.parent_token_id = f.id
+                 )
+                 UPDATE sec_capability_tokens SET revoked_at = ?2
+                 WHERE token_id IN family AND revoked_at IS NULL",
+                params![jti, revoked_at],
+            )?;
+            if inserted > 0 {
+                tx.execute(
+                    "UPDATE sec_revocation_list_state SET seq = seq + 1 WHERE id = 1",
+                    [],
+                )?;
+                let data = serde_json::json!({ "jti": jti, "reason": reason });
+                append_audit(tx, auditor, now, &AuditEvent::new(event, data))?;
+            }
+            Ok(Revocation {
+                revoked_at,
+                already_revoked: inserted == 0,
+                known_token,
+                rows_marked,
+            })
+        })
+    }
+
+    /// What the signed revocation list publishes: its `seq` (raised by
+    /// every new revocation, never lowered) and the revoked ids, leaving
+    /// out those of tokens this gateway issued that expired more than
+    /// `grace` seconds before `now` (a verifier refuses them as expired
+    /// anyway, and the list stays bounded).
+    ///
+    /// # Errors
+    ///
+    /// `store_error`.
+    pub fn revocation_list(&self, now: i64, grace: i64) -> Result<RevocationSnapshot, StoreError> {
+        let mut conn = lock(&self.reader);
+        // One snapshot for both reads, so `seq` matches the entries.
         let tx = conn.transaction()?;
-        let inserted = tx.execute(
-            "INSERT INTO sec_revocations (jti, revoked_at, revoked_by_principal_id, reason)
-             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (jti) DO NOTHING",
-            params![jti, now, by, reason],
-        )?;
-        let revoked_at: i64 = tx.query_row(
-            "SELECT revoked_at FROM sec_revocations WHERE jti = ?1",
-            [jti],
+        let seq: i64 = tx.query_row(
+            "SELECT seq FROM sec_revocation_list_state WHERE id = 1",
+            [],
             |row| row.get(0),
         )?;
-        let known_token = tx
-            .query_row(
-                "SELECT 1 FROM sec_capability_tokens WHERE token_id = ?1",
-                [jti],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some();
-        let rows_marked = tx.execute(
-            "WITH RECURSIVE family (id) AS (
-                 SELECT ?1
-                 UNION SELECT t.token_id FROM sec_capability_tokens t JOIN family f ON t.parent_token_id = f.id
-             )
-             UPDATE sec_capability_tokens SET revoked_at = ?2
-             WHERE token_id IN family AND revoked_at IS NULL",
-            params![jti, revoked_at],
-        )?;
-        if inserted > 0 {
-            let data = serde_json::json!({
-                "jti": jti,
-                "revoked_by_principal_id": by,
-                "reason": reason,
-            });
-            append_audit(
-                &tx,
-                &AuditEvent {
-                    event: "agent.capability.revoked",
-                    data: &data,
-                    time: now,
-                },
+        let entries = {
+            let mut statement = tx.prepare_cached(
+                "SELECT r.jti, r.revoked_at, r.reason FROM sec_revocations r
+                 LEFT JOIN sec_capability_tokens t ON t.token_id = r.jti
+                 WHERE t.valid_until IS NULL OR t.valid_until > ?1
+                 ORDER BY r.jti",
             )?;
-        }
+            let rows = statement.query_map([now.saturating_sub(grace)], |row| {
+                Ok(RevokedId {
+                    id: row.get(0)?,
+                    revoked_at: row.get(1)?,
+                    reason: row.get(2)?,
+                })
+            })?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        };
         tx.commit()?;
-        Ok(Revocation {
-            revoked_at,
-            already_revoked: inserted == 0,
-            known_token,
-            rows_marked,
-        })
+        Ok(RevocationSnapshot { seq, entries })
+    }
+
+    /// Runs `work` in one write transaction, taken with `BEGIN IMMEDIATE`
+    /// so that the last audit record it reads is still the last when it
+    /// appends, even with another process (`captoken revoke --db`) writing
+    /// the same file. Commits only if `work` succeeds.
+    fn write<T>(
+        &self,
+        work: impl FnOnce(&Transaction<'_>, &Auditor) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = work(&tx, &self.auditor)?;
+        tx.commit()?;
+        Ok(value)
     }
 
     /// The first of `jtis` that is revoked, if any.
@@ -427,17 +561,57 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Where the audit hash chain will be appended, inside the transaction of
-/// the change it records, so that a change and its record commit together.
-///
-/// Not written yet, on purpose: a record's `hash` and `prev_hash` must be
-/// computed by the module's audit chain (the `audit_append` operation being
-/// added: `{last?, time, event, data}` → record), not by the host, or
-/// `captoken audit verify` would check a chain the core never defined. When
-/// that operation lands, this function reads the last row of `audit_events`,
-/// calls the module, and inserts the record it returns. Until then no
-/// record is written, rather than one that would not verify.
-fn append_audit(_tx: &Transaction<'_>, _event: &AuditEvent<'_>) -> Result<(), StoreError> {
+/// Appends `event` to the audit chain inside `tx`: the module makes the
+/// record from the last stored one, and it is inserted beside the change it
+/// records, to commit or roll back with it.
+fn append_audit(
+    tx: &Transaction<'_>,
+    auditor: &Auditor,
+    time: i64,
+    event: &AuditEvent,
+) -> Result<(), StoreError> {
+    let last: Option<String> = tx
+        .query_row(
+            "SELECT record FROM audit_events ORDER BY seq DESC LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let record = auditor
+        .append(last.as_deref(), time, event)
+        .map_err(StoreError::Audit)?;
+    tx.execute(
+        "INSERT INTO audit_events (seq, prev_hash, hash, event, record, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            record.seq,
+            record.prev,
+            record.hash,
+            event.event,
+            record.text,
+            time
+        ],
+    )?;
+    Ok(())
+}
+
+fn insert_row(tx: &Transaction<'_>, row: &TokenRow) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO sec_capability_tokens (token_id, workspace_id, issued_to_principal_id,
+             granted_by_principal_id, parent_token_id, scopes, valid_until, revoked_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            row.token_id,
+            row.workspace_id,
+            row.issued_to,
+            row.granted_by,
+            row.parent_token_id,
+            row.scopes.to_string(),
+            row.valid_until,
+            row.revoked_at,
+            row.created_at
+        ],
+    )?;
     Ok(())
 }
 
@@ -446,6 +620,21 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
     use super::*;
     use serde_json::json;
+    use std::sync::{Arc, OnceLock};
+
+    fn auditor() -> Auditor {
+        static RUNTIME: OnceLock<Arc<crate::Runtime>> = OnceLock::new();
+        let runtime = RUNTIME.get_or_init(|| Arc::new(crate::Runtime::embedded().unwrap()));
+        Auditor::new(Arc::clone(runtime)).unwrap()
+    }
+
+    fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open(path, auditor())
+    }
+
+    fn issued(id: &str) -> AuditEvent {
+        AuditEvent::new("token_issued", json!({ "jti": id }))
+    }
 
     fn row(id: &str, parent: Option<&str>, principal: &str, until: i64) -> TokenRow {
         TokenRow {
@@ -465,31 +654,35 @@ mod tests {
     fn migrates_once_and_refuses_a_newer_schema() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        let store = Store::open(&path).unwrap();
+        let store = open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         drop(store);
         // Opening again does not re-run migration 1 (it would fail on
         // CREATE TABLE).
-        drop(Store::open(&path).unwrap());
+        drop(open(&path).unwrap());
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch("PRAGMA user_version = 99").unwrap();
         drop(conn);
-        let err = Store::open(&path).unwrap_err();
+        let err = open(&path).unwrap_err();
         assert_eq!(err.code(), "store_too_new");
     }
 
     #[test]
     fn revoking_a_parent_marks_its_descendants_and_is_idempotent() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.db")).unwrap();
-        store.insert_token(&row("p", None, "alice", 1000)).unwrap();
+        let store = open(&dir.path().join("s.db")).unwrap();
         store
-            .insert_token(&row("c", Some("p"), "bob", 1000))
+            .insert_token(&row("p", None, "alice", 1000), &issued("x"))
             .unwrap();
         store
-            .insert_token(&row("other", None, "alice", 1000))
+            .insert_token(&row("c", Some("p"), "bob", 1000), &issued("x"))
             .unwrap();
-        let first = store.revoke("p", "admin", Some("lost"), 500).unwrap();
+        store
+            .insert_token(&row("other", None, "alice", 1000), &issued("x"))
+            .unwrap();
+        let first = store
+            .revoke("p", "admin", Some("lost"), 500, "token_revoked")
+            .unwrap();
         assert_eq!(
             first,
             Revocation {
@@ -499,29 +692,39 @@ mod tests {
                 rows_marked: 2
             }
         );
-        let again = store.revoke("p", "admin", None, 600).unwrap();
+        let again = store
+            .revoke("p", "admin", None, 600, "token_revoked")
+            .unwrap();
         assert!(again.already_revoked);
         assert_eq!(again.revoked_at, 500);
         assert_eq!(again.rows_marked, 0);
         assert_eq!(store.first_revoked(&["x", "c", "p"]).unwrap(), Some("p"));
         assert_eq!(store.first_revoked(&["other"]).unwrap(), None);
-        let unknown = store.revoke("never-issued", "admin", None, 700).unwrap();
+        let unknown = store
+            .revoke("never-issued", "admin", None, 700, "token_revoked")
+            .unwrap();
         assert!(!unknown.known_token);
     }
 
     #[test]
     fn lists_only_active_tokens_unless_asked() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let store = open(&dir.path().join("s.db")).unwrap();
         store
-            .insert_token(&row("live", None, "alice", 1000))
+            .insert_token(&row("live", None, "alice", 1000), &issued("x"))
             .unwrap();
-        store.insert_token(&row("old", None, "alice", 50)).unwrap();
         store
-            .insert_token(&row("gone", None, "alice", 1000))
+            .insert_token(&row("old", None, "alice", 50), &issued("x"))
             .unwrap();
-        store.insert_token(&row("bobs", None, "bob", 1000)).unwrap();
-        store.revoke("gone", "admin", None, 60).unwrap();
+        store
+            .insert_token(&row("gone", None, "alice", 1000), &issued("x"))
+            .unwrap();
+        store
+            .insert_token(&row("bobs", None, "bob", 1000), &issued("x"))
+            .unwrap();
+        store
+            .revoke("gone", "admin", None, 60, "token_revoked")
+            .unwrap();
         let ids = |rows: Vec<TokenRow>| rows.into_iter().map(|r| r.token_id).collect::<Vec<_>>();
         assert_eq!(
             ids(store.tokens_of("alice", None, 100, false, 100).unwrap()),
@@ -542,7 +745,7 @@ mod tests {
     #[test]
     fn audit_log_is_append_only() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let store = open(&dir.path().join("s.db")).unwrap();
         let conn = lock(&store.writer);
         conn.execute(
             "INSERT INTO audit_events (seq, prev_hash, hash, event, record, created_at)
@@ -555,5 +758,98 @@ mod tests {
                 .is_err()
         );
         assert!(conn.execute("DELETE FROM audit_events", []).is_err());
+    }
+
+    fn audit_rows(store: &Store) -> Vec<(i64, String)> {
+        let conn = lock(&store.reader);
+        let mut statement = conn
+            .prepare("SELECT seq, event FROM audit_events ORDER BY seq")
+            .unwrap();
+        statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn every_change_appends_one_linked_record_and_a_failed_change_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = open(&path).unwrap();
+        store
+            .insert_token(&row("p", None, "alice", 1000), &issued("p"))
+            .unwrap();
+        // The same token id again: the insert fails, and so no record.
+        assert!(
+            store
+                .insert_token(&row("p", None, "alice", 1000), &issued("p"))
+                .is_err()
+        );
+        store
+            .revoke("p", "admin", None, 500, "token_revoked")
+            .unwrap();
+        // Revoking again changes nothing and records nothing.
+        store
+            .revoke("p", "admin", None, 501, "token_revoked")
+            .unwrap();
+        // An event the module does not know is refused, with the change.
+        let err = store
+            .record_event(502, &AuditEvent::new("made_up", json!({})))
+            .unwrap_err();
+        assert_eq!(err.code(), "bad_request");
+        assert_eq!(
+            audit_rows(&store),
+            [
+                (0, "token_issued".to_owned()),
+                (1, "token_revoked".to_owned())
+            ]
+        );
+        let report = super::super::audit::verify_log(&path, &auditor(), None).unwrap();
+        assert!(
+            matches!(
+                report,
+                super::super::audit::AuditReport::Valid {
+                    count: 2,
+                    last_seq: 1,
+                    ..
+                }
+            ),
+            "{report:?}"
+        );
+    }
+
+    #[test]
+    fn the_revocation_list_seq_rises_with_each_new_revocation() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join("s.db")).unwrap();
+        assert_eq!(store.revocation_list(100, 0).unwrap().seq, 0);
+        store
+            .insert_token(&row("old", None, "alice", 50), &issued("old"))
+            .unwrap();
+        store
+            .revoke("old", "admin", Some("lost"), 40, "token_revoked")
+            .unwrap();
+        store
+            .revoke("child-of-elsewhere", "admin", None, 41, "token_revoked")
+            .unwrap();
+        store
+            .revoke("old", "admin", None, 42, "token_revoked")
+            .unwrap();
+        let list = store.revocation_list(45, 0).unwrap();
+        assert_eq!(list.seq, 2);
+        assert_eq!(
+            list.entries
+                .iter()
+                .map(|e| e.id.as_str())
+                .collect::<Vec<_>>(),
+            ["child-of-elsewhere", "old"]
+        );
+        assert_eq!(list.entries[1].reason.as_deref(), Some("lost"));
+        assert_eq!(list.entries[0].reason.as_deref(), Some(DEFAULT_REASON));
+        // Long after `old` expired, its entry is no longer published.
+        let later = store.revocation_list(1000, 300).unwrap();
+        assert_eq!(later.seq, 2);
+        assert_eq!(later.entries.len(), 1);
     }
 }

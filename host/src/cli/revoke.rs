@@ -1,0 +1,100 @@
+//! `revoke`: revoke a token id directly in a gateway's store.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use captoken_host::gateway::{Auditor, Store};
+use captoken_host::{Runtime, b64, now};
+use clap::Args;
+use serde_json::json;
+
+use super::fail::CliError;
+use super::{print_json, print_line};
+
+#[derive(Debug, Args)]
+pub(crate) struct RevokeArgs {
+    /// The gateway's SQLite database (it must exist; a running gateway
+    /// sees the revocation at its next verify)
+    #[arg(long, value_name = "FILE")]
+    db: PathBuf,
+    /// The token id: an issued token's `jti`, or a delegated token's id
+    /// (`rootjti.childjti…`, as verify reports it)
+    #[arg(value_name = "ID")]
+    id: String,
+    /// Why, for the revocation list and the audit log
+    #[arg(long, value_name = "TEXT")]
+    reason: Option<String>,
+    /// Who is revoking, as recorded in the store
+    #[arg(long, value_name = "PRINCIPAL", default_value = "cli")]
+    by: String,
+    /// Print the result as one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn revoke(args: &RevokeArgs) -> Result<(), CliError> {
+    if !b64::is_token_id(&args.id) {
+        return Err(CliError::usage(
+            "invalid_id",
+            format!(
+                "`{}` is not a token id: a `jti` (base64url of at least 128 bits), or \
+                 a delegated token's `jti`s joined by `.`",
+                args.id
+            ),
+        ));
+    }
+    if args.reason.as_deref() == Some("") {
+        return Err(CliError::usage(
+            "invalid_value",
+            "`--reason` must not be empty",
+        ));
+    }
+    if !args.db.is_file() {
+        // Opening would create an empty store, which no gateway reads.
+        return Err(CliError::usage(
+            "io_error",
+            format!(
+                "`{}` does not exist (start `captoken serve` once to create it)",
+                args.db.display()
+            ),
+        ));
+    }
+    let runtime = Arc::new(Runtime::embedded()?);
+    let store = Store::open(&args.db, Auditor::new(runtime)?)
+        .map_err(|err| CliError::setup(err.code(), err.to_string()))?;
+    let done = store
+        .revoke(
+            &args.id,
+            &args.by,
+            args.reason.as_deref(),
+            now(),
+            "token_revoked",
+        )
+        .map_err(|err| CliError::setup(err.code(), err.to_string()))?;
+    if args.json {
+        return print_json(&json!({
+            "jti": args.id,
+            "revoked": true,
+            "revoked_at": done.revoked_at,
+            "already_revoked": done.already_revoked,
+            "known_token": done.known_token,
+            "rows_marked": done.rows_marked,
+        }));
+    }
+    if done.already_revoked {
+        print_line(&format!(
+            "`{}` was already revoked at {}; nothing changed",
+            args.id, done.revoked_at
+        ))
+    } else {
+        let known = if done.known_token {
+            "issued by this gateway"
+        } else {
+            "not issued by this gateway (a delegated token, or another store's)"
+        };
+        print_line(&format!(
+            "revoked `{}` at {} ({known}; {} stored token(s) marked), on disk and in the audit log",
+            args.id, done.revoked_at, done.rows_marked
+        ))
+    }
+}
