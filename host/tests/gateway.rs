@@ -291,6 +291,26 @@ fn revoke(addr: SocketAddr, jti: &str) -> Reply {
 /// A child of `parent` minted by its holder through the module's
 /// `delegate` operation, as a holder's own software would.
 fn delegate(server: &Server, parent: &str, holder_private: &Value, child_public: &Value) -> Value {
+    delegate_as(
+        server,
+        parent,
+        holder_private,
+        child_public,
+        "operator-1-helper",
+        3,
+    )
+}
+
+/// [`delegate`] for subject `sub`, with the holder's software allowing
+/// chains `max_depth` deep (the gateway allows 3).
+fn delegate_as(
+    server: &Server,
+    parent: &str,
+    holder_private: &Value,
+    child_public: &Value,
+    sub: &str,
+    max_depth: u32,
+) -> Value {
     runtime()
         .call_json(
             runtime().op_id("delegate").unwrap(),
@@ -300,11 +320,12 @@ fn delegate(server: &Server, parent: &str, holder_private: &Value, child_public:
                 "issuer": ISSUER,
                 "audience": AUDIENCE,
                 "now": now(),
+                "max_depth": max_depth,
                 "key": holder_private,
                 "ttl": 60,
                 "entropy": b64::encode(&entropy::<32>().unwrap()),
                 "claims": {
-                    "sub": "operator-1-helper",
+                    "sub": sub,
                     "aud": AUDIENCE,
                     "cnf": { "jwk": child_public },
                     "caps": [{ "actions": ["stop"], "resources": ["robot:7"] }],
@@ -312,6 +333,15 @@ fn delegate(server: &Server, parent: &str, holder_private: &Value, child_public:
             }),
         )
         .unwrap()
+}
+
+fn grant(addr: SocketAddr, token: &str) -> Reply {
+    post(
+        addr,
+        "/v1/capabilities/grant",
+        true,
+        &json!({ "token": token }),
+    )
 }
 
 /// The stored audit records, in order, as the module wrote them.
@@ -593,9 +623,11 @@ fn admin_endpoints_refuse_missing_or_wrong_credentials() {
     let addr = server.addr;
     let (_, public) = holder(3);
     let body = issue_body("operator-1", &public).to_string();
-    let cases: [(&str, &str, &str); 3] = [
+    let cases: [(&str, &str, &str); 5] = [
         ("POST", "/v1/tokens", body.as_str()),
         ("POST", "/v1/tokens/revoke", r#"{"jti": "x"}"#),
+        ("POST", "/v1/capabilities/grant", r#"{"token": "x"}"#),
+        ("POST", "/v1/capabilities/revoke", r#"{"token_id": "x"}"#),
         ("GET", "/v1/capabilities?principal_id=operator-1", ""),
     ];
     for (method, path, body) in cases {
@@ -913,6 +945,244 @@ fn revoking_a_parent_refuses_its_delegated_child() {
 }
 
 #[test]
+fn a_recorded_grant_is_listed_audited_and_revocable_by_capability() {
+    let server = start("grant");
+    let addr = server.addr;
+    let (holder_private, holder_public) = holder(20);
+    let (_, child_public) = holder(21);
+    let parent = post(
+        addr,
+        "/v1/tokens",
+        true,
+        &json!({
+            "subject": "operator-1",
+            "subject_public_key": holder_public,
+            "capabilities": [{ "actions": ["drive", "stop"], "resources": ["robot:7"] }],
+            "workspace_id": "ws-7",
+        }),
+    );
+    assert_eq!(parent.status, 201);
+    let parent = parent.json();
+    let parent_jti = parent["jti"].as_str().unwrap();
+    let child = delegate(
+        &server,
+        parent["token"].as_str().unwrap(),
+        &holder_private,
+        &child_public,
+    );
+    let child_token = child["token"].as_str().unwrap();
+    let child_id = child["id"].as_str().unwrap();
+
+    let granted = grant(addr, child_token);
+    assert_eq!(
+        granted.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&granted.body)
+    );
+    let granted = granted.json();
+    assert_eq!(granted["token_id"], child_id);
+    assert_eq!(granted["parent_token_id"], parent_jti);
+    assert_eq!(granted["issued_to_principal_id"], "operator-1-helper");
+    assert_eq!(granted["granted_by_principal_id"], "operator-1");
+    // A child lives in its parent's workspace unless the grant names one.
+    assert_eq!(granted["workspace_id"], "ws-7");
+    assert_eq!(granted["depth"], 1);
+    assert_eq!(
+        granted["capabilities"],
+        json!([{ "actions": ["stop"], "resources": ["robot:7"] }])
+    );
+    assert_eq!(granted["already_recorded"], false);
+
+    let listed = get(
+        addr,
+        "/v1/capabilities?principal_id=operator-1-helper",
+        true,
+    )
+    .json();
+    assert_eq!(listed["count"], 1);
+    let row = &listed["tokens"][0];
+    assert_eq!(
+        (
+            row["token_id"].clone(),
+            row["parent_token_id"].clone(),
+            row["status"].clone()
+        ),
+        (json!(child_id), json!(parent_jti), json!("active"))
+    );
+    let conn = rusqlite::Connection::open(&server.paths.db).unwrap();
+    let edge: (String, String, i64) = conn
+        .query_row(
+            "SELECT parent_token_id, child_token_id, depth FROM sec_delegation_edges",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(edge, (parent_jti.to_owned(), child_id.to_owned(), 1));
+
+    // Recording again changes nothing and leaves no second record.
+    let again = grant(addr, child_token);
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json()["already_recorded"], true);
+    let records = audit_records(&server.paths.db);
+    let events: Vec<&str> = records
+        .iter()
+        .map(|r| r["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["token_issued", "agent.capability.granted"]);
+    assert_eq!(
+        records[1]["data"],
+        json!({
+            "id": child_id,
+            "parent_id": parent_jti,
+            "sub": "operator-1-helper",
+            "caps": granted["capabilities"],
+            "exp": granted["expires_at"],
+        })
+    );
+
+    // TASK-103's revoke: the child falls, its parent stands.
+    let revoked = post(
+        addr,
+        "/v1/capabilities/revoke",
+        true,
+        &json!({ "token_id": child_id, "reason": "helper done" }),
+    );
+    assert_eq!(revoked.status, 200);
+    let revoked = revoked.json();
+    assert_eq!(
+        (revoked["token_id"].clone(), revoked["known_token"].clone()),
+        (json!(child_id), json!(true))
+    );
+    verify(addr, child_token).expect_error(401, "revoked");
+    assert_eq!(verify(addr, parent["token"].as_str().unwrap()).status, 200);
+    let listed = get(
+        addr,
+        "/v1/capabilities?principal_id=operator-1-helper&include_inactive=true",
+        true,
+    )
+    .json();
+    assert_eq!(listed["tokens"][0]["status"], "revoked");
+    let last = audit_records(&server.paths.db).pop().unwrap();
+    assert_eq!(last["event"], "agent.capability.revoked");
+    assert_eq!(
+        last["data"],
+        json!({ "id": child_id, "reason": "helper done" })
+    );
+    post(
+        addr,
+        "/v1/capabilities/revoke",
+        true,
+        &json!({ "token_id": "nope" }),
+    )
+    .expect_error(400, "invalid_value");
+    post(
+        addr,
+        "/v1/capabilities/revoke",
+        true,
+        &json!({ "token_id": child_id, "jti": child_id }),
+    )
+    .expect_error(400, "unknown_field");
+}
+
+#[test]
+fn refused_delegations_are_403_and_audited_as_attempts() {
+    let server = start("grant-refused");
+    let addr = server.addr;
+    let (holder_private, holder_public) = holder(22);
+    let (child_private, child_public) = holder(23);
+    let first = issue(addr, "operator-1", &holder_public);
+    let second = issue(addr, "operator-1", &holder_public);
+    let first_token = first["token"].as_str().unwrap();
+    let second_token = second["token"].as_str().unwrap();
+    let attempts = |db: &Path| -> Vec<Value> {
+        audit_records(db)
+            .into_iter()
+            .filter(|r| r["event"] == "agent.delegation.attempted")
+            .map(|r| r["data"].clone())
+            .collect()
+    };
+
+    // A root token is not a delegation.
+    grant(addr, first_token).expect_error(400, "not_delegated");
+
+    // Parent swap: a child of the first token presented on the second
+    // (same holder key, so only the `prf` binding tells).
+    let child = delegate(&server, first_token, &holder_private, &child_public);
+    let child_token = child["token"].as_str().unwrap();
+    let (child_link, _) = child_token.split_once('~').unwrap();
+    grant(addr, &format!("{child_link}~{second_token}"))
+        .expect_error(403, "delegation_parent_mismatch");
+    assert_eq!(
+        attempts(&server.paths.db),
+        [json!({ "parent_id": second["jti"], "code": "delegation_parent_mismatch" })]
+    );
+
+    // Too deep: the holders' software allows 4 links, the gateway 3. Each
+    // link is recorded, parent first, until the one too many.
+    let mut chain = child_token.to_owned();
+    let mut key = child_private;
+    assert_eq!(grant(addr, &chain).status, 201);
+    for depth in 2..=4u8 {
+        let (next_private, next_public) = holder(30 + depth);
+        let next = delegate_as(
+            &server,
+            &chain,
+            &key,
+            &next_public,
+            &format!("helper-{depth}"),
+            4,
+        );
+        chain = next["token"].as_str().unwrap().to_owned();
+        key = next_private;
+        if depth < 4 {
+            assert_eq!(grant(addr, &chain).status, 201, "depth {depth}");
+        }
+    }
+    let refused = grant(addr, &chain).expect_error(403, "delegation_too_deep");
+    assert!(
+        refused["reason"].as_str().unwrap().contains('4'),
+        "{refused}"
+    );
+    let last_attempt = attempts(&server.paths.db).pop().unwrap();
+    assert_eq!(last_attempt["code"], "delegation_too_deep");
+    assert_eq!(
+        last_attempt["parent_id"]
+            .as_str()
+            .unwrap()
+            .matches('.')
+            .count(),
+        3
+    );
+
+    // A grandchild whose parent was never recorded cannot be recorded.
+    let (other_private, other_public) = holder(40);
+    let unrecorded = delegate(&server, second_token, &holder_private, &other_public);
+    let grandchild = delegate_as(
+        &server,
+        unrecorded["token"].as_str().unwrap(),
+        &other_private,
+        &child_public,
+        "helper-x",
+        3,
+    );
+    grant(addr, grandchild["token"].as_str().unwrap()).expect_error(409, "parent_not_recorded");
+
+    // A child of a revoked token: the chain is simply invalid (its parent
+    // is), so 401 and no attempt recorded.
+    let before = attempts(&server.paths.db).len();
+    assert_eq!(revoke(addr, second["jti"].as_str().unwrap()).status, 200);
+    grant(addr, unrecorded["token"].as_str().unwrap()).expect_error(401, "revoked");
+    assert_eq!(attempts(&server.paths.db).len(), before);
+
+    // Garbage is a 401 with the module's code, and no attempt.
+    grant(addr, "a.b.c~d.e.f").expect_error(401, "bad_base64");
+    assert_eq!(attempts(&server.paths.db).len(), before);
+    let (code, report, stderr) = audit_verify(&server.paths.db, &[]);
+    assert_eq!(code, 0, "{report} {stderr}");
+}
+
+#[test]
 fn every_issue_and_revoke_is_in_the_audit_chain_and_edits_are_found() {
     let server = start("audit");
     let addr = server.addr;
@@ -946,7 +1216,7 @@ fn every_issue_and_revoke_is_in_the_audit_chain_and_edits_are_found() {
     assert_eq!(records[1]["data"]["jti"], second["jti"]);
     assert_eq!(
         records[2]["data"],
-        json!({ "jti": jti, "reason": "key lost" })
+        json!({ "id": jti, "reason": "key lost" })
     );
     assert_eq!(records[2]["time"], revoked.json()["revoked_at"]);
     assert_eq!(records[1]["prev"], records[0]["hash"]);
@@ -1364,6 +1634,8 @@ fn the_openapi_document_describes_every_route() {
         "/v1/tokens/verify",
         "/v1/tokens/revoke",
         "/v1/capabilities",
+        "/v1/capabilities/grant",
+        "/v1/capabilities/revoke",
         "/v1/revocations",
         "/.well-known/jwks.json",
         "/healthz",

@@ -19,7 +19,7 @@ use super::audit::AuditEvent;
 use super::body::{self, Fields};
 use super::error::ApiError;
 use super::module::CallError;
-use super::store::{Store, StoreError, TokenRow};
+use super::store::{Grant, Store, StoreError, TokenRow};
 use super::{Gateway, Inner};
 use crate::{b64, entropy, now};
 
@@ -44,6 +44,8 @@ pub(crate) fn router(gateway: Gateway) -> Router {
         .route("/v1/tokens/verify", post(verify))
         .route("/v1/tokens/revoke", post(revoke))
         .route("/v1/capabilities", get(capabilities))
+        .route("/v1/capabilities/grant", post(grant))
+        .route("/v1/capabilities/revoke", post(revoke_capability))
         .route("/v1/revocations", get(revocations))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/healthz", get(healthz))
@@ -381,8 +383,81 @@ async fn verify_token(
     }
 }
 
-/// `POST /v1/tokens/revoke`: answered only once the revocation is on disk.
+/// `POST /v1/tokens/revoke` `{jti, reason?}`: answered only once the
+/// revocation is on disk; audited as `token_revoked`.
 async fn revoke(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    revoke_id(&gateway, &headers, body, "jti", "token_revoked").await
+}
+
+/// `POST /v1/capabilities/revoke` `{token_id, reason?}`: the same
+/// revocation, named as TASK-103 names it and audited as
+/// `agent.capability.revoked`.
+async fn revoke_capability(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    revoke_id(
+        &gateway,
+        &headers,
+        body,
+        "token_id",
+        "agent.capability.revoked",
+    )
+    .await
+}
+
+/// Revokes the token id in the body's member `field`, with `event` in the
+/// audit log; a delegated token's descendants fall with it.
+async fn revoke_id(
+    gateway: &Gateway,
+    headers: &HeaderMap,
+    body: Body,
+    field: &'static str,
+    event: &'static str,
+) -> Result<Response, ApiError> {
+    let gw = &*gateway.inner;
+    gw.admin.check(headers)?;
+    let bytes = body::read(headers, body, gw.config.max_body_bytes).await?;
+    let mut fields = Fields::parse(&bytes)?;
+    let id = fields.string(field, MAX_ID_BYTES)?;
+    let reason = fields.opt_string("reason", MAX_REASON_BYTES)?;
+    fields.done()?;
+    check_token_id(field, &id)?;
+    let at = now();
+    let key = id.clone();
+    let done = blocking(&gw.store, move |store| {
+        store.revoke(&key, ADMIN_PRINCIPAL, reason.as_deref(), at, event)
+    })
+    .await?;
+    Ok(axum::Json(json!({
+        field: id,
+        "revoked": true,
+        "revoked_at": done.revoked_at,
+        "already_revoked": done.already_revoked,
+        "known_token": done.known_token,
+        "rows_marked": done.rows_marked,
+    }))
+    .into_response())
+}
+
+/// `POST /v1/capabilities/grant` `{token, workspace_id?, audience?}`:
+/// records a delegation its holder made (`captoken delegate`, or the npm
+/// package's `delegate`), after the module has verified the whole chain:
+/// every link signed by its parent's holder, every capability within its
+/// parent's (min(parent, granted)), expiring no later, at most the depth
+/// limit deep. The gateway cannot mint the child itself: that takes the
+/// parent holder's private key, which never leaves the holder.
+///
+/// A chain whose parent is sound but whose last link the rules refuse
+/// (an escalation, a link too deep, a broken or swapped link, a child of a
+/// revoked token) is refused with 403 and the module's code, and leaves
+/// `agent.delegation.attempted` in the audit log. Recording is idempotent.
+async fn grant(
     State(gateway): State<Gateway>,
     headers: HeaderMap,
     body: Body,
@@ -391,31 +466,154 @@ async fn revoke(
     gw.admin.check(&headers)?;
     let bytes = body::read(&headers, body, gw.config.max_body_bytes).await?;
     let mut fields = Fields::parse(&bytes)?;
-    let jti = fields.string("jti", MAX_ID_BYTES)?;
-    let reason = fields.opt_string("reason", MAX_REASON_BYTES)?;
+    let token = fields.string("token", gw.config.max_body_bytes)?;
+    let workspace = fields.opt_string("workspace_id", MAX_ID_BYTES)?;
+    let audience = fields.opt_string("audience", MAX_ID_BYTES)?;
     fields.done()?;
-    check_token_id("jti", &jti)?;
-    let at = now();
-    let key = jti.clone();
-    let done = blocking(&gw.store, move |store| {
-        store.revoke(
-            &key,
-            ADMIN_PRINCIPAL,
-            reason.as_deref(),
-            at,
-            "token_revoked",
-        )
+
+    let verified = match verify_token(gw, token.clone(), audience.clone()).await {
+        Ok(verified) => verified,
+        Err(err) if err.status() == StatusCode::UNAUTHORIZED => {
+            return Err(refused_delegation(gw, &token, audience, err).await);
+        }
+        Err(err) => return Err(err),
+    };
+    let depth = verified
+        .get("depth")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| bad_module_response("verify", "depth"))?;
+    let Some(parent) = verified
+        .get("chain")
+        .and_then(Value::as_array)
+        .and_then(|chain| chain.last())
+    else {
+        return Err(ApiError::bad_request(
+            "not_delegated",
+            "`token` is a root token: a grant records a delegated one \
+             (`child~parent`); root tokens are issued by POST /v1/tokens",
+        ));
+    };
+    let parent_id = text(parent, "id")
+        .ok_or_else(|| bad_module_response("verify", "chain[].id"))?
+        .to_owned();
+    let granted_by = text(parent, "sub")
+        .ok_or_else(|| bad_module_response("verify", "chain[].sub"))?
+        .to_owned();
+    let id = text(&verified, "id")
+        .ok_or_else(|| bad_module_response("verify", "id"))?
+        .to_owned();
+    let claims = verified
+        .get("claims")
+        .ok_or_else(|| bad_module_response("verify", "claims"))?;
+    let sub = text(claims, "sub")
+        .ok_or_else(|| bad_module_response("verify", "claims.sub"))?
+        .to_owned();
+    let caps = claims
+        .get("caps")
+        .cloned()
+        .ok_or_else(|| bad_module_response("verify", "claims.caps"))?;
+    let (iat, exp) = match (
+        claims.get("iat").and_then(Value::as_i64),
+        claims.get("exp").and_then(Value::as_i64),
+    ) {
+        (Some(iat), Some(exp)) => (iat, exp),
+        _ => return Err(bad_module_response("verify", "claims.iat, claims.exp")),
+    };
+    let row = TokenRow {
+        token_id: id.clone(),
+        // The store puts a child in its parent's workspace unless told.
+        workspace_id: String::new(),
+        issued_to: sub.clone(),
+        granted_by: granted_by.clone(),
+        parent_token_id: Some(parent_id.clone()),
+        scopes: json!({ "caps": caps, "aud": claims.get("aud") }),
+        valid_until: Some(exp),
+        revoked_at: None,
+        created_at: iat,
+    };
+    let event = AuditEvent::new(
+        "agent.capability.granted",
+        json!({ "id": id, "parent_id": parent_id, "sub": sub, "caps": caps, "exp": exp }),
+    );
+    let outcome = blocking(&gw.store, move |store| {
+        store.grant(&row, workspace.as_deref(), depth, &event)
     })
     .await?;
-    Ok(axum::Json(json!({
-        "jti": jti,
-        "revoked": true,
-        "revoked_at": done.revoked_at,
-        "already_revoked": done.already_revoked,
-        "known_token": done.known_token,
-        "rows_marked": done.rows_marked,
-    }))
-    .into_response())
+    let (status, workspace_id, already) = match outcome {
+        Grant::Recorded { workspace_id } => (StatusCode::CREATED, Some(workspace_id), false),
+        Grant::AlreadyRecorded { .. } => (StatusCode::OK, None, true),
+        Grant::UnknownParent => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "parent_not_recorded",
+                format!(
+                    "the parent `{parent_id}` is not a token this gateway issued or recorded: \
+                     record each link of a chain, parent first"
+                ),
+            ));
+        }
+        Grant::ParentRevoked => {
+            // Revoked between the check above and the write.
+            let err = ApiError::unauthorized(
+                "revoked",
+                format!("the parent `{parent_id}` has been revoked"),
+            );
+            return Err(attempted(gw, &parent_id, err).await);
+        }
+    };
+    let body = json!({
+        "token_id": id,
+        "parent_token_id": parent_id,
+        "issued_to_principal_id": sub,
+        "granted_by_principal_id": granted_by,
+        "workspace_id": workspace_id,
+        "capabilities": caps,
+        "depth": depth,
+        "issued_at": iat,
+        "expires_at": exp,
+        "already_recorded": already,
+    });
+    Ok((status, axum::Json(body)).into_response())
+}
+
+/// A chain the module (or the revocation check) refused, as a grant's
+/// answer: when the chain's parent verifies on its own, the refusal is of
+/// the delegation itself, which is audited and answered 403; otherwise the
+/// token is simply not valid (401, nothing recorded: there is no sound
+/// parent a delegation was attempted from).
+async fn refused_delegation(
+    gw: &Inner,
+    token: &str,
+    audience: Option<String>,
+    err: ApiError,
+) -> ApiError {
+    // docs/FORMAT.md: a chain is `child~parent~…~root`.
+    let Some((_, parent_text)) = token.split_once('~') else {
+        return err;
+    };
+    let Ok(parent) = verify_token(gw, parent_text.to_owned(), audience).await else {
+        return err;
+    };
+    let Some(parent_id) = text(&parent, "id") else {
+        return bad_module_response("verify", "id");
+    };
+    let refused = ApiError::new(StatusCode::FORBIDDEN, err.code(), err.reason());
+    attempted(gw, parent_id, refused).await
+}
+
+/// Appends `agent.delegation.attempted` for a refused delegation from
+/// `parent_id`, and answers `refusal`, or the store's error if the record
+/// could not be written (a refusal is not reported as audited unless it is).
+async fn attempted(gw: &Inner, parent_id: &str, refusal: ApiError) -> ApiError {
+    let event = AuditEvent::new(
+        "agent.delegation.attempted",
+        json!({ "parent_id": parent_id, "code": refusal.code() }),
+    );
+    let at = now();
+    match blocking(&gw.store, move |store| store.record_event(at, &event)).await {
+        Ok(()) => refusal,
+        Err(err) => err,
+    }
 }
 
 /// `GET /v1/capabilities?principal_id=…[&workspace_id=…][&include_inactive=true][&limit=…]`.

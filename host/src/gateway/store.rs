@@ -408,7 +408,8 @@ impl Store {
                     "UPDATE sec_revocation_list_state SET seq = seq + 1 WHERE id = 1",
                     [],
                 )?;
-                let data = serde_json::json!({ "jti": jti, "reason": reason });
+                // The shape of the core's `audit::data::token_revoked`.
+                let data = serde_json::json!({ "id": jti, "reason": reason });
                 append_audit(tx, auditor, now, &AuditEvent::new(event, data))?;
             }
             Ok(Revocation {
