@@ -600,3 +600,66 @@ fn help_teaches_with_examples_and_exit_codes() {
     let help = ok(captoken(dir.path(), &["delegate", "--help"]));
     assert!(help.contains("delegation_escalation"), "{help}");
 }
+
+#[test]
+fn keygen_rotate_replaces_the_key_and_retires_the_old_one_publicly() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("captoken-cli-rotate");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+
+    // Nothing to rotate yet.
+    let none = captoken(&dir, &["keygen", "--rotate", "--key-dir", "keys"]);
+    assert_eq!(none.status.code(), Some(2), "{}", stderr(&none));
+    assert!(
+        stderr(&none).starts_with("error: bad_signing_key: "),
+        "{}",
+        stderr(&none)
+    );
+    // --out and --rotate are two different commands.
+    let both = captoken(&dir, &["keygen", "--rotate", "--out", "x.jwk"]);
+    assert_eq!(both.status.code(), Some(2));
+
+    let jwks: Value = serde_json::from_str(&ok(captoken(
+        &dir,
+        &["keygen", "--out", "keys/signing.jwk"],
+    )))
+    .unwrap();
+    let old_kid = jwks["keys"][0]["kid"].as_str().unwrap().to_owned();
+    let printed = ok(captoken(
+        &dir,
+        &[
+            "keygen",
+            "--rotate",
+            "--key-dir",
+            "keys",
+            "--retire-after",
+            "600",
+        ],
+    ));
+    assert!(
+        printed.contains(&format!("retired key     {old_kid} (verifies until ")),
+        "{printed}"
+    );
+    let key: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("keys/signing.jwk")).unwrap())
+            .unwrap();
+    assert!(key.get("d").is_some());
+    let new_public = ok(captoken(&dir, &["jwks", "--key", "keys/signing.jwk"]));
+    let new_kid = serde_json::from_str::<Value>(&new_public).unwrap()["keys"][0]["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_kid, old_kid);
+    assert!(
+        printed.contains(&format!("new signing key {new_kid}")),
+        "{printed}"
+    );
+    let retired: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("keys/retired.jwks")).unwrap())
+            .unwrap();
+    let retired = &retired["keys"][0];
+    assert_eq!(retired["kid"], old_kid.as_str());
+    assert_eq!(retired["x"], jwks["keys"][0]["x"]);
+    assert!(retired.get("d").is_none());
+    assert!(retired["exp"].as_i64().unwrap() > 0);
+}

@@ -1432,6 +1432,150 @@ fn revocations_outlive_a_restart() {
     );
 }
 
+/// The gateway over the state in `paths` again, as after a restart.
+fn restart(paths: Paths, dir: PathBuf) -> Server {
+    let (gateway, _) = Gateway::open(
+        runtime(),
+        &paths,
+        AdminToken::new(ADMIN),
+        GatewayConfig::default(),
+    )
+    .unwrap();
+    serve_gateway(gateway, paths, dir)
+}
+
+fn kids(jwks: &Value) -> Vec<String> {
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_rotated_key_keeps_verifying_its_tokens_until_its_window_ends() {
+    let server = start("rotate");
+    let (_, public) = holder(50);
+    let old_kid = server.gateway.jwks()["keys"][0]["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old = issue(server.addr, "operator-1", &public);
+    let old_token = old["token"].as_str().unwrap().to_owned();
+    let (paths, dir) = (server.paths.clone(), server.dir.clone());
+    drop(server);
+
+    let rotation = gateway::rotate_signing_key(&runtime(), &paths.key_dir, 3600, now()).unwrap();
+    assert_eq!(rotation.retired_kid, old_kid);
+    assert_ne!(rotation.kid, old_kid);
+    let key_file = paths.key_dir.join(gateway::SIGNING_KEY_FILE);
+    assert!(
+        std::fs::read_to_string(&key_file)
+            .unwrap()
+            .contains(&rotation.kid)
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let retired = std::fs::read_to_string(paths.key_dir.join(gateway::RETIRED_KEYS_FILE)).unwrap();
+    assert!(
+        !retired.contains("\"d\""),
+        "a retired key is kept public only"
+    );
+
+    let server = restart(paths, dir);
+    // Served: the new key first, the retired one with the end of its window.
+    let jwks = get(server.addr, "/.well-known/jwks.json", false).json();
+    assert_eq!(kids(&jwks), [rotation.kid.clone(), old_kid.clone()]);
+    assert_eq!(jwks["keys"][1]["exp"], rotation.retired_until);
+    assert_eq!(verify(server.addr, &old_token).status, 200);
+    let new = issue(server.addr, "operator-2", &public);
+    assert_eq!(new["kid"], rotation.kid.as_str());
+    let new_token = new["token"].as_str().unwrap().to_owned();
+    assert_eq!(verify(server.addr, &new_token).status, 200);
+    let (paths, dir) = (server.paths.clone(), server.dir.clone());
+    drop(server);
+
+    // A compromised key: retired with no window, its tokens stop at once;
+    // the first retired key keeps its window.
+    let second = gateway::rotate_signing_key(&runtime(), &paths.key_dir, 0, now()).unwrap();
+    let server = restart(paths, dir);
+    assert_eq!(
+        kids(&get(server.addr, "/.well-known/jwks.json", false).json()),
+        [second.kid.clone(), old_kid]
+    );
+    verify(server.addr, &new_token).expect_error(401, "unknown_kid");
+    assert_eq!(verify(server.addr, &old_token).status, 200);
+    let (paths, dir) = (server.paths.clone(), server.dir.clone());
+    drop(server);
+
+    // Once its window has closed, a retired key is dropped at the next
+    // rotation (and never served after its `exp` in any case).
+    let later = now() + 3601;
+    let third = gateway::rotate_signing_key(&runtime(), &paths.key_dir, 60, later).unwrap();
+    assert_eq!(third.dropped, [rotation.retired_kid]);
+    let _ = (dir, third);
+}
+
+#[test]
+fn a_rotation_cut_short_still_starts_and_rotating_again_finishes_it() {
+    let server = start("rotate-crash");
+    let (_, public) = holder(51);
+    let token = issue(server.addr, "operator-1", &public)["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let current = server.gateway.jwks()["keys"][0].clone();
+    let (paths, dir) = (server.paths.clone(), server.dir.clone());
+    drop(server);
+    // The first write of a rotation landed, the second did not: the
+    // current key is also listed as retired.
+    let mut listed = current.clone();
+    listed["exp"] = json!(now() + 600);
+    std::fs::write(
+        paths.key_dir.join(gateway::RETIRED_KEYS_FILE),
+        json!({ "keys": [listed] }).to_string(),
+    )
+    .unwrap();
+    let server = restart(paths, dir);
+    assert_eq!(
+        kids(&server.gateway.jwks()),
+        [current["kid"].as_str().unwrap()]
+    );
+    assert_eq!(verify(server.addr, &token).status, 200);
+    let (paths, dir) = (server.paths.clone(), server.dir.clone());
+    drop(server);
+
+    let done = gateway::rotate_signing_key(&runtime(), &paths.key_dir, 600, now()).unwrap();
+    let server = restart(paths.clone(), dir.clone());
+    assert_eq!(kids(&server.gateway.jwks()), [done.kid, done.retired_kid]);
+    assert_eq!(verify(server.addr, &token).status, 200);
+    drop(server);
+
+    // A retired-keys file holding a private key is refused at start-up.
+    let (private, _) = holder(52);
+    let mut private = private;
+    private["exp"] = json!(now() + 600);
+    std::fs::write(
+        paths.key_dir.join(gateway::RETIRED_KEYS_FILE),
+        json!({ "keys": [private] }).to_string(),
+    )
+    .unwrap();
+    let err = Gateway::open(
+        runtime(),
+        &paths,
+        AdminToken::new(ADMIN),
+        GatewayConfig::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "bad_signing_key");
+    let _ = dir;
+}
+
 #[test]
 fn a_failing_module_costs_one_request_and_the_server_keeps_serving() {
     let healthy = start("starved");

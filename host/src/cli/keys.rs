@@ -3,12 +3,12 @@
 use std::io::Write;
 use std::path::Path;
 
-use captoken_host::{HostError, Runtime, entropy};
+use captoken_host::{HostError, Runtime, entropy, now};
 use serde_json::{Value, json};
 
 use super::fail::CliError;
 use super::files::{read_json, write_secret};
-use super::print_json;
+use super::{print_json, print_line};
 
 /// A fresh key pair: the private JWK goes to `out`, never to the terminal.
 pub(crate) fn keygen(runtime: &Runtime, out: &Path, force: bool) -> Result<(), CliError> {
@@ -25,6 +25,28 @@ pub(crate) fn keygen(runtime: &Runtime, out: &Path, force: bool) -> Result<(), C
         out.display()
     );
     print_json(&jwks(field(&pair, "public_jwk")?))
+}
+
+/// `keygen --rotate`: a new signing key for a gateway's key directory.
+pub(crate) fn rotate(runtime: &Runtime, key_dir: &Path, retire_after: u64) -> Result<(), CliError> {
+    let done = captoken_host::gateway::rotate_signing_key(runtime, key_dir, retire_after, now())
+        .map_err(|err| match err {
+            captoken_host::gateway::GatewayError::Host(err) => CliError::Host(err),
+            other => CliError::setup(other.code(), other.to_string()),
+        })?;
+    let retired = if retire_after == 0 {
+        "no longer trusted".to_owned()
+    } else {
+        format!("verifies until {}", done.retired_until)
+    };
+    print_line(&format!(
+        "new signing key {}\nretired key     {} ({retired})",
+        done.kid, done.retired_kid
+    ))?;
+    for kid in &done.dropped {
+        print_line(&format!("dropped         {kid} (its window had closed)"))?;
+    }
+    print_line("restart the gateway to sign with the new key")
 }
 
 /// The public key set of a private key file.

@@ -71,15 +71,47 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Generate an Ed25519 key pair: private JWK to a file, public JWKS to stdout
-    #[command(after_help = "Example:\n  captoken keygen --out issuer.jwk > issuer.jwks")]
+    /// Generate an Ed25519 key pair: private JWK to a file, public JWKS to
+    /// stdout; or rotate a gateway's signing key
+    #[command(after_help = "Examples:
+  captoken keygen --out issuer.jwk > issuer.jwks
+
+  # Rotate the gateway's key; tokens the old key signed verify for a day
+  captoken keygen --rotate --key-dir captoken-data/keys --retire-after 86400
+
+With --rotate, the old key's public part moves to `retired.jwks` in the key
+directory with `exp` = now + --retire-after (at least the longest token
+lifetime your policy grants), and is served in the JWKS until then; its
+private part is replaced by the new key. After a key compromise use
+--retire-after 0: tokens the old key signed stop verifying. The gateway
+signs with the new key from its next start.")]
     Keygen {
         /// File for the private JWK, created with mode 0600
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
+        #[arg(long, value_name = "FILE", required_unless_present = "rotate")]
+        out: Option<PathBuf>,
         /// Overwrite FILE if it exists
-        #[arg(long)]
+        #[arg(long, conflicts_with = "rotate")]
         force: bool,
+        /// Replace the gateway's signing key in --key-dir, keeping the old
+        /// one verifiable for --retire-after seconds
+        #[arg(long, conflicts_with = "out")]
+        rotate: bool,
+        /// The gateway's key directory (with --rotate)
+        #[arg(
+            long,
+            value_name = "DIR",
+            default_value = "captoken-data/keys",
+            requires = "rotate"
+        )]
+        key_dir: PathBuf,
+        /// Seconds the retired key still verifies (with --rotate)
+        #[arg(
+            long,
+            value_name = "SECONDS",
+            default_value_t = 86_400,
+            requires = "rotate"
+        )]
+        retire_after: u64,
     },
     /// Print the public JWKS of a private key file
     #[command(after_help = "Example:\n  captoken jwks --key issuer.jwk > issuer.jwks")]
@@ -221,7 +253,16 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         // Dropping `d` from a JWK is plain JSON: no need to load the module.
         Command::Jwks { key } => keys::jwks_of_file(&key),
-        Command::Keygen { out, force } => keys::keygen(&Runtime::embedded()?, &out, force),
+        Command::Keygen {
+            out: Some(out),
+            force,
+            ..
+        } => keys::keygen(&Runtime::embedded()?, &out, force),
+        Command::Keygen {
+            key_dir,
+            retire_after,
+            ..
+        } => keys::rotate(&Runtime::embedded()?, &key_dir, retire_after),
         // These read and check their inputs before loading the module, so a
         // usage error never waits for the module to compile.
         Command::Issue(args) => issue::issue(&args),

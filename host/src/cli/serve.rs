@@ -101,6 +101,9 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
             created(startup.key.created),
             startup.key.kid
         ))?;
+        for kid in &startup.key.retired {
+            print_line(&format!("  retired key     kid {kid} (verifies until its window ends)"))?;
+        }
         print_line(&format!(
             "  policy          {}{}",
             startup.policy.display(),

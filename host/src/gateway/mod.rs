@@ -37,7 +37,10 @@ pub use auth::AdminToken;
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use server::serve;
-pub use setup::{KeyFile, SIGNING_KEY_FILE, generate_admin_token};
+pub use setup::{
+    KeyFile, RETIRED_KEYS_FILE, Rotation, SIGNING_KEY_FILE, generate_admin_token,
+    rotate_signing_key,
+};
 pub use store::{
     DEFAULT_REASON, Grant, Revocation, RevocationSnapshot, RevokedId, SCHEMA_VERSION, Store,
     StoreError, TokenRow,
@@ -287,7 +290,7 @@ impl Gateway {
     /// The public key set `/.well-known/jwks.json` serves.
     #[must_use]
     pub fn jwks(&self) -> Value {
-        serde_json::json!({ "keys": [self.inner.key.public_jwk] })
+        self.inner.key.jwks.clone()
     }
 }
 

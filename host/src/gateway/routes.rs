@@ -335,7 +335,7 @@ async fn verify_token(
             "verify",
             json!({
                 "token": token,
-                "jwks": { "keys": [gw.key.public_jwk] },
+                "jwks": gw.key.jwks,
                 "issuer": gw.config.issuer,
                 "audience": audience.unwrap_or_else(|| gw.config.audience.clone()),
                 "now": now(),

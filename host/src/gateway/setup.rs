@@ -15,6 +15,10 @@ use crate::{Runtime, b64, entropy};
 /// The file name of the signing key inside the key directory.
 pub const SIGNING_KEY_FILE: &str = "signing.jwk";
 
+/// The file name, inside the key directory, of the public keys that signed
+/// before a rotation: a JWKS whose keys carry the `exp` of their window.
+pub const RETIRED_KEYS_FILE: &str = "retired.jwks";
+
 /// The policy written when none exists: the examples of docs/POLICY.md and
 /// docs/GATEWAY.md, for development only.
 const SAMPLE_POLICY: &str = r#"{
@@ -46,6 +50,9 @@ pub(crate) struct SigningKey {
     pub(crate) private_jwk: Value,
     pub(crate) public_jwk: Value,
     pub(crate) kid: String,
+    /// What tokens verify against: the current key first, then the retired
+    /// keys whose window is still open (each with its `exp`).
+    pub(crate) jwks: Value,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -59,6 +66,8 @@ impl std::fmt::Debug for SigningKey {
 /// Where the key file is, and whether this start created it.
 #[derive(Debug, Clone)]
 pub struct KeyFile {
+    /// Retired keys still trusted for verification, by `kid`.
+    pub retired: Vec<String>,
     /// The private JWK's path.
     pub path: PathBuf,
     /// Whether it was generated just now.
@@ -108,14 +117,28 @@ pub(crate) fn signing_key(
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect::<Map<_, _>>(),
     );
-    let kid = self_test(runtime, &private_jwk, &public_jwk)?;
+    let retired = retired_keys(key_dir, &public_jwk, crate::now())?;
+    let retired_kids = retired
+        .iter()
+        .filter_map(|jwk| jwk.get("kid").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    let mut keys = vec![public_jwk.clone()];
+    keys.extend(retired);
+    let jwks = json!({ "keys": keys });
+    let kid = self_test(runtime, &private_jwk, &public_jwk, &jwks)?;
     Ok((
         SigningKey {
             private_jwk,
             public_jwk,
             kid: kid.clone(),
+            jwks,
         },
-        KeyFile { path, created, kid },
+        KeyFile {
+            path,
+            created,
+            kid,
+            retired: retired_kids,
+        },
     ))
 }
 
@@ -125,6 +148,7 @@ fn self_test(
     runtime: &Runtime,
     private_jwk: &Value,
     public_jwk: &Value,
+    jwks: &Value,
 ) -> Result<String, GatewayError> {
     let now = crate::now();
     let issued = runtime.issue(&json!({
@@ -142,7 +166,9 @@ fn self_test(
     }))?;
     runtime.verify(&json!({
         "token": issued.get("token").cloned().unwrap_or(Value::Null),
-        "jwks": { "keys": [public_jwk] },
+        // The whole set: the module refuses a malformed or duplicate
+        // retired key here, at start-up, not at a client's verify.
+        "jwks": jwks,
         "issuer": "urn:captoken:self-test",
         "audience": "self-test",
         "now": now,
@@ -200,6 +226,179 @@ pub(crate) fn policy(
 /// `host_entropy` if the system generator fails.
 pub fn generate_admin_token() -> Result<String, GatewayError> {
     Ok(b64::encode(&entropy::<32>()?))
+}
+
+/// The retired keys of `key_dir` still inside their window at `now`,
+/// leaving out the current key (a rotation cut short between its two
+/// writes lists the current key as retired too).
+fn retired_keys(key_dir: &Path, current: &Value, now: i64) -> Result<Vec<Value>, GatewayError> {
+    let path = key_dir.join(RETIRED_KEYS_FILE);
+    let keys = read_retired(&path)?;
+    let current_kid = current.get("kid").and_then(Value::as_str);
+    let current_x = current.get("x");
+    Ok(keys
+        .into_iter()
+        .filter(|jwk| {
+            let same = jwk.get("x") == current_x
+                || (current_kid.is_some() && jwk.get("kid").and_then(Value::as_str) == current_kid);
+            let open = jwk
+                .get("exp")
+                .and_then(Value::as_i64)
+                .is_some_and(|exp| exp > now);
+            !same && open
+        })
+        .collect())
+}
+
+/// The keys of a retired-keys file (none if it does not exist), each a
+/// public JWK with an integer `exp`.
+fn read_retired(path: &Path) -> Result<Vec<Value>, GatewayError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(io(path, &err)),
+    };
+    let bad = |why: &str| GatewayError::Key(format!("`{}`: {why}", path.display()));
+    let value: Value =
+        serde_json::from_str(&text).map_err(|err| bad(&format!("not json: {err}")))?;
+    let keys = value
+        .get("keys")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("not a JWKS (no `keys` list)"))?;
+    for key in keys {
+        if key.get("d").is_some() {
+            return Err(bad(
+                "holds a private key (`d`); retired keys are kept public only",
+            ));
+        }
+        if key.get("exp").and_then(Value::as_i64).is_none() {
+            return Err(bad(
+                "a retired key has no integer `exp` (the end of its window)",
+            ));
+        }
+    }
+    Ok(keys.clone())
+}
+
+/// What [`rotate_signing_key`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    /// The key that signed until now, kept for verification only.
+    pub retired_kid: String,
+    /// Until when tokens it signed still verify (its `exp`).
+    pub retired_until: i64,
+    /// The new signing key.
+    pub kid: String,
+    /// Retired keys dropped because their window had closed.
+    pub dropped: Vec<String>,
+}
+
+/// Replaces the signing key in `key_dir` with a new one. The old key's
+/// public part joins `retired.jwks` with `exp = now + retire_after`, so
+/// tokens it signed keep verifying until then (make it at least the
+/// longest lifetime the policy grants; `0` for a compromised key, whose
+/// tokens then stop verifying at once); its private part is gone once the
+/// new key has replaced it. Retired keys whose window has closed are
+/// dropped. A running gateway uses the new key from its next start.
+///
+/// Crash-safe: each file is replaced by an fsynced rename, the retired set
+/// first. Cut short in between, the old key is still the signing key and
+/// is also listed as retired, which start-up ignores; rotating again
+/// finishes the job.
+///
+/// # Errors
+///
+/// `bad_signing_key` or `key_file_permissions` if there is no usable key
+/// to rotate; `io_error`; `host_*` if the module cannot make a key.
+pub fn rotate_signing_key(
+    runtime: &Runtime,
+    key_dir: &Path,
+    retire_after: u64,
+    now: i64,
+) -> Result<Rotation, GatewayError> {
+    let path = key_dir.join(SIGNING_KEY_FILE);
+    if !path.exists() {
+        return Err(GatewayError::Key(format!(
+            "`{}` does not exist: there is no key to rotate (`captoken serve` creates one)",
+            path.display()
+        )));
+    }
+    let (old, _) = signing_key(runtime, key_dir)?;
+    let retired_until = now.saturating_add(i64::try_from(retire_after).unwrap_or(i64::MAX));
+    let retired_path = key_dir.join(RETIRED_KEYS_FILE);
+    let mut dropped = Vec::new();
+    let mut keys: Vec<Value> = Vec::new();
+    for jwk in read_retired(&retired_path)? {
+        let kid = jwk.get("kid").and_then(Value::as_str).unwrap_or_default();
+        let open = jwk
+            .get("exp")
+            .and_then(Value::as_i64)
+            .is_some_and(|exp| exp > now);
+        if kid == old.kid || jwk.get("x") == old.public_jwk.get("x") {
+            // Listed by an earlier rotation cut short: replaced below.
+        } else if open {
+            keys.push(jwk);
+        } else {
+            dropped.push(kid.to_owned());
+        }
+    }
+    if retire_after > 0 {
+        let mut public = old.public_jwk.clone();
+        if let Value::Object(members) = &mut public {
+            members.insert("kid".to_owned(), Value::String(old.kid.clone()));
+            members.insert("exp".to_owned(), Value::from(retired_until));
+        }
+        keys.push(public);
+    }
+    let retired_text = format!("{:#}\n", json!({ "keys": keys }));
+    replace_file(&retired_path, &retired_text, false)?;
+
+    let pair = runtime.keygen(entropy::<32>()?)?;
+    let jwk = pair
+        .get("private_jwk")
+        .ok_or_else(|| GatewayError::Key(format!("keygen returned no `private_jwk`: {pair}")))?;
+    let kid = pair
+        .get("kid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    replace_file(&path, &format!("{jwk:#}\n"), true)?;
+    Ok(Rotation {
+        retired_kid: old.kid,
+        retired_until,
+        kid,
+        dropped,
+    })
+}
+
+/// Replaces `path` with `contents` all at once: written to a sibling
+/// (mode 0600 from its creation when `secret`), fsynced, renamed over
+/// `path`, and the directory fsynced so the rename itself is durable.
+fn replace_file(path: &Path, contents: &str, secret: bool) -> Result<(), GatewayError> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".new");
+    let temp = path.with_file_name(name);
+    match std::fs::remove_file(&temp) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(io(&temp, &err)),
+    }
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, if secret { 0o600 } else { 0o644 });
+    let mut file = options.open(&temp).map_err(|err| io(&temp, &err))?;
+    file.write_all(contents.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|err| io(&temp, &err))?;
+    drop(file);
+    std::fs::rename(&temp, path).map_err(|err| io(path, &err))?;
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|err| io(dir, &err))?;
+    }
+    Ok(())
 }
 
 fn private_dir(dir: &Path) -> Result<(), GatewayError> {
