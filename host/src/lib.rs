@@ -3,6 +3,7 @@
 
 mod abi;
 pub mod b64;
+mod cache;
 mod digest;
 mod error;
 pub mod gateway;
@@ -11,6 +12,7 @@ mod limits;
 mod ops;
 mod runtime;
 
+pub use cache::ModuleSource;
 pub use error::HostError;
 pub use inputs::{entropy, now};
 pub use ops::op;

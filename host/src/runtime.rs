@@ -1,5 +1,6 @@
 //! One compiled module, and a fresh sandboxed instance for every call.
 
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use wasmtime::{
@@ -9,6 +10,7 @@ use wasmtime::{
 
 use crate::HostError;
 use crate::abi::{self, ABI_VERSION, Exports, STATUS_ERROR, STATUS_OK};
+use crate::cache::{self, ModuleSource};
 use crate::digest::{parse_expected, sha256_hex};
 use crate::limits::{CallLimits, MemoryCapExceeded};
 
@@ -26,6 +28,7 @@ pub struct RuntimeConfig {
     memory_bytes: usize,
     max_concurrent_calls: u32,
     max_request_bytes: usize,
+    cache_dir: Option<PathBuf>,
 }
 
 impl Default for RuntimeConfig {
@@ -35,6 +38,7 @@ impl Default for RuntimeConfig {
             memory_bytes: 64 << 20,
             max_concurrent_calls: 64,
             max_request_bytes: 1 << 20,
+            cache_dir: None,
         }
     }
 }
@@ -69,6 +73,30 @@ impl RuntimeConfig {
         self.max_request_bytes = bytes;
         self
     }
+
+    /// Keep the compiled module in `dir` (created 0700), keyed by the
+    /// module's digest and the engine, and load it from there next time
+    /// instead of compiling (`host/src/cache.rs` says when a file is
+    /// trusted). Without it, every `Runtime` compiles.
+    #[must_use]
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// The cache directory the CLI uses unless told otherwise:
+    /// `$CAPTOKEN_CACHE_DIR` (empty: no cache), else
+    /// `$XDG_CACHE_HOME/captoken`, else `$HOME/.cache/captoken`.
+    #[must_use]
+    pub fn default_cache_dir() -> Option<PathBuf> {
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        if let Some(dir) = std::env::var_os("CAPTOKEN_CACHE_DIR") {
+            return (!dir.is_empty()).then(|| PathBuf::from(dir));
+        }
+        var("XDG_CACHE_HOME")
+            .map(|d| PathBuf::from(d).join("captoken"))
+            .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".cache/captoken")))
+    }
 }
 
 /// The captoken module, compiled once, called from any number of threads.
@@ -81,6 +109,7 @@ pub struct Runtime {
     pre: InstancePre<CallLimits>,
     sha256: String,
     config: RuntimeConfig,
+    source: ModuleSource,
     /// The operation names of `info`, read on first use by [`Runtime::op_id`].
     op_names: OnceLock<Vec<String>>,
 }
@@ -173,7 +202,13 @@ impl Runtime {
         let invalid = |err: wasmtime::Error| HostError::ModuleInvalid {
             reason: describe(&err),
         };
-        let module = Module::new(&engine, wasm).map_err(invalid)?;
+        let (module, source) = match &config.cache_dir {
+            Some(dir) => cache::load_or_compile(&engine, wasm, &actual, dir).map_err(invalid)?,
+            None => (
+                Module::new(&engine, wasm).map_err(invalid)?,
+                ModuleSource::Compiled,
+            ),
+        };
         let mut linker = Linker::new(&engine);
         // wasm-bindgen's JS glue imports exist only for the JS API; the raw
         // ABI never reaches them, and if a bug ever did, it must trap.
@@ -187,10 +222,17 @@ impl Runtime {
             pre,
             sha256: actual,
             config,
+            source,
             op_names: OnceLock::new(),
         };
         runtime.check_abi_version()?;
         Ok(runtime)
+    }
+
+    /// Whether the module was compiled or loaded precompiled from the cache.
+    #[must_use]
+    pub fn module_source(&self) -> &ModuleSource {
+        &self.source
     }
 
     /// The lowercase hex SHA-256 of the loaded module: its identity.

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use captoken_host::Runtime;
 use captoken_host::gateway::{AuditReport, AuditVerifyError, Auditor, verify_log};
 use clap::Args;
 use serde_json::json;
@@ -29,7 +28,7 @@ pub(crate) struct AuditVerifyArgs {
 }
 
 pub(crate) fn verify(args: &AuditVerifyArgs) -> Result<(), CliError> {
-    let runtime = Arc::new(Runtime::embedded()?);
+    let runtime = Arc::new(super::runtime()?);
     let auditor = Auditor::new(runtime)?;
     let report = verify_log(&args.db, &auditor, args.head.as_deref()).map_err(|err| match err {
         AuditVerifyError::Host(err) => CliError::Host(err),

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use captoken_host::{Runtime, b64, entropy, now};
+use captoken_host::{b64, entropy, now};
 use clap::Args;
 use serde_json::{Value, json};
 
@@ -66,7 +66,7 @@ pub(crate) fn delegate(args: &DelegateArgs) -> Result<(), CliError> {
         "cnf": { "jwk": holder_jwk(&args.holder)? },
         "caps": caps,
     });
-    let runtime = Runtime::embedded()?;
+    let runtime = super::runtime()?;
     let op = runtime.op_id("delegate")?;
     let response = runtime.call_json(
         op,

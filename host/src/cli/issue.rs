@@ -1,6 +1,5 @@
 //! `issue`: claims from flags, a token from the module.
 
-use captoken_host::Runtime;
 use serde_json::{Map, Value, json};
 
 use super::fail::CliError;
@@ -11,7 +10,7 @@ use super::{IssueArgs, print_json, print_line};
 pub(crate) fn issue(args: &IssueArgs) -> Result<(), CliError> {
     let key = read_json(&args.key)?;
     let claims = claims(args)?;
-    let response = Runtime::embedded()?.issue_now(&key, &args.issuer, args.ttl, &claims)?;
+    let response = super::runtime()?.issue_now(&key, &args.issuer, args.ttl, &claims)?;
     if args.json {
         return print_json(&response);
     }

@@ -15,7 +15,7 @@ mod verify;
 use std::io::Write;
 use std::path::PathBuf;
 
-use captoken_host::Runtime;
+use captoken_host::{Runtime, RuntimeConfig};
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 
@@ -257,18 +257,18 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
             out: Some(out),
             force,
             ..
-        } => keys::keygen(&Runtime::embedded()?, &out, force),
+        } => keys::keygen(&runtime()?, &out, force),
         Command::Keygen {
             key_dir,
             retire_after,
             ..
-        } => keys::rotate(&Runtime::embedded()?, &key_dir, retire_after),
+        } => keys::rotate(&runtime()?, &key_dir, retire_after),
         // These read and check their inputs before loading the module, so a
         // usage error never waits for the module to compile.
         Command::Issue(args) => issue::issue(&args),
         Command::Verify(args) => verify::verify(&args),
-        Command::Demo => demo::demo(&Runtime::embedded()?),
-        Command::Info => info(&Runtime::embedded()?),
+        Command::Demo => demo::demo(&runtime()?),
+        Command::Info => info(&runtime()?),
         Command::Serve(args) => serve::serve(&args),
         Command::Delegate(args) => delegate::delegate(&args),
         Command::Revoke(args) => revoke::revoke(&args),
@@ -296,6 +296,19 @@ fn print_json(value: &Value) -> Result<(), CliError> {
 }
 
 /// One line on stdout; unlike `println!`, a closed pipe is an error, not a panic.
+/// The embedded module for a CLI command, precompiled from the user's
+/// cache directory when one is there ([`RuntimeConfig::default_cache_dir`]):
+/// each command is a new process, and compiling costs more than most
+/// commands.
+fn runtime() -> Result<Runtime, CliError> {
+    let config = RuntimeConfig::default();
+    let config = match RuntimeConfig::default_cache_dir() {
+        Some(dir) => config.cache_dir(dir),
+        None => config,
+    };
+    Ok(Runtime::embedded_with(config)?)
+}
+
 fn print_line(text: &str) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{text}")

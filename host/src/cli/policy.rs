@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use captoken_host::Runtime;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
@@ -68,7 +67,7 @@ pub(crate) fn run(command: &PolicyCommand) -> Result<(), CliError> {
 
 fn check(args: &CheckArgs) -> Result<(), CliError> {
     let policy = read_json(&args.policy)?;
-    let runtime = Runtime::embedded()?;
+    let runtime = super::runtime()?;
     let checked =
         runtime.call_json(runtime.op_id("policy_check")?, &json!({ "policy": policy }))?;
     if args.json {
@@ -95,7 +94,7 @@ fn check(args: &CheckArgs) -> Result<(), CliError> {
 fn explain(args: &ExplainArgs) -> Result<(), CliError> {
     let policy = read_json(&args.policy)?;
     let request = read_json(&args.request)?;
-    let runtime = Runtime::embedded()?;
+    let runtime = super::runtime()?;
     let trace = runtime.call_json(
         runtime.op_id("policy_explain")?,
         &json!({ "policy": policy, "request": request }),

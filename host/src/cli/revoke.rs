@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use captoken_host::gateway::{Auditor, Store};
-use captoken_host::{Runtime, b64, now};
+use captoken_host::{b64, now};
 use clap::Args;
 use serde_json::json;
 
@@ -59,7 +59,7 @@ pub(crate) fn revoke(args: &RevokeArgs) -> Result<(), CliError> {
             ),
         ));
     }
-    let runtime = Arc::new(Runtime::embedded()?);
+    let runtime = Arc::new(super::runtime()?);
     let store = Store::open(&args.db, Auditor::new(runtime)?)
         .map_err(|err| CliError::setup(err.code(), err.to_string()))?;
     let done = store

@@ -42,6 +42,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     revocation_list_interval: u64,
+    /// Directory of the precompiled module (created 0700; compiled and
+    /// written there on first start, loaded from there afterwards)
+    #[arg(long, value_name = "DIR", default_value = "captoken-data/cache")]
+    cache_dir: PathBuf,
     /// Worker threads serving connections (module calls run on a separate
     /// blocking pool)
     #[arg(long, value_name = "N", default_value_t = 2)]
@@ -49,7 +53,9 @@ pub(crate) struct ServeArgs {
 }
 
 pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
-    let runtime = Arc::new(Runtime::embedded_with(RuntimeConfig::default())?);
+    let runtime = Arc::new(Runtime::embedded_with(
+        RuntimeConfig::default().cache_dir(&args.cache_dir),
+    )?);
     let (admin_token, generated) = match std::env::var(ADMIN_TOKEN_ENV) {
         Ok(token) if !token.is_empty() => (token, false),
         _ => (gateway::generate_admin_token().map_err(setup_error)?, true),
@@ -66,6 +72,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
         key_dir: args.key_dir.clone(),
         policy: args.policy.clone(),
     };
+    let runtime_source = runtime.module_source().to_string();
     let (gateway, startup) = Gateway::open(runtime, &paths, AdminToken::new(&admin_token), config)
         .map_err(setup_error)?;
 
@@ -90,6 +97,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
         let created = |yes: bool| if yes { " (created)" } else { "" };
         print_line(&format!("captoken gateway listening on http://{local}"))?;
         print_line(&format!("  module sha-256  {}", startup.module_sha256))?;
+        print_line(&format!("  module          {}", runtime_source))?;
         print_line(&format!(
             "  database        {} (schema v{})",
             startup.db.display(),

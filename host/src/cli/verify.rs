@@ -1,6 +1,6 @@
 //! `verify`: a token and a key set in, verified header and claims out.
 
-use captoken_host::{Runtime, now};
+use captoken_host::now;
 use serde_json::{Value, json};
 
 use super::fail::CliError;
@@ -11,7 +11,7 @@ use super::{VerifyArgs, print_json};
 pub(crate) fn verify(args: &VerifyArgs) -> Result<(), CliError> {
     let token = arg_or_stdin(&args.token)?;
     let keys = read_jwks(&args.jwks)?;
-    let runtime = Runtime::embedded()?;
+    let runtime = super::runtime()?;
     // The clock is read after the module is loaded, right before it is used.
     let mut request = json!({
         "token": token,

@@ -1,0 +1,110 @@
+//! What the host pays around the module, each beside its alternative in the
+//! same run:
+//!
+//! 1. loading: compiling the module vs loading it precompiled from the
+//!    cache (`RuntimeConfig::cache_dir`);
+//! 2. per call: a fresh pooled instance for every call (what `Runtime`
+//!    does) priced by the smallest operation, `info`, beside a `verify`, the
+//!    gateway's most frequent call. The gap between a fresh instance and a
+//!    warm one is at most the `info` time, so the ratio bounds what a pool
+//!    of warm instances (which would share state between requests) could
+//!    save.
+//!
+//!     cargo bench -p captoken-host --bench module_load
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use std::time::Instant;
+
+use captoken_host::{ModuleSource, Runtime, RuntimeConfig, b64, now};
+use serde_json::json;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn micros(f: &mut impl FnMut(), batch: u32) -> f64 {
+    let start = Instant::now();
+    for _ in 0..batch {
+        f();
+    }
+    start.elapsed().as_secs_f64() * 1e6 / f64::from(batch)
+}
+
+/// Medians of `a` and `b` over interleaved rounds.
+fn compare(mut a: impl FnMut(), mut b: impl FnMut(), batch: u32, rounds: usize) -> (f64, f64) {
+    micros(&mut a, 1);
+    micros(&mut b, 1);
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        x.push(micros(&mut a, batch));
+        y.push(micros(&mut b, batch));
+    }
+    (median(x), median(y))
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let cached = || Runtime::embedded_with(RuntimeConfig::default().cache_dir(dir.path())).unwrap();
+    assert!(matches!(
+        cached().module_source(),
+        ModuleSource::CacheWritten(_)
+    ));
+    assert!(matches!(
+        cached().module_source(),
+        ModuleSource::CacheHit(_)
+    ));
+    let (compile, load) = compare(
+        || drop(Runtime::embedded().unwrap()),
+        || drop(cached()),
+        1,
+        9,
+    );
+    println!(
+        "load    compile {:>9.0} us   precompiled {:>7.0} us   {:>6.1}x faster",
+        compile,
+        load,
+        compile / load
+    );
+
+    let runtime = Runtime::embedded().unwrap();
+    let issuer = runtime.keygen([7; 32]).unwrap();
+    let holder = runtime.keygen([9; 32]).unwrap();
+    let issued = runtime
+        .issue(&json!({
+            "key": issuer["private_jwk"],
+            "issuer": "https://issuer.example",
+            "now": now(),
+            "ttl": 600,
+            "entropy": b64::encode(&[5; 32]),
+            "claims": {
+                "sub": "operator-1", "aud": "robot-gateway",
+                "cnf": { "jwk": holder["public_jwk"] },
+                "caps": [{ "actions": ["drive"], "resources": ["robot:7"] }],
+            },
+        }))
+        .unwrap();
+    let request = json!({
+        "token": issued["token"],
+        "jwks": { "keys": [issuer["public_jwk"]] },
+        "issuer": "https://issuer.example",
+        "audience": "robot-gateway",
+        "now": now(),
+    });
+    let (info, verify) = compare(
+        || drop(runtime.info().unwrap()),
+        || drop(runtime.verify(&request).unwrap()),
+        50,
+        9,
+    );
+    println!(
+        "call    info (fresh instance + smallest op) {info:>6.1} us   verify {verify:>6.1} us   \
+         instance share of a verify <= {:.1}%",
+        100.0 * info / verify
+    );
+}
