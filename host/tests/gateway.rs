@@ -400,6 +400,13 @@ fn health_jwks_and_metrics_answer() {
     let jwks = get(server.addr, "/.well-known/jwks.json", false);
     assert_eq!(jwks.status, 200);
     assert!(jwks.header("cache-control").unwrap().contains("max-age"));
+    // A console on another origin may read it; admin answers get no CORS.
+    assert_eq!(jwks.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        get(server.addr, "/v1/capabilities?principal_id=x", true)
+            .header("access-control-allow-origin"),
+        None
+    );
     let keys = jwks.json()["keys"].clone();
     assert_eq!(keys.as_array().unwrap().len(), 1);
     assert!(keys[0].get("d").is_none(), "private key published: {keys}");
@@ -1337,6 +1344,7 @@ fn the_signed_revocation_list_verifies_and_lists_what_was_revoked() {
     let empty = get(addr, "/v1/revocations", false);
     assert_eq!(empty.status, 200);
     assert!(empty.header("cache-control").unwrap().contains("max-age"));
+    assert_eq!(empty.header("access-control-allow-origin"), Some("*"));
     let empty = empty.json();
     assert_eq!(
         (empty["seq"].clone(), empty["count"].clone()),

@@ -775,7 +775,19 @@ async fn revocations(State(gateway): State<Gateway>) -> Result<Response, ApiErro
     if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
         response.headers_mut().insert(header::CACHE_CONTROL, value);
     }
+    public_to_pages(&mut response);
     Ok(response)
+}
+
+/// Lets a page on any origin read this response (CORS): an operator console
+/// verifying client-side fetches the JWKS and the signed revocation list
+/// straight from the gateway. Both are public and signed or self-checking;
+/// no credentials are involved, so `*` grants nothing a `curl` would not.
+fn public_to_pages(response: &mut Response) {
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
 }
 
 /// `GET /.well-known/jwks.json`: the key tokens are verified with.
@@ -785,6 +797,7 @@ async fn jwks(State(gateway): State<Gateway>) -> Response {
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
     );
+    public_to_pages(&mut response);
     response
 }
 
