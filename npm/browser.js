@@ -91,9 +91,16 @@ function createCaptoken(source) {
   checkAbi(engine.abiVersion);
 
   function run(op, request) {
+    let text;
+    try {
+      text = JSON.stringify(request);
+    } catch (err) {
+      // A BigInt, a cycle: not JSON, so not a request the module can read.
+      throw new CaptokenError('bad_request', `\`${op}\`: the request is not JSON: ${err.message}`, { cause: err });
+    }
     let response;
     try {
-      response = engine.call(op, JSON.stringify(request));
+      response = engine.call(op, text);
     } catch (err) {
       if (err instanceof CaptokenError) throw err;
       if (err && typeof err.code === 'string') {
@@ -104,7 +111,9 @@ function createCaptoken(source) {
       if (err instanceof WebAssembly.RuntimeError) {
         throw new CaptokenError('guest_trap', `the module trapped: ${err.message}`, { cause: err });
       }
-      throw err;
+      // Anything else thrown from inside the call (the glue could not get
+      // memory, say) is the module failing to run, whatever JS called it.
+      throw new CaptokenError('guest_trap', `the module failed: ${err && err.message}`, { cause: err });
     }
     return JSON.parse(response);
   }
@@ -119,6 +128,9 @@ function createCaptoken(source) {
   // the caller left out (or may not set, like `entropy`).
   function operation(op, members, fill = {}) {
     return (options = {}) => {
+      if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+        throw new CaptokenError('bad_request', `\`${op}\` takes one options object`);
+      }
       const request = {};
       for (const [name, value] of Object.entries(options)) {
         if (!Object.hasOwn(members, name)) {
@@ -155,7 +167,13 @@ function createCaptoken(source) {
       }
       const out = prepare({ ...options, signer: { public_jwk: signer.publicJwk } });
       const input = out.signing_input;
-      const signature = new Uint8Array(await signer.sign(new TextEncoder().encode(input)));
+      let signature;
+      try {
+        signature = new Uint8Array(await signer.sign(new TextEncoder().encode(input)));
+      } catch (err) {
+        if (err instanceof CaptokenError) throw err;
+        throw new CaptokenError('signing_failed', `the signer failed: ${err && err.message}`, { cause: err });
+      }
       const attach = { signing_input: input, signature: base64url(signature), public_jwk: signer.publicJwk };
       if (out.chain_rest !== undefined) attach.chain_rest = out.chain_rest;
       const { token } = run('attach_signature', attach);
@@ -170,7 +188,19 @@ function createCaptoken(source) {
   async function webCryptoSigner(keyPair) {
     const subtle = source.subtle;
     if (!subtle) throw new CaptokenError('module_unverifiable', 'WebCrypto is unavailable here');
-    const jwk = await subtle.exportKey('jwk', keyPair.publicKey);
+    const isKey = (k) => k !== null && typeof k === 'object' && typeof k.type === 'string';
+    if (!keyPair || !isKey(keyPair.publicKey) || !isKey(keyPair.privateKey)) {
+      throw new CaptokenError('bad_key', 'expected a WebCrypto Ed25519 key pair `{ publicKey, privateKey }`');
+    }
+    let jwk;
+    try {
+      jwk = await subtle.exportKey('jwk', keyPair.publicKey);
+    } catch (err) {
+      throw new CaptokenError('bad_key', `the public key cannot be exported: ${err.message}`, { cause: err });
+    }
+    if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519') {
+      throw new CaptokenError('bad_key', `expected an Ed25519 key, not ${jwk.kty} ${jwk.crv ?? ''}`.trim());
+    }
     const publicJwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x };
     return {
       publicJwk,

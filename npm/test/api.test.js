@@ -81,6 +81,27 @@ test('malformed requests are refused, not ignored', () => {
   assert.throws(() => callOperation('nope', {}), (e) => e.code === 'unknown_op');
 });
 
+test('misuse from JS is a CaptokenError too, never a bare TypeError', async () => {
+  const isCode = (code) => (err) => err instanceof CaptokenError && err.code === code;
+  for (const bad of [null, 'token', 42, ['token']]) {
+    assert.throws(() => verify(bad), isCode('bad_request'), String(bad));
+  }
+  // Not JSON: a BigInt, a cycle.
+  assert.throws(() => issue({ key: issuerKey.privateJwk, issuer: 'gw', claims: { ...claims, n: 1n } }), isCode('bad_request'));
+  const cyclic = { ...claims };
+  cyclic.self = cyclic;
+  assert.throws(() => issue({ key: issuerKey.privateJwk, issuer: 'gw', claims: cyclic }), isCode('bad_request'));
+  // A WebCrypto signer needs a key pair, of Ed25519.
+  await assert.rejects(webCryptoSigner({}), isCode('bad_key'));
+  await assert.rejects(webCryptoSigner(null), isCode('bad_key'));
+  const ecdsa = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+  await assert.rejects(webCryptoSigner(ecdsa), isCode('bad_key'));
+  // A signer that fails is `signing_failed`, whatever it threw.
+  const failing = { publicJwk: issuerKey.publicJwk, sign: async () => { throw new Error('hsm offline'); } };
+  await assert.rejects(issueAsync({ signer: failing, issuer: 'gw', claims }), (err) =>
+    isCode('signing_failed')(err) && err.cause instanceof Error && err.cause.message === 'hsm offline');
+});
+
 test('authorize and delegate through the JS API', () => {
   const now = 1_700_000_000;
   const caps = [{ actions: ['drive', 'stop'], resources: ['robot:*'], constraints: { max_purchase: 50 } }];
