@@ -10,6 +10,11 @@
 //!    of warm instances (which would share state between requests) could
 //!    save.
 //!
+//! 3. issue: the private key handed to the module (which derives the
+//!    public key and signs in wasm) vs the gateway's way, the key kept in
+//!    the host: prepare, sign natively, `attach_signature` (which verifies
+//!    the signature in wasm before assembling the token).
+//!
 //!     cargo bench -p captoken-host --bench module_load
 #![allow(
     clippy::unwrap_used,
@@ -20,6 +25,7 @@
 
 use std::time::Instant;
 
+use captoken_host::gateway::{KeyFileSigner, TokenSigner};
 use captoken_host::{ModuleSource, Runtime, RuntimeConfig, b64, now};
 use serde_json::json;
 
@@ -106,5 +112,57 @@ fn main() {
         "call    info (fresh instance + smallest op) {info:>6.1} us   verify {verify:>6.1} us   \
          instance share of a verify <= {:.1}%",
         100.0 * info / verify
+    );
+
+    let signer =
+        KeyFileSigner::from_private_jwk(issuer["private_jwk"].as_object().unwrap()).unwrap();
+    let (issue_op, attach_op) = (
+        runtime.op_id("issue").unwrap(),
+        runtime.op_id("attach_signature").unwrap(),
+    );
+    let issue_request = |key: serde_json::Value| {
+        let mut request = json!({
+            "issuer": "https://issuer.example",
+            "now": now(),
+            "ttl": 600,
+            "entropy": b64::encode(&[5; 32]),
+            "claims": {
+                "sub": "operator-1", "aud": "robot-gateway",
+                "cnf": { "jwk": holder["public_jwk"] },
+                "caps": [{ "actions": ["drive"], "resources": ["robot:7"] }],
+            },
+        });
+        request
+            .as_object_mut()
+            .unwrap()
+            .extend(key.as_object().unwrap().clone());
+        request
+    };
+    let with_key = issue_request(json!({ "key": issuer["private_jwk"] }));
+    let with_signer = issue_request(json!({ "signer": { "public_jwk": signer.public_jwk() } }));
+    let (in_module, in_host) = compare(
+        || drop(runtime.call_json(issue_op, &with_key).unwrap()),
+        || {
+            let prepared = runtime.call_json(issue_op, &with_signer).unwrap();
+            let input = prepared["signing_input"].as_str().unwrap();
+            let signature = signer.sign(input.as_bytes()).unwrap();
+            let attached = runtime
+                .call_json(
+                    attach_op,
+                    &json!({
+                        "signing_input": input,
+                        "signature": b64::encode(&signature),
+                        "public_jwk": signer.public_jwk(),
+                    }),
+                )
+                .unwrap();
+            assert!(attached["token"].is_string());
+        },
+        20,
+        9,
+    );
+    println!(
+        "issue   key in the module {in_module:>6.1} us   key in the host {in_host:>6.1} us   {:.2}x",
+        in_host / in_module
     );
 }

@@ -75,6 +75,15 @@ pub enum HostError {
         limit: u32,
     },
 
+    /// The host's signer (the gateway key, an HSM) did not produce a
+    /// signature the module accepts under its public key: the host is at
+    /// fault, not the request.
+    #[error("the signer failed: {reason}")]
+    SigningFailed {
+        /// What went wrong.
+        reason: String,
+    },
+
     /// The host's system random number generator failed.
     #[error("the system random number generator failed: {reason}")]
     HostEntropy {
@@ -174,6 +183,7 @@ impl HostError {
             Self::HostEngine { .. } => "host_engine",
             Self::HostBusy { .. } => "host_busy",
             Self::HostEntropy { .. } => "host_entropy",
+            Self::SigningFailed { .. } => "signing_failed",
             Self::RequestTooLarge { .. } => "request_too_large",
             Self::BadRequestJson { .. } => "bad_request_json",
             Self::GuestInstantiate { .. } => "guest_instantiate",

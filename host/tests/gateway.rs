@@ -1440,6 +1440,109 @@ fn revocations_outlive_a_restart() {
     );
 }
 
+/// A signer standing in for an HSM: signs with `key` (perhaps not the
+/// gateway's), or fails; counts what it was asked to sign.
+struct FakeHsm {
+    public_jwk: Value,
+    key: Option<gateway::KeyFileSigner>,
+    asked: std::sync::atomic::AtomicU32,
+}
+
+impl gateway::TokenSigner for FakeHsm {
+    fn public_jwk(&self) -> &Value {
+        &self.public_jwk
+    }
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], String> {
+        self.asked.fetch_add(1, Ordering::Relaxed);
+        match &self.key {
+            Some(key) => key.sign(message),
+            None => Err("device offline".to_owned()),
+        }
+    }
+}
+
+#[test]
+fn the_gateway_signs_in_the_host_and_a_faulty_signer_hands_out_nothing() {
+    let dir = temp_dir("signer");
+    let paths = paths_in(&dir);
+    let (gateway, _) = Gateway::open(
+        runtime(),
+        &paths,
+        AdminToken::new(ADMIN),
+        GatewayConfig::default(),
+    )
+    .unwrap();
+    let public_jwk = gateway.jwks()["keys"][0].clone();
+    // The key file's key, through the TokenSigner interface an HSM would
+    // implement: issues and signed revocation lists work as before.
+    let file: Value = serde_json::from_str(
+        &std::fs::read_to_string(paths.key_dir.join(gateway::SIGNING_KEY_FILE)).unwrap(),
+    )
+    .unwrap();
+    let own = gateway::KeyFileSigner::from_private_jwk(file.as_object().unwrap()).unwrap();
+    let hsm = Arc::new(FakeHsm {
+        public_jwk: public_jwk.clone(),
+        key: Some(own),
+        asked: 0.into(),
+    });
+    let server = serve_gateway(
+        gateway.with_signer(Arc::clone(&hsm) as Arc<dyn gateway::TokenSigner>),
+        paths.clone(),
+        dir.clone(),
+    );
+    let (_, holder_public) = holder(60);
+    let issued = issue(server.addr, "operator-1", &holder_public);
+    assert_eq!(
+        verify(server.addr, issued["token"].as_str().unwrap()).status,
+        200
+    );
+    let list = get(server.addr, "/v1/revocations", false).json();
+    assert_eq!(
+        check_list(server.addr, &list, None).unwrap()["status"],
+        "fresh"
+    );
+    assert_eq!(hsm.asked.load(Ordering::Relaxed), 2);
+    drop(server);
+
+    // A device that fails, and one that signs with another key: 500
+    // signing_failed, nothing stored, nothing handed out.
+    let (other, _) = holder(61);
+    let wrong = gateway::KeyFileSigner::from_private_jwk(other.as_object().unwrap()).unwrap();
+    for key in [None, Some(wrong)] {
+        let server = serve_gateway(
+            gateway.with_signer(Arc::new(FakeHsm {
+                public_jwk: public_jwk.clone(),
+                key,
+                asked: 0.into(),
+            })),
+            paths.clone(),
+            dir.clone(),
+        );
+        let reply = post(
+            server.addr,
+            "/v1/tokens",
+            true,
+            &issue_body("operator-2", &holder_public),
+        );
+        let body = reply.expect_error(500, "signing_failed");
+        assert!(body.get("token").is_none());
+        get(server.addr, "/v1/revocations", false).expect_error(500, "signing_failed");
+        let listed = get(
+            server.addr,
+            "/v1/capabilities?principal_id=operator-2",
+            true,
+        )
+        .json();
+        assert_eq!(listed["count"], 0);
+    }
+    // Only the one issue is in the audit log.
+    let events: Vec<Value> = audit_records(&paths.db)
+        .into_iter()
+        .map(|r| r["event"].clone())
+        .collect();
+    assert_eq!(events, [json!("token_issued")]);
+}
+
 /// The gateway over the state in `paths` again, as after a restart.
 fn restart(paths: Paths, dir: PathBuf) -> Server {
     let (gateway, _) = Gateway::open(

@@ -23,6 +23,7 @@ mod module;
 mod routes;
 mod server;
 mod setup;
+mod signer;
 mod store;
 
 use std::net::SocketAddr;
@@ -41,6 +42,7 @@ pub use setup::{
     KeyFile, RETIRED_KEYS_FILE, Rotation, SIGNING_KEY_FILE, generate_admin_token,
     rotate_signing_key,
 };
+pub use signer::{KeyFileSigner, TokenSigner};
 pub use store::{
     DEFAULT_REASON, Grant, Revocation, RevocationSnapshot, RevokedId, SCHEMA_VERSION, Store,
     StoreError, TokenRow,
@@ -224,7 +226,12 @@ impl Gateway {
             module_sha256: runtime.module_sha256().to_owned(),
         };
         let metrics = Arc::new(Metrics::default());
-        let module = Module::new(runtime, config.module_concurrency, Arc::clone(&metrics));
+        let module = Module::new(
+            runtime,
+            ops.attach_signature,
+            config.module_concurrency,
+            Arc::clone(&metrics),
+        );
         let inner = Inner {
             config,
             module,
@@ -257,6 +264,7 @@ impl Gateway {
                 config: inner.config.clone(),
                 module: Module::new(
                     runtime,
+                    ops.attach_signature,
                     inner.config.module_concurrency,
                     Arc::clone(&inner.metrics),
                 ),
@@ -268,6 +276,36 @@ impl Gateway {
                 metrics: Arc::clone(&inner.metrics),
             }),
         })
+    }
+
+    /// The same gateway signing with `signer` instead of its key file's
+    /// key: for an HSM or KMS backend. The published key set is unchanged,
+    /// so `signer` must sign with the key it names first; a signer that
+    /// signs with another key or returns a bad signature is caught by the
+    /// module, and the request fails with `signing_failed` (500) before
+    /// anything is stored or handed out.
+    #[must_use]
+    pub fn with_signer(&self, signer: Arc<dyn TokenSigner>) -> Self {
+        let inner = &self.inner;
+        let mut key = inner.key.clone();
+        key.signer = signer;
+        Self {
+            inner: Arc::new(Inner {
+                config: inner.config.clone(),
+                module: Module::new(
+                    Arc::clone(inner.module.runtime_arc()),
+                    inner.ops.attach_signature,
+                    inner.config.module_concurrency,
+                    Arc::clone(&inner.metrics),
+                ),
+                ops: inner.ops,
+                store: Arc::clone(&inner.store),
+                key,
+                policy: inner.policy.clone(),
+                admin: inner.admin.clone(),
+                metrics: Arc::clone(&inner.metrics),
+            }),
+        }
     }
 
     /// The routes, ready to be served.

@@ -15,6 +15,7 @@ use tokio::sync::Semaphore;
 
 use super::error::ApiError;
 use super::metrics::Metrics;
+use super::signer::{TokenSigner, call_signed};
 use crate::{HostError, Runtime};
 
 /// Why a module call produced no response.
@@ -37,20 +38,32 @@ impl From<ApiError> for CallError {
 /// The runtime, shared by every request, and its admission control.
 pub(crate) struct Module {
     runtime: Arc<Runtime>,
+    /// `attach_signature`'s id, for signing calls.
+    attach: u32,
     slots: Arc<Semaphore>,
     metrics: Arc<Metrics>,
 }
 
 impl Module {
-    pub(crate) fn new(runtime: Arc<Runtime>, concurrency: usize, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(
+        runtime: Arc<Runtime>,
+        attach: u32,
+        concurrency: usize,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             runtime,
+            attach,
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
             metrics,
         }
     }
 
     pub(crate) fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    pub(crate) fn runtime_arc(&self) -> &Arc<Runtime> {
         &self.runtime
     }
 
@@ -61,6 +74,33 @@ impl Module {
         name: &'static str,
         request: Value,
     ) -> Result<Value, CallError> {
+        self.run(name, move |runtime| runtime.call_json(op, &request))
+            .await
+    }
+
+    /// Runs signing operation `op` with the host's `signer` in place of a
+    /// private key ([`super::signer::call_signed`]): one admission slot for
+    /// the prepare, the signature and `attach_signature`.
+    pub(crate) async fn call_signed(
+        &self,
+        op: u32,
+        name: &'static str,
+        signer: Arc<dyn TokenSigner>,
+        request: Value,
+        member: &'static str,
+    ) -> Result<Value, CallError> {
+        let attach = self.attach;
+        self.run(name, move |runtime| {
+            call_signed(runtime, op, attach, &signer, request, member)
+        })
+        .await
+    }
+
+    async fn run(
+        &self,
+        name: &'static str,
+        work: impl FnOnce(&Runtime) -> Result<Value, HostError> + Send + 'static,
+    ) -> Result<Value, CallError> {
         let started = Instant::now();
         let slot = Arc::clone(&self.slots)
             .acquire_owned()
@@ -68,7 +108,7 @@ impl Module {
             .map_err(|_| ApiError::internal("host_shutting_down", "the module pool is closed"))?;
         let runtime = Arc::clone(&self.runtime);
         let joined = tokio::task::spawn_blocking(move || {
-            let result = runtime.call_json(op, &request);
+            let result = work(&runtime);
             drop(slot);
             result
         })
@@ -105,6 +145,7 @@ pub(crate) struct OpIds {
     pub(crate) policy_check: u32,
     pub(crate) policy_evaluate: u32,
     pub(crate) revocation_list_sign: u32,
+    pub(crate) attach_signature: u32,
 }
 
 impl OpIds {
@@ -116,6 +157,7 @@ impl OpIds {
             policy_check: runtime.op_id("policy_check")?,
             policy_evaluate: runtime.op_id("policy_evaluate")?,
             revocation_list_sign: runtime.op_id("revocation_list_sign")?,
+            attach_signature: runtime.op_id("attach_signature")?,
         })
     }
 }

@@ -201,17 +201,18 @@ async fn issue(
     let entropy = entropy::<ISSUE_ENTROPY_BYTES>().map_err(|err| ApiError::from_host(&err))?;
     let issued = gw
         .module
-        .call(
+        .call_signed(
             gw.ops.issue,
             "issue",
+            Arc::clone(&gw.key.signer),
             json!({
-                "key": gw.key.private_jwk,
                 "issuer": gw.config.issuer,
                 "now": now(),
                 "ttl": ttl,
                 "entropy": b64::encode(&entropy),
                 "claims": claims,
             }),
+            "token",
         )
         .await
         .map_err(|err| match err {
@@ -740,11 +741,11 @@ async fn revocations(State(gateway): State<Gateway>) -> Result<Response, ApiErro
     let count = entries.len();
     let signed = gw
         .module
-        .call(
+        .call_signed(
             gw.ops.revocation_list_sign,
             "revocation_list_sign",
+            Arc::clone(&gw.key.signer),
             json!({
-                "key": gw.key.private_jwk,
                 "list": {
                     "iss": gw.config.issuer,
                     "seq": snapshot.seq,
@@ -753,6 +754,7 @@ async fn revocations(State(gateway): State<Gateway>) -> Result<Response, ApiErro
                     "revoked": entries,
                 },
             }),
+            "list",
         )
         .await
         .map_err(|err| match err {

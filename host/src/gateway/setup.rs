@@ -5,11 +5,13 @@
 use std::fs::{DirBuilder, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::GatewayError;
 use super::module::OpIds;
+use super::signer::{KeyFileSigner, TokenSigner, call_signed};
 use crate::{Runtime, b64, entropy};
 
 /// The file name of the signing key inside the key directory.
@@ -47,7 +49,8 @@ const SAMPLE_POLICY: &str = r#"{
 /// The issuer's signing key, loaded.
 #[derive(Clone)]
 pub(crate) struct SigningKey {
-    pub(crate) private_jwk: Value,
+    /// Signs in the host: the private key never enters the module.
+    pub(crate) signer: Arc<dyn TokenSigner>,
     pub(crate) public_jwk: Value,
     pub(crate) kid: String,
     /// What tokens verify against: the current key first, then the retired
@@ -98,7 +101,7 @@ pub(crate) fn signing_key(
     let text = std::fs::read_to_string(&path).map_err(|err| io(&path, &err))?;
     let private_jwk: Value = serde_json::from_str(&text)
         .map_err(|err| GatewayError::Key(format!("`{}` is not json: {err}", path.display())))?;
-    let Value::Object(members) = &private_jwk else {
+    let Value::Object(members) = private_jwk else {
         return Err(GatewayError::Key(format!(
             "`{}` is not a json object",
             path.display()
@@ -110,13 +113,14 @@ pub(crate) fn signing_key(
             path.display()
         )));
     }
-    let public_jwk = Value::Object(
-        members
-            .iter()
-            .filter(|(name, _)| name.as_str() != "d")
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect::<Map<_, _>>(),
-    );
+    let signer = KeyFileSigner::from_private_jwk(&members)
+        .map_err(|why| GatewayError::Key(format!("`{}`: {why}", path.display())))?;
+    // The file's text and JSON are dropped here; from now on the secret
+    // lives only inside the signer.
+    drop(members);
+    drop(text);
+    let signer: Arc<dyn TokenSigner> = Arc::new(signer);
+    let public_jwk = signer.public_jwk().clone();
     let retired = retired_keys(key_dir, &public_jwk, crate::now())?;
     let retired_kids = retired
         .iter()
@@ -125,10 +129,10 @@ pub(crate) fn signing_key(
     let mut keys = vec![public_jwk.clone()];
     keys.extend(retired);
     let jwks = json!({ "keys": keys });
-    let kid = self_test(runtime, &private_jwk, &public_jwk, &jwks)?;
+    let kid = self_test(runtime, &signer, &jwks)?;
     Ok((
         SigningKey {
-            private_jwk,
+            signer,
             public_jwk,
             kid: kid.clone(),
             jwks,
@@ -142,17 +146,17 @@ pub(crate) fn signing_key(
     ))
 }
 
-/// Signs and verifies one throwaway token, so that an unusable key file
-/// stops the server at start-up, not at its first request.
+/// Signs (the way every issue will: through the signer) and verifies one
+/// throwaway token, so that an unusable key file stops the server at
+/// start-up, not at its first request.
 fn self_test(
     runtime: &Runtime,
-    private_jwk: &Value,
-    public_jwk: &Value,
+    signer: &Arc<dyn TokenSigner>,
     jwks: &Value,
 ) -> Result<String, GatewayError> {
     let now = crate::now();
-    let issued = runtime.issue(&json!({
-        "key": private_jwk,
+    let public_jwk = signer.public_jwk();
+    let request = json!({
         "issuer": "urn:captoken:self-test",
         "now": now,
         "ttl": 60,
@@ -163,7 +167,15 @@ fn self_test(
             "cnf": { "jwk": public_jwk },
             "caps": [{ "actions": ["none"], "resources": ["none"] }],
         },
-    }))?;
+    });
+    let issued = call_signed(
+        runtime,
+        runtime.op_id("issue")?,
+        runtime.op_id("attach_signature")?,
+        signer,
+        request,
+        "token",
+    )?;
     runtime.verify(&json!({
         "token": issued.get("token").cloned().unwrap_or(Value::Null),
         // The whole set: the module refuses a malformed or duplicate

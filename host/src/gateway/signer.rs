@@ -1,0 +1,168 @@
+//! Signing outside the module. The gateway never hands its private key to
+//! the guest: an operation that signs is called with `"signer":
+//! {"public_jwk"}` and answers the bytes to sign; the host signs them with a
+//! [`TokenSigner`]; the module's `attach_signature` checks the signature
+//! strictly under the public key and assembles the result (docs/ABI.md).
+//!
+//! [`KeyFileSigner`] signs with the key file's Ed25519 key in this process.
+//! An HSM, a KMS or a PKCS#11 token is another [`TokenSigner`]: nothing else
+//! changes, and a signer that signs the wrong bytes or with the wrong key is
+//! caught by the module before anything is handed out.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use crate::{HostError, Runtime, b64};
+
+/// Something that signs with the gateway's Ed25519 key.
+pub trait TokenSigner: Send + Sync {
+    /// The public JWK of the key (`kty`, `crv`, `x`), as tokens name it.
+    fn public_jwk(&self) -> &Value;
+
+    /// The Ed25519 signature of `message`.
+    ///
+    /// # Errors
+    ///
+    /// Why it could not sign (a device offline, a key withdrawn), for
+    /// people; the caller reports it as `signing_failed`.
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], String>;
+}
+
+/// The gateway's key file, signing in this process. The secret lives in
+/// ed25519-dalek's `SigningKey`, which zeroizes it when dropped.
+pub struct KeyFileSigner {
+    key: ed25519_dalek::SigningKey,
+    public_jwk: Value,
+}
+
+impl std::fmt::Debug for KeyFileSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyFileSigner")
+            .field("public_jwk", &self.public_jwk)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyFileSigner {
+    /// The signer of a private Ed25519 JWK (RFC 8037: `d` is the 32-byte
+    /// seed). `x` is kept as the public key the module checks signatures
+    /// against, so a file whose `x` is not `d`'s public key signs nothing
+    /// the module accepts.
+    ///
+    /// # Errors
+    ///
+    /// Why `jwk` is not a private Ed25519 JWK.
+    pub fn from_private_jwk(jwk: &Map<String, Value>) -> Result<Self, String> {
+        let text = |name: &str| jwk.get(name).and_then(Value::as_str);
+        if text("kty") != Some("OKP") || text("crv") != Some("Ed25519") {
+            return Err("not an Ed25519 key (`kty` OKP, `crv` Ed25519)".to_owned());
+        }
+        let seed = text("d")
+            .and_then(b64::decode)
+            .and_then(|d| <[u8; 32]>::try_from(d.as_slice()).ok())
+            .ok_or("`d` is not 32 bytes of base64url")?;
+        let public_jwk = Value::Object(
+            jwk.iter()
+                .filter(|(name, _)| name.as_str() != "d")
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+        );
+        Ok(Self {
+            key: ed25519_dalek::SigningKey::from_bytes(&seed),
+            public_jwk,
+        })
+    }
+}
+
+impl TokenSigner for KeyFileSigner {
+    fn public_jwk(&self) -> &Value {
+        &self.public_jwk
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], String> {
+        use ed25519_dalek::Signer as _;
+        Ok(self.key.sign(message).to_bytes())
+    }
+}
+
+/// Runs signing operation `op` (`issue`, `revocation_list_sign`, …) with
+/// `signer` in place of a private key, synchronously: the request gets
+/// `"signer"`, the module answers `signing_input`, `signer` signs it, and
+/// `attach_signature` (operation `attach`) checks and assembles it into the
+/// response's `member` (`token`, `list`).
+///
+/// # Errors
+///
+/// The module's refusal of the request or of the signature (`bad_signature`,
+/// `kid_mismatch` of the request's own key material);
+/// `signing_failed` ([`HostError::SigningFailed`]) if the signer fails or the
+/// module refuses its signature.
+pub(crate) fn call_signed(
+    runtime: &Runtime,
+    op: u32,
+    attach: u32,
+    signer: &Arc<dyn TokenSigner>,
+    mut request: Value,
+    member: &str,
+) -> Result<Value, HostError> {
+    if let Value::Object(members) = &mut request {
+        members.insert(
+            "signer".to_owned(),
+            json!({ "public_jwk": signer.public_jwk() }),
+        );
+    }
+    let mut prepared = runtime.call_json(op, &request)?;
+    let attach_request = attach_request(&prepared, signer.as_ref())?;
+    // From here on the request is not at fault: a signature the module
+    // refuses is the signer's.
+    let attached = runtime
+        .call_json(attach, &attach_request)
+        .map_err(|err| match err {
+            HostError::Op { code, message, .. } => HostError::SigningFailed {
+                reason: format!("the module refused its signature: {code}: {message}"),
+            },
+            other => other,
+        })?;
+    finish(&mut prepared, attached, member)?;
+    Ok(prepared)
+}
+
+/// The `attach_signature` request for a prepared response, signed.
+fn attach_request(prepared: &Value, signer: &dyn TokenSigner) -> Result<Value, HostError> {
+    let input = prepared
+        .get("signing_input")
+        .and_then(Value::as_str)
+        .ok_or_else(|| HostError::GuestBadResponse {
+            reason: "a signer-prepared response has no `signing_input`".to_owned(),
+        })?;
+    let signature = signer
+        .sign(input.as_bytes())
+        .map_err(|reason| HostError::SigningFailed { reason })?;
+    let mut request = json!({
+        "signing_input": input,
+        "signature": b64::encode(&signature),
+        "public_jwk": signer.public_jwk(),
+    });
+    if let (Some(rest), Value::Object(members)) = (prepared.get("chain_rest"), &mut request) {
+        members.insert("chain_rest".to_owned(), rest.clone());
+    }
+    Ok(request)
+}
+
+/// Moves the assembled token from `attached` into `prepared[member]`, in
+/// place of the signing input.
+fn finish(prepared: &mut Value, attached: Value, member: &str) -> Result<(), HostError> {
+    let token = attached
+        .get("token")
+        .cloned()
+        .ok_or_else(|| HostError::GuestBadResponse {
+            reason: "`attach_signature` answered no `token`".to_owned(),
+        })?;
+    if let Value::Object(members) = prepared {
+        members.remove("signing_input");
+        members.remove("chain_rest");
+        members.insert(member.to_owned(), token);
+    }
+    Ok(())
+}
