@@ -4,14 +4,14 @@
 // Chromium. This is the issue's "done" criterion, as a test.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/serve.mjs';
-import { generateKey, issue } from '../../index.js';
+import { generateKey } from '../../index.js';
 
 const packageDir = fileURLToPath(new URL('../..', import.meta.url));
 const readme = readFileSync(join(packageDir, 'README.md'), 'utf8');
@@ -29,19 +29,45 @@ let work;
 let project;
 let tarball;
 
-// A gateway's key and a token it issued, as the CLI writes them to files.
-const gw = generateKey();
+// The gateway binary the Rust build made (scripts/test.sh runs cargo test
+// first); CAPTOKEN_BIN points elsewhere.
+const gatewayBin = process.env.CAPTOKEN_BIN ?? join(packageDir, '../target/debug/captoken');
 const holder = generateKey();
 const caps = [{ actions: ['drive'], resources: ['robot:7'] }];
-const { token } = issue({ key: gw.privateJwk, issuer: 'https://gw.example', ttl: 300,
-  claims: { sub: 'operator-1', aud: 'robot-gateway', cnf: { jwk: holder.publicJwk }, caps } });
-const expected = `operator-1 may ${JSON.stringify(caps)}`;
+let gateway;
+let jwks;
+let token;
+let expected;
+
+/**
+ * A real `captoken serve` on a free port over a fresh data directory, with
+ * the issuer and audience the README's snippets verify against.
+ */
+async function startGateway(dir, admin) {
+  assert.ok(existsSync(gatewayBin),
+    `the gateway binary is missing at ${gatewayBin}: run \`cargo build -p captoken-host\` (or set CAPTOKEN_BIN)`);
+  const data = (name) => join(dir, name);
+  const child = spawn(gatewayBin, ['serve', '--listen', '127.0.0.1:0', '--db', data('captoken.db'),
+    '--key-dir', data('keys'), '--policy', data('policy.json'), '--cache-dir', data('cache'),
+    '--issuer', 'https://gw.example', '--audience', 'robot-gateway'],
+  { env: { ...process.env, CAPTOKEN_ADMIN_TOKEN: admin }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const found = /listening on (http:\/\/\S+)/.exec(out);
+      if (found) resolve(found[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`the gateway exited (${code}) before listening: ${out}`)));
+  });
+  return { child, url };
+}
 
 function writeToken(text) {
   writeFileSync(join(project, 'token.jws'), `${text}\n`);
 }
 
-before(() => {
+before(async () => {
   work = mkdtempSync(join(tmpdir(), 'captoken-pack-'));
   const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], {
     cwd: packageDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
@@ -54,11 +80,30 @@ before(() => {
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', join(work, packed.filename)], {
     cwd: project, stdio: ['ignore', 'ignore', 'inherit'],
   });
-  writeFileSync(join(project, 'gw.jwks'), JSON.stringify({ keys: [gw.publicJwk] }));
+
+  // The files the README says the gateway gives you: its JWKS, and a token
+  // it issued through its policy (POST /v1/tokens).
+  const admin = 'pack-test-admin-token';
+  gateway = await startGateway(join(work, 'gateway'), admin);
+  jwks = await (await fetch(`${gateway.url}/.well-known/jwks.json`)).json();
+  const issued = await fetch(`${gateway.url}/v1/tokens`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ subject: 'operator-1', subject_public_key: holder.publicJwk, capabilities: caps,
+      expires_in_seconds: 600 }),
+  });
+  const body = await issued.json();
+  assert.equal(issued.status, 201, JSON.stringify(body));
+  // The sample policy grants operators exactly this.
+  assert.deepEqual(body.capabilities, caps);
+  token = body.token;
+  expected = `operator-1 may ${JSON.stringify(body.capabilities)}`;
+  writeFileSync(join(project, 'gw.jwks'), JSON.stringify(jwks));
   writeToken(token);
 });
 
 after(() => {
+  if (gateway) gateway.child.kill();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -124,7 +169,7 @@ test('README vite snippet, bundled by vite from the installed tarball, verifies 
   const vite = join(packageDir, 'node_modules/vite/bin/vite.js');
   execFileSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: app, stdio: ['ignore', 'inherit', 'inherit'] });
   const out = join(app, 'dist');
-  writeFileSync(join(out, 'gw.jwks'), JSON.stringify({ keys: [gw.publicJwk] }));
+  writeFileSync(join(out, 'gw.jwks'), JSON.stringify(jwks));
   writeFileSync(join(out, 'token.jws'), `${token}\n`);
   const server = await serve({ root: out });
   const browser = await chromium.launch({
