@@ -1543,6 +1543,111 @@ fn the_gateway_signs_in_the_host_and_a_faulty_signer_hands_out_nothing() {
     assert_eq!(events, [json!("token_issued")]);
 }
 
+/// The holder's proof of possession for `token`, addressed to `audience`.
+fn proof(token: &str, holder_private: &Value, audience: &str, nonce: Option<&str>) -> String {
+    let mut request = json!({
+        "key": holder_private,
+        "token": token,
+        "audience": audience,
+        "now": now(),
+        "entropy": b64::encode(&entropy::<32>().unwrap()),
+    });
+    if let Some(nonce) = nonce {
+        request["nonce"] = json!(nonce);
+    }
+    runtime()
+        .call_json(runtime().op_id("pop_create").unwrap(), &request)
+        .unwrap()["proof"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_single_use_token_is_spent_once_even_across_a_restart() {
+    let server = start("single-use");
+    let (_, public) = holder(70);
+    let token = issue(server.addr, "operator-1", &public)["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = issue(server.addr, "operator-2", &public)["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let spend = |addr, token: &str| {
+        post(
+            addr,
+            "/v1/tokens/verify",
+            false,
+            &json!({ "token": token, "single_use": true }),
+        )
+    };
+
+    // Plain verifies do not spend it.
+    assert_eq!(verify(server.addr, &token).status, 200);
+    let first = spend(server.addr, &token);
+    assert_eq!(first.status, 200);
+    assert_eq!(first.json()["single_use"], true);
+    spend(server.addr, &token).expect_error(401, "replayed");
+    // Another token is its own.
+    assert_eq!(spend(server.addr, &other).status, 200);
+    post(
+        server.addr,
+        "/v1/tokens/verify",
+        false,
+        &json!({ "token": token, "single_use": "yes" }),
+    )
+    .expect_error(400, "wrong_type");
+
+    let (paths, dir) = (server.paths.clone(), server.dir.clone());
+    drop(server);
+    let server = restart(paths, dir);
+    spend(server.addr, &token).expect_error(401, "replayed");
+    spend(server.addr, &other).expect_error(401, "replayed");
+}
+
+#[test]
+fn a_proof_of_possession_binds_the_presenter_to_the_key_once() {
+    let server = start("pop");
+    let (holder_private, public) = holder(71);
+    let (stranger_private, _) = holder(72);
+    let token = issue(server.addr, "operator-1", &public)["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let present = |body: Value| post(server.addr, "/v1/tokens/verify", false, &body);
+
+    let good = proof(&token, &holder_private, AUDIENCE, Some("n-1"));
+    let ok = present(json!({ "token": token, "proof": good, "nonce": "n-1" }));
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    let ok = ok.json();
+    assert_eq!(ok["proof"]["aud"], AUDIENCE);
+    assert_eq!(ok["proof"]["nonce"], "n-1");
+    let holder_kid = runtime().keygen([71; 32]).unwrap()["kid"].clone();
+    assert!(holder_kid.is_string());
+    assert_eq!(ok["proof"]["kid"], holder_kid);
+    // The same proof again is a replay; a fresh one is fine.
+    present(json!({ "token": token, "proof": good, "nonce": "n-1" })).expect_error(401, "replayed");
+    let again = proof(&token, &holder_private, AUDIENCE, None);
+    assert_eq!(
+        present(json!({ "token": token, "proof": again })).status,
+        200
+    );
+
+    // Someone who copied the token but not the key.
+    let stolen = proof(&token, &stranger_private, AUDIENCE, None);
+    present(json!({ "token": token, "proof": stolen })).expect_error(401, "pop_key_mismatch");
+    // A proof addressed to another verifier, or for another nonce.
+    let elsewhere = proof(&token, &holder_private, "another-service", None);
+    present(json!({ "token": token, "proof": elsewhere })).expect_error(401, "pop_bad_audience");
+    let nonced = proof(&token, &holder_private, AUDIENCE, Some("n-2"));
+    present(json!({ "token": token, "proof": nonced, "nonce": "n-3" }))
+        .expect_error(401, "pop_nonce_mismatch");
+    // Proof qualifiers without a proof are a malformed request.
+    present(json!({ "token": token, "nonce": "n-1" })).expect_error(400, "missing_field");
+}
+
 /// The gateway over the state in `paths` again, as after a restart.
 fn restart(paths: Paths, dir: PathBuf) -> Server {
     let (gateway, _) = Gateway::open(

@@ -137,6 +137,15 @@ impl Fields {
         }
     }
 
+    /// An optional boolean (absent is `false`).
+    pub(crate) fn opt_bool(&mut self, name: &str) -> Result<bool, ApiError> {
+        match self.take(name) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(b),
+            Some(other) => Err(wrong_type(name, "a boolean", &other)),
+        }
+    }
+
     /// Refuses any member nobody asked for.
     pub(crate) fn done(self) -> Result<(), ApiError> {
         match self.0.keys().next() {

@@ -146,6 +146,7 @@ pub(crate) struct OpIds {
     pub(crate) policy_evaluate: u32,
     pub(crate) revocation_list_sign: u32,
     pub(crate) attach_signature: u32,
+    pub(crate) pop_verify: u32,
 }
 
 impl OpIds {
@@ -158,6 +159,7 @@ impl OpIds {
             policy_evaluate: runtime.op_id("policy_evaluate")?,
             revocation_list_sign: runtime.op_id("revocation_list_sign")?,
             attach_signature: runtime.op_id("attach_signature")?,
+            pop_verify: runtime.op_id("pop_verify")?,
         })
     }
 }

@@ -35,6 +35,8 @@ const MAX_LIST: u32 = 1000;
 const ADMIN_PRINCIPAL: &str = "admin";
 /// The largest leeway a verifier may allow (docs/FORMAT.md), in seconds.
 const MAX_LEEWAY: i64 = 300;
+/// The longest a proof of possession may be accepted after it was made.
+const MAX_POP_AGE: u64 = 300;
 /// Entropy bytes per issued token (the module needs at least 16).
 const ISSUE_ENTROPY_BYTES: usize = 32;
 
@@ -290,7 +292,9 @@ fn tier(scope: &str) -> Result<Value, ApiError> {
 }
 
 /// `POST /v1/tokens/verify`: the module verifies, the store says whether any
-/// `jti` of the chain is revoked.
+/// id of the chain is revoked; then, if asked, the holder's proof of
+/// possession (`proof`) is checked and the token's single use (`single_use`)
+/// is spent, each through the store's replay guard.
 async fn verify(
     State(gateway): State<Gateway>,
     headers: HeaderMap,
@@ -301,8 +305,104 @@ async fn verify(
     let mut fields = Fields::parse(&bytes)?;
     let token = fields.string("token", gw.config.max_body_bytes)?;
     let audience = fields.opt_string("audience", MAX_ID_BYTES)?;
+    let single_use = fields.opt_bool("single_use")?;
+    let proof = fields.opt_string("proof", gw.config.max_body_bytes)?;
+    let pop_audience = fields.opt_string("pop_audience", MAX_ID_BYTES)?;
+    let nonce = fields.opt_string("nonce", MAX_ID_BYTES)?;
+    let request_hash = fields.opt_string("request_hash", MAX_ID_BYTES)?;
+    let max_age = fields.opt_positive("max_age", MAX_POP_AGE)?;
     fields.done()?;
-    let verified = verify_token(gw, token, audience).await?;
+    if proof.is_none()
+        && (pop_audience.is_some()
+            || nonce.is_some()
+            || request_hash.is_some()
+            || max_age.is_some())
+    {
+        return Err(ApiError::bad_request(
+            "missing_field",
+            "`pop_audience`, `nonce`, `request_hash` and `max_age` qualify a `proof`, which is missing",
+        ));
+    }
+    let verified = verify_token(gw, token.clone(), audience.clone()).await?;
+    let audience = audience.unwrap_or_else(|| gw.config.audience.clone());
+    let at = now();
+
+    let presented = match proof {
+        None => Value::Null,
+        Some(proof) => {
+            let mut request = json!({
+                "proof": proof,
+                "token": token,
+                "jwks": gw.key.jwks,
+                "issuer": gw.config.issuer,
+                "audience": audience,
+                "now": at,
+                // The proof is addressed to this verifier: by default the
+                // audience the token was verified for.
+                "pop_audience": pop_audience.unwrap_or_else(|| audience.clone()),
+            });
+            if let Value::Object(members) = &mut request {
+                for (name, value) in [("nonce", nonce), ("request_hash", request_hash)] {
+                    if let Some(value) = value {
+                        members.insert(name.to_owned(), Value::String(value));
+                    }
+                }
+                if let Some(max_age) = max_age {
+                    members.insert("max_age".to_owned(), Value::from(max_age));
+                }
+            }
+            let checked = gw
+                .module
+                .call(gw.ops.pop_verify, "pop_verify", request)
+                .await
+                .map_err(|err| match err {
+                    CallError::Rejected { code, message, .. } => {
+                        ApiError::unauthorized(&code, message)
+                    }
+                    CallError::Failed(err) => err,
+                })?;
+            let replay = checked
+                .get("replay")
+                .ok_or_else(|| bad_module_response("pop_verify", "replay"))?;
+            let (Some(key), Some(exp)) = (
+                text(replay, "key"),
+                replay.get("exp").and_then(Value::as_i64),
+            ) else {
+                return Err(bad_module_response("pop_verify", "replay.key, replay.exp"));
+            };
+            spend(
+                gw,
+                key,
+                exp,
+                at,
+                "this proof of possession was presented before",
+            )
+            .await?;
+            json!({
+                "kid": checked.get("kid"),
+                "aud": checked.get("aud"),
+                "iat": checked.get("iat"),
+                "nonce": checked.get("nonce"),
+                "request_hash": checked.get("request_hash"),
+            })
+        }
+    };
+    if single_use {
+        let id = text(&verified, "id").ok_or_else(|| bad_module_response("verify", "id"))?;
+        let exp = verified
+            .get("claims")
+            .and_then(|claims| claims.get("exp"))
+            .and_then(Value::as_i64)
+            .ok_or_else(|| bad_module_response("verify", "claims.exp"))?;
+        spend(
+            gw,
+            &format!("token:{id}"),
+            exp,
+            at,
+            "this single-use token was used before",
+        )
+        .await?;
+    }
 
     let claims = verified.get("claims").cloned().unwrap_or(Value::Null);
     let body = json!({
@@ -319,8 +419,23 @@ async fn verify(
         "depth": verified.get("depth"),
         "chain": verified.get("chain"),
         "claims": claims,
+        "single_use": single_use,
+        "proof": presented,
     });
     Ok(axum::Json(body).into_response())
+}
+
+/// Records a use of `key` in the replay guard, kept until `exp` plus the
+/// largest leeway any verifier allows; a key seen before is 401 `replayed`.
+async fn spend(gw: &Inner, key: &str, exp: i64, at: i64, replayed: &str) -> Result<(), ApiError> {
+    let key_owned = key.to_owned();
+    let until = exp.saturating_add(MAX_LEEWAY);
+    let fresh = blocking(&gw.store, move |store| store.consume(&key_owned, until, at)).await?;
+    if fresh {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized("replayed", replayed))
+    }
 }
 
 /// Verifies `token` and refuses it if any `jti` of its chain is revoked.

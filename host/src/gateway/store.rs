@@ -129,6 +129,15 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     INSERT INTO sec_revocation_list_state (id, seq) SELECT 1, count(*) FROM sec_revocations;
     ",
+    // 3: the replay guard: single-use token ids and proof-of-possession
+    // keys seen, each kept until no verifier could accept it again.
+    r"
+    CREATE TABLE sec_replay (
+        key        TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX sec_replay_by_expiry ON sec_replay (expires_at);
+    ",
 ];
 
 /// The newest schema version this build knows.
@@ -418,6 +427,39 @@ impl Store {
                 known_token,
                 rows_marked,
             })
+        })
+    }
+
+    /// The replay guard (docs/FORMAT.md "Replay guard"): records `key` as
+    /// used until `until` and answers `true`, or answers `false` if it was
+    /// recorded before and is still kept (a replay), keeping it at least
+    /// until `until`. Entries past their time are dropped first, so the
+    /// table holds only what could still be replayed. Durable when this
+    /// returns: a use acknowledged before a crash stays used.
+    ///
+    /// # Errors
+    ///
+    /// `store_error`; nothing is recorded then (and the use is refused).
+    pub fn consume(&self, key: &str, until: i64, now: i64) -> Result<bool, StoreError> {
+        self.write(|tx, _| {
+            tx.execute("DELETE FROM sec_replay WHERE expires_at <= ?1", [now])?;
+            let seen = tx
+                .query_row("SELECT 1 FROM sec_replay WHERE key = ?1", [key], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if seen {
+                // A copy with a later expiry must not outlive the entry.
+                tx.execute(
+                    "UPDATE sec_replay SET expires_at = max(expires_at, ?2) WHERE key = ?1",
+                    params![key, until],
+                )?;
+            } else {
+                tx.execute(
+                    "INSERT INTO sec_replay (key, expires_at) VALUES (?1, ?2)",
+                    params![key, until],
+                )?;
+            }
+            Ok(!seen)
         })
     }
 
