@@ -5,9 +5,12 @@
 // Without Chromium these tests fail: they are never skipped.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/serve.mjs';
+import { startGateway } from '../support/gateway.mjs';
 import { generateKey, issue, delegate, verify, signRevocationList } from '../../index.js';
 
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -238,4 +241,44 @@ test('Chromium: the operator console shows verdict, chain, capabilities and expi
   assert.match(await page.textContent('#verdict'), /the pasted JWKS is not JSON/);
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+test('Chromium: the console verifies against a real gateway: its JWKS URL, then its signed revocation list', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'captoken-console-gw-'));
+  const gateway = await startGateway(dir);
+  const page = await browser.newPage();
+  try {
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(err));
+    const operator = generateKey();
+    const issued = await gateway.issue('operator-9', operator.publicJwk, [{ actions: ['stop'], resources: ['robot:3'] }]);
+    await page.goto(`${server.url}examples/console/`);
+    await page.waitForSelector('body[data-ready="true"]');
+    // The page and the gateway are different origins: the JWKS is fetched
+    // cross-origin, as an operator's console would.
+    await page.fill('#token', issued.token);
+    await page.fill('#jwks-url', `${gateway.url}/.well-known/jwks.json`);
+    await page.fill('#issuer', 'https://gw.example');
+    await page.fill('#audience', 'robot-gateway');
+    await page.click('#verify');
+    await page.waitForSelector('#verdict.valid');
+    assert.match(await page.textContent('#verdict'), /valid: operator-9/);
+
+    // Revoked at the gateway: its signed list, loaded into the console,
+    // refuses the token offline.
+    await gateway.revoke(issued.jti);
+    const published = await fetch(`${gateway.url}/v1/revocations`);
+    assert.equal(published.headers.get('access-control-allow-origin'), '*');
+    const { list, seq } = await published.json();
+    await page.fill('#revocation-list', list);
+    await page.click('#verify');
+    await page.waitForSelector('#verdict.refused');
+    assert.equal(await page.textContent('#code'), 'revoked');
+    assert.match(await page.textContent('#list-status'), new RegExp(`^revocation list #${seq}: fresh, 1 revoked`));
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+    gateway.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

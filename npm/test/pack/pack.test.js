@@ -4,7 +4,7 @@
 // Chromium. This is the issue's "done" criterion, as a test.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/serve.mjs';
 import { generateKey } from '../../index.js';
+import { startGateway } from '../support/gateway.mjs';
 
 const packageDir = fileURLToPath(new URL('../..', import.meta.url));
 const readme = readFileSync(join(packageDir, 'README.md'), 'utf8');
@@ -29,39 +30,12 @@ let work;
 let project;
 let tarball;
 
-// The gateway binary the Rust build made (scripts/test.sh runs cargo test
-// first); CAPTOKEN_BIN points elsewhere.
-const gatewayBin = process.env.CAPTOKEN_BIN ?? join(packageDir, '../target/debug/captoken');
 const holder = generateKey();
 const caps = [{ actions: ['drive'], resources: ['robot:7'] }];
 let gateway;
 let jwks;
 let token;
 let expected;
-
-/**
- * A real `captoken serve` on a free port over a fresh data directory, with
- * the issuer and audience the README's snippets verify against.
- */
-async function startGateway(dir, admin) {
-  assert.ok(existsSync(gatewayBin),
-    `the gateway binary is missing at ${gatewayBin}: run \`cargo build -p captoken-host\` (or set CAPTOKEN_BIN)`);
-  const data = (name) => join(dir, name);
-  const child = spawn(gatewayBin, ['serve', '--listen', '127.0.0.1:0', '--db', data('captoken.db'),
-    '--key-dir', data('keys'), '--policy', data('policy.json'), '--cache-dir', data('cache'),
-    '--issuer', 'https://gw.example', '--audience', 'robot-gateway'],
-  { env: { ...process.env, CAPTOKEN_ADMIN_TOKEN: admin }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const found = /listening on (http:\/\/\S+)/.exec(out);
-      if (found) resolve(found[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`the gateway exited (${code}) before listening: ${out}`)));
-  });
-  return { child, url };
-}
 
 function writeToken(text) {
   writeFileSync(join(project, 'token.jws'), `${text}\n`);
@@ -83,17 +57,9 @@ before(async () => {
 
   // The files the README says the gateway gives you: its JWKS, and a token
   // it issued through its policy (POST /v1/tokens).
-  const admin = 'pack-test-admin-token';
-  gateway = await startGateway(join(work, 'gateway'), admin);
+  gateway = await startGateway(join(work, 'gateway'));
   jwks = await (await fetch(`${gateway.url}/.well-known/jwks.json`)).json();
-  const issued = await fetch(`${gateway.url}/v1/tokens`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ subject: 'operator-1', subject_public_key: holder.publicJwk, capabilities: caps,
-      expires_in_seconds: 600 }),
-  });
-  const body = await issued.json();
-  assert.equal(issued.status, 201, JSON.stringify(body));
+  const body = await gateway.issue('operator-1', holder.publicJwk, caps);
   // The sample policy grants operators exactly this.
   assert.deepEqual(body.capabilities, caps);
   token = body.token;
@@ -103,7 +69,7 @@ before(async () => {
 });
 
 after(() => {
-  if (gateway) gateway.child.kill();
+  if (gateway) gateway.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
