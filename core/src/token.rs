@@ -194,6 +194,119 @@ pub(crate) fn mint<S: Signer<Signature> + ?Sized>(
 
 /// A token whose structure and header have been checked, not its signature.
 /// It cannot be authorized or delegated: only [`VerifiedToken`] can.
+///
+/// The compiler holds that line. Verified, a token can be asked and handed on:
+///
+/// ```
+/// # use captoken_core::json;
+/// # use captoken_core::{KeySet, SigningKey, SliceEntropy, TokenIssuer, TokenRequest, TrustedKey};
+/// # type Error = Box<dyn std::error::Error>;
+/// # let claims = |sub: &str, holder: &SigningKey| -> Result<TokenRequest, Error> {
+/// #     let mut doc = json::parse(
+/// #         br#"{"aud": "robot-gateway", "caps": [{"actions": ["drive"], "resources": ["robot:7"]}]}"#,
+/// #         16,
+/// #     )?;
+/// #     doc["sub"] = sub.into();
+/// #     doc["cnf"]["jwk"] = captoken_core::keys::public_jwk(&holder.verifying_key());
+/// #     Ok(TokenRequest::from_json(doc.as_object().cloned().unwrap_or_default())?)
+/// # };
+/// # let (issuer, holder) = (SigningKey::from_bytes(&[7; 32]), SigningKey::from_bytes(&[9; 32]));
+/// # let now = 1_700_000_000;
+/// # let text = TokenIssuer::new(&issuer, "https://gw.example")
+/// #     .issue(claims("operator-1", &holder)?, now, 300, &mut SliceEntropy::new(&[42; 16]))?
+/// #     .token;
+/// # let mut keys = KeySet::new("https://gw.example");
+/// # keys.insert(TrustedKey::new(issuer.verifying_key(), None, None))?;
+/// # let request = captoken_core::Request {
+/// #     action: "drive".into(),
+/// #     resource: "robot:7".into(),
+/// #     context: Default::default(),
+/// # };
+/// # let child = claims("agent-2", &SigningKey::from_bytes(&[11; 32]))?;
+/// # let mut entropy = SliceEntropy::new(&[43; 16]);
+/// use captoken_core::jws::Limits;
+/// use captoken_core::{UnverifiedToken, Verifier, delegate};
+///
+/// let token = UnverifiedToken::parse(&text, &Limits::default())?;
+/// let token = Verifier::new(&keys, "robot-gateway").verify_parsed(token, now)?;
+/// token.authorize(&request)?;
+/// delegate(&token, &text, &holder, child, now, 60, 3, &mut entropy)?;
+/// # Ok::<(), Error>(())
+/// ```
+///
+/// The same token, unverified, has no `authorize`:
+///
+/// ```compile_fail,E0599
+/// # use captoken_core::json;
+/// # use captoken_core::{KeySet, SigningKey, SliceEntropy, TokenIssuer, TokenRequest, TrustedKey};
+/// # type Error = Box<dyn std::error::Error>;
+/// # let claims = |sub: &str, holder: &SigningKey| -> Result<TokenRequest, Error> {
+/// #     let mut doc = json::parse(
+/// #         br#"{"aud": "robot-gateway", "caps": [{"actions": ["drive"], "resources": ["robot:7"]}]}"#,
+/// #         16,
+/// #     )?;
+/// #     doc["sub"] = sub.into();
+/// #     doc["cnf"]["jwk"] = captoken_core::keys::public_jwk(&holder.verifying_key());
+/// #     Ok(TokenRequest::from_json(doc.as_object().cloned().unwrap_or_default())?)
+/// # };
+/// # let (issuer, holder) = (SigningKey::from_bytes(&[7; 32]), SigningKey::from_bytes(&[9; 32]));
+/// # let now = 1_700_000_000;
+/// # let text = TokenIssuer::new(&issuer, "https://gw.example")
+/// #     .issue(claims("operator-1", &holder)?, now, 300, &mut SliceEntropy::new(&[42; 16]))?
+/// #     .token;
+/// # let mut keys = KeySet::new("https://gw.example");
+/// # keys.insert(TrustedKey::new(issuer.verifying_key(), None, None))?;
+/// # let request = captoken_core::Request {
+/// #     action: "drive".into(),
+/// #     resource: "robot:7".into(),
+/// #     context: Default::default(),
+/// # };
+/// # let child = claims("agent-2", &SigningKey::from_bytes(&[11; 32]))?;
+/// # let mut entropy = SliceEntropy::new(&[43; 16]);
+/// use captoken_core::jws::Limits;
+/// use captoken_core::{UnverifiedToken, Verifier, delegate};
+///
+/// let token = UnverifiedToken::parse(&text, &Limits::default())?;
+/// token.authorize(&request)?;
+/// # Ok::<(), Error>(())
+/// ```
+///
+/// and is not a parent [`crate::delegate`] accepts:
+///
+/// ```compile_fail,E0308
+/// # use captoken_core::json;
+/// # use captoken_core::{KeySet, SigningKey, SliceEntropy, TokenIssuer, TokenRequest, TrustedKey};
+/// # type Error = Box<dyn std::error::Error>;
+/// # let claims = |sub: &str, holder: &SigningKey| -> Result<TokenRequest, Error> {
+/// #     let mut doc = json::parse(
+/// #         br#"{"aud": "robot-gateway", "caps": [{"actions": ["drive"], "resources": ["robot:7"]}]}"#,
+/// #         16,
+/// #     )?;
+/// #     doc["sub"] = sub.into();
+/// #     doc["cnf"]["jwk"] = captoken_core::keys::public_jwk(&holder.verifying_key());
+/// #     Ok(TokenRequest::from_json(doc.as_object().cloned().unwrap_or_default())?)
+/// # };
+/// # let (issuer, holder) = (SigningKey::from_bytes(&[7; 32]), SigningKey::from_bytes(&[9; 32]));
+/// # let now = 1_700_000_000;
+/// # let text = TokenIssuer::new(&issuer, "https://gw.example")
+/// #     .issue(claims("operator-1", &holder)?, now, 300, &mut SliceEntropy::new(&[42; 16]))?
+/// #     .token;
+/// # let mut keys = KeySet::new("https://gw.example");
+/// # keys.insert(TrustedKey::new(issuer.verifying_key(), None, None))?;
+/// # let request = captoken_core::Request {
+/// #     action: "drive".into(),
+/// #     resource: "robot:7".into(),
+/// #     context: Default::default(),
+/// # };
+/// # let child = claims("agent-2", &SigningKey::from_bytes(&[11; 32]))?;
+/// # let mut entropy = SliceEntropy::new(&[43; 16]);
+/// use captoken_core::jws::Limits;
+/// use captoken_core::{UnverifiedToken, Verifier, delegate};
+///
+/// let token = UnverifiedToken::parse(&text, &Limits::default())?;
+/// delegate(&token, &text, &holder, child, now, 60, 3, &mut entropy)?;
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct UnverifiedToken<'t> {
     raw: &'t str,

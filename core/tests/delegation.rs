@@ -347,6 +347,80 @@ proptest! {
     }
 }
 
+/// A chain of `n` delegations below a root issued at NOW, each link minted
+/// at NOW + 1 with `max_depth` as the limit (and its parent verified with
+/// the same limit): the chain, or the first refusal.
+fn chain_of(n: usize, max_depth: usize) -> Result<String, captoken_core::TokenError> {
+    let keys = keyset();
+    let verifier = verifier(&keys).max_delegation_depth(max_depth);
+    let mut text = issue_at(NOW, 300);
+    let mut holder = holder_key();
+    for i in 0..n {
+        let parent = verifier.verify(&text, NOW + 1)?;
+        let next = key(100 + u8::try_from(i).unwrap());
+        text = delegation::delegate(
+            &parent,
+            &text,
+            &holder,
+            child_request(&next, drive_robot7(), json!(AUD)),
+            NOW + 1,
+            200,
+            max_depth,
+            &mut SliceEntropy::new(&[next.to_bytes()[0]; 16]),
+        )?
+        .token;
+        holder = next;
+    }
+    Ok(text)
+}
+
+proptest! {
+    // 42 (m, n) pairs: at 256 cases each is missed with probability
+    // (41/42)^256 < 0.3%. A case costs at most ~60 signature operations,
+    // ~8 ms on average in a debug build (whose crypto crates are optimized,
+    // see the root Cargo.toml): ~2 s in all on a loaded 2-core machine.
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// With a configured maximum depth `m`, a chain of `n` delegations can
+    /// be minted iff `n <= m`; a verifier with the same `m` accepts a
+    /// chain of `n` iff `n <= m` and refuses a longer one as too deep,
+    /// naming its depth and the limit.
+    #[test]
+    fn the_delegation_depth_bound_holds_when_minting_and_when_verifying(m in 0usize..=5, n in 0usize..=6) {
+        match chain_of(n, m) {
+            Ok(chain) => {
+                prop_assert!(n <= m, "{} delegations minted under max depth {}", n, m);
+                prop_assert_eq!(chain.matches('~').count(), n);
+            }
+            Err(err) => {
+                prop_assert!(n > m, "{} delegations refused under max depth {}: {}", n, m, err);
+                // Refused at the first link past the limit.
+                prop_assert_eq!(
+                    err,
+                    captoken_core::TokenError::Delegation(delegation::DelegationError::TooDeep { depth: m + 1, max: m })
+                );
+            }
+        }
+        // The same chain minted under a limit that allows it, presented to
+        // a verifier with limit m.
+        let chain = chain_of(n, 6).unwrap();
+        let keys = keyset();
+        match verifier(&keys).max_delegation_depth(m).verify(&chain, NOW + 1) {
+            Ok(v) => {
+                prop_assert!(n <= m, "a chain of {} verified under max depth {}", n, m);
+                prop_assert_eq!(v.depth(), n);
+            }
+            Err(err) => {
+                prop_assert!(n > m, "a chain of {} refused under max depth {}: {}", n, m, err);
+                prop_assert_eq!(
+                    err,
+                    captoken_core::TokenError::Delegation(delegation::DelegationError::TooDeep { depth: n, max: m })
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn meet_gives_the_delegated_scope() {
     // min(parent, granted): what a delegator may hand on when asked for more.
