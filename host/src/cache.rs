@@ -10,11 +10,12 @@
 //! the compiled bytes, in hex, followed by those bytes.
 //!
 //! Loading compiled code is trusting it: wasmtime cannot check machine code
-//! it did not just produce. So a file is used only when its directory and
-//! the file itself can be written by their owner alone (the same rule the
-//! gateway applies to its signing key, which sits beside it), and only when
-//! its bytes still hash to the digest stored with them (a torn write, a bad
-//! disk). Anything else is a miss: the module is compiled from the checked
+//! it did not just produce. So a file is used only when it and its
+//! directory are owned by the user running the process and writable by
+//! nobody else, with no symlink on the way in and a parent that others
+//! cannot swap the directory out of (the trust the signing key beside it
+//! already needs), and only when its bytes still hash to the digest stored
+//! with them (a torn write, a bad disk). Anything else is a miss: the module is compiled from the checked
 //! `.wasm` bytes as if there were no cache, and the file is rewritten. The
 //! cache never makes start-up fail.
 
@@ -96,18 +97,35 @@ fn file_name(engine: &Engine, sha256: &str) -> String {
     format!("{sha256}-{:016x}.cwasm", hasher.finish())
 }
 
-/// The compiled bytes in `path` if the file exists, only its owner can
-/// write it and its directory, and it holds what its digest says; `None`
-/// if there is no file; `Err` with the reason it must not be used (a
-/// reason starting `corrupt` means the file may be replaced).
+/// The compiled bytes in `path` if the file exists and can be trusted:
+/// the directory is a real directory (not a symlink) that this user owns
+/// and only this user can write, inside a parent others cannot replace it
+/// in; the file, opened without following a symlink, is a regular file
+/// with the same owner and mode rule (checked on the open descriptor, so
+/// nothing can be swapped in between); and it holds what its digest says.
+/// `None` if there is no file; `Err` with the reason it must not be used
+/// (a reason starting `corrupt` means the file may be replaced).
 fn read_sound(dir: &Path, path: &Path) -> Result<Option<Vec<u8>>, String> {
-    let data = match std::fs::read(path) {
-        Ok(data) => data,
+    match std::fs::symlink_metadata(dir) {
+        Ok(_) => trusted_dir(dir)?,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(format!("cannot read `{}`: {err}", path.display())),
+        Err(err) => return Err(format!("cannot stat `{}`: {err}", dir.display())),
+    }
+    let mut file = match open_no_follow(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(format!("cannot open `{}`: {err}", path.display())),
     };
-    owner_only(dir)?;
-    owner_only(path)?;
+    let meta = file
+        .metadata()
+        .map_err(|err| format!("cannot stat `{}`: {err}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!("`{}` is not a regular file", path.display()));
+    }
+    owned_by_me_only(&meta, path)?;
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut data)
+        .map_err(|err| format!("cannot read `{}`: {err}", path.display()))?;
     let (digest, compiled) = data
         .split_at_checked(64)
         .ok_or_else(|| format!("corrupt: `{}` is shorter than its digest", path.display()))?;
@@ -120,25 +138,83 @@ fn read_sound(dir: &Path, path: &Path) -> Result<Option<Vec<u8>>, String> {
     Ok(Some(compiled.to_vec()))
 }
 
-/// Refuses a file or directory that anyone but its owner may write.
-fn owner_only(path: &Path) -> Result<(), String> {
+/// `path` opened for reading; a symlink at `path` is an error (ELOOP).
+fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(no_follow_flag());
+    }
+    options.open(path)
+}
+
+#[cfg(unix)]
+fn no_follow_flag() -> i32 {
+    i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or(0)
+}
+
+/// The cache directory must be a directory, not a symlink to one, owned by
+/// this user and writable by nobody else; and its parent must not let
+/// others rename it away and put their own in its place (writable by
+/// others without the sticky bit, as `/tmp` has).
+fn trusted_dir(dir: &Path) -> Result<(), String> {
+    let meta = std::fs::symlink_metadata(dir)
+        .map_err(|err| format!("cannot stat `{}`: {err}", dir.display()))?;
+    if !meta.is_dir() {
+        return Err(format!(
+            "`{}` is not a directory (a symlink is not trusted)",
+            dir.display()
+        ));
+    }
+    owned_by_me_only(&meta, dir)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .map_err(|err| format!("cannot stat `{}`: {err}", path.display()))?
+        let parent = match dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(parent) => parent.to_path_buf(),
+            None => Path::new(".").to_path_buf(),
+        };
+        let mode = std::fs::metadata(&parent)
+            .map_err(|err| format!("cannot stat `{}`: {err}", parent.display()))?
             .permissions()
             .mode();
-        if mode & 0o022 != 0 {
+        if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+            return Err(format!(
+                "`{}` has mode {:o}: others could replace the cache directory in it",
+                parent.display(),
+                mode & 0o7777
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses what another user owns, or anyone but its owner may write:
+/// compiled code from it would run as this user.
+fn owned_by_me_only(meta: &std::fs::Metadata, path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let me = rustix::process::geteuid().as_raw();
+        if meta.uid() != me {
+            return Err(format!(
+                "`{}` is owned by uid {}, not by this user (uid {me})",
+                path.display(),
+                meta.uid()
+            ));
+        }
+        if meta.mode() & 0o022 != 0 {
             return Err(format!(
                 "`{}` has mode {:o}: others could write compiled code the gateway would run",
                 path.display(),
-                mode & 0o777
+                meta.mode() & 0o777
             ));
         }
     }
     #[cfg(not(unix))]
-    let _ = path;
+    let _ = (meta, path);
     Ok(())
 }
 
@@ -146,14 +222,16 @@ fn owner_only(path: &Path) -> Result<(), String> {
 fn deserialize(engine: &Engine, compiled: &[u8]) -> Result<Module, wasmtime::Error> {
     // SAFETY: `Module::deserialize` requires bytes produced by
     // `Module::serialize` of a compatible engine, because it maps them as
-    // machine code without being able to check them. These bytes were
-    // written by `write` below from `Module::serialize`, under a name that
-    // carries this engine's compatibility hash (wasmtime checks its own
-    // header too and refuses another version or configuration); they
-    // still hash to the digest stored with them, so they are the bytes
-    // written; and `read_sound` checked that only the owner of the process's
-    // data can write the file or its directory, the trust the signing key
-    // next to it already depends on.
+    // machine code it cannot check. These bytes come from a file named
+    // with this engine's compatibility hash (and wasmtime refuses another
+    // version or configuration from its own header), which `read_sound`
+    // opened without following symlinks in a real directory, and found (on
+    // the open descriptor) to be owned by this user and writable by nobody
+    // else, in a directory with the same rule whose parent others cannot
+    // swap it out of. So only this user, or root, could have written them:
+    // whoever can already replace this process's binary and its signing
+    // key. The digest stored with them catches a torn write or a bad disk,
+    // not an attacker; the ownership rule is what stands against one.
     unsafe { Module::deserialize(engine, compiled) }
 }
 
@@ -167,7 +245,8 @@ fn write(dir: &Path, path: &Path, compiled: &[u8]) -> Result<(), String> {
     builder
         .create(dir)
         .map_err(|err| format!("cannot create `{}`: {err}", dir.display()))?;
-    owner_only(dir)?;
+    // A directory someone else made first is not ours to fill.
+    trusted_dir(dir)?;
     // Unique per writer, so processes starting together never share one.
     let temp = path.with_extension(format!(
         "{}.{:x}.tmp",
@@ -183,7 +262,10 @@ fn write(dir: &Path, path: &Path, compiled: &[u8]) -> Result<(), String> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600).custom_flags(no_follow_flag());
+    }
     let mut file = options.open(&temp).map_err(fail)?;
     file.write_all(sha256_hex(compiled).as_bytes())
         .and_then(|()| file.write_all(compiled))

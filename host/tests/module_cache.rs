@@ -126,3 +126,54 @@ fn a_cache_others_can_write_is_neither_loaded_nor_overwritten() {
         ModuleSource::CacheHit(_)
     ));
 }
+
+#[cfg(unix)]
+#[test]
+fn symlinks_and_a_swappable_directory_are_not_trusted() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real");
+    load(&real);
+    let file = cache_file(&real);
+    let skipped = |cache: &Path, needle: &str| match load(cache).module_source() {
+        ModuleSource::CacheSkipped(why) => assert!(why.contains(needle), "{why}"),
+        other => panic!("{other:?}"),
+    };
+
+    // The cache directory reached through a symlink.
+    let linked_dir = dir.path().join("linked");
+    std::os::unix::fs::symlink(&real, &linked_dir).unwrap();
+    skipped(&linked_dir, "is not a directory");
+
+    // A cache file that is a symlink to a file elsewhere (say, one planted
+    // by someone who cannot write the directory but could once).
+    let other = dir.path().join("other");
+    load(&other);
+    let planted = dir.path().join("planted.cwasm");
+    std::fs::rename(cache_file(&other), &planted).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    std::os::unix::fs::symlink(&planted, &file).unwrap();
+    skipped(&real, "cannot open");
+    // …and it is neither followed nor replaced.
+    assert!(
+        std::fs::symlink_metadata(&file)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+
+    // A directory whose parent anyone may write (without the sticky bit)
+    // could be renamed away and replaced.
+    let open_parent = dir.path().join("open");
+    std::fs::create_dir(&open_parent).unwrap();
+    let cache = open_parent.join("cache");
+    load(&cache);
+    std::fs::set_permissions(&open_parent, std::fs::Permissions::from_mode(0o777)).unwrap();
+    skipped(&cache, "others could replace the cache directory");
+    // With the sticky bit (as /tmp has), only the owner may rename it.
+    std::fs::set_permissions(&open_parent, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    assert!(matches!(
+        load(&cache).module_source(),
+        ModuleSource::CacheHit(_)
+    ));
+}
