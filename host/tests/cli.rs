@@ -556,7 +556,7 @@ fn revoke_on_the_store_is_durable_audited_and_verifiable() {
     assert_eq!(record["event"], "token_revoked");
     assert_eq!(
         record["data"],
-        serde_json::json!({ "jti": jti, "reason": "key lost" })
+        serde_json::json!({ "id": jti, "reason": "key lost" })
     );
 
     let verified = ok(captoken(dir.path(), &["audit", "verify", "--db", db_arg]));
@@ -568,7 +568,7 @@ fn revoke_on_the_store_is_durable_audited_and_verifiable() {
     let bad_id = captoken(dir.path(), &["revoke", "--db", db_arg, "not-an-id"]);
     assert_eq!(bad_id.status.code(), Some(2));
     assert!(
-        stderr(&bad_id).starts_with("error: invalid_id: "),
+        stderr(&bad_id).starts_with("error: invalid_value: "),
         "{}",
         stderr(&bad_id)
     );

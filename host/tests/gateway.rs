@@ -1384,6 +1384,9 @@ fn the_signed_revocation_list_verifies_and_lists_what_was_revoked() {
         (list["seq"].clone(), list["count"].clone()),
         (json!(2), json!(2))
     );
+    // Asked again with nothing revoked since: the same signed list, not a
+    // new signature per reader.
+    assert_eq!(get(addr, "/v1/revocations", false).json(), list);
     assert_eq!(
         list["next_update"].as_i64().unwrap() - list["iat"].as_i64().unwrap(),
         120
@@ -1504,14 +1507,20 @@ fn the_gateway_signs_in_the_host_and_a_faulty_signer_hands_out_nothing() {
     assert_eq!(hsm.asked.load(Ordering::Relaxed), 2);
     drop(server);
 
-    // A device that fails, and one that signs with another key: 500
-    // signing_failed, nothing stored, nothing handed out.
-    let (other, _) = holder(61);
-    let wrong = gateway::KeyFileSigner::from_private_jwk(other.as_object().unwrap()).unwrap();
-    for key in [None, Some(wrong)] {
+    // A device that fails; one that signs with another key; and one that
+    // signs with another key and says so (its own public key): 500
+    // signing_failed, nothing stored, nothing handed out. Signatures are
+    // checked against the published key, never the signer's word.
+    let (other, other_public) = holder(61);
+    let wrong = || gateway::KeyFileSigner::from_private_jwk(other.as_object().unwrap()).unwrap();
+    for (key, says) in [
+        (None, public_jwk.clone()),
+        (Some(wrong()), public_jwk.clone()),
+        (Some(wrong()), other_public.clone()),
+    ] {
         let server = serve_gateway(
             gateway.with_signer(Arc::new(FakeHsm {
-                public_jwk: public_jwk.clone(),
+                public_jwk: says,
                 key,
                 asked: 0.into(),
             })),
@@ -1605,6 +1614,39 @@ fn a_single_use_token_is_spent_once_even_across_a_restart() {
     let server = restart(paths, dir);
     spend(server.addr, &token).expect_error(401, "replayed");
     spend(server.addr, &other).expect_error(401, "replayed");
+}
+
+#[test]
+fn spending_a_delegated_token_spends_the_grant_it_came_from() {
+    let server = start("single-use-chain");
+    let (holder_private, public) = holder(73);
+    let (_, child_public) = holder(74);
+    let root = issue(server.addr, "operator-1", &public)["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let spend = |token: &str| {
+        post(
+            server.addr,
+            "/v1/tokens/verify",
+            false,
+            &json!({ "token": token, "single_use": true }),
+        )
+    };
+    // The holder mints itself two children to use the grant twice.
+    let first = delegate(&server, &root, &holder_private, &child_public)["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = delegate(&server, &root, &holder_private, &child_public)["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(spend(&first).status, 200);
+    spend(&second).expect_error(401, "replayed");
+    spend(&root).expect_error(401, "replayed");
+    // Plain verification is untouched by spending.
+    assert_eq!(verify(server.addr, &second).status, 200);
 }
 
 #[test]

@@ -35,7 +35,7 @@ pub(crate) struct RevokeArgs {
 pub(crate) fn revoke(args: &RevokeArgs) -> Result<(), CliError> {
     if !b64::is_token_id(&args.id) {
         return Err(CliError::usage(
-            "invalid_id",
+            "invalid_value",
             format!(
                 "`{}` is not a token id: a `jti` (base64url of at least 128 bits), or \
                  a delegated token's `jti`s joined by `.`",

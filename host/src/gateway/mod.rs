@@ -44,7 +44,7 @@ pub use setup::{
 };
 pub use signer::{KeyFileSigner, TokenSigner};
 pub use store::{
-    DEFAULT_REASON, Grant, Revocation, RevocationSnapshot, RevokedId, SCHEMA_VERSION, Store,
+    DEFAULT_REASON, Grant, Revocation, RevocationSnapshot, RevokedId, SCHEMA_VERSION, Spend, Store,
     StoreError, TokenRow,
 };
 
@@ -195,6 +195,8 @@ struct Inner {
     policy: Value,
     admin: AdminToken,
     metrics: Arc<Metrics>,
+    /// The last signed revocation list (`GET /v1/revocations`).
+    lists: routes::SignedLists,
 }
 
 impl Gateway {
@@ -241,6 +243,7 @@ impl Gateway {
             policy,
             admin,
             metrics,
+            lists: routes::SignedLists::default(),
         };
         Ok((
             Self {
@@ -274,6 +277,7 @@ impl Gateway {
                 policy: inner.policy.clone(),
                 admin: inner.admin.clone(),
                 metrics: Arc::clone(&inner.metrics),
+                lists: routes::SignedLists::default(),
             }),
         })
     }
@@ -304,6 +308,7 @@ impl Gateway {
                 policy: inner.policy.clone(),
                 admin: inner.admin.clone(),
                 metrics: Arc::clone(&inner.metrics),
+                lists: routes::SignedLists::default(),
             }),
         }
     }
@@ -328,7 +333,7 @@ impl Gateway {
     /// The public key set `/.well-known/jwks.json` serves.
     #[must_use]
     pub fn jwks(&self) -> Value {
-        self.inner.key.jwks.clone()
+        self.inner.key.jwks(crate::now())
     }
 }
 

@@ -86,12 +86,13 @@ impl Module {
         op: u32,
         name: &'static str,
         signer: Arc<dyn TokenSigner>,
+        published: Value,
         request: Value,
         member: &'static str,
     ) -> Result<Value, CallError> {
         let attach = self.attach;
         self.run(name, move |runtime| {
-            call_signed(runtime, op, attach, &signer, request, member)
+            call_signed(runtime, op, attach, &signer, &published, request, member)
         })
         .await
     }

@@ -19,7 +19,7 @@ use super::audit::AuditEvent;
 use super::body::{self, Fields};
 use super::error::ApiError;
 use super::module::CallError;
-use super::store::{Grant, Store, StoreError, TokenRow};
+use super::store::{Grant, Spend, Store, StoreError, TokenRow};
 use super::{Gateway, Inner};
 use crate::{b64, entropy, now};
 
@@ -93,6 +93,13 @@ async fn blocking<T: Send + 'static>(
     let store = Arc::clone(store);
     match tokio::task::spawn_blocking(move || work(&store)).await {
         Ok(Ok(value)) => Ok(value),
+        // The store's writes call the module (audit records): a full
+        // instance pool is the same 503 as for any other module call.
+        Ok(Err(err)) if err.code() == "host_busy" => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            err.code(),
+            err.to_string(),
+        )),
         Ok(Err(err)) => Err(ApiError::internal(err.code(), err.to_string())),
         Err(join) => Err(ApiError::internal(
             "host_task_failed",
@@ -207,6 +214,7 @@ async fn issue(
             gw.ops.issue,
             "issue",
             Arc::clone(&gw.key.signer),
+            gw.key.public_jwk.clone(),
             json!({
                 "issuer": gw.config.issuer,
                 "now": now(),
@@ -333,7 +341,7 @@ async fn verify(
             let mut request = json!({
                 "proof": proof,
                 "token": token,
-                "jwks": gw.key.jwks,
+                "jwks": gw.key.jwks(now()),
                 "issuer": gw.config.issuer,
                 "audience": audience,
                 "now": at,
@@ -370,9 +378,11 @@ async fn verify(
             ) else {
                 return Err(bad_module_response("pop_verify", "replay.key, replay.exp"));
             };
+            let chain = chain_ids(&verified)?;
             spend(
                 gw,
-                key,
+                vec![key.to_owned()],
+                chain,
                 exp,
                 at,
                 "this proof of possession was presented before",
@@ -388,7 +398,11 @@ async fn verify(
         }
     };
     if single_use {
-        let id = text(&verified, "id").ok_or_else(|| bad_module_response("verify", "id"))?;
+        // The whole chain is spent: the grant the issuer made can be used
+        // once, whichever delegation of it is presented (otherwise a holder
+        // could mint itself a fresh child per use).
+        let chain = chain_ids(&verified)?;
+        let keys = chain.iter().map(|id| format!("token:{id}")).collect();
         let exp = verified
             .get("claims")
             .and_then(|claims| claims.get("exp"))
@@ -396,10 +410,11 @@ async fn verify(
             .ok_or_else(|| bad_module_response("verify", "claims.exp"))?;
         spend(
             gw,
-            &format!("token:{id}"),
+            keys,
+            chain,
             exp,
             at,
-            "this single-use token was used before",
+            "this single-use token (or one it was delegated from) was used before",
         )
         .await?;
     }
@@ -425,16 +440,29 @@ async fn verify(
     Ok(axum::Json(body).into_response())
 }
 
-/// Records a use of `key` in the replay guard, kept until `exp` plus the
-/// largest leeway any verifier allows; a key seen before is 401 `replayed`.
-async fn spend(gw: &Inner, key: &str, exp: i64, at: i64, replayed: &str) -> Result<(), ApiError> {
-    let key_owned = key.to_owned();
+/// Records a use of `keys` in the replay guard, kept until `exp` plus the
+/// largest leeway any verifier allows: 401 `replayed` if any was seen
+/// before, 401 `revoked` if an id of `chain` was revoked since the token was
+/// verified (checked in the same transaction, so a revocation acknowledged
+/// before the spend always wins).
+async fn spend(
+    gw: &Inner,
+    keys: Vec<String>,
+    chain: Vec<String>,
+    exp: i64,
+    at: i64,
+    replayed: &str,
+) -> Result<(), ApiError> {
     let until = exp.saturating_add(MAX_LEEWAY);
-    let fresh = blocking(&gw.store, move |store| store.consume(&key_owned, until, at)).await?;
-    if fresh {
-        Ok(())
-    } else {
-        Err(ApiError::unauthorized("replayed", replayed))
+    let own = chain.last().cloned().unwrap_or_default();
+    let outcome = blocking(&gw.store, move |store| {
+        store.spend(&keys, &chain, until, at)
+    })
+    .await?;
+    match outcome {
+        Spend::Fresh => Ok(()),
+        Spend::Replayed => Err(ApiError::unauthorized("replayed", replayed)),
+        Spend::Revoked(id) => Err(revoked_error(&id, &own)),
     }
 }
 
@@ -451,7 +479,7 @@ async fn verify_token(
             "verify",
             json!({
                 "token": token,
-                "jwks": gw.key.jwks,
+                "jwks": gw.key.jwks(now()),
                 "issuer": gw.config.issuer,
                 "audience": audience.unwrap_or_else(|| gw.config.audience.clone()),
                 "now": now(),
@@ -462,41 +490,50 @@ async fn verify_token(
             CallError::Rejected { code, message, .. } => ApiError::unauthorized(&code, message),
             CallError::Failed(err) => err,
         })?;
-    // Root first, the presented token last: the module's `chain` lists the
-    // ancestors, each with its id (docs/FORMAT.md: a delegated token's id is
-    // scoped under its parent's, so a copied `jti` cannot collide), and
-    // `id` is the token's own. A link without one fails closed.
-    let mut jtis: Vec<String> = Vec::new();
+    let ids = chain_ids(&verified)?;
+    let own = ids.last().cloned().unwrap_or_default();
+    let revoked = blocking(&gw.store, move |store| {
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        Ok(store.first_revoked(&refs)?.map(str::to_owned))
+    })
+    .await?;
+    match revoked {
+        None => Ok(verified),
+        Some(id) => Err(revoked_error(&id, &own)),
+    }
+}
+
+fn revoked_error(id: &str, own: &str) -> ApiError {
+    if id == own {
+        ApiError::unauthorized("revoked", format!("token `{id}` has been revoked"))
+    } else {
+        ApiError::unauthorized(
+            "revoked",
+            format!(
+                "token `{id}`, an ancestor of this one in its delegation chain, has been revoked"
+            ),
+        )
+    }
+}
+
+/// The ids of a verified token's chain, root first, the token's own last:
+/// the module's `chain` lists the ancestors, each with its id
+/// (docs/FORMAT.md: a delegated token's id is scoped under its parent's, so
+/// a copied `jti` cannot collide), and `id` is the token's own. A link
+/// without one fails closed.
+fn chain_ids(verified: &Value) -> Result<Vec<String>, ApiError> {
+    let mut ids: Vec<String> = Vec::new();
     for link in verified
         .get("chain")
         .and_then(Value::as_array)
         .ok_or_else(|| bad_module_response("verify", "chain"))?
     {
         let id = text(link, "id").ok_or_else(|| bad_module_response("verify", "chain[].id"))?;
-        jtis.push(id.to_owned());
+        ids.push(id.to_owned());
     }
-    let own = text(&verified, "id")
-        .ok_or_else(|| bad_module_response("verify", "id"))?
-        .to_owned();
-    jtis.push(own.clone());
-    let revoked = blocking(&gw.store, move |store| {
-        let refs: Vec<&str> = jtis.iter().map(String::as_str).collect();
-        Ok(store.first_revoked(&refs)?.map(str::to_owned))
-    })
-    .await?;
-    match revoked {
-        None => Ok(verified),
-        Some(jti) if jti == own => Err(ApiError::unauthorized(
-            "revoked",
-            format!("token `{jti}` has been revoked"),
-        )),
-        Some(jti) => Err(ApiError::unauthorized(
-            "revoked",
-            format!(
-                "token `{jti}`, an ancestor of this one in its delegation chain, has been revoked"
-            ),
-        )),
-    }
+    let own = text(verified, "id").ok_or_else(|| bad_module_response("verify", "id"))?;
+    ids.push(own.to_owned());
+    Ok(ids)
 }
 
 /// `POST /v1/tokens/revoke` `{jti, reason?}`: answered only once the
@@ -645,14 +682,17 @@ async fn grant(
         scopes: json!({ "caps": caps, "aud": claims.get("aud") }),
         valid_until: Some(exp),
         revoked_at: None,
-        created_at: iat,
+        // When the gateway recorded it: the child's `iat` is its
+        // delegator's to choose (and could be backdated).
+        created_at: now(),
     };
+    let chain = chain_ids(&verified)?;
     let event = AuditEvent::new(
         "agent.capability.granted",
         json!({ "id": id, "parent_id": parent_id, "sub": sub, "caps": caps, "exp": exp }),
     );
     let outcome = blocking(&gw.store, move |store| {
-        store.grant(&row, workspace.as_deref(), depth, &event)
+        store.grant(&row, workspace.as_deref(), depth, &chain, &event)
     })
     .await?;
     let (status, workspace_id, already) = match outcome {
@@ -668,13 +708,10 @@ async fn grant(
                 ),
             ));
         }
-        Grant::ParentRevoked => {
-            // Revoked between the check above and the write.
-            let err = ApiError::unauthorized(
-                "revoked",
-                format!("the parent `{parent_id}` has been revoked"),
-            );
-            return Err(attempted(gw, &parent_id, err).await);
+        Grant::Revoked(revoked) => {
+            // Revoked between the verify above and the write: the chain is
+            // no longer valid, so there is no sound parent to audit from.
+            return Err(revoked_error(&revoked, &id));
         }
     };
     let body = json!({
@@ -827,15 +864,22 @@ async fn capabilities(
 async fn revocations(State(gateway): State<Gateway>) -> Result<Response, ApiError> {
     let gw = &*gateway.inner;
     let at = now();
+    let interval = i64::try_from(gw.config.revocation_list_interval.as_secs())
+        .unwrap_or(i64::MAX)
+        .max(1);
+    // The route is public: sign a list once per `seq` and reuse it while it
+    // has at least half its freshness left, so readers cost one indexed
+    // read, not a table scan and two module calls each.
+    let seq = blocking(&gw.store, |store| store.revocation_seq()).await?;
+    if let Some(body) = gw.lists.cached(seq, at, interval) {
+        return Ok(revocation_list_response(body, interval));
+    }
     // Tokens this gateway issued that expired longer ago than any
     // verifier's leeway are refused as expired anyway: leave them out.
     let snapshot = blocking(&gw.store, move |store| {
         store.revocation_list(at, MAX_LEEWAY)
     })
     .await?;
-    let interval = i64::try_from(gw.config.revocation_list_interval.as_secs())
-        .unwrap_or(i64::MAX)
-        .max(1);
     let next_update = at.saturating_add(interval);
     let entries: Vec<Value> = snapshot
         .entries
@@ -860,6 +904,7 @@ async fn revocations(State(gateway): State<Gateway>) -> Result<Response, ApiErro
             gw.ops.revocation_list_sign,
             "revocation_list_sign",
             Arc::clone(&gw.key.signer),
+            gw.key.public_jwk.clone(),
             json!({
                 "list": {
                     "iss": gw.config.issuer,
@@ -877,7 +922,7 @@ async fn revocations(State(gateway): State<Gateway>) -> Result<Response, ApiErro
             CallError::Rejected { code, message, .. } => ApiError::internal(&code, message),
             CallError::Failed(err) => err,
         })?;
-    let mut response = axum::Json(json!({
+    let body = json!({
         "list": signed.get("list"),
         "kid": signed.get("kid"),
         "iss": gw.config.issuer,
@@ -885,15 +930,50 @@ async fn revocations(State(gateway): State<Gateway>) -> Result<Response, ApiErro
         "iat": at,
         "next_update": next_update,
         "count": count,
-    }))
-    .into_response();
+    });
+    gw.lists.keep(snapshot.seq, at, body.clone());
+    Ok(revocation_list_response(body, interval))
+}
+
+fn revocation_list_response(body: Value, interval: i64) -> Response {
+    let mut response = axum::Json(body).into_response();
     // A cached copy is still fresh for a while; never past `next_update`.
     let max_age = (interval / 5).clamp(1, 60);
     if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
         response.headers_mut().insert(header::CACHE_CONTROL, value);
     }
     public_to_pages(&mut response);
-    Ok(response)
+    response
+}
+
+/// The last signed revocation list, for reuse by [`revocations`].
+#[derive(Debug, Default)]
+pub(crate) struct SignedLists(std::sync::Mutex<Option<(i64, i64, Value)>>);
+
+impl SignedLists {
+    /// The kept body, if it is for `seq` and was signed less than half an
+    /// interval before `at`.
+    fn cached(&self, seq: i64, at: i64, interval: i64) -> Option<Value> {
+        let kept = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*kept {
+            Some((kept_seq, iat, body))
+                if *kept_seq == seq && at < iat.saturating_add(interval / 2) =>
+            {
+                Some(body.clone())
+            }
+            _ => None,
+        }
+    }
+
+    fn keep(&self, seq: i64, iat: i64, body: Value) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((seq, iat, body));
+    }
 }
 
 /// Lets a page on any origin read this response (CORS): an operator console

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::GatewayError;
 use super::module::OpIds;
-use super::signer::{KeyFileSigner, TokenSigner, call_signed};
+use super::signer::{KeyFileSigner, TokenSigner, call_signed, new_private_jwk};
 use crate::{Runtime, b64, entropy};
 
 /// The file name of the signing key inside the key directory.
@@ -53,9 +53,29 @@ pub(crate) struct SigningKey {
     pub(crate) signer: Arc<dyn TokenSigner>,
     pub(crate) public_jwk: Value,
     pub(crate) kid: String,
-    /// What tokens verify against: the current key first, then the retired
-    /// keys whose window is still open (each with its `exp`).
-    pub(crate) jwks: Value,
+    /// The retired keys whose window was open at start-up (each with its
+    /// `exp`); [`SigningKey::jwks`] leaves out those closed since.
+    pub(crate) retired: Vec<Value>,
+}
+
+impl SigningKey {
+    /// What tokens verify against at `now`: the current key first, then the
+    /// retired keys whose window is still open. The module enforces the
+    /// windows itself; leaving closed ones out also stops serving them.
+    pub(crate) fn jwks(&self, now: i64) -> Value {
+        let mut keys = vec![self.public_jwk.clone()];
+        keys.extend(
+            self.retired
+                .iter()
+                .filter(|jwk| {
+                    jwk.get("exp")
+                        .and_then(Value::as_i64)
+                        .is_some_and(|exp| exp > now)
+                })
+                .cloned(),
+        );
+        json!({ "keys": keys })
+    }
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -90,10 +110,7 @@ pub(crate) fn signing_key(
         false
     } else {
         private_dir(key_dir)?;
-        let pair = runtime.keygen(entropy::<32>()?)?;
-        let jwk = pair.get("private_jwk").ok_or_else(|| {
-            GatewayError::Key(format!("keygen returned no `private_jwk`: {pair}"))
-        })?;
+        let jwk = new_private_jwk(&entropy::<32>()?);
         write_secret(&path, &format!("{jwk:#}\n"))?;
         true
     };
@@ -127,15 +144,20 @@ pub(crate) fn signing_key(
         .filter_map(|jwk| jwk.get("kid").and_then(Value::as_str).map(str::to_owned))
         .collect();
     let mut keys = vec![public_jwk.clone()];
-    keys.extend(retired);
-    let jwks = json!({ "keys": keys });
-    let kid = self_test(runtime, &signer, &jwks)?;
+    keys.extend(retired.iter().cloned());
+    let kid = self_test(runtime, &signer, &json!({ "keys": keys }))?;
+    // Published with its `kid` (the module's thumbprint of it), whether or
+    // not the file names one.
+    let mut public_jwk = public_jwk;
+    if let Value::Object(members) = &mut public_jwk {
+        members.insert("kid".to_owned(), Value::String(kid.clone()));
+    }
     Ok((
         SigningKey {
             signer,
             public_jwk,
             kid: kid.clone(),
-            jwks,
+            retired,
         },
         KeyFile {
             path,
@@ -173,6 +195,7 @@ fn self_test(
         runtime.op_id("issue")?,
         runtime.op_id("attach_signature")?,
         signer,
+        public_jwk,
         request,
         "token",
     )?;
@@ -365,16 +388,11 @@ pub fn rotate_signing_key(
     let retired_text = format!("{:#}\n", json!({ "keys": keys }));
     replace_file(&retired_path, &retired_text, false)?;
 
-    let pair = runtime.keygen(entropy::<32>()?)?;
-    let jwk = pair
-        .get("private_jwk")
-        .ok_or_else(|| GatewayError::Key(format!("keygen returned no `private_jwk`: {pair}")))?;
-    let kid = pair
-        .get("kid")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
+    let jwk = new_private_jwk(&entropy::<32>()?);
     replace_file(&path, &format!("{jwk:#}\n"), true)?;
+    // The new key's id, and proof it signs: the same self-test a start runs.
+    let (new, _) = signing_key(runtime, key_dir)?;
+    let kid = new.kid;
     Ok(Rotation {
         retired_kid: old.kid,
         retired_until,

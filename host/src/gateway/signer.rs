@@ -44,6 +44,27 @@ impl std::fmt::Debug for KeyFileSigner {
     }
 }
 
+/// A new private Ed25519 JWK (`kty`, `crv`, `x`, `d`) from a 32-byte seed of
+/// host entropy, made here rather than by the module's `keygen`, so the
+/// gateway's key is never in the module's memory, not even at birth.
+#[must_use]
+pub fn new_private_jwk(seed: &[u8; 32]) -> Value {
+    use sha2::Digest as _;
+    let key = ed25519_dalek::SigningKey::from_bytes(seed);
+    let x = b64::encode(key.verifying_key().as_bytes());
+    // RFC 7638: the SHA-256 of the required members, sorted, no spaces. The
+    // module checks it against its own at the start-up self-test.
+    let thumbprint = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+    let kid = b64::encode(&sha2::Sha256::digest(thumbprint.as_bytes()));
+    json!({
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "kid": kid,
+        "x": x,
+        "d": b64::encode(seed),
+    })
+}
+
 impl KeyFileSigner {
     /// The signer of a private Ed25519 JWK (RFC 8037: `d` is the 32-byte
     /// seed). `x` is kept as the public key the module checks signatures
@@ -88,8 +109,10 @@ impl TokenSigner for KeyFileSigner {
 
 /// Runs signing operation `op` (`issue`, `revocation_list_sign`, …) with
 /// `signer` in place of a private key, synchronously: the request gets
-/// `"signer"`, the module answers `signing_input`, `signer` signs it, and
-/// `attach_signature` (operation `attach`) checks and assembles it into the
+/// `"signer": {"public_jwk": published}`, the module answers
+/// `signing_input`, `signer` signs it, and `attach_signature` (operation
+/// `attach`) checks the signature under `published` (the key verifiers are
+/// given, never what the signer says of itself) and assembles it into the
 /// response's `member` (`token`, `list`).
 ///
 /// # Errors
@@ -103,17 +126,15 @@ pub(crate) fn call_signed(
     op: u32,
     attach: u32,
     signer: &Arc<dyn TokenSigner>,
+    published: &Value,
     mut request: Value,
     member: &str,
 ) -> Result<Value, HostError> {
     if let Value::Object(members) = &mut request {
-        members.insert(
-            "signer".to_owned(),
-            json!({ "public_jwk": signer.public_jwk() }),
-        );
+        members.insert("signer".to_owned(), json!({ "public_jwk": published }));
     }
     let mut prepared = runtime.call_json(op, &request)?;
-    let attach_request = attach_request(&prepared, signer.as_ref())?;
+    let attach_request = attach_request(&prepared, signer.as_ref(), published)?;
     // From here on the request is not at fault: a signature the module
     // refuses is the signer's.
     let attached = runtime
@@ -129,7 +150,11 @@ pub(crate) fn call_signed(
 }
 
 /// The `attach_signature` request for a prepared response, signed.
-fn attach_request(prepared: &Value, signer: &dyn TokenSigner) -> Result<Value, HostError> {
+fn attach_request(
+    prepared: &Value,
+    signer: &dyn TokenSigner,
+    published: &Value,
+) -> Result<Value, HostError> {
     let input = prepared
         .get("signing_input")
         .and_then(Value::as_str)
@@ -142,7 +167,7 @@ fn attach_request(prepared: &Value, signer: &dyn TokenSigner) -> Result<Value, H
     let mut request = json!({
         "signing_input": input,
         "signature": b64::encode(&signature),
-        "public_jwk": signer.public_jwk(),
+        "public_jwk": published,
     });
     if let (Some(rest), Value::Object(members)) = (prepared.get("chain_rest"), &mut request) {
         members.insert("chain_rest".to_owned(), rest.clone());

@@ -195,8 +195,20 @@ pub enum Grant {
     },
     /// The parent is not a token this store holds.
     UnknownParent,
-    /// The parent is revoked.
-    ParentRevoked,
+    /// This id of the chain (the parent, an ancestor, or the child itself)
+    /// is revoked.
+    Revoked(String),
+}
+
+/// What [`Store::spend`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spend {
+    /// None of the keys was seen before: all are recorded now.
+    Fresh,
+    /// A key was seen before: a replay.
+    Replayed,
+    /// This id of the chain is revoked.
+    Revoked(String),
 }
 
 /// The reason recorded for a revocation that gave none.
@@ -315,9 +327,23 @@ impl Store {
         row: &TokenRow,
         workspace: Option<&str>,
         depth: i64,
+        chain: &[String],
         event: &AuditEvent,
     ) -> Result<Grant, StoreError> {
         self.write(|tx, auditor| {
+            // Checked again here, under the writer: a revocation that
+            // committed after the chain was verified still wins.
+            for id in chain {
+                let revoked = tx
+                    .query_row("SELECT 1 FROM sec_revocations WHERE jti = ?1", [id], |_| {
+                        Ok(())
+                    })
+                    .optional()?
+                    .is_some();
+                if revoked {
+                    return Ok(Grant::Revoked(id.clone()));
+                }
+            }
             let parent: Option<(String, Option<i64>)> = tx
                 .query_row(
                     "SELECT workspace_id, revoked_at FROM sec_capability_tokens WHERE token_id = ?1",
@@ -329,7 +355,7 @@ impl Store {
                 return Ok(Grant::UnknownParent);
             };
             if parent_revoked.is_some() {
-                return Ok(Grant::ParentRevoked);
+                return Ok(Grant::Revoked(row.parent_token_id.clone().unwrap_or_default()));
             }
             let recorded = tx
                 .query_row(
@@ -430,37 +456,68 @@ impl Store {
         })
     }
 
-    /// The replay guard (docs/FORMAT.md "Replay guard"): records `key` as
-    /// used until `until` and answers `true`, or answers `false` if it was
-    /// recorded before and is still kept (a replay), keeping it at least
-    /// until `until`. Entries past their time are dropped first, so the
+    /// The replay guard (docs/FORMAT.md "Replay guard"): records every one
+    /// of `keys` as used until `until`, unless one of them was recorded
+    /// before and is still kept ([`Spend::Replayed`]; every key is kept at
+    /// least until `until` either way) or an id of `chain` is revoked
+    /// ([`Spend::Revoked`], nothing recorded), in one transaction under the
+    /// single writer. Entries past their time are dropped first, so the
     /// table holds only what could still be replayed. Durable when this
     /// returns: a use acknowledged before a crash stays used.
     ///
     /// # Errors
     ///
     /// `store_error`; nothing is recorded then (and the use is refused).
-    pub fn consume(&self, key: &str, until: i64, now: i64) -> Result<bool, StoreError> {
+    pub fn spend(
+        &self,
+        keys: &[String],
+        chain: &[String],
+        until: i64,
+        now: i64,
+    ) -> Result<Spend, StoreError> {
         self.write(|tx, _| {
+            for id in chain {
+                let revoked = tx
+                    .query_row("SELECT 1 FROM sec_revocations WHERE jti = ?1", [id], |_| {
+                        Ok(())
+                    })
+                    .optional()?
+                    .is_some();
+                if revoked {
+                    return Ok(Spend::Revoked(id.clone()));
+                }
+            }
             tx.execute("DELETE FROM sec_replay WHERE expires_at <= ?1", [now])?;
-            let seen = tx
-                .query_row("SELECT 1 FROM sec_replay WHERE key = ?1", [key], |_| Ok(()))
-                .optional()?
-                .is_some();
-            if seen {
+            let mut seen = false;
+            for key in keys {
+                seen |= tx
+                    .query_row("SELECT 1 FROM sec_replay WHERE key = ?1", [key], |_| Ok(()))
+                    .optional()?
+                    .is_some();
+            }
+            for key in keys {
                 // A copy with a later expiry must not outlive the entry.
                 tx.execute(
-                    "UPDATE sec_replay SET expires_at = max(expires_at, ?2) WHERE key = ?1",
-                    params![key, until],
-                )?;
-            } else {
-                tx.execute(
-                    "INSERT INTO sec_replay (key, expires_at) VALUES (?1, ?2)",
+                    "INSERT INTO sec_replay (key, expires_at) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
                     params![key, until],
                 )?;
             }
-            Ok(!seen)
+            Ok(if seen { Spend::Replayed } else { Spend::Fresh })
         })
+    }
+
+    /// The signed revocation list's `seq` alone (a cheap freshness check).
+    ///
+    /// # Errors
+    ///
+    /// `store_error`.
+    pub fn revocation_seq(&self) -> Result<i64, StoreError> {
+        Ok(lock(&self.reader).query_row(
+            "SELECT seq FROM sec_revocation_list_state WHERE id = 1",
+            [],
+            |row| row.get(0),
+        )?)
     }
 
     /// What the signed revocation list publishes: its `seq` (raised by
@@ -483,8 +540,12 @@ impl Store {
         )?;
         let entries = {
             let mut statement = tx.prepare_cached(
+                // A delegated id (`root.child…`) expires no later than its
+                // root, so the root's row bounds it too, recorded or not.
                 "SELECT r.jti, r.revoked_at, r.reason FROM sec_revocations r
-                 LEFT JOIN sec_capability_tokens t ON t.token_id = r.jti
+                 LEFT JOIN sec_capability_tokens t ON t.token_id =
+                     CASE WHEN instr(r.jti, '.') > 0 THEN substr(r.jti, 1, instr(r.jti, '.') - 1)
+                          ELSE r.jti END
                  WHERE t.valid_until IS NULL OR t.valid_until > ?1
                  ORDER BY r.jti",
             )?;
@@ -690,6 +751,57 @@ mod tests {
             valid_until: Some(until),
             revoked_at: None,
             created_at: 100,
+        }
+    }
+
+    #[test]
+    fn the_revocation_list_drops_ids_once_their_root_has_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join("s.db")).unwrap();
+        store
+            .insert_token(&row("root", None, "alice", 1000), &issued("x"))
+            .unwrap();
+        // The root itself, a delegated child never recorded here, and an id
+        // this store never issued.
+        for id in ["root", "root.child", "stranger"] {
+            store
+                .revoke(id, "admin", None, 500, "token_revoked")
+                .unwrap();
+        }
+        let ids = |now| -> Vec<String> {
+            store
+                .revocation_list(now, 300)
+                .unwrap()
+                .entries
+                .into_iter()
+                .map(|e| e.id)
+                .collect()
+        };
+        assert_eq!(ids(900), ["root", "root.child", "stranger"]);
+        // Past the root's expiry plus the grace, nothing of its chain can be
+        // accepted anywhere: its entries go; the stranger's stays.
+        assert_eq!(ids(1299), ["root", "root.child", "stranger"]);
+        assert_eq!(ids(1300), ["stranger"]);
+        assert_eq!(store.revocation_list(1300, 300).unwrap().seq, 3);
+        assert_eq!(store.revocation_seq().unwrap(), 3);
+    }
+
+    /// What makes an acknowledged write survive power loss, not only a
+    /// killed process (which the crash test covers, and which keeps the
+    /// page cache): WAL with every commit fsynced.
+    #[test]
+    fn every_connection_commits_durably() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join("s.db")).unwrap();
+        for conn in [&store.writer, &store.reader] {
+            let conn = lock(conn);
+            let mode: String = conn
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .unwrap();
+            let sync: i64 = conn
+                .query_row("PRAGMA synchronous", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!((mode.as_str(), sync), ("wal", 2), "2 is FULL");
         }
     }
 
