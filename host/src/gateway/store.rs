@@ -333,16 +333,8 @@ impl Store {
         self.write(|tx, auditor| {
             // Checked again here, under the writer: a revocation that
             // committed after the chain was verified still wins.
-            for id in chain {
-                let revoked = tx
-                    .query_row("SELECT 1 FROM sec_revocations WHERE jti = ?1", [id], |_| {
-                        Ok(())
-                    })
-                    .optional()?
-                    .is_some();
-                if revoked {
-                    return Ok(Grant::Revoked(id.clone()));
-                }
+            if let Some(id) = revoked_in(tx, chain)? {
+                return Ok(Grant::Revoked(id));
             }
             let parent: Option<(String, Option<i64>)> = tx
                 .query_row(
@@ -476,16 +468,8 @@ impl Store {
         now: i64,
     ) -> Result<Spend, StoreError> {
         self.write(|tx, _| {
-            for id in chain {
-                let revoked = tx
-                    .query_row("SELECT 1 FROM sec_revocations WHERE jti = ?1", [id], |_| {
-                        Ok(())
-                    })
-                    .optional()?
-                    .is_some();
-                if revoked {
-                    return Ok(Spend::Revoked(id.clone()));
-                }
+            if let Some(id) = revoked_in(tx, chain)? {
+                return Ok(Spend::Revoked(id));
             }
             tx.execute("DELETE FROM sec_replay WHERE expires_at <= ?1", [now])?;
             let mut seen = false;
@@ -638,6 +622,22 @@ impl Store {
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// The first of `ids` listed in `sec_revocations`, read inside `tx`.
+fn revoked_in(tx: &Transaction<'_>, ids: &[String]) -> Result<Option<String>, StoreError> {
+    for id in ids {
+        let revoked = tx
+            .query_row("SELECT 1 FROM sec_revocations WHERE jti = ?1", [id], |_| {
+                Ok(())
+            })
+            .optional()?
+            .is_some();
+        if revoked {
+            return Ok(Some(id.clone()));
+        }
+    }
+    Ok(None)
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
