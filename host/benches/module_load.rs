@@ -81,9 +81,9 @@ fn main() {
     let runtime = Runtime::embedded().unwrap();
     let issuer = runtime.keygen([7; 32]).unwrap();
     let holder = runtime.keygen([9; 32]).unwrap();
-    let issued = runtime
-        .issue(&json!({
-            "key": issuer["private_jwk"],
+    // One issue request, signed by the key in the module or by a signer.
+    let issue_request = |key: serde_json::Value| {
+        let mut request = json!({
             "issuer": "https://issuer.example",
             "now": now(),
             "ttl": 600,
@@ -93,8 +93,15 @@ fn main() {
                 "cnf": { "jwk": holder["public_jwk"] },
                 "caps": [{ "actions": ["drive"], "resources": ["robot:7"] }],
             },
-        }))
-        .unwrap();
+        });
+        request
+            .as_object_mut()
+            .unwrap()
+            .extend(key.as_object().unwrap().clone());
+        request
+    };
+    let with_key = issue_request(json!({ "key": issuer["private_jwk"] }));
+    let issued = runtime.issue(&with_key).unwrap();
     let request = json!({
         "token": issued["token"],
         "jwks": { "keys": [issuer["public_jwk"]] },
@@ -120,25 +127,6 @@ fn main() {
         runtime.op_id("issue").unwrap(),
         runtime.op_id("attach_signature").unwrap(),
     );
-    let issue_request = |key: serde_json::Value| {
-        let mut request = json!({
-            "issuer": "https://issuer.example",
-            "now": now(),
-            "ttl": 600,
-            "entropy": b64::encode(&[5; 32]),
-            "claims": {
-                "sub": "operator-1", "aud": "robot-gateway",
-                "cnf": { "jwk": holder["public_jwk"] },
-                "caps": [{ "actions": ["drive"], "resources": ["robot:7"] }],
-            },
-        });
-        request
-            .as_object_mut()
-            .unwrap()
-            .extend(key.as_object().unwrap().clone());
-        request
-    };
-    let with_key = issue_request(json!({ "key": issuer["private_jwk"] }));
     let with_signer = issue_request(json!({ "signer": { "public_jwk": signer.public_jwk() } }));
     let (in_module, in_host) = compare(
         || drop(runtime.call_json(issue_op, &with_key).unwrap()),

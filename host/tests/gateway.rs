@@ -216,15 +216,20 @@ fn paths_in(dir: &Path) -> Paths {
 
 fn start(name: &str) -> Server {
     let dir = temp_dir(name);
-    let paths = paths_in(&dir);
-    let (gateway, _) = Gateway::open(
+    restart(paths_in(&dir), dir)
+}
+
+/// The gateway over the state in `paths`, with the default configuration:
+/// a fresh one, or the same one again, as after a restart.
+fn open_gateway(paths: &Paths) -> Gateway {
+    Gateway::open(
         runtime(),
-        &paths,
+        paths,
         AdminToken::new(ADMIN),
         GatewayConfig::default(),
     )
-    .unwrap();
-    serve_gateway(gateway, paths, dir)
+    .unwrap()
+    .0
 }
 
 fn serve_gateway(gateway: Gateway, paths: Paths, dir: PathBuf) -> Server {
@@ -1426,14 +1431,7 @@ fn revocations_outlive_a_restart() {
     let (paths, dir) = (server.paths.clone(), server.dir.clone());
     drop(server);
 
-    let (gateway, _) = Gateway::open(
-        runtime(),
-        &paths,
-        AdminToken::new(ADMIN),
-        GatewayConfig::default(),
-    )
-    .unwrap();
-    let again = serve_gateway(gateway, paths, dir);
+    let again = restart(paths, dir);
     verify(again.addr, &token).expect_error(401, "revoked");
     // The revocation list's sequence is persisted, never restarted.
     let list = get(again.addr, "/v1/revocations", false).json();
@@ -1468,13 +1466,7 @@ impl gateway::TokenSigner for FakeHsm {
 fn the_gateway_signs_in_the_host_and_a_faulty_signer_hands_out_nothing() {
     let dir = temp_dir("signer");
     let paths = paths_in(&dir);
-    let (gateway, _) = Gateway::open(
-        runtime(),
-        &paths,
-        AdminToken::new(ADMIN),
-        GatewayConfig::default(),
-    )
-    .unwrap();
+    let gateway = open_gateway(&paths);
     let public_jwk = gateway.jwks()["keys"][0].clone();
     // The key file's key, through the TokenSigner interface an HSM would
     // implement: issues and signed revocation lists work as before.
@@ -1692,14 +1684,7 @@ fn a_proof_of_possession_binds_the_presenter_to_the_key_once() {
 
 /// The gateway over the state in `paths` again, as after a restart.
 fn restart(paths: Paths, dir: PathBuf) -> Server {
-    let (gateway, _) = Gateway::open(
-        runtime(),
-        &paths,
-        AdminToken::new(ADMIN),
-        GatewayConfig::default(),
-    )
-    .unwrap();
-    serve_gateway(gateway, paths, dir)
+    serve_gateway(open_gateway(&paths), paths, dir)
 }
 
 fn kids(jwks: &Value) -> Vec<String> {

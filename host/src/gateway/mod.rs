@@ -260,9 +260,28 @@ impl Gateway {
     ///
     /// As [`Runtime::info`], if the runtime cannot describe its operations.
     pub fn with_runtime(&self, runtime: Arc<Runtime>) -> Result<Self, GatewayError> {
-        let inner = &self.inner;
         let ops = OpIds::resolve(&runtime)?;
-        Ok(Self {
+        Ok(self.rebuilt(runtime, ops, self.inner.key.clone()))
+    }
+
+    /// The same gateway signing with `signer` instead of its key file's
+    /// key: for an HSM or KMS backend. The published key set is unchanged
+    /// and every signature is checked against it, so `signer` must sign
+    /// with the published key; one that signs with another key or returns
+    /// a bad signature fails the request with `signing_failed` (500)
+    /// before anything is stored or handed out.
+    #[must_use]
+    pub fn with_signer(&self, signer: Arc<dyn TokenSigner>) -> Self {
+        let mut key = self.inner.key.clone();
+        key.signer = signer;
+        self.rebuilt(Arc::clone(self.inner.module.runtime()), self.inner.ops, key)
+    }
+
+    /// This gateway's store, policy, admin token and metrics, with
+    /// `runtime` (whose operation ids are `ops`) and `key`.
+    fn rebuilt(&self, runtime: Arc<Runtime>, ops: OpIds, key: SigningKey) -> Self {
+        let inner = &self.inner;
+        Self {
             inner: Arc::new(Inner {
                 config: inner.config.clone(),
                 module: Module::new(
@@ -272,37 +291,6 @@ impl Gateway {
                     Arc::clone(&inner.metrics),
                 ),
                 ops,
-                store: Arc::clone(&inner.store),
-                key: inner.key.clone(),
-                policy: inner.policy.clone(),
-                admin: inner.admin.clone(),
-                metrics: Arc::clone(&inner.metrics),
-                lists: routes::SignedLists::default(),
-            }),
-        })
-    }
-
-    /// The same gateway signing with `signer` instead of its key file's
-    /// key: for an HSM or KMS backend. The published key set is unchanged,
-    /// so `signer` must sign with the key it names first; a signer that
-    /// signs with another key or returns a bad signature is caught by the
-    /// module, and the request fails with `signing_failed` (500) before
-    /// anything is stored or handed out.
-    #[must_use]
-    pub fn with_signer(&self, signer: Arc<dyn TokenSigner>) -> Self {
-        let inner = &self.inner;
-        let mut key = inner.key.clone();
-        key.signer = signer;
-        Self {
-            inner: Arc::new(Inner {
-                config: inner.config.clone(),
-                module: Module::new(
-                    Arc::clone(inner.module.runtime_arc()),
-                    inner.ops.attach_signature,
-                    inner.config.module_concurrency,
-                    Arc::clone(&inner.metrics),
-                ),
-                ops: inner.ops,
                 store: Arc::clone(&inner.store),
                 key,
                 policy: inner.policy.clone(),
