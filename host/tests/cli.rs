@@ -501,7 +501,10 @@ fn store_with_token(dir: &Path) -> (PathBuf, String) {
     let runtime = std::sync::Arc::new(captoken_host::Runtime::embedded().unwrap());
     let db = dir.join("captoken.db");
     let store = Store::open(&db, Auditor::new(runtime).unwrap()).unwrap();
-    let jti = captoken_host::b64::encode(&[42; 16]);
+    // Ids are base64url, so one in 64 starts with `-`; this one does, and
+    // must still be taken as a value, never as a flag.
+    let jti = captoken_host::b64::encode(&[0xf8; 16]);
+    assert!(jti.starts_with('-'), "{jti}");
     let row = TokenRow {
         token_id: jti.clone(),
         workspace_id: "default".to_owned(),
@@ -563,6 +566,18 @@ fn revoke_on_the_store_is_durable_audited_and_verifiable() {
     assert!(
         verified.starts_with("audit log ok: 2 records, seq 0 to 1"),
         "{verified}"
+    );
+    // A head is base64url too: one starting with `-` is a head, not a flag.
+    let other_head = captoken_host::b64::encode(&[0xf8; 32]);
+    let mismatch = captoken(
+        dir.path(),
+        &["audit", "verify", "--db", db_arg, "--head", &other_head],
+    );
+    assert_eq!(mismatch.status.code(), Some(1), "{}", stderr(&mismatch));
+    assert!(
+        stderr(&mismatch).starts_with("error: audit_head_mismatch: "),
+        "{}",
+        stderr(&mismatch)
     );
 
     let bad_id = captoken(dir.path(), &["revoke", "--db", db_arg, "not-an-id"]);

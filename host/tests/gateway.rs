@@ -190,8 +190,10 @@ struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // Wait for the server's tasks to be dropped, so its store is
+        // closed when the test goes on to read or tamper with the file.
         if let Some(tokio) = self.tokio.take() {
-            tokio.shutdown_background();
+            tokio.shutdown_timeout(std::time::Duration::from_secs(10));
         }
     }
 }
@@ -382,6 +384,8 @@ fn audit_verify(db: &Path, extra: &[&str]) -> (i32, Value, String) {
 /// around the append-only triggers.
 fn tamper(db: &Path, sql: &str) {
     let conn = rusqlite::Connection::open(db).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
     conn.execute_batch(
         "DROP TRIGGER IF EXISTS audit_events_append_only_update;
          DROP TRIGGER IF EXISTS audit_events_append_only_delete;",
@@ -1253,7 +1257,7 @@ fn every_issue_and_revoke_is_in_the_audit_chain_and_edits_are_found() {
     tamper(&db, "DELETE FROM audit_events WHERE seq = 2");
     assert_eq!(audit_verify(&db, &[]).0, 0);
     let (code, report, stderr) = audit_verify(&db, &["--head", &head]);
-    assert_eq!(code, 1, "{report}");
+    assert_eq!(code, 1, "{report} {stderr}");
     assert_eq!(report["code"], "audit_head_mismatch");
     assert!(
         stderr.starts_with("error: audit_head_mismatch: "),

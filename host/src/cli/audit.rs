@@ -20,7 +20,7 @@ pub(crate) struct AuditVerifyArgs {
     /// writer cannot reach): the chain must still pass through that record.
     /// Without it, records cut from the end of the log, or a log rewritten
     /// from scratch, cannot be told from a genuine shorter log.
-    #[arg(long, value_name = "HASH")]
+    #[arg(long, value_name = "HASH", allow_hyphen_values = true)]
     head: Option<String>,
     /// Print the result as one JSON object
     #[arg(long)]

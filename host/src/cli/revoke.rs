@@ -19,10 +19,10 @@ pub(crate) struct RevokeArgs {
     db: PathBuf,
     /// The token id: an issued token's `jti`, or a delegated token's id
     /// (`rootjti.childjti…`, as verify reports it)
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", allow_hyphen_values = true)]
     id: String,
     /// Why, for the revocation list and the audit log
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     reason: Option<String>,
     /// Who is revoking, as recorded in the store
     #[arg(long, value_name = "PRINCIPAL", default_value = "cli")]

@@ -220,6 +220,9 @@ struct Row {
     record: String,
 }
 
+/// How long `verify_log` waits for a lock another connection holds.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Verifies the audit log stored in the database at `db`, read-only, in
 /// chunks; with `anchor`, the chain must also pass through the record whose
 /// `hash` it is (a head kept elsewhere earlier: records removed from the
@@ -257,6 +260,10 @@ fn verify_in_chunks(
     }
     let mut conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(StoreError::from)?;
+    // A gateway writing, or closing its last connection (which checkpoints
+    // the WAL under an exclusive lock), holds the file for moments: wait
+    // for it rather than fail with "database is locked".
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(StoreError::from)?;
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .map_err(StoreError::from)?;
@@ -508,6 +515,33 @@ mod tests {
             AuditReport::Tampered { code, seq, .. } => (code.as_str(), *seq),
             other => panic!("not tampered: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_check_waits_for_a_connection_holding_the_file() {
+        let (_dir, path) = log(3);
+        // An exclusive-mode connection keeps every other connection out
+        // until it closes, as a gateway's last connection does for the
+        // moment it checkpoints the WAL on close.
+        let holder = Connection::open(&path).unwrap();
+        holder
+            .execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; COMMIT;")
+            .unwrap();
+        let busy = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap()
+            .query_row("SELECT count(*) FROM audit_events", [], |r| {
+                r.get::<_, i64>(0)
+            });
+        assert!(busy.is_err(), "the lock is not held: {busy:?}");
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(holder);
+        });
+        assert!(matches!(
+            check(&path, None),
+            AuditReport::Valid { count: 3, .. }
+        ));
+        release.join().unwrap();
     }
 
     #[test]
