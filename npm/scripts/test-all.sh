@@ -3,7 +3,9 @@
 #   1. the API in Node (node --test test/*.test.js);
 #   2. the types (tsc: index.d.ts and test/types/);
 #   3. the packed tarball installed into an empty project (test/pack/);
-#   4. the package and the operator console in headless Chromium (test/browser/).
+#   4. the package and the operator console in headless Chromium (test/browser/);
+#   5. the API tests and the README's Node snippets again on Node 18, the
+#      oldest Node `engines` admits (scripts/node18.sh).
 # Needs `npm ci` in npm/ and Chromium (scripts/setup-browser.sh). Steps 3 and
 # 4 fail, never skip, without Chromium.
 set -euo pipefail
@@ -26,4 +28,5 @@ step "API tests (Node $(node --version))" node --test test/*.test.js
 step "types (tsc)" node_modules/.bin/tsc -p tsconfig.json
 step "pack test" node --test test/pack/
 step "Chromium tests (package and operator console)" node --test test/browser/
+step "Node 18, the engines floor" bash scripts/node18.sh
 echo "npm: screenshot of the console in $(pwd)/test-artifacts/console.png"

@@ -8,6 +8,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as captoken from '../browser.js';
 
+// Every browser has WebCrypto on globalThis; Node 18 keeps it in node:crypto.
+if (!globalThis.crypto) globalThis.crypto = (await import('node:crypto')).webcrypto;
+
 const wasmUrl = new URL('../dist/captoken_bg.wasm', import.meta.url);
 const committed = readFileSync(new URL('../dist/captoken_bg.wasm.sha256', import.meta.url), 'utf8').slice(0, 64);
 const fetched = [];

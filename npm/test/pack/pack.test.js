@@ -18,6 +18,8 @@ const packageDir = fileURLToPath(new URL('../..', import.meta.url));
 const readme = readFileSync(join(packageDir, 'README.md'), 'utf8');
 const committed = readFileSync(join(packageDir, 'dist/captoken_bg.wasm.sha256'), 'utf8').slice(0, 64);
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// The Node that runs the snippets (scripts/node18.sh sets an older one).
+const snippetNode = process.env.CAPTOKEN_SNIPPET_NODE ?? process.execPath;
 
 /** The fenced block after `<!-- tested: NAME ... -->` in the README. */
 function snippet(name) {
@@ -85,7 +87,7 @@ test('the tarball holds the entries, types, README and the committed module, not
 
 function node(file, source) {
   writeFileSync(join(project, file), source);
-  return spawnSync(process.execPath, [file], { cwd: project, encoding: 'utf8' });
+  return spawnSync(snippetNode, [file], { cwd: project, encoding: 'utf8' });
 }
 
 for (const [name, file] of [['node-esm', 'verify.mjs'], ['node-cjs', 'verify.cjs']]) {
