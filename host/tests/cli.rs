@@ -38,7 +38,9 @@ fn ok(output: Output) -> String {
 fn fixture() -> &'static (PathBuf, String) {
     static FIXTURE: OnceLock<(PathBuf, String)> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("captoken-cli-fixture");
+        // Per process: a second run on the same target/ must not wipe it.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("captoken-cli-fixture-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let jwks = ok(captoken(&dir, &["keygen", "--out", "issuer.jwk"]));
@@ -62,6 +64,9 @@ fn fixture() -> &'static (PathBuf, String) {
                 "drive,stop@robot:7",
                 "--plan-id",
                 "plan-42",
+                // Outlives a slow run of every test that uses it.
+                "--ttl",
+                "3600",
             ],
         ));
         (dir, token.trim().to_owned())
@@ -618,7 +623,8 @@ fn help_teaches_with_examples_and_exit_codes() {
 
 #[test]
 fn keygen_rotate_replaces_the_key_and_retires_the_old_one_publicly() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("captoken-cli-rotate");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("captoken-cli-rotate-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("keys")).unwrap();
 

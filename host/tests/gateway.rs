@@ -1308,7 +1308,7 @@ fn a_tampered_last_record_stops_the_gateway_from_extending_the_log() {
         &db,
         &format!(
             "UPDATE audit_events SET record = '{}' WHERE seq = 0",
-            serde_json::to_string(&edited).unwrap()
+            serde_json::to_string(&edited).unwrap().replace('\'', "''")
         ),
     );
     // The module refuses to link a record to one that is not what its hash

@@ -70,8 +70,8 @@ before(async () => {
   writeToken(token);
 });
 
-after(() => {
-  if (gateway) gateway.stop();
+after(async () => {
+  if (gateway) await gateway.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 

@@ -55,6 +55,11 @@ export async function startGateway(dir) {
       const response = await admin('/v1/tokens/revoke', { jti });
       assert.equal(response.status, 200);
     },
-    stop: () => child.kill(),
+    /** Stops the gateway and waits until it has exited (and closed its store). */
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill();
+    }),
   };
 }
