@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 /// 0 echoes the request, 1 answers an error object, 2 loops forever,
 /// 3 traps, 4 grows memory past any cap, 5 points its response outside
 /// memory, 6 returns status 7, 7 calls a JS-glue import, 8 answers a
-/// malformed error object.
+/// malformed error object, 9 answers the first 16 bytes of memory (a data
+/// segment) and then overwrites them with the request.
 const MOCK: &str = r#"
 (module
   (import "./captoken_bg.js" "__wbindgen_throw" (func $glue (param i32 i32)))
@@ -34,8 +35,15 @@ const MOCK: &str = r#"
     (block $status
     (block $import
     (block $bad_error
-      (br_table $echo $error $loop $trap $grow $region $status $import $bad_error $trap
+    (block $remember
+      (br_table $echo $error $loop $trap $grow $region $status $import $bad_error $remember $trap
         (local.get $op)))
+    ;; 9
+    (memory.copy (i32.const 4096) (i32.const 0) (i32.const 16))
+    (memory.copy (i32.const 0) (local.get $ptr) (local.get $len))
+    (global.set $out_ptr (i32.const 4096))
+    (global.set $out_len (i32.const 16))
+    (return (i32.const 0)))
     ;; 8: status 1 with something that is not an error object
     (global.set $out_ptr (i32.const 64))
     (global.set $out_len (i32.const 8))
@@ -98,6 +106,26 @@ fn echo_round_trips_bytes_and_reports_the_digest() {
     assert_eq!(runtime.module_sha256(), hex_sha256(&bytes));
     assert_still_serves(&runtime);
     assert_eq!(runtime.call(0, b"").unwrap(), b"");
+}
+
+#[test]
+fn every_call_starts_from_the_modules_initial_memory() {
+    // Whether a slot's dirtied pages are reset in place (the default, where
+    // Linux can find them) or unmapped, a call never sees what the call
+    // before it wrote, not even in the same slot.
+    for config in [
+        RuntimeConfig::default(),
+        RuntimeConfig::default().keep_resident(0),
+    ] {
+        let runtime = mock_with(config.fuel(10_000_000));
+        for secret in [
+            b"secret number 1.",
+            b"secret number 2.",
+            b"secret number 3.",
+        ] {
+            assert_eq!(runtime.call(9, secret).unwrap(), b"{\"code\":\"nope\",\"");
+        }
+    }
 }
 
 #[test]
