@@ -1768,6 +1768,111 @@ fn a_rotated_key_keeps_verifying_its_tokens_until_its_window_ends() {
     let _ = (dir, third);
 }
 
+/// Issues `READ` on `doc:1` (granted by the sample policy's and the
+/// reduced policy's `everyone-reads` rule); returns the reply.
+fn issue_read(addr: SocketAddr, subject: &str, public_jwk: &Value) -> Reply {
+    let body = json!({
+        "subject": subject,
+        "subject_public_key": public_jwk,
+        "capabilities": [{ "actions": ["READ"], "resources": ["doc:1"] }],
+        "expires_in_seconds": 60,
+    });
+    post(addr, "/v1/tokens", true, &body)
+}
+
+#[test]
+fn reload_puts_a_rotated_key_and_an_edited_policy_in_force_all_or_nothing() {
+    let server = start("reload");
+    let addr = server.addr;
+    let (_, public) = holder(52);
+    let old = issue(addr, "operator-1", &public);
+    let old_kid = old["kid"].as_str().unwrap().to_owned();
+    let old_token = old["token"].as_str().unwrap().to_owned();
+
+    // Rotated on disk: the running gateway signs with the old key until told.
+    let rotation =
+        gateway::rotate_signing_key(&runtime(), &server.paths.key_dir, 3600, now()).unwrap();
+    assert_eq!(issue(addr, "operator-1", &public)["kid"], old_kid.as_str());
+    let reloaded = server.gateway.reload().unwrap();
+    assert_eq!(
+        (
+            reloaded.kid.as_str(),
+            reloaded.previous_kid.as_str(),
+            reloaded.retired.clone(),
+            reloaded.policy_changed
+        ),
+        (
+            rotation.kid.as_str(),
+            old_kid.as_str(),
+            vec![old_kid.clone()],
+            false
+        )
+    );
+    assert_eq!(
+        issue(addr, "operator-1", &public)["kid"],
+        rotation.kid.as_str()
+    );
+    assert_eq!(verify(addr, &old_token).status, 200);
+    assert_eq!(
+        kids(&get(addr, "/.well-known/jwks.json", false).json()),
+        [rotation.kid.clone(), old_kid.clone()]
+    );
+    assert_eq!(
+        get(addr, "/healthz", false).json()["kid"],
+        rotation.kid.as_str()
+    );
+
+    // An edited policy: operators may no longer drive, everyone still reads.
+    let reduced = json!({ "version": 1, "rules": [
+        { "id": "everyone-reads", "effect": "allow", "subjects": { "patterns": ["*"] },
+          "capabilities": [{ "actions": ["READ"], "resources": ["*"] }] },
+    ]});
+    std::fs::write(&server.paths.policy, reduced.to_string()).unwrap();
+    assert_eq!(
+        issue(addr, "operator-1", &public)["kid"],
+        rotation.kid.as_str()
+    );
+    assert!(server.gateway.reload().unwrap().policy_changed);
+    post(addr, "/v1/tokens", true, &issue_body("operator-1", &public))
+        .expect_error(403, "no_matching_rule");
+    assert_eq!(issue_read(addr, "operator-1", &public).status, 201);
+
+    // A new key with a broken policy: refused whole, the new key included.
+    let next = gateway::rotate_signing_key(&runtime(), &server.paths.key_dir, 3600, now()).unwrap();
+    std::fs::write(&server.paths.policy, "{ not json").unwrap();
+    let refused = server.gateway.reload().unwrap_err();
+    assert_eq!(refused.code(), "bad_policy_file");
+    let read = issue_read(addr, "operator-1", &public);
+    assert_eq!(
+        (read.status, read.json()["kid"].clone()),
+        (201, json!(rotation.kid))
+    );
+    post(addr, "/v1/tokens", true, &issue_body("operator-1", &public))
+        .expect_error(403, "no_matching_rule");
+
+    // Mended: both take effect.
+    std::fs::write(&server.paths.policy, reduced.to_string()).unwrap();
+    let reloaded = server.gateway.reload().unwrap();
+    assert_eq!(
+        (reloaded.kid.as_str(), reloaded.policy_changed),
+        (next.kid.as_str(), false)
+    );
+    assert_eq!(
+        issue_read(addr, "operator-1", &public).json()["kid"],
+        next.kid.as_str()
+    );
+
+    // A reload never creates what start-up would: no key file, no reload.
+    let key_file = server.paths.key_dir.join(gateway::SIGNING_KEY_FILE);
+    std::fs::remove_file(&key_file).unwrap();
+    assert_eq!(server.gateway.reload().unwrap_err().code(), "io_error");
+    assert!(!key_file.exists());
+    assert_eq!(
+        issue_read(addr, "operator-1", &public).json()["kid"],
+        next.kid.as_str()
+    );
+}
+
 #[test]
 fn a_rotation_cut_short_still_starts_and_rotating_again_finishes_it() {
     let server = start("rotate-crash");
@@ -2012,6 +2117,39 @@ fn acknowledged_revocations_survive_kill_9() {
         acknowledged.len(),
         attempted.len()
     );
+}
+
+#[test]
+fn sighup_makes_a_running_server_sign_with_the_rotated_key() {
+    let dir = temp_dir("sighup");
+    let mut server = spawn_binary(&dir);
+    let (_, public) = holder(53);
+    let old = issue(server.addr, "operator-1", &public);
+    let key_dir = dir.join("captoken-data/keys");
+    let rotation = gateway::rotate_signing_key(&runtime(), &key_dir, 3600, now()).unwrap();
+    assert_eq!(rotation.retired_kid, old["kid"].as_str().unwrap());
+
+    let pid = server.child.id().to_string();
+    let status = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    assert!(status.success());
+    // The reload runs beside the requests; wait for it to show.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while get(server.addr, "/healthz", false).json()["kid"] != rotation.kid.as_str() {
+        assert!(Instant::now() < deadline, "SIGHUP did not reload the key");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        issue(server.addr, "operator-2", &public)["kid"],
+        rotation.kid.as_str()
+    );
+    assert_eq!(
+        verify(server.addr, old["token"].as_str().unwrap()).status,
+        200
+    );
+    // Still serving, and still the same process.
+    assert!(server.child.try_wait().unwrap().is_none());
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
 }
 
 #[test]

@@ -46,7 +46,7 @@ pub(crate) fn rotate(runtime: &Runtime, key_dir: &Path, retire_after: u64) -> Re
     for kid in &done.dropped {
         print_line(&format!("dropped         {kid} (its window had closed)"))?;
     }
-    print_line("restart the gateway to sign with the new key")
+    print_line("send the gateway SIGHUP (kill -HUP <pid>) to sign with the new key")
 }
 
 /// The public key set of a private key file.

@@ -83,8 +83,9 @@ With --rotate, the old key's public part moves to `retired.jwks` in the key
 directory with `exp` = now + --retire-after (at least the longest token
 lifetime your policy grants), and is served in the JWKS until then; its
 private part is replaced by the new key. After a key compromise use
---retire-after 0: tokens the old key signed stop verifying. The gateway
-signs with the new key from its next start.")]
+--retire-after 0: tokens the old key signed stop verifying. A running
+gateway signs with the new key once told: `kill -HUP <its pid>` (or at its
+next start).")]
     Keygen {
         /// File for the private JWK, created with mode 0600
         #[arg(long, value_name = "FILE", required_unless_present = "rotate")]
@@ -172,7 +173,11 @@ database cannot be opened, 3 the module failed.")]
         after_help = "Example (creates ./captoken-data with a dev key and a sample policy):
   captoken serve
   captoken serve --listen 0.0.0.0:8080 --db /var/lib/captoken/captoken.db \\
-      --key-dir /etc/captoken/keys --policy /etc/captoken/policy.json"
+      --key-dir /etc/captoken/keys --policy /etc/captoken/policy.json
+
+SIGHUP re-reads the key directory and the policy file (after
+`captoken keygen --rotate`, or a policy edit) without dropping a request;
+if either is refused, nothing changes. SIGINT or SIGTERM stops it."
     )]
     Serve(serve::ServeArgs),
 }

@@ -131,6 +131,11 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
             print_line(&format!("  admin token     from {ADMIN_TOKEN_ENV}"))?;
         }
         drop(admin_token);
+        print_line(&format!(
+            "  reload          kill -HUP {} (re-reads the key directory and the policy)",
+            std::process::id()
+        ))?;
+        reload_on_hangup(gateway.clone());
 
         gateway::serve(listener, gateway, shutdown_signal())
             .await
@@ -143,6 +148,54 @@ fn setup_error(err: GatewayError) -> CliError {
         GatewayError::Host(err) => CliError::Host(err),
         other => CliError::setup(other.code(), other.to_string()),
     }
+}
+
+/// On every SIGHUP, [`Gateway::reload`]: a rotated key or an edited policy
+/// takes effect for the requests that start afterwards. A refused reload
+/// changes nothing and says why on stderr.
+fn reload_on_hangup(gateway: Gateway) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+            eprintln!("warning: cannot listen for SIGHUP: reloading needs a restart");
+            return;
+        };
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                let gw = gateway.clone();
+                match tokio::task::spawn_blocking(move || gw.reload()).await {
+                    Ok(Ok(done)) => {
+                        let key = if done.kid == done.previous_kid {
+                            format!("signing key kid {} (unchanged)", done.kid)
+                        } else {
+                            format!("signing key kid {} (was {})", done.kid, done.previous_kid)
+                        };
+                        let retired = if done.retired.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", retired {}", done.retired.join(" "))
+                        };
+                        let policy = if done.policy_changed {
+                            "changed"
+                        } else {
+                            "unchanged"
+                        };
+                        let _ = print_line(&format!(
+                            "reloaded on SIGHUP: {key}{retired}; policy {policy}"
+                        ));
+                    }
+                    Ok(Err(err)) => eprintln!(
+                        "error: reload on SIGHUP refused, the key and policy in force are unchanged: {}: {err}",
+                        err.code()
+                    ),
+                    Err(err) => eprintln!("error: reload on SIGHUP failed: {err}"),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    drop(gateway);
 }
 
 /// Ctrl-C, or SIGTERM from a service manager.

@@ -28,7 +28,7 @@ mod store;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -171,6 +171,28 @@ pub struct Startup {
     pub module_sha256: String,
 }
 
+/// The signing key and the policy in force. A request takes one snapshot
+/// ([`Gateway::live`]) and uses it throughout, so a reload never mixes an
+/// old key with a new policy within a request.
+pub(crate) struct Live {
+    pub(crate) key: SigningKey,
+    pub(crate) policy: Value,
+}
+
+/// What [`Gateway::reload`] put in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Reloaded {
+    /// The key id that signs from now on.
+    pub kid: String,
+    /// The key id that signed before the reload.
+    pub previous_kid: String,
+    /// The retired key ids still published, each until its window ends.
+    pub retired: Vec<String>,
+    /// Whether the policy differs from the one in force before.
+    pub policy_changed: bool,
+}
+
 /// A ready gateway: cheap to clone, shared by every connection.
 #[derive(Clone)]
 pub struct Gateway {
@@ -181,18 +203,22 @@ impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gateway")
             .field("config", &self.inner.config)
-            .field("kid", &self.inner.key.kid)
+            .field("kid", &self.live().key.kid)
             .finish_non_exhaustive()
     }
 }
 
 struct Inner {
     config: GatewayConfig,
+    paths: Paths,
     module: Module,
     ops: OpIds,
     store: Arc<Store>,
-    key: SigningKey,
-    policy: Value,
+    /// The key and policy in force; [`Gateway::reload`] replaces them.
+    live: RwLock<Arc<Live>>,
+    /// Whether the key file's key signs (not a signer from
+    /// [`Gateway::with_signer`], which a reload must not replace).
+    key_file_signs: bool,
     admin: AdminToken,
     metrics: Arc<Metrics>,
     /// The last signed revocation list (`GET /v1/revocations`).
@@ -236,11 +262,12 @@ impl Gateway {
         );
         let inner = Inner {
             config,
+            paths: paths.clone(),
             module,
             ops,
             store: Arc::new(store),
-            key,
-            policy,
+            live: RwLock::new(Arc::new(Live { key, policy })),
+            key_file_signs: true,
             admin,
             metrics,
             lists: routes::SignedLists::default(),
@@ -261,7 +288,12 @@ impl Gateway {
     /// As [`Runtime::info`], if the runtime cannot describe its operations.
     pub fn with_runtime(&self, runtime: Arc<Runtime>) -> Result<Self, GatewayError> {
         let ops = OpIds::resolve(&runtime)?;
-        Ok(self.rebuilt(runtime, ops, self.inner.key.clone()))
+        Ok(self.rebuilt(
+            runtime,
+            ops,
+            self.live().key.clone(),
+            self.inner.key_file_signs,
+        ))
     }
 
     /// The same gateway signing with `signer` instead of its key file's
@@ -269,21 +301,35 @@ impl Gateway {
     /// and every signature is checked against it, so `signer` must sign
     /// with the published key; one that signs with another key or returns
     /// a bad signature fails the request with `signing_failed` (500)
-    /// before anything is stored or handed out.
+    /// before anything is stored or handed out. [`Gateway::reload`] then
+    /// re-reads the policy only, never the key directory.
     #[must_use]
     pub fn with_signer(&self, signer: Arc<dyn TokenSigner>) -> Self {
-        let mut key = self.inner.key.clone();
+        let mut key = self.live().key.clone();
         key.signer = signer;
-        self.rebuilt(Arc::clone(self.inner.module.runtime()), self.inner.ops, key)
+        self.rebuilt(
+            Arc::clone(self.inner.module.runtime()),
+            self.inner.ops,
+            key,
+            false,
+        )
     }
 
     /// This gateway's store, policy, admin token and metrics, with
     /// `runtime` (whose operation ids are `ops`) and `key`.
-    fn rebuilt(&self, runtime: Arc<Runtime>, ops: OpIds, key: SigningKey) -> Self {
+    fn rebuilt(
+        &self,
+        runtime: Arc<Runtime>,
+        ops: OpIds,
+        key: SigningKey,
+        key_file_signs: bool,
+    ) -> Self {
         let inner = &self.inner;
+        let policy = self.live().policy.clone();
         Self {
             inner: Arc::new(Inner {
                 config: inner.config.clone(),
+                paths: inner.paths.clone(),
                 module: Module::new(
                     runtime,
                     ops.attach_signature,
@@ -292,13 +338,78 @@ impl Gateway {
                 ),
                 ops,
                 store: Arc::clone(&inner.store),
-                key,
-                policy: inner.policy.clone(),
+                live: RwLock::new(Arc::new(Live { key, policy })),
+                key_file_signs,
                 admin: inner.admin.clone(),
                 metrics: Arc::clone(&inner.metrics),
                 lists: routes::SignedLists::default(),
             }),
         }
+    }
+
+    /// The key and policy in force now.
+    pub(crate) fn live(&self) -> Arc<Live> {
+        Arc::clone(
+            &self
+                .inner
+                .live
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Re-reads the signing key directory (the key, and the retired keys
+    /// still in their window) and the policy file, checks them as start-up
+    /// does (the key signs a token the module verifies; the module accepts
+    /// the policy), and puts them in force for every request that starts
+    /// afterwards. What `captoken serve` does on `SIGHUP`, so that
+    /// `captoken keygen --rotate` or a policy edit takes effect without a
+    /// restart.
+    ///
+    /// All or nothing: if either file is missing or refused, the error is
+    /// returned and the key and policy in force stay as they were. A
+    /// gateway given its signer by [`Gateway::with_signer`] keeps it and
+    /// re-reads the policy only.
+    ///
+    /// Blocking: call it from a blocking thread.
+    ///
+    /// # Errors
+    ///
+    /// As [`Gateway::open`], and `io_error` if a file start-up would have
+    /// created is missing (a reload never creates a key or a policy).
+    pub fn reload(&self) -> Result<Reloaded, GatewayError> {
+        let runtime = self.inner.module.runtime();
+        let paths = &self.inner.paths;
+        let before = self.live();
+        let key = if self.inner.key_file_signs {
+            must_exist(&paths.key_dir.join(SIGNING_KEY_FILE))?;
+            setup::signing_key(runtime, &paths.key_dir)?.0
+        } else {
+            before.key.clone()
+        };
+        must_exist(&paths.policy)?;
+        let (policy, _) = setup::policy(runtime, &self.inner.ops, &paths.policy)?;
+        let reloaded = Reloaded {
+            kid: key.kid.clone(),
+            previous_kid: before.key.kid.clone(),
+            retired: key
+                .retired
+                .iter()
+                .filter_map(|jwk| jwk.get("kid").and_then(Value::as_str).map(str::to_owned))
+                .collect(),
+            policy_changed: policy != before.policy,
+        };
+        let mut live = self
+            .inner
+            .live
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *live = Arc::new(Live { key, policy });
+        drop(live);
+        // A revocation list signed by the previous key stays valid, but the
+        // next one is signed by the key in force.
+        self.inner.lists.clear();
+        Ok(reloaded)
     }
 
     /// The routes, ready to be served.
@@ -321,7 +432,18 @@ impl Gateway {
     /// The public key set `/.well-known/jwks.json` serves.
     #[must_use]
     pub fn jwks(&self) -> Value {
-        self.inner.key.jwks(crate::now())
+        self.live().key.jwks(crate::now())
+    }
+}
+
+fn must_exist(path: &Path) -> Result<(), GatewayError> {
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(GatewayError::Io(format!(
+            "`{}` is not a file (a reload never creates one)",
+            path.display()
+        )))
     }
 }
 

@@ -115,6 +115,7 @@ async fn issue(
     body: Body,
 ) -> Result<Response, ApiError> {
     let gw = &*gateway.inner;
+    let live = gateway.live();
     gw.admin.check(&headers)?;
     let bytes = body::read(&headers, body, gw.config.max_body_bytes).await?;
     let mut fields = Fields::parse(&bytes)?;
@@ -171,7 +172,7 @@ async fn issue(
         .call(
             gw.ops.policy_evaluate,
             "policy_evaluate",
-            json!({ "policy": gw.policy, "request": request }),
+            json!({ "policy": live.policy, "request": request }),
         )
         .await
         .map_err(|err| match err {
@@ -213,8 +214,8 @@ async fn issue(
         .call_signed(
             gw.ops.issue,
             "issue",
-            Arc::clone(&gw.key.signer),
-            gw.key.public_jwk.clone(),
+            Arc::clone(&live.key.signer),
+            live.key.public_jwk.clone(),
             json!({
                 "issuer": gw.config.issuer,
                 "now": now(),
@@ -309,6 +310,7 @@ async fn verify(
     body: Body,
 ) -> Result<Response, ApiError> {
     let gw = &*gateway.inner;
+    let live = gateway.live();
     let bytes = body::read(&headers, body, gw.config.max_body_bytes).await?;
     let mut fields = Fields::parse(&bytes)?;
     let token = fields.string("token", gw.config.max_body_bytes)?;
@@ -331,7 +333,7 @@ async fn verify(
             "`pop_audience`, `nonce`, `request_hash` and `max_age` qualify a `proof`, which is missing",
         ));
     }
-    let verified = verify_token(gw, token.clone(), audience.clone()).await?;
+    let verified = verify_token(gw, live.key.jwks(now()), token.clone(), audience.clone()).await?;
     let audience = audience.unwrap_or_else(|| gw.config.audience.clone());
     let at = now();
 
@@ -341,7 +343,7 @@ async fn verify(
             let mut request = json!({
                 "proof": proof,
                 "token": token,
-                "jwks": gw.key.jwks(now()),
+                "jwks": live.key.jwks(now()),
                 "issuer": gw.config.issuer,
                 "audience": audience,
                 "now": at,
@@ -469,6 +471,7 @@ async fn spend(
 /// Verifies `token` and refuses it if any `jti` of its chain is revoked.
 async fn verify_token(
     gw: &Inner,
+    jwks: Value,
     token: String,
     audience: Option<String>,
 ) -> Result<Value, ApiError> {
@@ -479,7 +482,7 @@ async fn verify_token(
             "verify",
             json!({
                 "token": token,
-                "jwks": gw.key.jwks(now()),
+                "jwks": jwks,
                 "issuer": gw.config.issuer,
                 "audience": audience.unwrap_or_else(|| gw.config.audience.clone()),
                 "now": now(),
@@ -624,10 +627,11 @@ async fn grant(
     let audience = fields.opt_string("audience", MAX_ID_BYTES)?;
     fields.done()?;
 
-    let verified = match verify_token(gw, token.clone(), audience.clone()).await {
+    let jwks = gateway.jwks();
+    let verified = match verify_token(gw, jwks.clone(), token.clone(), audience.clone()).await {
         Ok(verified) => verified,
         Err(err) if err.status() == StatusCode::UNAUTHORIZED => {
-            return Err(refused_delegation(gw, &token, audience, err).await);
+            return Err(refused_delegation(gw, jwks, &token, audience, err).await);
         }
         Err(err) => return Err(err),
     };
@@ -736,6 +740,7 @@ async fn grant(
 /// parent a delegation was attempted from).
 async fn refused_delegation(
     gw: &Inner,
+    jwks: Value,
     token: &str,
     audience: Option<String>,
     err: ApiError,
@@ -744,7 +749,7 @@ async fn refused_delegation(
     let Some((_, parent_text)) = token.split_once('~') else {
         return err;
     };
-    let Ok(parent) = verify_token(gw, parent_text.to_owned(), audience).await else {
+    let Ok(parent) = verify_token(gw, jwks, parent_text.to_owned(), audience).await else {
         return err;
     };
     let Some(parent_id) = text(&parent, "id") else {
@@ -863,6 +868,7 @@ async fn capabilities(
 /// browser console, an offline device). Public, like the JWKS.
 async fn revocations(State(gateway): State<Gateway>) -> Result<Response, ApiError> {
     let gw = &*gateway.inner;
+    let live = gateway.live();
     let at = now();
     let interval = i64::try_from(gw.config.revocation_list_interval.as_secs())
         .unwrap_or(i64::MAX)
@@ -903,8 +909,8 @@ async fn revocations(State(gateway): State<Gateway>) -> Result<Response, ApiErro
         .call_signed(
             gw.ops.revocation_list_sign,
             "revocation_list_sign",
-            Arc::clone(&gw.key.signer),
-            gw.key.public_jwk.clone(),
+            Arc::clone(&live.key.signer),
+            live.key.public_jwk.clone(),
             json!({
                 "list": {
                     "iss": gw.config.issuer,
@@ -968,6 +974,14 @@ impl SignedLists {
         }
     }
 
+    /// Forgets the kept body.
+    pub(crate) fn clear(&self) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
     fn keep(&self, seq: i64, iat: i64, body: Value) {
         *self
             .0
@@ -1001,6 +1015,7 @@ async fn jwks(State(gateway): State<Gateway>) -> Response {
 /// `GET /healthz`: the store answers and the module runs.
 async fn healthz(State(gateway): State<Gateway>) -> Result<Response, ApiError> {
     let gw = &*gateway.inner;
+    let live = gateway.live();
     let unhealthy = |err: ApiError| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -1026,7 +1041,7 @@ async fn healthz(State(gateway): State<Gateway>) -> Result<Response, ApiError> {
         "status": "ok",
         "module_sha256": gw.module.runtime().module_sha256(),
         "schema_version": schema_version,
-        "kid": gw.key.kid,
+        "kid": live.key.kid,
     }))
     .into_response())
 }
