@@ -382,6 +382,7 @@ export type ErrorCode =
   | 'bad_policy' | 'unsupported_policy_version' | 'duplicate_rule_id' | 'too_many_rules' | 'policy_budget_exceeded'
   // revocation, proof of possession, replay, audit
   | 'revoked' | 'revocation_list_rollback' | 'revocation_list_stale' | 'bad_revocation_list'
+  | 'revocation_list_too_large'
   | 'pop_key_mismatch' | 'pop_token_mismatch' | 'pop_bad_audience' | 'pop_stale' | 'pop_in_future'
   | 'pop_nonce_mismatch' | 'pop_request_mismatch' | 'bad_presentation'
   | 'replayed' | 'replay_expired' | 'replay_guard_full'

@@ -148,6 +148,17 @@ pub fn sign_compact<S: Signer<Signature> + ?Sized>(
     Ok(token)
 }
 
+/// The length of the compact serialization [`sign_compact`] makes of
+/// `header` and a payload of `payload_len` bytes, before signing.
+pub fn compact_len(header: &Map, payload_len: usize) -> usize {
+    let b64_len = |n: usize| n.saturating_mul(4).div_ceil(3);
+    b64_len(json::object_to_vec(header).len())
+        .saturating_add(1)
+        .saturating_add(b64_len(payload_len))
+        .saturating_add(1)
+        .saturating_add(b64_len(64))
+}
+
 /// The EdDSA header `{"alg":"EdDSA","kid":kid,"typ":typ}`.
 pub fn header(typ: &str, kid: &str) -> Map {
     let mut map = Map::new();

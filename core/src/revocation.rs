@@ -83,6 +83,17 @@ pub enum RevocationError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Signed, the list would be longer than verifiers accept
+    /// ([`DEFAULT_LIMITS`]), so it is not signed: it must lose entries
+    /// first (they leave as the tokens they revoke expire).
+    TooLarge {
+        /// The length the signed list would have, in bytes.
+        len: usize,
+        /// The most verifiers accept, in bytes.
+        max: usize,
+        /// How many entries the list holds.
+        entries: usize,
+    },
     /// `iss` is not the issuer the signing key belongs to.
     BadIssuer {
         /// The issuer of the key set.
@@ -110,6 +121,7 @@ impl RevocationError {
             RevocationError::Rollback { .. } => "revocation_list_rollback",
             RevocationError::Stale { .. } => "revocation_list_stale",
             RevocationError::BadList { .. } => "bad_revocation_list",
+            RevocationError::TooLarge { .. } => "revocation_list_too_large",
             RevocationError::BadIssuer { .. } => "bad_issuer",
             RevocationError::IssuedInFuture { .. } => "issued_in_future",
             RevocationError::Token(err) => err.code(),
@@ -138,6 +150,11 @@ impl fmt::Display for RevocationError {
             RevocationError::BadList { path, reason } => {
                 write!(f, "revocation list `{path}` is invalid: {reason}")
             }
+            RevocationError::TooLarge { len, max, entries } => write!(
+                f,
+                "a revocation list of {entries} entries would be {len} bytes signed, \
+                 over the {max} bytes verifiers accept"
+            ),
             RevocationError::BadIssuer { expected, found } => write!(
                 f,
                 "revocation list issuer `{found}` is not the key's issuer `{expected}`"
@@ -511,7 +528,9 @@ where
     /// [`RevocationError::BadList`] when the list breaks a schema rule
     /// (empty `iss`, a number past 2^53-1, `next_update` not after `iat`, a
     /// `jti` that is not base64url of 128 bits or more, an empty reason, a
-    /// `jti` listed twice); [`TokenError::SigningFailed`] when the signer fails.
+    /// `jti` listed twice); [`RevocationError::TooLarge`] when the signed
+    /// list would be longer than verifiers accept ([`DEFAULT_LIMITS`]);
+    /// [`TokenError::SigningFailed`] when the signer fails.
     pub fn sign(&self, list: &RevocationList) -> Result<String, RevocationError> {
         list.check()?;
         let mut sorted: Vec<&RevokedEntry> = list.revoked.iter().collect();
@@ -527,11 +546,19 @@ where
             ));
         }
         let payload = list.to_json(&sorted).to_vec();
-        Ok(jws::sign_compact(
-            &jws::header(TYP, &self.kid),
-            &payload,
-            self.signer,
-        )?)
+        let header = jws::header(TYP, &self.kid);
+        // Refused before signing: a list no verifier accepts is no use,
+        // and the signer (perhaps an HSM) is not asked for it.
+        let len = jws::compact_len(&header, payload.len());
+        let max = DEFAULT_LIMITS.max_token_len;
+        if len > max {
+            return Err(RevocationError::TooLarge {
+                len,
+                max,
+                entries: sorted.len(),
+            });
+        }
+        Ok(jws::sign_compact(&header, &payload, self.signer)?)
     }
 }
 

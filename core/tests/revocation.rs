@@ -814,3 +814,62 @@ fn revoking_a_parent_revokes_its_delegated_children() {
     // that is why the whole chain is checked.
     check_chain([child.claims().jti.as_str()], &list).unwrap();
 }
+
+/// `n` distinct entries, all the same length.
+fn big_list(n: u32) -> RevocationList {
+    (0..n).fold(RevocationList::new(ISS, 1, NOW, NEXT), |list, i| {
+        let mut id = [7u8; 16];
+        id[..4].copy_from_slice(&i.to_be_bytes());
+        list.revoke(RevokedEntry::new(b64::encode(&id), NOW - 10))
+    })
+}
+
+#[test]
+fn a_list_too_long_for_verifiers_is_refused_before_signing() {
+    let issuer_key = issuer_key();
+    let issuer = RevocationListIssuer::new(&issuer_key);
+    let max = revocation::DEFAULT_LIMITS.max_token_len;
+    // The most entries that still fit, by bisection.
+    let (mut fits, mut too_many) = (1u32, 40_000u32);
+    assert!(issuer.sign(&big_list(fits)).is_ok());
+    assert!(issuer.sign(&big_list(too_many)).is_err());
+    while too_many - fits > 1 {
+        let mid = fits + (too_many - fits) / 2;
+        match issuer.sign(&big_list(mid)) {
+            Ok(_) => fits = mid,
+            Err(_) => too_many = mid,
+        }
+    }
+    // The longest list signed is one verifiers accept, and close to the limit.
+    let text = issuer.sign(&big_list(fits)).unwrap();
+    assert!(
+        text.len() <= max && text.len() > max - 100,
+        "{}",
+        text.len()
+    );
+    assert_eq!(
+        fresh(verify_list(&text, &keyset(), NOW, None))
+            .entries()
+            .len(),
+        fits as usize
+    );
+    // One entry more is refused with the length it would have had.
+    match issuer.sign(&big_list(too_many)) {
+        Err(
+            err @ RevocationError::TooLarge {
+                len,
+                max: limit,
+                entries,
+            },
+        ) => {
+            assert_eq!((limit, entries), (max, too_many as usize));
+            assert!(len > max && len <= text.len() + 100, "{len}");
+            assert_eq!(err.code(), "revocation_list_too_large");
+            assert!(
+                err.to_string().contains(&format!("{too_many} entries")),
+                "{err}"
+            );
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+}

@@ -1422,6 +1422,72 @@ fn the_signed_revocation_list_verifies_and_lists_what_was_revoked() {
     );
 }
 
+/// Adds `n` revoked ids straight to the store (as years of revocations
+/// would), and moves the list's sequence on as a revocation does.
+fn pile_up_revocations(db: &Path, from: u32, n: u32) {
+    let mut conn = rusqlite::Connection::open(db).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    let tx = conn.transaction().unwrap();
+    for i in from..from + n {
+        let mut id = [9u8; 16];
+        id[..4].copy_from_slice(&i.to_be_bytes());
+        tx.execute(
+            "INSERT INTO sec_revocations VALUES (?1, ?2, 'test', NULL)",
+            rusqlite::params![captoken_host::b64::encode(&id), now()],
+        )
+        .unwrap();
+    }
+    tx.execute("UPDATE sec_revocation_list_state SET seq = seq + 1", [])
+        .unwrap();
+    tx.commit().unwrap();
+}
+
+#[test]
+fn a_revocation_list_too_large_to_sign_is_a_kept_503_and_verify_still_refuses() {
+    let server = start("big-list");
+    let addr = server.addr;
+    let (_, public) = holder(54);
+    let revoked = issue(addr, "operator-1", &public);
+    assert_eq!(revoke(addr, revoked["jti"].as_str().unwrap()).status, 200);
+
+    // 15,000 entries: the request (~57 bytes an entry) fits the module's
+    // 1 MiB input, the signed list (~76 bytes an entry) would not fit a
+    // verifier, so the module refuses to sign it.
+    pile_up_revocations(&server.paths.db, 0, 15_000);
+    let refused =
+        get(addr, "/v1/revocations", false).expect_error(503, "revocation_list_too_large");
+    assert_eq!(refused["count"], 15_001);
+    // Kept for this sequence: the next reader gets the same answer, cheaply.
+    let started = Instant::now();
+    assert_eq!(
+        get(addr, "/v1/revocations", false).expect_error(503, "revocation_list_too_large"),
+        refused
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    // The gateway itself still refuses what was revoked.
+    verify(addr, revoked["token"].as_str().unwrap()).expect_error(401, "revoked");
+
+    // Past the module's input limit: the same answer, from the host.
+    pile_up_revocations(&server.paths.db, 15_000, 5_000);
+    let refused =
+        get(addr, "/v1/revocations", false).expect_error(503, "revocation_list_too_large");
+    assert_eq!(refused["count"], 20_001);
+
+    // Once entries leave (here: deleted), a signed list is served again.
+    tamper(
+        &server.paths.db,
+        "DELETE FROM sec_revocations WHERE revoked_by_principal_id = 'test';
+         UPDATE sec_revocation_list_state SET seq = seq + 1;",
+    );
+    let listed = get(addr, "/v1/revocations", false);
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.json()["count"], 1);
+}
+
 #[test]
 fn revocations_outlive_a_restart() {
     let server = start("restart");

@@ -433,6 +433,14 @@ fn table() -> Vec<Row> {
             expect: "bad_revocation_list",
         },
         Row {
+            // Fits the ABI's 1 MiB request; signed, past the 1 MiB a verifier takes.
+            name: "revocation_list_sign too large for verifiers",
+            op: "revocation_list_sign",
+            request: json!({ "key": keygen(1)["private_jwk"], "list": { "iss": ISS, "seq": 1, "iat": NOW, "next_update": NOW + 60,
+                "revoked": (0..15_000u32).map(|i| json!({ "jti": b64(&[i.to_be_bytes(), [7; 4], [7; 4], [7; 4]].concat()), "revoked_at": NOW })).collect::<Vec<_>>() } }),
+            expect: "revocation_list_too_large",
+        },
+        Row {
             name: "revocation_list_sign unknown member",
             op: "revocation_list_sign",
             request: json!({ "key": keygen(1)["private_jwk"], "list": { "iss": ISS, "seq": 1, "iat": NOW, "next_update": NOW + 60, "revoked": [], "extra": 1 } }),

@@ -877,8 +877,8 @@ async fn revocations(State(gateway): State<Gateway>) -> Result<Response, ApiErro
     // has at least half its freshness left, so readers cost one indexed
     // read, not a table scan and two module calls each.
     let seq = blocking(&gw.store, |store| store.revocation_seq()).await?;
-    if let Some(body) = gw.lists.cached(seq, at, interval) {
-        return Ok(revocation_list_response(body, interval));
+    if let Some(kept) = gw.lists.cached(seq, at, interval) {
+        return kept.map(|body| revocation_list_response(body, interval));
     }
     // Tokens this gateway issued that expired longer ago than any
     // verifier's leeway are refused as expired anyway: leave them out.
@@ -922,12 +922,25 @@ async fn revocations(State(gateway): State<Gateway>) -> Result<Response, ApiErro
             }),
             "list",
         )
-        .await
-        .map_err(|err| match err {
-            // Everything in the list came from the store, not the client.
-            CallError::Rejected { code, message, .. } => ApiError::internal(&code, message),
-            CallError::Failed(err) => err,
-        })?;
+        .await;
+    let signed = match signed {
+        Ok(signed) => signed,
+        // Too many entries for one list verifiers accept (the module's
+        // refusal, or the request already past the module's input limit):
+        // a state of the store, not of this request. Kept like a signed
+        // list, so a public route does not redo the work for every reader.
+        Err(CallError::Rejected { code, .. }) if code == "revocation_list_too_large" => {
+            return Err(keep_too_large(gw, snapshot.seq, at, count));
+        }
+        Err(CallError::Failed(err)) if err.code() == "request_too_large" => {
+            return Err(keep_too_large(gw, snapshot.seq, at, count));
+        }
+        // Everything in the list came from the store, not the client.
+        Err(CallError::Rejected { code, message, .. }) => {
+            return Err(ApiError::internal(&code, message));
+        }
+        Err(CallError::Failed(err)) => return Err(err),
+    };
     let body = json!({
         "list": signed.get("list"),
         "kid": signed.get("kid"),
@@ -937,8 +950,24 @@ async fn revocations(State(gateway): State<Gateway>) -> Result<Response, ApiErro
         "next_update": next_update,
         "count": count,
     });
-    gw.lists.keep(snapshot.seq, at, body.clone());
+    gw.lists.keep(snapshot.seq, at, Ok(body.clone()));
     Ok(revocation_list_response(body, interval))
+}
+
+/// 503 `revocation_list_too_large`, kept for `seq` like a signed list.
+fn keep_too_large(gw: &Inner, seq: i64, at: i64, count: usize) -> ApiError {
+    let err = ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "revocation_list_too_large",
+        format!(
+            "{count} revoked ids do not fit one signed list verifiers accept (1 MiB); \
+             they leave the list as the tokens they revoke expire. This gateway \
+             still refuses every one of them in /v1/tokens/verify"
+        ),
+    )
+    .with("count", Value::from(count));
+    gw.lists.keep(seq, at, Err(err.clone()));
+    err
 }
 
 fn revocation_list_response(body: Value, interval: i64) -> Response {
@@ -952,23 +981,27 @@ fn revocation_list_response(body: Value, interval: i64) -> Response {
     response
 }
 
-/// The last signed revocation list, for reuse by [`revocations`].
+/// The last signed revocation list (or the refusal to sign one), for reuse
+/// by [`revocations`].
 #[derive(Debug, Default)]
-pub(crate) struct SignedLists(std::sync::Mutex<Option<(i64, i64, Value)>>);
+pub(crate) struct SignedLists(std::sync::Mutex<Option<KeptList>>);
+
+/// A list's `seq`, when it was signed (or refused), and the outcome.
+type KeptList = (i64, i64, Result<Value, ApiError>);
 
 impl SignedLists {
-    /// The kept body, if it is for `seq` and was signed less than half an
-    /// interval before `at`.
-    fn cached(&self, seq: i64, at: i64, interval: i64) -> Option<Value> {
+    /// The kept outcome, if it is for `seq` and was reached less than half
+    /// an interval before `at`.
+    fn cached(&self, seq: i64, at: i64, interval: i64) -> Option<Result<Value, ApiError>> {
         let kept = self
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match &*kept {
-            Some((kept_seq, iat, body))
+            Some((kept_seq, iat, outcome))
                 if *kept_seq == seq && at < iat.saturating_add(interval / 2) =>
             {
-                Some(body.clone())
+                Some(outcome.clone())
             }
             _ => None,
         }
@@ -982,11 +1015,11 @@ impl SignedLists {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 
-    fn keep(&self, seq: i64, iat: i64, body: Value) {
+    fn keep(&self, seq: i64, iat: i64, outcome: Result<Value, ApiError>) {
         *self
             .0
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((seq, iat, body));
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((seq, iat, outcome));
     }
 }
 
