@@ -10,9 +10,9 @@
 //!    of warm instances (which would share state between requests) could
 //!    save.
 //!
-//!    Then each of the two beside the same call with the instance slot's
-//!    pages unmapped after every call (`RuntimeConfig::keep_resident(0)`),
-//!    and the page faults each takes.
+//!    Then each of the two with the instance slot's pages unmapped after
+//!    every call (the default) beside reset in place
+//!    (`RuntimeConfig::keep_resident`), and the page faults each takes.
 //!
 //! 3. issue: the private key handed to the module (which derives the
 //!    public key and signs in wasm) vs the gateway's way, the key kept in
@@ -135,9 +135,11 @@ fn main() {
     );
 
     // The same calls with every slot's pages given back after each call
-    // (`keep_resident(0)`, wasmtime's default) beside the default, which
-    // resets the pages a call dirtied in place where Linux can find them.
-    let unmapping = Runtime::embedded_with(RuntimeConfig::default().keep_resident(0)).unwrap();
+    // (the default) beside `keep_resident`, which resets the pages a call
+    // dirtied in place where Linux can find them (and there is no swap).
+    let unmapping = &runtime;
+    let resetting =
+        Runtime::embedded_with(RuntimeConfig::default().keep_resident(1 << 20)).unwrap();
     for (name, call) in [
         (
             "info  ",
@@ -152,9 +154,9 @@ fn main() {
             }
             minor_faults().map(|after| (after - before.unwrap_or(after)) as f64 / 100.0)
         };
-        let kept = faults(&runtime, call);
-        let unmapped = faults(&unmapping, call);
-        let (in_place, given_back) = compare(|| call(&runtime), || call(&unmapping), 50, 9);
+        let kept = faults(&resetting, call);
+        let unmapped = faults(unmapping, call);
+        let (in_place, given_back) = compare(|| call(&resetting), || call(unmapping), 50, 9);
         println!(
             "slots   {name} pages reset in place {in_place:>6.1} us ({} faults/call)   \
              unmapped {given_back:>6.1} us ({} faults/call)   {:.2}x",

@@ -40,7 +40,7 @@ impl Default for RuntimeConfig {
             max_concurrent_calls: 64,
             max_request_bytes: 1 << 20,
             cache_dir: None,
-            keep_resident: 1 << 20,
+            keep_resident: 0,
         }
     }
 }
@@ -87,17 +87,25 @@ impl RuntimeConfig {
     }
 
     /// How much of the memory a call wrote its instance slot keeps mapped
-    /// for the next call, in bytes; 0 gives every page back after each call.
+    /// for the next call, in bytes; 0 (the default) gives every page back
+    /// after each call.
     ///
     /// Where Linux has `PAGEMAP_SCAN` (6.7 and later), wasmtime finds the
     /// pages a call dirtied and, up to this many bytes, rewrites them to the
     /// module's initial contents in place instead of unmapping them: the
-    /// next call in the slot then takes no page faults and no `madvise`.
-    /// Either way an instance starts from the module's initial state; only
-    /// the cost differs. Without `PAGEMAP_SCAN` this setting is ignored
-    /// (resetting a fixed prefix blind costs more than it saves). The price
-    /// is resident memory: at most this much per slot that has run a call.
-    /// Default 1 MiB (a `verify` dirties less).
+    /// next call in the slot then takes no page faults and no `madvise`
+    /// (`info` 1.4-1.6x, `verify` 1.1x faster; docs/BENCHMARKS.md). The
+    /// price is resident memory: at most this much per slot that has run a
+    /// call; 1 MiB covers a `verify`.
+    ///
+    /// Off by default because it is only sound without swap: wasmtime 48's
+    /// scan resets the dirtied pages that are present, and a dirtied page
+    /// the kernel has swapped out would keep one call's memory (a request's
+    /// private key, say) for the next call in that slot. So it is honoured
+    /// only if `/proc/swaps` lists no swap when the [`Runtime`] is made, and
+    /// ignored without `PAGEMAP_SCAN` (resetting a fixed prefix blind costs
+    /// more than it saves). Do not turn swap on under a running gateway
+    /// that uses it.
     #[must_use]
     pub fn keep_resident(mut self, bytes: usize) -> Self {
         self.keep_resident = bytes;
@@ -456,7 +464,8 @@ fn engine_config(config: &RuntimeConfig) -> Config {
         .total_memories(slots.saturating_mul(2))
         .total_gc_heaps(slots)
         .max_memory_size(config.memory_bytes);
-    if config.keep_resident > 0 && PoolingAllocationConfig::is_pagemap_scan_available() {
+    if config.keep_resident > 0 && PoolingAllocationConfig::is_pagemap_scan_available() && no_swap()
+    {
         pool.pagemap_scan(Enabled::Yes)
             .linear_memory_keep_resident(config.keep_resident)
             // The two tables are a few KiB; their pages are reset the same way.
@@ -472,6 +481,12 @@ fn engine_config(config: &RuntimeConfig) -> Config {
         .consume_fuel(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     engine
+}
+
+/// Whether the kernel lists no active swap (`/proc/swaps` holds its header
+/// only). Unreadable counts as swap.
+fn no_swap() -> bool {
+    std::fs::read_to_string("/proc/swaps").is_ok_and(|swaps| swaps.lines().count() == 1)
 }
 
 /// The module's `{"code", "message"}` error object as [`HostError::Op`].

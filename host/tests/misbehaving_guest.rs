@@ -11,7 +11,8 @@ use sha2::{Digest, Sha256};
 /// 3 traps, 4 grows memory past any cap, 5 points its response outside
 /// memory, 6 returns status 7, 7 calls a JS-glue import, 8 answers a
 /// malformed error object, 9 answers the first 16 bytes of memory (a data
-/// segment) and then overwrites them with the request.
+/// segment) and 16 bytes at 8192 (zeros in the image), then overwrites
+/// both with the request.
 const MOCK: &str = r#"
 (module
   (import "./captoken_bg.js" "__wbindgen_throw" (func $glue (param i32 i32)))
@@ -40,9 +41,11 @@ const MOCK: &str = r#"
         (local.get $op)))
     ;; 9
     (memory.copy (i32.const 4096) (i32.const 0) (i32.const 16))
+    (memory.copy (i32.const 4112) (i32.const 8192) (i32.const 16))
     (memory.copy (i32.const 0) (local.get $ptr) (local.get $len))
+    (memory.copy (i32.const 8192) (local.get $ptr) (local.get $len))
     (global.set $out_ptr (i32.const 4096))
-    (global.set $out_len (i32.const 16))
+    (global.set $out_len (i32.const 32))
     (return (i32.const 0)))
     ;; 8: status 1 with something that is not an error object
     (global.set $out_ptr (i32.const 64))
@@ -110,12 +113,15 @@ fn echo_round_trips_bytes_and_reports_the_digest() {
 
 #[test]
 fn every_call_starts_from_the_modules_initial_memory() {
-    // Whether a slot's dirtied pages are reset in place (the default, where
-    // Linux can find them) or unmapped, a call never sees what the call
-    // before it wrote, not even in the same slot.
+    // Whether a slot's dirtied pages are unmapped (the default) or reset in
+    // place (`keep_resident`, where Linux can find them), a call never sees
+    // what the call before it wrote, not even in the same slot: neither in
+    // a data segment nor in memory the image leaves zero.
+    let mut initial = b"{\"code\":\"nope\",\"".to_vec();
+    initial.extend([0; 16]);
     for config in [
         RuntimeConfig::default(),
-        RuntimeConfig::default().keep_resident(0),
+        RuntimeConfig::default().keep_resident(1 << 20),
     ] {
         let runtime = mock_with(config.fuel(10_000_000));
         for secret in [
@@ -123,7 +129,7 @@ fn every_call_starts_from_the_modules_initial_memory() {
             b"secret number 2.",
             b"secret number 3.",
         ] {
-            assert_eq!(runtime.call(9, secret).unwrap(), b"{\"code\":\"nope\",\"");
+            assert_eq!(runtime.call(9, secret).unwrap(), initial);
         }
     }
 }
