@@ -41,12 +41,18 @@ pub const TYP: &str = "captoken-rl+jwt";
 /// The revocation list schema version this crate writes and reads.
 pub const LIST_VERSION: u64 = 1;
 
-/// Default bounds for a revocation list: 1 MiB holds about ten thousand
-/// entries, and the schema nests three levels deep.
+/// Default bounds for a revocation list a verifier reads: 1 MiB, and the
+/// schema nests three levels deep.
 pub const DEFAULT_LIMITS: Limits = Limits {
     max_token_len: 1024 * 1024,
     max_json_depth: 8,
 };
+
+/// The longest list [`RevocationListIssuer::sign`] signs: 64 KiB under
+/// what verifiers read, so that a list and what comes with it (a token,
+/// a key set) still fit one 1 MiB module request. About 12,900 entries
+/// without reasons.
+pub const MAX_SIGNED_LEN: usize = DEFAULT_LIMITS.max_token_len - 64 * 1024;
 
 /// Payload members; anything else is refused.
 const LIST_MEMBERS: &[&str] = &["ver", "iss", "seq", "iat", "next_update", "revoked"];
@@ -83,13 +89,13 @@ pub enum RevocationError {
         /// What is wrong with it.
         reason: String,
     },
-    /// Signed, the list would be longer than verifiers accept
-    /// ([`DEFAULT_LIMITS`]), so it is not signed: it must lose entries
-    /// first (they leave as the tokens they revoke expire).
+    /// Signed, the list would be longer than [`MAX_SIGNED_LEN`], so it is
+    /// not signed: it must lose entries first (they leave as the tokens
+    /// they revoke expire).
     TooLarge {
         /// The length the signed list would have, in bytes.
         len: usize,
-        /// The most verifiers accept, in bytes.
+        /// The most this crate signs ([`MAX_SIGNED_LEN`]), in bytes.
         max: usize,
         /// How many entries the list holds.
         entries: usize,
@@ -153,7 +159,7 @@ impl fmt::Display for RevocationError {
             RevocationError::TooLarge { len, max, entries } => write!(
                 f,
                 "a revocation list of {entries} entries would be {len} bytes signed, \
-                 over the {max} bytes verifiers accept"
+                 over the {max} bytes a list may have"
             ),
             RevocationError::BadIssuer { expected, found } => write!(
                 f,
@@ -529,7 +535,7 @@ where
     /// (empty `iss`, a number past 2^53-1, `next_update` not after `iat`, a
     /// `jti` that is not base64url of 128 bits or more, an empty reason, a
     /// `jti` listed twice); [`RevocationError::TooLarge`] when the signed
-    /// list would be longer than verifiers accept ([`DEFAULT_LIMITS`]);
+    /// list would be longer than [`MAX_SIGNED_LEN`];
     /// [`TokenError::SigningFailed`] when the signer fails.
     pub fn sign(&self, list: &RevocationList) -> Result<String, RevocationError> {
         list.check()?;
@@ -550,7 +556,7 @@ where
         // Refused before signing: a list no verifier accepts is no use,
         // and the signer (perhaps an HSM) is not asked for it.
         let len = jws::compact_len(&header, payload.len());
-        let max = DEFAULT_LIMITS.max_token_len;
+        let max = MAX_SIGNED_LEN;
         if len > max {
             return Err(RevocationError::TooLarge {
                 len,

@@ -82,6 +82,9 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
         .build()
         .map_err(|err| CliError::usage("io_error", format!("cannot start tokio: {err}")))?;
     tokio.block_on(async {
+        // Before anything is printed: whoever reads the banner may send
+        // SIGHUP at once, and its default action would end the process.
+        reload_on_hangup(gateway.clone());
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .map_err(|err| {
@@ -135,7 +138,6 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
             "  reload          kill -HUP {} (re-reads the key directory and the policy)",
             std::process::id()
         ))?;
-        reload_on_hangup(gateway.clone());
 
         gateway::serve(listener, gateway, shutdown_signal())
             .await

@@ -50,7 +50,7 @@ pub use store::{
 
 use crate::{HostError, Runtime};
 use module::{Module, OpIds};
-use setup::SigningKey;
+use setup::{Create, SigningKey};
 
 /// The environment variable holding the admin bearer token.
 pub const ADMIN_TOKEN_ENV: &str = "CAPTOKEN_ADMIN_TOKEN";
@@ -219,6 +219,8 @@ struct Inner {
     /// Whether the key file's key signs (not a signer from
     /// [`Gateway::with_signer`], which a reload must not replace).
     key_file_signs: bool,
+    /// Held for the whole of a reload.
+    reloading: std::sync::Mutex<()>,
     admin: AdminToken,
     metrics: Arc<Metrics>,
     /// The last signed revocation list (`GET /v1/revocations`).
@@ -241,8 +243,9 @@ impl Gateway {
         config: GatewayConfig,
     ) -> Result<(Self, Startup), GatewayError> {
         let ops = OpIds::resolve(&runtime)?;
-        let (key, key_file) = setup::signing_key(&runtime, &paths.key_dir)?;
-        let (policy, policy_created) = setup::policy(&runtime, &ops, &paths.policy)?;
+        let (key, key_file) = setup::signing_key(&runtime, &paths.key_dir, Create::IfMissing)?;
+        let (policy, policy_created) =
+            setup::policy(&runtime, &ops, &paths.policy, Create::IfMissing)?;
         create_parent(&paths.db)?;
         let store = Store::open(&paths.db, Auditor::new(Arc::clone(&runtime))?)?;
         let startup = Startup {
@@ -268,6 +271,7 @@ impl Gateway {
             store: Arc::new(store),
             live: RwLock::new(Arc::new(Live { key, policy })),
             key_file_signs: true,
+            reloading: std::sync::Mutex::new(()),
             admin,
             metrics,
             lists: routes::SignedLists::default(),
@@ -340,6 +344,7 @@ impl Gateway {
                 store: Arc::clone(&inner.store),
                 live: RwLock::new(Arc::new(Live { key, policy })),
                 key_file_signs,
+                reloading: std::sync::Mutex::new(()),
                 admin: inner.admin.clone(),
                 metrics: Arc::clone(&inner.metrics),
                 lists: routes::SignedLists::default(),
@@ -378,17 +383,22 @@ impl Gateway {
     /// As [`Gateway::open`], and `io_error` if a file start-up would have
     /// created is missing (a reload never creates a key or a policy).
     pub fn reload(&self) -> Result<Reloaded, GatewayError> {
+        // One reload at a time: two racing could otherwise put the older
+        // reading of the files in force last.
+        let _one = self
+            .inner
+            .reloading
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let runtime = self.inner.module.runtime();
         let paths = &self.inner.paths;
         let before = self.live();
         let key = if self.inner.key_file_signs {
-            must_exist(&paths.key_dir.join(SIGNING_KEY_FILE))?;
-            setup::signing_key(runtime, &paths.key_dir)?.0
+            setup::signing_key(runtime, &paths.key_dir, Create::Never)?.0
         } else {
             before.key.clone()
         };
-        must_exist(&paths.policy)?;
-        let (policy, _) = setup::policy(runtime, &self.inner.ops, &paths.policy)?;
+        let (policy, _) = setup::policy(runtime, &self.inner.ops, &paths.policy, Create::Never)?;
         let reloaded = Reloaded {
             kid: key.kid.clone(),
             previous_kid: before.key.kid.clone(),
@@ -433,17 +443,6 @@ impl Gateway {
     #[must_use]
     pub fn jwks(&self) -> Value {
         self.live().key.jwks(crate::now())
-    }
-}
-
-fn must_exist(path: &Path) -> Result<(), GatewayError> {
-    if path.is_file() {
-        Ok(())
-    } else {
-        Err(GatewayError::Io(format!(
-            "`{}` is not a file (a reload never creates one)",
-            path.display()
-        )))
     }
 }
 

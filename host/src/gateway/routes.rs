@@ -865,8 +865,20 @@ async fn capabilities(
 
 /// `GET /v1/revocations`: the revoked ids as a list signed with the
 /// gateway's key, for verifiers that cannot ask the gateway each time (a
-/// browser console, an offline device). Public, like the JWKS.
-async fn revocations(State(gateway): State<Gateway>) -> Result<Response, ApiError> {
+/// browser console, an offline device). Public, like the JWKS, and
+/// readable across origins whatever it answers, so a console on another
+/// origin sees a refusal's code too.
+async fn revocations(State(gateway): State<Gateway>) -> Response {
+    signed_revocation_list(&gateway)
+        .await
+        .unwrap_or_else(|err| {
+            let mut response = err.into_response();
+            public_to_pages(&mut response);
+            response
+        })
+}
+
+async fn signed_revocation_list(gateway: &Gateway) -> Result<Response, ApiError> {
     let gw = &*gateway.inner;
     let live = gateway.live();
     let at = now();
@@ -877,7 +889,7 @@ async fn revocations(State(gateway): State<Gateway>) -> Result<Response, ApiErro
     // has at least half its freshness left, so readers cost one indexed
     // read, not a table scan and two module calls each.
     let seq = blocking(&gw.store, |store| store.revocation_seq()).await?;
-    if let Some(kept) = gw.lists.cached(seq, at, interval) {
+    if let Some(kept) = gw.lists.cached(seq, &live.key.kid, at, interval) {
         return kept.map(|body| revocation_list_response(body, interval));
     }
     // Tokens this gateway issued that expired longer ago than any
@@ -925,15 +937,15 @@ async fn revocations(State(gateway): State<Gateway>) -> Result<Response, ApiErro
         .await;
     let signed = match signed {
         Ok(signed) => signed,
-        // Too many entries for one list verifiers accept (the module's
+        // Too many entries for one signed list (the module's
         // refusal, or the request already past the module's input limit):
         // a state of the store, not of this request. Kept like a signed
         // list, so a public route does not redo the work for every reader.
         Err(CallError::Rejected { code, .. }) if code == "revocation_list_too_large" => {
-            return Err(keep_too_large(gw, snapshot.seq, at, count));
+            return Err(keep_too_large(gw, snapshot.seq, &live.key.kid, at, count));
         }
         Err(CallError::Failed(err)) if err.code() == "request_too_large" => {
-            return Err(keep_too_large(gw, snapshot.seq, at, count));
+            return Err(keep_too_large(gw, snapshot.seq, &live.key.kid, at, count));
         }
         // Everything in the list came from the store, not the client.
         Err(CallError::Rejected { code, message, .. }) => {
@@ -950,23 +962,24 @@ async fn revocations(State(gateway): State<Gateway>) -> Result<Response, ApiErro
         "next_update": next_update,
         "count": count,
     });
-    gw.lists.keep(snapshot.seq, at, Ok(body.clone()));
+    gw.lists
+        .keep(snapshot.seq, &live.key.kid, at, Ok(body.clone()));
     Ok(revocation_list_response(body, interval))
 }
 
 /// 503 `revocation_list_too_large`, kept for `seq` like a signed list.
-fn keep_too_large(gw: &Inner, seq: i64, at: i64, count: usize) -> ApiError {
+fn keep_too_large(gw: &Inner, seq: i64, kid: &str, at: i64, count: usize) -> ApiError {
     let err = ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "revocation_list_too_large",
         format!(
-            "{count} revoked ids do not fit one signed list verifiers accept (1 MiB); \
+            "{count} revoked ids do not fit one signed list (at most 960 KiB); \
              they leave the list as the tokens they revoke expire. This gateway \
              still refuses every one of them in /v1/tokens/verify"
         ),
     )
     .with("count", Value::from(count));
-    gw.lists.keep(seq, at, Err(err.clone()));
+    gw.lists.keep(seq, kid, at, Err(err.clone()));
     err
 }
 
@@ -986,20 +999,29 @@ fn revocation_list_response(body: Value, interval: i64) -> Response {
 #[derive(Debug, Default)]
 pub(crate) struct SignedLists(std::sync::Mutex<Option<KeptList>>);
 
-/// A list's `seq`, when it was signed (or refused), and the outcome.
-type KeptList = (i64, i64, Result<Value, ApiError>);
+/// A list's `seq`, the `kid` of the key in force, when it was signed (or
+/// refused), and the outcome.
+type KeptList = (i64, String, i64, Result<Value, ApiError>);
 
 impl SignedLists {
-    /// The kept outcome, if it is for `seq` and was reached less than half
-    /// an interval before `at`.
-    fn cached(&self, seq: i64, at: i64, interval: i64) -> Option<Result<Value, ApiError>> {
+    /// The kept outcome, if it is for `seq` under the key `kid` (a request
+    /// that started before a reload may keep its list after the reload
+    /// cleared the cache) and was reached less than half an interval
+    /// before `at`.
+    fn cached(
+        &self,
+        seq: i64,
+        kid: &str,
+        at: i64,
+        interval: i64,
+    ) -> Option<Result<Value, ApiError>> {
         let kept = self
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match &*kept {
-            Some((kept_seq, iat, outcome))
-                if *kept_seq == seq && at < iat.saturating_add(interval / 2) =>
+            Some((kept_seq, kept_kid, iat, outcome))
+                if *kept_seq == seq && kept_kid == kid && at < iat.saturating_add(interval / 2) =>
             {
                 Some(outcome.clone())
             }
@@ -1015,11 +1037,12 @@ impl SignedLists {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 
-    fn keep(&self, seq: i64, iat: i64, outcome: Result<Value, ApiError>) {
+    fn keep(&self, seq: i64, kid: &str, iat: i64, outcome: Result<Value, ApiError>) {
         *self
             .0
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((seq, iat, outcome));
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((seq, kid.to_owned(), iat, outcome));
     }
 }
 

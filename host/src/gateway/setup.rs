@@ -46,6 +46,22 @@ const SAMPLE_POLICY: &str = r#"{
 }
 "#;
 
+/// Whether a missing key or policy file is made (at start-up) or an
+/// error (on reload: a file that vanished must not be replaced by a fresh
+/// key or the permissive sample policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Create {
+    IfMissing,
+    Never,
+}
+
+fn missing(path: &Path) -> GatewayError {
+    GatewayError::Io(format!(
+        "`{}` is missing (a reload never creates it)",
+        path.display()
+    ))
+}
+
 /// The issuer's signing key, loaded.
 #[derive(Clone)]
 pub(crate) struct SigningKey {
@@ -53,8 +69,9 @@ pub(crate) struct SigningKey {
     pub(crate) signer: Arc<dyn TokenSigner>,
     pub(crate) public_jwk: Value,
     pub(crate) kid: String,
-    /// The retired keys whose window was open at start-up (each with its
-    /// `exp`); [`SigningKey::jwks`] leaves out those closed since.
+    /// The retired keys whose window was open when the key directory was
+    /// read (at start-up or the last reload), each with its `exp`;
+    /// [`SigningKey::jwks`] leaves out those closed since.
     pub(crate) retired: Vec<Value>,
 }
 
@@ -104,10 +121,13 @@ pub struct KeyFile {
 pub(crate) fn signing_key(
     runtime: &Runtime,
     key_dir: &Path,
+    create: Create,
 ) -> Result<(SigningKey, KeyFile), GatewayError> {
     let path = key_dir.join(SIGNING_KEY_FILE);
     let created = if path.exists() {
         false
+    } else if create == Create::Never {
+        return Err(missing(&path));
     } else {
         private_dir(key_dir)?;
         let jwk = new_private_jwk(&entropy::<32>()?);
@@ -222,9 +242,12 @@ pub(crate) fn policy(
     runtime: &Runtime,
     ops: &OpIds,
     path: &Path,
+    create: Create,
 ) -> Result<(Value, bool), GatewayError> {
     let created = if path.exists() {
         false
+    } else if create == Create::Never {
+        return Err(missing(path));
     } else {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|err| io(parent, &err))?;
@@ -358,7 +381,7 @@ pub fn rotate_signing_key(
             path.display()
         )));
     }
-    let (old, _) = signing_key(runtime, key_dir)?;
+    let (old, _) = signing_key(runtime, key_dir, Create::Never)?;
     let retired_until = now.saturating_add(i64::try_from(retire_after).unwrap_or(i64::MAX));
     let retired_path = key_dir.join(RETIRED_KEYS_FILE);
     let mut dropped = Vec::new();
@@ -391,7 +414,7 @@ pub fn rotate_signing_key(
     let jwk = new_private_jwk(&entropy::<32>()?);
     replace_file(&path, &format!("{jwk:#}\n"), true)?;
     // The new key's id, and proof it signs: the same self-test a start runs.
-    let (new, _) = signing_key(runtime, key_dir)?;
+    let (new, _) = signing_key(runtime, key_dir, Create::Never)?;
     let kid = new.kid;
     Ok(Rotation {
         retired_kid: old.kid,
