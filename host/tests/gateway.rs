@@ -1873,6 +1873,15 @@ fn reload_puts_a_rotated_key_and_an_edited_policy_in_force_all_or_nothing() {
     let rotation =
         gateway::rotate_signing_key(&runtime(), &server.paths.key_dir, 3600, now()).unwrap();
     assert_eq!(issue(addr, "operator-1", &public)["kid"], old_kid.as_str());
+    let reloads = |outcome: &str| {
+        let metrics = String::from_utf8(get(addr, "/metrics", false).body).unwrap();
+        let prefix = format!("captoken_reloads_total{{outcome=\"{outcome}\"}} ");
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix.as_str()))
+            .map(|n| n.parse::<u64>().unwrap())
+    };
+    assert_eq!((reloads("applied"), reloads("refused")), (Some(0), Some(0)));
     let reloaded = server.gateway.reload().unwrap();
     assert_eq!(
         (
@@ -1929,6 +1938,8 @@ fn reload_puts_a_rotated_key_and_an_edited_policy_in_force_all_or_nothing() {
     );
     post(addr, "/v1/tokens", true, &issue_body("operator-1", &public))
         .expect_error(403, "no_matching_rule");
+
+    assert_eq!((reloads("applied"), reloads("refused")), (Some(2), Some(1)));
 
     // Mended: both take effect.
     std::fs::write(&server.paths.policy, reduced.to_string()).unwrap();

@@ -1,4 +1,4 @@
-//! Prometheus metrics, in the text exposition format, kept by hand: three
+//! Prometheus metrics, in the text exposition format, kept by hand: four
 //! families do not justify a metrics framework.
 //!
 //! - `captoken_http_requests_total{method, route, status}`: `route` is the
@@ -7,7 +7,10 @@
 //! - `captoken_module_call_seconds{op}`: a histogram of module call
 //!   latency, waiting for a free slot included;
 //! - `captoken_module_failures_total{op, code}`: calls the module failed to
-//!   answer (traps, fuel, memory, a busy host): `guest_*`/`host_*` codes.
+//!   answer (traps, fuel, memory, a busy host): `guest_*`/`host_*` codes;
+//! - `captoken_reloads_total{outcome}`: reloads of the key and policy
+//!   (SIGHUP), `applied` or `refused` (a refused one changed nothing), so an
+//!   alert can catch a rotation that did not take.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -34,6 +37,8 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     calls: Mutex<BTreeMap<&'static str, Histogram>>,
     failures: Mutex<BTreeMap<(&'static str, String), u64>>,
+    /// Applied and refused reloads.
+    reloads: Mutex<[u64; 2]>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -75,6 +80,13 @@ impl Metrics {
         *lock(&self.failures)
             .entry((op, code.to_owned()))
             .or_default() += 1;
+    }
+
+    /// Counts one reload, applied or refused.
+    pub(crate) fn reload(&self, applied: bool) {
+        if let Some(count) = lock(&self.reloads).get_mut(usize::from(!applied)) {
+            *count += 1;
+        }
     }
 
     /// Everything, in the Prometheus text format (version 0.0.4).
@@ -127,6 +139,14 @@ impl Metrics {
                 escape(code)
             );
         }
+        let [applied, refused] = *lock(&self.reloads);
+        let _ = writeln!(
+            out,
+            "# HELP captoken_reloads_total Reloads of the signing key and policy (SIGHUP); a refused one changed nothing.\n\
+             # TYPE captoken_reloads_total counter\n\
+             captoken_reloads_total{{outcome=\"applied\"}} {applied}\n\
+             captoken_reloads_total{{outcome=\"refused\"}} {refused}"
+        );
         out
     }
 }

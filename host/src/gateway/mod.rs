@@ -383,6 +383,12 @@ impl Gateway {
     /// As [`Gateway::open`], and `io_error` if a file start-up would have
     /// created is missing (a reload never creates a key or a policy).
     pub fn reload(&self) -> Result<Reloaded, GatewayError> {
+        let outcome = self.reload_files();
+        self.inner.metrics.reload(outcome.is_ok());
+        outcome
+    }
+
+    fn reload_files(&self) -> Result<Reloaded, GatewayError> {
         // One reload at a time: two racing could otherwise put the older
         // reading of the files in force last.
         let _one = self
