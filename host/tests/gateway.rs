@@ -287,6 +287,29 @@ fn issue(addr: SocketAddr, subject: &str, public_jwk: &Value) -> Value {
     reply.json()
 }
 
+/// Issues through the API; returns the token text.
+fn issue_token(addr: SocketAddr, subject: &str, public_jwk: &Value) -> String {
+    text(&issue(addr, subject, public_jwk), "token")
+}
+
+/// A string member of a JSON reply, owned.
+fn text(value: &Value, member: &str) -> String {
+    value[member]
+        .as_str()
+        .unwrap_or_else(|| panic!("no string `{member}` in {value}"))
+        .to_owned()
+}
+
+/// A verify that spends a single-use token (or its chain).
+fn spend(addr: SocketAddr, token: &str) -> Reply {
+    post(
+        addr,
+        "/v1/tokens/verify",
+        false,
+        &json!({ "token": token, "single_use": true }),
+    )
+}
+
 fn verify(addr: SocketAddr, token: &str) -> Reply {
     post(addr, "/v1/tokens/verify", false, &json!({ "token": token }))
 }
@@ -1149,7 +1172,7 @@ fn refused_delegations_are_403_and_audited_as_attempts() {
             &format!("helper-{depth}"),
             4,
         );
-        chain = next["token"].as_str().unwrap().to_owned();
+        chain = text(&next, "token");
         key = next_private;
         if depth < 4 {
             assert_eq!(grant(addr, &chain).status, 201, "depth {depth}");
@@ -1248,7 +1271,7 @@ fn every_issue_and_revoke_is_in_the_audit_chain_and_edits_are_found() {
         ),
         (json!(true), json!(3), json!(2))
     );
-    let head = report["head"].as_str().unwrap().to_owned();
+    let head = text(&report, "head");
     assert_eq!(head, records[2]["hash"]);
     drop(server);
 
@@ -1507,7 +1530,7 @@ fn revocations_outlive_a_restart() {
     let server = start("restart");
     let (_, public) = holder(8);
     let issued = issue(server.addr, "operator-1", &public);
-    let token = issued["token"].as_str().unwrap().to_owned();
+    let token = text(&issued, "token");
     assert_eq!(
         revoke(server.addr, issued["jti"].as_str().unwrap()).status,
         200
@@ -1652,22 +1675,8 @@ fn proof(token: &str, holder_private: &Value, audience: &str, nonce: Option<&str
 fn a_single_use_token_is_spent_once_even_across_a_restart() {
     let server = start("single-use");
     let (_, public) = holder(70);
-    let token = issue(server.addr, "operator-1", &public)["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let other = issue(server.addr, "operator-2", &public)["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let spend = |addr, token: &str| {
-        post(
-            addr,
-            "/v1/tokens/verify",
-            false,
-            &json!({ "token": token, "single_use": true }),
-        )
-    };
+    let token = issue_token(server.addr, "operator-1", &public);
+    let other = issue_token(server.addr, "operator-2", &public);
 
     // Plain verifies do not spend it.
     assert_eq!(verify(server.addr, &token).status, 200);
@@ -1697,30 +1706,19 @@ fn spending_a_delegated_token_spends_the_grant_it_came_from() {
     let server = start("single-use-chain");
     let (holder_private, public) = holder(73);
     let (_, child_public) = holder(74);
-    let root = issue(server.addr, "operator-1", &public)["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let spend = |token: &str| {
-        post(
-            server.addr,
-            "/v1/tokens/verify",
-            false,
-            &json!({ "token": token, "single_use": true }),
-        )
-    };
+    let root = issue_token(server.addr, "operator-1", &public);
     // The holder mints itself two children to use the grant twice.
-    let first = delegate(&server, &root, &holder_private, &child_public)["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let second = delegate(&server, &root, &holder_private, &child_public)["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(spend(&first).status, 200);
-    spend(&second).expect_error(401, "replayed");
-    spend(&root).expect_error(401, "replayed");
+    let first = text(
+        &delegate(&server, &root, &holder_private, &child_public),
+        "token",
+    );
+    let second = text(
+        &delegate(&server, &root, &holder_private, &child_public),
+        "token",
+    );
+    assert_eq!(spend(server.addr, &first).status, 200);
+    spend(server.addr, &second).expect_error(401, "replayed");
+    spend(server.addr, &root).expect_error(401, "replayed");
     // Plain verification is untouched by spending.
     assert_eq!(verify(server.addr, &second).status, 200);
 }
@@ -1730,10 +1728,7 @@ fn a_proof_of_possession_binds_the_presenter_to_the_key_once() {
     let server = start("pop");
     let (holder_private, public) = holder(71);
     let (stranger_private, _) = holder(72);
-    let token = issue(server.addr, "operator-1", &public)["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = issue_token(server.addr, "operator-1", &public);
     let present = |body: Value| post(server.addr, "/v1/tokens/verify", false, &body);
 
     let good = proof(&token, &holder_private, AUDIENCE, Some("n-1"));
@@ -1776,7 +1771,7 @@ fn kids(jwks: &Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .map(|k| text(k, "kid"))
         .collect()
 }
 
@@ -1789,7 +1784,7 @@ fn a_rotated_key_keeps_verifying_its_tokens_until_its_window_ends() {
         .unwrap()
         .to_owned();
     let old = issue(server.addr, "operator-1", &public);
-    let old_token = old["token"].as_str().unwrap().to_owned();
+    let old_token = text(&old, "token");
     let (paths, dir) = (server.paths.clone(), server.dir.clone());
     drop(server);
 
@@ -1822,7 +1817,7 @@ fn a_rotated_key_keeps_verifying_its_tokens_until_its_window_ends() {
     assert_eq!(verify(server.addr, &old_token).status, 200);
     let new = issue(server.addr, "operator-2", &public);
     assert_eq!(new["kid"], rotation.kid.as_str());
-    let new_token = new["token"].as_str().unwrap().to_owned();
+    let new_token = text(&new, "token");
     assert_eq!(verify(server.addr, &new_token).status, 200);
     let (paths, dir) = (server.paths.clone(), server.dir.clone());
     drop(server);
@@ -1866,8 +1861,8 @@ fn reload_puts_a_rotated_key_and_an_edited_policy_in_force_all_or_nothing() {
     let addr = server.addr;
     let (_, public) = holder(52);
     let old = issue(addr, "operator-1", &public);
-    let old_kid = old["kid"].as_str().unwrap().to_owned();
-    let old_token = old["token"].as_str().unwrap().to_owned();
+    let old_kid = text(&old, "kid");
+    let old_token = text(&old, "token");
 
     // Rotated on disk: the running gateway signs with the old key until told.
     let rotation =
@@ -1973,10 +1968,7 @@ fn reload_puts_a_rotated_key_and_an_edited_policy_in_force_all_or_nothing() {
 fn a_rotation_cut_short_still_starts_and_rotating_again_finishes_it() {
     let server = start("rotate-crash");
     let (_, public) = holder(51);
-    let token = issue(server.addr, "operator-1", &public)["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = issue_token(server.addr, "operator-1", &public);
     let current = server.gateway.jwks()["keys"][0].clone();
     let (paths, dir) = (server.paths.clone(), server.dir.clone());
     drop(server);
@@ -2129,10 +2121,7 @@ fn acknowledged_revocations_survive_kill_9() {
     let tokens: Vec<(String, String)> = (0..120)
         .map(|i| {
             let issued = issue(addr, &format!("operator-{i}"), &public);
-            (
-                issued["jti"].as_str().unwrap().to_owned(),
-                issued["token"].as_str().unwrap().to_owned(),
-            )
+            (text(&issued, "jti"), text(&issued, "token"))
         })
         .collect();
 
