@@ -12,14 +12,8 @@ use captoken_core::ops::{OpError, call_named};
 mod lit;
 use lit::json;
 
-const NOW: i64 = 1_700_000_000;
-const ISS: &str = "https://gw.example";
-const AUD: &str = "robot-gateway";
-
-fn ok(op: &str, request: &Value) -> Value {
-    let out = call_named(op, &request.to_vec()).unwrap_or_else(|e| panic!("{op}: {e}"));
-    lit::parse(&out)
-}
+mod common;
+use common::{AUD, ISS, NOW, op_key as key, op_ok as ok};
 
 /// The error of a delegate call that must fail, and its JSON body.
 fn refused(request: &Value) -> (OpError, Value) {
@@ -30,10 +24,6 @@ fn refused(request: &Value) -> (OpError, Value) {
             (err, body)
         }
     }
-}
-
-fn key(n: u8) -> Value {
-    ok("keygen", &json!({ "seed": b64::encode(&[n; 32]) }))
 }
 
 /// A root token held by key 2, issued by key 1 until NOW + 300, with a plan

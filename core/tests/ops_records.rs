@@ -10,23 +10,8 @@ use captoken_core::ops::call_named;
 mod lit;
 use lit::json;
 
-const NOW: i64 = 1_700_000_000;
-const ISS: &str = "https://gw.example";
-const AUD: &str = "robot-gateway";
-
-fn call(op: &str, request: &Value) -> Result<Value, String> {
-    call_named(op, &request.to_vec())
-        .map(|out| lit::parse(&out))
-        .map_err(|e| e.code().to_string())
-}
-
-fn ok(op: &str, request: &Value) -> Value {
-    call(op, request).unwrap_or_else(|code| panic!("{op}: {code}"))
-}
-
-fn key(n: u8) -> Value {
-    ok("keygen", &json!({ "seed": b64::encode(&[n; 32]) }))
-}
+mod common;
+use common::{AUD, ISS, NOW, op_call as call, op_key as key, op_ok as ok};
 
 fn jwks() -> Value {
     json!({ "keys": [key(1)["public_jwk"]] })

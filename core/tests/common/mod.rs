@@ -148,3 +148,21 @@ pub fn all_requests() -> Vec<captoken_core::scope::Request> {
     }
     out
 }
+
+/// Runs `op` from the operations table, as a host does: its output parsed,
+/// or its error code.
+pub fn op_call(op: &str, request: &Value) -> Result<Value, String> {
+    captoken_core::ops::call_named(op, &request.to_vec())
+        .map(|out| captoken_core::json::parse(&out, 64).unwrap())
+        .map_err(|err| err.code().to_string())
+}
+
+/// Runs `op`, which must succeed.
+pub fn op_ok(op: &str, request: &Value) -> Value {
+    op_call(op, request).unwrap_or_else(|code| panic!("{op}: {code}"))
+}
+
+/// The `keygen` answer for the seed `[n; 32]`.
+pub fn op_key(n: u8) -> Value {
+    op_ok("keygen", &json!({ "seed": b64::encode(&[n; 32]) }))
+}
