@@ -1868,6 +1868,11 @@ fn reload_puts_a_rotated_key_and_an_edited_policy_in_force_all_or_nothing() {
     let rotation =
         gateway::rotate_signing_key(&runtime(), &server.paths.key_dir, 3600, now()).unwrap();
     assert_eq!(issue(addr, "operator-1", &public)["kid"], old_kid.as_str());
+    // A revocation list signed now is kept for readers...
+    assert_eq!(
+        get(addr, "/v1/revocations", false).json()["kid"],
+        old_kid.as_str()
+    );
     let reloads = |outcome: &str| {
         let metrics = String::from_utf8(get(addr, "/metrics", false).body).unwrap();
         let prefix = format!("captoken_reloads_total{{outcome=\"{outcome}\"}} ");
@@ -1903,6 +1908,11 @@ fn reload_puts_a_rotated_key_and_an_edited_policy_in_force_all_or_nothing() {
     );
     assert_eq!(
         get(addr, "/healthz", false).json()["kid"],
+        rotation.kid.as_str()
+    );
+    // ...but not past a reload to a new key: the next one is signed by it.
+    assert_eq!(
+        get(addr, "/v1/revocations", false).json()["kid"],
         rotation.kid.as_str()
     );
 

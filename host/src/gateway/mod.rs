@@ -420,11 +420,10 @@ impl Gateway {
             .live
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // A kept revocation list is kept with the `kid` that signed it, so
+        // after a new key the next reader gets a list signed by that key.
         *live = Arc::new(Live { key, policy });
         drop(live);
-        // A revocation list signed by the previous key stays valid, but the
-        // next one is signed by the key in force.
-        self.inner.lists.clear();
         Ok(reloaded)
     }
 

@@ -973,7 +973,7 @@ fn keep_too_large(gw: &Inner, seq: i64, kid: &str, at: i64, count: usize) -> Api
         StatusCode::SERVICE_UNAVAILABLE,
         "revocation_list_too_large",
         format!(
-            "{count} revoked ids do not fit one signed list (at most 960 KiB); \
+            "{count} revoked ids do not fit one signed list; \
              they leave the list as the tokens they revoke expire. This gateway \
              still refuses every one of them in /v1/tokens/verify"
         ),
@@ -1004,10 +1004,9 @@ pub(crate) struct SignedLists(std::sync::Mutex<Option<KeptList>>);
 type KeptList = (i64, String, i64, Result<Value, ApiError>);
 
 impl SignedLists {
-    /// The kept outcome, if it is for `seq` under the key `kid` (a request
-    /// that started before a reload may keep its list after the reload
-    /// cleared the cache) and was reached less than half an interval
-    /// before `at`.
+    /// The kept outcome, if it is for `seq` under the key `kid` (after a
+    /// reload to a new key, lists the old key signed no longer match) and
+    /// was reached less than half an interval before `at`.
     fn cached(
         &self,
         seq: i64,
@@ -1027,14 +1026,6 @@ impl SignedLists {
             }
             _ => None,
         }
-    }
-
-    /// Forgets the kept body.
-    pub(crate) fn clear(&self) {
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 
     fn keep(&self, seq: i64, kid: &str, iat: i64, outcome: Result<Value, ApiError>) {
