@@ -25,14 +25,19 @@ pub struct Limits {
     pub max_json_depth: usize,
 }
 
+impl Limits {
+    /// A token's bounds. 16 KiB leaves room for a depth-3 delegation chain
+    /// carried inside a token; a bearer token bigger than that is an attack
+    /// or a mistake.
+    pub const TOKEN: Limits = Limits {
+        max_token_len: 16 * 1024,
+        max_json_depth: 16,
+    };
+}
+
 impl Default for Limits {
     fn default() -> Self {
-        // 16 KiB leaves room for a depth-3 delegation chain carried inside a
-        // token; a bearer token bigger than that is an attack or a mistake.
-        Limits {
-            max_token_len: 16 * 1024,
-            max_json_depth: 16,
-        }
+        Limits::TOKEN
     }
 }
 

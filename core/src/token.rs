@@ -25,6 +25,10 @@ use crate::keys::{self, KeySet};
 /// so a captoken cannot be confused with an ID token or any other JWT).
 pub const TYP: &str = "captoken+jwt";
 
+/// Default bounds for a token (a delegation chain included) a verifier
+/// reads: [`Limits::TOKEN`].
+pub const DEFAULT_LIMITS: Limits = Limits::TOKEN;
+
 /// Default clock skew tolerated when verifying, in seconds.
 pub const DEFAULT_LEEWAY: i64 = 30;
 /// Largest clock skew a verifier may be configured with, in seconds.

@@ -383,3 +383,89 @@ fn a_signer_outside_the_module_gives_the_same_bytes_as_the_key_inside() {
     req["signer"] = json!({ "public_jwk": key(2)["private_jwk"] });
     assert_ne!(call("delegate", &req).unwrap_err(), "ok");
 }
+
+/// A list of `n` revoked ids, as a gateway would ask the module to sign.
+fn long_list(n: u32) -> Value {
+    let revoked: Vec<Value> = (0..n)
+        .map(|i| {
+            let mut id = [7u8; 16];
+            id[..4].copy_from_slice(&i.to_be_bytes());
+            json!({ "jti": b64::encode(&id), "revoked_at": NOW - 1, "reason": "key lost" })
+        })
+        .collect();
+    json!({ "key": key(1)["private_jwk"], "list": { "iss": ISS, "seq": 3, "iat": NOW,
+            "next_update": NOW + 60, "revoked": revoked } })
+}
+
+#[test]
+fn a_signer_outside_the_module_signs_revocation_lists_longer_than_a_token() {
+    // 200 entries are past a token's 16 KiB, 5,000 far past it; both are
+    // well inside what a list's verifiers read.
+    for n in [200, 5_000] {
+        let request = long_list(n);
+        let outside = signed_outside("revocation_list_sign", request.clone(), 1, "list");
+        assert_eq!(outside, ok("revocation_list_sign", &request), "{n} entries");
+        assert!(outside["list"].as_str().unwrap().len() > 16 * 1024);
+        let read = ok(
+            "revocation_list_verify",
+            &json!({ "list": outside["list"], "jwks": jwks(), "issuer": ISS, "now": NOW }),
+        );
+        assert_eq!(read["revoked"].as_array().unwrap().len(), n as usize);
+    }
+}
+
+#[test]
+fn attach_signature_reads_each_kind_under_its_own_bounds_and_refuses_others() {
+    let signer_req = |req: Value| {
+        let mut req = req;
+        req.as_object_mut().unwrap().remove("key");
+        req["signer"] = json!({ "public_jwk": key(1)["public_jwk"] });
+        ok("revocation_list_sign", &req)["signing_input"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let attach = |input: &str| {
+        call(
+            "attach_signature",
+            &json!({ "signing_input": input, "signature": sign_outside(1, input),
+                     "public_jwk": key(1)["public_jwk"] }),
+        )
+    };
+    // A token is still held to a token's bound: a list's payload under a
+    // token's header is refused at 16 KiB.
+    let input = signer_req(long_list(200));
+    let (_, payload) = input.split_once('.').unwrap();
+    let header = |typ: &str| {
+        let kid = key(1)["kid"].as_str().unwrap().to_string();
+        b64::encode(format!(r#"{{"alg":"EdDSA","kid":"{kid}","typ":"{typ}"}}"#).as_bytes())
+    };
+    assert_eq!(
+        attach(&format!("{}.{payload}", header("captoken+jwt"))).unwrap_err(),
+        "token_too_large"
+    );
+    // A kind the module never prepares is refused, whatever its size.
+    assert_eq!(
+        attach(&format!("{}.{payload}", header("JWT"))).unwrap_err(),
+        "bad_typ"
+    );
+    let short = signer_req(long_list(1));
+    let (_, payload) = short.split_once('.').unwrap();
+    assert_eq!(
+        attach(&format!("{}.{payload}", header("JWT"))).unwrap_err(),
+        "bad_typ"
+    );
+    // A proof is held to a proof's 4 KiB.
+    let input = signer_req(long_list(60));
+    let (_, payload) = input.split_once('.').unwrap();
+    assert!(payload.len() > 4 * 1024 && payload.len() < 16 * 1024);
+    assert_eq!(
+        attach(&format!("{}.{payload}", header("captoken-pop+jwt"))).unwrap_err(),
+        "token_too_large"
+    );
+    ok(
+        "attach_signature",
+        &json!({ "signing_input": input, "signature": sign_outside(1, &input),
+                                    "public_jwk": key(1)["public_jwk"] }),
+    );
+}

@@ -1448,6 +1448,11 @@ fn the_signed_revocation_list_verifies_and_lists_what_was_revoked() {
 /// Adds `n` revoked ids straight to the store (as years of revocations
 /// would), and moves the list's sequence on as a revocation does.
 fn pile_up_revocations(db: &Path, from: u32, n: u32) {
+    pile_up_revocations_with(db, from, n, None);
+}
+
+/// [`pile_up_revocations`], each with `reason`.
+fn pile_up_revocations_with(db: &Path, from: u32, n: u32, reason: Option<&str>) {
     let mut conn = rusqlite::Connection::open(db).unwrap();
     conn.busy_timeout(Duration::from_secs(5)).unwrap();
     let tx = conn.transaction().unwrap();
@@ -1455,8 +1460,8 @@ fn pile_up_revocations(db: &Path, from: u32, n: u32) {
         let mut id = [9u8; 16];
         id[..4].copy_from_slice(&i.to_be_bytes());
         tx.execute(
-            "INSERT INTO sec_revocations VALUES (?1, ?2, 'test', NULL)",
-            rusqlite::params![captoken_host::b64::encode(&id), now()],
+            "INSERT INTO sec_revocations VALUES (?1, ?2, 'test', ?3)",
+            rusqlite::params![captoken_host::b64::encode(&id), now(), reason],
         )
         .unwrap();
     }
@@ -1474,6 +1479,68 @@ fn sign_calls(addr: SocketAddr) -> u64 {
             line.strip_prefix(r#"captoken_module_call_seconds_count{op="revocation_list_sign"} "#)
         })
         .map_or(0, |n| n.parse().unwrap())
+}
+
+#[test]
+fn revocation_lists_longer_than_a_token_are_signed_and_verify() {
+    let server = start("long-list");
+    let addr = server.addr;
+    let (_, public) = holder(55);
+    let revoked = issue(addr, "operator-1", &public);
+    assert_eq!(revoke(addr, revoked["jti"].as_str().unwrap()).status, 200);
+    // The gateway signs in the host, through the module's prepare and
+    // attach: 200 entries are past a token's 16 KiB, 5,000 far past it.
+    let mut seen = None;
+    for (from, n) in [(0, 199), (199, 4_800)] {
+        pile_up_revocations_with(&server.paths.db, from, n, Some("key lost"));
+        let listed = get(addr, "/v1/revocations", false);
+        assert_eq!(
+            listed.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&listed.body)
+        );
+        let listed = listed.json();
+        let text = listed["list"].as_str().unwrap();
+        assert!(text.len() > 16 * 1024, "{} bytes", text.len());
+        let read = check_list(addr, &listed, seen).unwrap();
+        let count = usize::try_from(from + n + 1).unwrap();
+        assert_eq!(read["revoked"].as_array().unwrap().len(), count);
+        assert_eq!(listed["count"], count);
+        seen = read["seq"].as_u64();
+    }
+}
+
+#[test]
+fn a_failure_to_sign_the_revocation_list_is_kept_for_its_sequence() {
+    // A signer that always fails: the refusal is computed once per `seq`,
+    // not once per reader of this public route.
+    let dir = temp_dir("failing-list");
+    let paths = paths_in(&dir);
+    let gateway = open_gateway(&paths);
+    let hsm = Arc::new(FakeHsm {
+        public_jwk: gateway.jwks()["keys"][0].clone(),
+        key: None,
+        asked: 0.into(),
+    });
+    let server = serve_gateway(
+        gateway.with_signer(Arc::clone(&hsm) as Arc<dyn gateway::TokenSigner>),
+        paths,
+        dir,
+    );
+    let addr = server.addr;
+    let readers: Vec<_> = (0..8)
+        .map(|_| std::thread::spawn(move || get(addr, "/v1/revocations", false)))
+        .collect();
+    for reader in readers {
+        reader.join().unwrap().expect_error(500, "signing_failed");
+    }
+    get(addr, "/v1/revocations", false).expect_error(500, "signing_failed");
+    assert_eq!(hsm.asked.load(Ordering::Relaxed), 1, "one signing attempt");
+    // A revocation moves the sequence on: the next reader tries again.
+    pile_up_revocations(&server.paths.db, 0, 1);
+    get(addr, "/v1/revocations", false).expect_error(500, "signing_failed");
+    assert_eq!(hsm.asked.load(Ordering::Relaxed), 2);
 }
 
 #[test]

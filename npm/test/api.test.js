@@ -252,6 +252,25 @@ test('a non-extractable WebCrypto key signs without entering the module', async 
   assert.equal(asked, false);
 });
 
+test('an outside signer signs revocation lists far longer than a token', async () => {
+  const pair = await webcrypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
+  const signer = await webCryptoSigner(pair);
+  const keys = { keys: [signer.publicJwk] };
+  for (const n of [200, 5000]) {
+    const revoked = Array.from({ length: n }, (_, i) => {
+      const id = Buffer.alloc(16, 7);
+      id.writeUInt32BE(i);
+      return { jti: id.toString('base64url'), revoked_at: 1_700_000_000, reason: 'key lost' };
+    });
+    const { list } = await signRevocationListAsync({ signer,
+      list: { iss: 'gw', seq: n, iat: 1_700_000_000, next_update: 4_000_000_000, revoked } });
+    assert.ok(list.length > 16 * 1024, `${n} entries: ${list.length} bytes`);
+    const read = verifyRevocationList({ list, jwks: keys, issuer: 'gw', now: 1_700_000_001 });
+    assert.equal(read.status, 'fresh');
+    assert.equal(read.revoked.length, n);
+  }
+});
+
 test('keys import from a stored private JWK and export as a JWKS', () => {
   const k = generateKey();
   const again = importKey(JSON.parse(JSON.stringify(k.privateJwk)));

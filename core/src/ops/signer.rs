@@ -20,10 +20,11 @@ use sha2::{Digest, Sha256};
 use super::OpError;
 use super::fields::{Fields, respond};
 use crate::b64;
+use crate::error::Part;
 use crate::error::TokenError;
 use crate::json::{self, Value, object};
 use crate::jws::{self, Limits};
-use crate::keys;
+use crate::{keys, pop, revocation, token};
 
 /// The signer of one operation.
 pub(super) enum OpSigner {
@@ -133,19 +134,18 @@ pub(super) fn attach_signature(request: &[u8]) -> Result<Vec<u8>, OpError> {
         .verify_strict(input.as_bytes(), &signature)
         .map_err(|_| TokenError::BadSignature)?;
     let leaf = format!("{input}.{}", b64::encode(&signature.to_bytes()));
-    // What the module prepared names its signer and, for a delegation, its
-    // parent: refuse to assemble anything that could not verify (a
-    // signature by another key than the header's `kid`, a foreign parent).
-    let jws = jws::parse(&leaf, &Limits::default())?;
+    // What the module prepared names its kind, its signer and, for a
+    // delegation, its parent: refuse to assemble anything that could not
+    // verify (an unknown kind, a signature by another key than the header's
+    // `kid`, a foreign parent). Each kind is read under the bounds its
+    // verifiers apply: a revocation list is not held to a token's 16 KiB.
+    let (typ, limits) = signed_kind(&input)?;
+    let jws = jws::parse(&leaf, &limits)?;
+    let kid = jws::typed_kid(&jws.header, typ)?;
     let thumbprint = keys::thumbprint(&public);
-    let kid = jws
-        .header
-        .get("kid")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
     if kid != thumbprint {
         return Err(keys::KeyError::KidMismatch {
-            claimed: kid.into(),
+            claimed: kid,
             thumbprint,
         }
         .into());
@@ -153,8 +153,8 @@ pub(super) fn attach_signature(request: &[u8]) -> Result<Vec<u8>, OpError> {
     if let Some(parent) = rest.strip_prefix('~') {
         let parent_leaf = parent.split('~').next().unwrap_or_default();
         let prf = b64::encode(&Sha256::digest(parent_leaf.as_bytes()));
-        let payload = json::parse_object(&jws.payload, Limits::default().max_json_depth)
-            .map_err(OpError::Json)?;
+        let payload =
+            json::parse_object(&jws.payload, limits.max_json_depth).map_err(OpError::Json)?;
         if payload.get("prf").and_then(Value::as_str) != Some(prf.as_str()) {
             return Err(OpError::BadRequest(
                 "`chain_rest` is not the parent this token was prepared for".into(),
@@ -162,4 +162,44 @@ pub(super) fn attach_signature(request: &[u8]) -> Result<Vec<u8>, OpError> {
         }
     }
     respond(&object! { "token" => format!("{leaf}{rest}") })
+}
+
+/// The document kinds the module signs, each with the bounds its verifiers
+/// read it under.
+const SIGNED_KINDS: [(&str, Limits); 3] = [
+    (token::TYP, token::DEFAULT_LIMITS),
+    (revocation::TYP, revocation::DEFAULT_LIMITS),
+    (pop::TYP, pop::DEFAULT_LIMITS),
+];
+
+/// The `typ` a prepared `header.payload` declares, and its kind's bounds.
+/// A header is a few dozen bytes; one past 1 KiB was not prepared here.
+fn signed_kind(input: &str) -> Result<(&'static str, Limits), OpError> {
+    const MAX_HEADER: usize = 1024;
+    let encoded = input.split('.').next().unwrap_or_default();
+    if encoded.len() > MAX_HEADER {
+        return Err(OpError::BadRequest(
+            "`signing_input` has a header longer than any the module prepares".into(),
+        ));
+    }
+    let header = b64::decode(encoded.as_bytes()).map_err(|err| TokenError::Base64 {
+        part: Part::Header,
+        err,
+    })?;
+    let header = json::parse_object(&header, 2).map_err(|err| TokenError::Json {
+        part: Part::Header,
+        err,
+    })?;
+    let typ = header.get("typ").and_then(Value::as_str);
+    SIGNED_KINDS
+        .iter()
+        .find(|(kind, _)| Some(*kind) == typ)
+        .copied()
+        .ok_or_else(|| {
+            TokenError::BadTyp {
+                expected: token::TYP,
+                found: typ.map(Into::into),
+            }
+            .into()
+        })
 }

@@ -892,6 +892,13 @@ async fn signed_revocation_list(gateway: &Gateway) -> Result<Response, ApiError>
     if let Some(kept) = gw.lists.cached(seq, &live.key.kid, at, interval) {
         return kept.map(|body| revocation_list_response(body, interval));
     }
+    // One reader signs; the others wait for its outcome instead of each
+    // redoing the scan and the module calls.
+    let _signing = gw.lists.signing.lock().await;
+    let seq = blocking(&gw.store, |store| store.revocation_seq()).await?;
+    if let Some(kept) = gw.lists.cached(seq, &live.key.kid, at, interval) {
+        return kept.map(|body| revocation_list_response(body, interval));
+    }
     // Tokens this gateway issued that expired longer ago than any
     // verifier's leeway are refused as expired anyway: leave them out.
     let snapshot = blocking(&gw.store, move |store| {
@@ -947,11 +954,22 @@ async fn signed_revocation_list(gateway: &Gateway) -> Result<Response, ApiError>
         Err(CallError::Failed(err)) if err.code() == "request_too_large" => {
             return Err(keep_too_large(gw, snapshot.seq, &live.key.kid, at, count));
         }
-        // Everything in the list came from the store, not the client.
+        // Everything in the list came from the store, not the client: a
+        // refusal is a state of the store too, kept for `seq` like a
+        // success so a public route cannot be made to redo it per reader.
+        // Only a full module pool is left to the next reader.
+        Err(CallError::Failed(err)) if err.code() == "host_busy" => return Err(err),
         Err(CallError::Rejected { code, message, .. }) => {
-            return Err(ApiError::internal(&code, message));
+            let err = ApiError::internal(&code, message);
+            gw.lists
+                .keep(snapshot.seq, &live.key.kid, at, Err(err.clone()));
+            return Err(err);
         }
-        Err(CallError::Failed(err)) => return Err(err),
+        Err(CallError::Failed(err)) => {
+            gw.lists
+                .keep(snapshot.seq, &live.key.kid, at, Err(err.clone()));
+            return Err(err);
+        }
     };
     let body = json!({
         "list": signed.get("list"),
@@ -995,9 +1013,12 @@ fn revocation_list_response(body: Value, interval: i64) -> Response {
 }
 
 /// The last signed revocation list (or the refusal to sign one), for reuse
-/// by [`revocations`].
+/// by [`revocations`], and the lock one signing reader holds.
 #[derive(Debug, Default)]
-pub(crate) struct SignedLists(std::sync::Mutex<Option<KeptList>>);
+pub(crate) struct SignedLists {
+    kept: std::sync::Mutex<Option<KeptList>>,
+    signing: tokio::sync::Mutex<()>,
+}
 
 /// A list's `seq`, the `kid` of the key in force, when it was signed (or
 /// refused), and the outcome.
@@ -1015,7 +1036,7 @@ impl SignedLists {
         interval: i64,
     ) -> Option<Result<Value, ApiError>> {
         let kept = self
-            .0
+            .kept
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match &*kept {
@@ -1030,7 +1051,7 @@ impl SignedLists {
 
     fn keep(&self, seq: i64, kid: &str, iat: i64, outcome: Result<Value, ApiError>) {
         *self
-            .0
+            .kept
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) =
             Some((seq, kid.to_owned(), iat, outcome));
