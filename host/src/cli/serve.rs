@@ -50,6 +50,16 @@ pub(crate) struct ServeArgs {
     /// blocking pool)
     #[arg(long, value_name = "N", default_value_t = 2)]
     threads: usize,
+    /// Most connections open at once (more wait until one closes); at most
+    /// half the file-descriptor limit
+    #[arg(long, value_name = "N", default_value_t = 4096,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+    /// Seconds a client may take to send a request body (then 408, and the
+    /// connection is closed)
+    #[arg(long, value_name = "SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    request_timeout: u64,
 }
 
 pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
@@ -60,10 +70,18 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
         Ok(token) if !token.is_empty() => (token, false),
         _ => (gateway::generate_admin_token().map_err(setup_error)?, true),
     };
+    // Descriptors for the connections, and as many again for everything
+    // else (the store, the module cache, the blocking pool's files).
+    let fd_limit = gateway::raise_fd_limit();
+    let max_connections = fd_limit.map_or(args.max_connections, |limit| {
+        args.max_connections.min((limit / 2).max(1))
+    });
     let config = GatewayConfig {
         issuer: args.issuer.clone(),
         audience: args.audience.clone(),
         max_body_bytes: args.max_body_bytes,
+        max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+        request_timeout: std::time::Duration::from_secs(args.request_timeout),
         revocation_list_interval: std::time::Duration::from_secs(args.revocation_list_interval),
         ..GatewayConfig::default()
     };
@@ -123,6 +141,10 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
         print_line(&format!(
             "  issuer          {}  audience {}",
             args.issuer, args.audience
+        ))?;
+        print_line(&format!(
+            "  connections     at most {max_connections} open (file descriptors: {})",
+            fd_limit.map_or_else(|| "unlimited".to_owned(), |n| n.to_string())
         ))?;
         if generated {
             // The only time the generated token is ever shown.

@@ -1,16 +1,75 @@
 //! Request bodies: read under a size limit, parsed as a JSON object, and
 //! taken apart member by member so every mistake has its own stable code.
 //!
-//! Codes: `body_too_large` (413), `bad_body` (the connection failed while
-//! reading), `malformed_json`, `wrong_type`, `missing_field`,
+//! Codes: `body_too_large` (413), `request_timeout` (408: the body did not
+//! arrive by the request's deadline), `bad_body` (the connection failed
+//! while reading), `malformed_json`, `wrong_type`, `missing_field`,
 //! `unknown_field`, `invalid_value` (all 400).
+
+use std::future::Future as _;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode, header};
+use http_body::{Frame, SizeHint};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Map, Value};
+use tokio::time::{Instant, Sleep};
 
 use super::error::ApiError;
+
+/// A request body that must arrive whole by a deadline: past it, reading
+/// fails with [`BodyTimedOut`] instead of waiting for a client that
+/// stalled mid-body (and would otherwise hold its connection for ever).
+pub(crate) struct Deadline {
+    inner: Body,
+    timer: Pin<Box<Sleep>>,
+    limit: Duration,
+}
+
+impl Deadline {
+    /// `inner`, due by `due` (the request's start plus `limit`).
+    pub(crate) fn new(inner: Body, due: Instant, limit: Duration) -> Self {
+        Self {
+            inner,
+            timer: Box::pin(tokio::time::sleep_until(due)),
+            limit,
+        }
+    }
+}
+
+/// The body did not arrive in time.
+#[derive(Debug, thiserror::Error)]
+#[error("the request did not arrive within {} s", .0.as_secs_f64())]
+pub(crate) struct BodyTimedOut(Duration);
+
+impl http_body::Body for Deadline {
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|frame| frame.map_err(Into::into)));
+        }
+        match self.timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(BodyTimedOut(self.limit).into()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
 
 /// The whole body, or `body_too_large` once more than `limit` bytes arrive
 /// (or are announced by `Content-Length`, which is then not read at all).
@@ -32,11 +91,28 @@ pub(crate) async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Resul
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(err) if timed_out(&*err) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!("{err}; the connection is closed"),
+        )),
         Err(err) => Err(ApiError::bad_request(
             "bad_body",
             format!("cannot read the request body: {err}"),
         )),
     }
+}
+
+/// Whether `err`, or an error it wraps, is [`BodyTimedOut`].
+fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        if err.is::<BodyTimedOut>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
 }
 
 /// The members of a JSON object body, consumed as they are read so that

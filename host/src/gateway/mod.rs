@@ -37,7 +37,7 @@ pub use audit::{AuditEvent, AuditReport, AuditVerifyError, Auditor, verify_log};
 pub use auth::AdminToken;
 pub use error::ApiError;
 pub use metrics::Metrics;
-pub use server::serve;
+pub use server::{raise_fd_limit, serve};
 pub use setup::{
     KeyFile, RETIRED_KEYS_FILE, Rotation, SIGNING_KEY_FILE, generate_admin_token,
     rotate_signing_key,
@@ -118,8 +118,17 @@ pub struct GatewayConfig {
     pub max_header_bytes: usize,
     /// The most header fields in one request (beyond: 431).
     pub max_headers: usize,
-    /// How long a client may take to send its headers.
+    /// How long a client may take to send its headers, and how long a
+    /// connection may sit idle between requests.
     pub header_timeout: Duration,
+    /// How long a client may take to send a request's body once its
+    /// headers arrived (beyond: 408 `request_timeout`, connection closed).
+    pub request_timeout: Duration,
+    /// The most connections open at once; more wait in the listen backlog
+    /// until one closes. Keep it under the file-descriptor limit
+    /// ([`raise_fd_limit`]), so a flood of connections cannot starve the
+    /// store and the module cache of descriptors.
+    pub max_connections: usize,
     /// How many module calls may run at once; more wait their turn.
     pub module_concurrency: usize,
     /// How long a signed revocation list from `GET /v1/revocations` is
@@ -136,6 +145,8 @@ impl Default for GatewayConfig {
             max_header_bytes: 16 << 10,
             max_headers: 64,
             header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(10),
+            max_connections: 4096,
             module_concurrency: std::thread::available_parallelism()
                 .map_or(2, std::num::NonZeroUsize::get),
             revocation_list_interval: Duration::from_secs(300),

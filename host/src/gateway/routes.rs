@@ -54,8 +54,29 @@ pub(crate) fn router(gateway: Gateway) -> Router {
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(gateway.clone(), deadline))
         .layer(middleware::from_fn_with_state(gateway.clone(), count))
         .with_state(gateway)
+}
+
+/// Gives the request's body a deadline, `request_timeout` from now (its
+/// headers arrived within `header_timeout` already): a client that stalls
+/// mid-body is answered 408 and its connection closed. Only the receiving
+/// is bounded: work the gateway has started on a whole request is never
+/// cut short, so an answer is never lost after a write committed.
+async fn deadline(State(gateway): State<Gateway>, request: Request, next: Next) -> Response {
+    let limit = gateway.inner.config.request_timeout;
+    let due = tokio::time::Instant::now() + limit;
+    let request = request.map(|body| Body::new(body::Deadline::new(body, due, limit)));
+    let mut response = next.run(request).await;
+    if response.status() == StatusCode::REQUEST_TIMEOUT {
+        // The rest of that body may never come: do not wait for it to read
+        // the next request.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// Counts every answer by method, route pattern and status.

@@ -1,8 +1,11 @@
 //! The accept loop. axum's own `serve` does not expose hyper's limits, so
 //! each connection is served by hyper directly, with a cap on the size and
-//! number of headers and a deadline for receiving them.
+//! number of headers, a deadline for receiving them (which also ends an
+//! idle keep-alive connection), and a cap on the connections open at once.
+//! The body's deadline is the router's (`routes::deadline`).
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -32,7 +35,16 @@ pub async fn serve(
     let config = gateway.config().clone();
     let service = TowerToHyperService::new(gateway.router());
     let mut shutdown = std::pin::pin!(shutdown);
+    let open = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
     loop {
+        // At the cap, stop accepting: new connections wait in the kernel's
+        // backlog until one closes, and every deadline above bounds how
+        // long that takes.
+        let slot = tokio::select! {
+            slot = Arc::clone(&open).acquire_owned() => slot,
+            () = &mut shutdown => return Ok(()),
+        };
+        let Ok(slot) = slot else { return Ok(()) };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut shutdown => return Ok(()),
@@ -54,6 +66,28 @@ pub async fn serve(
             let _ = builder
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
+            drop(slot);
         });
     }
+}
+
+/// Raises this process's soft limit on open file descriptors to its hard
+/// limit (a default soft limit of 1024 is easily reached by a busy
+/// gateway), and returns the limit now in force, if the system reports one.
+#[must_use]
+pub fn raise_fd_limit() -> Option<u64> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    // `None` is unlimited.
+    let below = match (limit.current, limit.maximum) {
+        (Some(current), Some(maximum)) => current < maximum,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    if below {
+        limit.current = limit.maximum;
+        // Refused (a sandbox): the soft limit stays what it was.
+        let _ = setrlimit(Resource::Nofile, limit);
+    }
+    getrlimit(Resource::Nofile).current
 }
