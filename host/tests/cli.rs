@@ -520,6 +520,7 @@ fn store_with_token(dir: &Path) -> (PathBuf, String) {
         valid_until: Some(captoken_host::now() + 600),
         revoked_at: None,
         created_at: captoken_host::now(),
+        token_sha256: None,
     };
     let event = AuditEvent::new("token_issued", serde_json::json!({ "jti": jti }));
     store.insert_token(&row, &event).unwrap();

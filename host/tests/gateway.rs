@@ -1125,6 +1125,60 @@ fn a_recorded_grant_is_listed_audited_and_revocable_by_capability() {
 }
 
 #[test]
+fn a_second_token_under_a_recorded_id_is_a_conflict_never_already_recorded() {
+    let server = start("id-conflict");
+    let addr = server.addr;
+    let (holder_private, holder_public) = holder(58);
+    let (_, child_public) = holder(59);
+    let parent = issue_token(addr, "operator-1", &holder_public);
+    // The holder mints two children with the same `jti` (the same
+    // entropy): a narrow short one, then a wide long one.
+    let entropy = b64::encode(&[0x5a; 32]);
+    let mint = |actions: Value, ttl: u64| {
+        runtime()
+            .call_json(
+                runtime().op_id("delegate").unwrap(),
+                &json!({
+                    "parent": parent, "jwks": server.gateway.jwks(), "issuer": ISSUER,
+                    "audience": AUDIENCE, "now": now(), "key": holder_private, "ttl": ttl,
+                    "entropy": entropy,
+                    "claims": { "sub": "helper", "aud": AUDIENCE, "cnf": { "jwk": child_public },
+                                "caps": [{ "actions": actions, "resources": ["robot:7"] }] },
+                }),
+            )
+            .unwrap()
+    };
+    let narrow = mint(json!(["stop"]), 30);
+    let wide = mint(json!(["drive", "stop"]), 600);
+    assert_eq!(narrow["id"], wide["id"]);
+    assert_eq!(grant(addr, &text(&narrow, "token")).status, 201);
+
+    let refused = grant(addr, &text(&wide, "token")).expect_error(409, "id_conflict");
+    assert!(refused.get("capabilities").is_none(), "{refused}");
+    let records = audit_records(&server.paths.db);
+    let last = records.last().unwrap();
+    assert_eq!(last["event"], "agent.delegation.attempted");
+    assert_eq!(last["data"]["code"], "id_conflict");
+    // What is recorded, listed and answered is the first token.
+    let listed = get(addr, "/v1/capabilities?principal_id=helper", true).json();
+    assert_eq!(listed["count"], 1);
+    assert_eq!(
+        listed["tokens"][0]["scopes"]["caps"],
+        json!([{ "actions": ["stop"], "resources": ["robot:7"] }])
+    );
+    let again = grant(addr, &text(&narrow, "token"));
+    assert_eq!(again.status, 200);
+    let again = again.json();
+    assert_eq!(again["already_recorded"], true);
+    assert_eq!(
+        again["capabilities"],
+        json!([{ "actions": ["stop"], "resources": ["robot:7"] }])
+    );
+    assert_eq!(again["expires_at"], narrow["exp"]);
+    assert_eq!(again["depth"], 1);
+}
+
+#[test]
 fn refused_delegations_are_403_and_audited_as_attempts() {
     let server = start("grant-refused");
     let addr = server.addr;

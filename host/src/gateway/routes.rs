@@ -281,6 +281,10 @@ async fn issue(
         valid_until: Some(exp),
         revoked_at: None,
         created_at: iat,
+        token_sha256: issued
+            .get("token")
+            .and_then(Value::as_str)
+            .map(token_sha256),
     };
     let event = issued
         .get("audit")
@@ -633,7 +637,9 @@ async fn revoke_id(
 /// A chain whose parent is sound but whose last link the rules refuse
 /// (an escalation, a link too deep, a broken or swapped link, a child of a
 /// revoked token) is refused with 403 and the module's code, and leaves
-/// `agent.delegation.attempted` in the audit log. Recording is idempotent.
+/// `agent.delegation.attempted` in the audit log. Recording is idempotent:
+/// the same chain again is 200 with what was recorded; another token under
+/// a recorded id is 409 `id_conflict`, audited as an attempt.
 async fn grant(
     State(gateway): State<Gateway>,
     headers: HeaderMap,
@@ -710,6 +716,9 @@ async fn grant(
         // When the gateway recorded it: the child's `iat` is its
         // delegator's to choose (and could be backdated).
         created_at: now(),
+        // The whole chain: the same child id under the same parent with
+        // any other bytes (wider, longer-lived) is another token.
+        token_sha256: Some(token_sha256(&token)),
     };
     let chain = chain_ids(&verified)?;
     let event = AuditEvent::new(
@@ -720,9 +729,36 @@ async fn grant(
         store.grant(&row, workspace.as_deref(), depth, &chain, &event)
     })
     .await?;
-    let (status, workspace_id, already) = match outcome {
-        Grant::Recorded { workspace_id } => (StatusCode::CREATED, Some(workspace_id), false),
-        Grant::AlreadyRecorded { .. } => (StatusCode::OK, None, true),
+    let workspace_id = match outcome {
+        Grant::Recorded { workspace_id } => workspace_id,
+        Grant::AlreadyRecorded { row, depth } => {
+            // Answered from what was recorded, never from the request.
+            let recorded = json!({
+                "token_id": row.token_id,
+                "parent_token_id": row.parent_token_id,
+                "issued_to_principal_id": row.issued_to,
+                "granted_by_principal_id": row.granted_by,
+                "workspace_id": row.workspace_id,
+                "capabilities": row.scopes.get("caps"),
+                "depth": depth,
+                "issued_at": iat,
+                "expires_at": row.valid_until,
+                "recorded_at": row.created_at,
+                "already_recorded": true,
+            });
+            return Ok((StatusCode::OK, axum::Json(recorded)).into_response());
+        }
+        Grant::IdConflict => {
+            let conflict = ApiError::new(
+                StatusCode::CONFLICT,
+                "id_conflict",
+                format!(
+                    "another token is recorded under the id `{id}`: a delegator must give \
+                     every child its own `jti`"
+                ),
+            );
+            return Err(attempted(gw, &parent_id, conflict).await);
+        }
         Grant::UnknownParent => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -749,9 +785,9 @@ async fn grant(
         "depth": depth,
         "issued_at": iat,
         "expires_at": exp,
-        "already_recorded": already,
+        "already_recorded": false,
     });
-    Ok((status, axum::Json(body)).into_response())
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
 /// A chain the module (or the revocation check) refused, as a grant's
@@ -778,6 +814,11 @@ async fn refused_delegation(
     };
     let refused = ApiError::new(StatusCode::FORBIDDEN, err.code(), err.reason());
     attempted(gw, parent_id, refused).await
+}
+
+/// The lowercase hex SHA-256 of a token's text, as the store keeps it.
+fn token_sha256(text: &str) -> String {
+    crate::digest::sha256_hex(text.as_bytes())
 }
 
 /// Appends `agent.delegation.attempted` for a refused delegation from

@@ -138,6 +138,12 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX sec_replay_by_expiry ON sec_replay (expires_at);
     ",
+    // 4: the SHA-256 of the token text each row was recorded from, so the
+    // same id presented again with another token is a conflict, never
+    // "already recorded". Rows recorded before have none.
+    r"
+    ALTER TABLE sec_capability_tokens ADD COLUMN token_sha256 TEXT NULL;
+    ",
 ];
 
 /// The newest schema version this build knows.
@@ -164,6 +170,9 @@ pub struct TokenRow {
     pub revoked_at: Option<i64>,
     /// Its `iat`.
     pub created_at: i64,
+    /// The lowercase hex SHA-256 of the token text it was recorded from
+    /// (a delegated token's whole chain), if known.
+    pub token_sha256: Option<String>,
 }
 
 /// What a revocation did.
@@ -181,18 +190,24 @@ pub struct Revocation {
 }
 
 /// What [`Store::grant`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Grant {
     /// Recorded, with its audit record.
     Recorded {
         /// The workspace it was recorded in.
         workspace_id: String,
     },
-    /// Recorded before (at `created_at`); nothing changed.
+    /// The same token was recorded before; nothing changed.
     AlreadyRecorded {
-        /// When the recorded token was issued.
-        created_at: i64,
+        /// The row as recorded then.
+        row: Box<TokenRow>,
+        /// Its depth below its root.
+        depth: i64,
     },
+    /// Another token was recorded under this id (or one recorded before
+    /// tokens' digests were kept, which cannot be told apart); nothing
+    /// changed.
+    IdConflict,
     /// The parent is not a token this store holds.
     UnknownParent,
     /// This id of the chain (the parent, an ancestor, or the child itself)
@@ -349,15 +364,22 @@ impl Store {
             if parent_revoked.is_some() {
                 return Ok(Grant::Revoked(row.parent_token_id.clone().unwrap_or_default()));
             }
-            let recorded = tx
-                .query_row(
-                    "SELECT created_at FROM sec_capability_tokens WHERE token_id = ?1",
-                    [&row.token_id],
-                    |r| r.get::<_, i64>(0),
-                )
-                .optional()?;
-            if let Some(created_at) = recorded {
-                return Ok(Grant::AlreadyRecorded { created_at });
+            if let Some(recorded) = row_of(tx, &row.token_id)? {
+                if recorded.token_sha256.is_none() || recorded.token_sha256 != row.token_sha256 {
+                    return Ok(Grant::IdConflict);
+                }
+                let depth = tx
+                    .query_row(
+                        "SELECT depth FROM sec_delegation_edges WHERE child_token_id = ?1",
+                        [&row.token_id],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+                    .unwrap_or(depth);
+                return Ok(Grant::AlreadyRecorded {
+                    row: Box::new(recorded),
+                    depth,
+                });
             }
             let mut row = row.clone();
             row.workspace_id = workspace.map_or(parent_workspace, str::to_owned);
@@ -594,7 +616,7 @@ impl Store {
         let conn = lock(&self.reader);
         let mut statement = conn.prepare_cached(
             "SELECT token_id, workspace_id, issued_to_principal_id, granted_by_principal_id,
-                    parent_token_id, scopes, valid_until, revoked_at, created_at
+                    parent_token_id, scopes, valid_until, revoked_at, created_at, token_sha256
              FROM sec_capability_tokens
              WHERE issued_to_principal_id = ?1
                AND (?2 IS NULL OR workspace_id = ?2)
@@ -604,24 +626,41 @@ impl Store {
         )?;
         let rows = statement.query_map(
             params![principal, workspace, now, include_inactive, limit],
-            |row| {
-                let scopes: String = row.get(5)?;
-                Ok(TokenRow {
-                    token_id: row.get(0)?,
-                    workspace_id: row.get(1)?,
-                    issued_to: row.get(2)?,
-                    granted_by: row.get(3)?,
-                    parent_token_id: row.get(4)?,
-                    // The column is CHECKed to be valid json.
-                    scopes: serde_json::from_str(&scopes).unwrap_or(Value::String(scopes)),
-                    valid_until: row.get(6)?,
-                    revoked_at: row.get(7)?,
-                    created_at: row.get(8)?,
-                })
-            },
+            token_row,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// A `sec_capability_tokens` row selected with every column, in order.
+fn token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
+    let scopes: String = row.get(5)?;
+    Ok(TokenRow {
+        token_id: row.get(0)?,
+        workspace_id: row.get(1)?,
+        issued_to: row.get(2)?,
+        granted_by: row.get(3)?,
+        parent_token_id: row.get(4)?,
+        // The column is CHECKed to be valid json.
+        scopes: serde_json::from_str(&scopes).unwrap_or(Value::String(scopes)),
+        valid_until: row.get(6)?,
+        revoked_at: row.get(7)?,
+        created_at: row.get(8)?,
+        token_sha256: row.get(9)?,
+    })
+}
+
+/// The row recorded under `token_id`, read inside `tx`.
+fn row_of(tx: &Transaction<'_>, token_id: &str) -> Result<Option<TokenRow>, StoreError> {
+    Ok(tx
+        .query_row(
+            "SELECT token_id, workspace_id, issued_to_principal_id, granted_by_principal_id,
+                    parent_token_id, scopes, valid_until, revoked_at, created_at, token_sha256
+             FROM sec_capability_tokens WHERE token_id = ?1",
+            [token_id],
+            token_row,
+        )
+        .optional()?)
 }
 
 /// The first of `ids` listed in `sec_revocations`, read inside `tx`.
@@ -702,8 +741,9 @@ fn append_audit(
 fn insert_row(tx: &Transaction<'_>, row: &TokenRow) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO sec_capability_tokens (token_id, workspace_id, issued_to_principal_id,
-             granted_by_principal_id, parent_token_id, scopes, valid_until, revoked_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             granted_by_principal_id, parent_token_id, scopes, valid_until, revoked_at, created_at,
+             token_sha256)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             row.token_id,
             row.workspace_id,
@@ -713,7 +753,8 @@ fn insert_row(tx: &Transaction<'_>, row: &TokenRow) -> Result<(), StoreError> {
             row.scopes.to_string(),
             row.valid_until,
             row.revoked_at,
-            row.created_at
+            row.created_at,
+            row.token_sha256
         ],
     )?;
     Ok(())
@@ -751,6 +792,7 @@ mod tests {
             valid_until: Some(until),
             revoked_at: None,
             created_at: 100,
+            token_sha256: Some(format!("digest of {id}")),
         }
     }
 
