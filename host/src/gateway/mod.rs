@@ -52,6 +52,10 @@ use crate::{HostError, Runtime};
 use module::{Module, OpIds};
 use setup::{Create, SigningKey};
 
+/// Store calls that may run at once. SQLite serializes writes behind one
+/// connection and reads behind another, so more would only park threads.
+const STORE_CONCURRENCY: usize = 4;
+
 /// The environment variable holding the admin bearer token.
 pub const ADMIN_TOKEN_ENV: &str = "CAPTOKEN_ADMIN_TOKEN";
 
@@ -225,6 +229,9 @@ struct Inner {
     module: Module,
     ops: OpIds,
     store: Arc<Store>,
+    /// Store calls running at once on the blocking pool; more wait here,
+    /// not as parked threads queued on the store's connections.
+    store_slots: Arc<tokio::sync::Semaphore>,
     /// The key and policy in force; [`Gateway::reload`] replaces them.
     live: RwLock<Arc<Live>>,
     /// Whether the key file's key signs (not a signer from
@@ -280,6 +287,7 @@ impl Gateway {
             module,
             ops,
             store: Arc::new(store),
+            store_slots: Arc::new(tokio::sync::Semaphore::new(STORE_CONCURRENCY)),
             live: RwLock::new(Arc::new(Live { key, policy })),
             key_file_signs: true,
             reloading: std::sync::Mutex::new(()),
@@ -353,6 +361,7 @@ impl Gateway {
                 ),
                 ops,
                 store: Arc::clone(&inner.store),
+                store_slots: Arc::clone(&inner.store_slots),
                 live: RwLock::new(Arc::new(Live { key, policy })),
                 key_file_signs,
                 reloading: std::sync::Mutex::new(()),
@@ -453,6 +462,36 @@ impl Gateway {
     #[must_use]
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// Drops the replay guard's entries whose time has passed, in batches,
+    /// each under the store's bound like a request's store call. Returns
+    /// how many it dropped.
+    ///
+    /// # Errors
+    ///
+    /// The store's error; what was dropped before it stays dropped.
+    pub async fn purge_replay(&self) -> Result<usize, StoreError> {
+        const BATCH: u32 = 1000;
+        let mut total = 0;
+        loop {
+            let Ok(slot) = Arc::clone(&self.inner.store_slots).acquire_owned().await else {
+                return Ok(total);
+            };
+            let store = Arc::clone(&self.inner.store);
+            let now = crate::now();
+            let dropped = tokio::task::spawn_blocking(move || {
+                let dropped = store.purge_replay(now, BATCH);
+                drop(slot);
+                dropped
+            })
+            .await
+            .unwrap_or(Ok(0))?;
+            total += dropped;
+            if dropped < BATCH as usize {
+                return Ok(total);
+            }
+        }
     }
 
     /// The public key set `/.well-known/jwks.json` serves.

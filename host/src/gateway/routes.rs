@@ -108,11 +108,21 @@ async fn count(State(gateway): State<Gateway>, request: Request, next: Next) -> 
 /// Runs a store operation on the blocking pool: SQLite calls block, and a
 /// commit waits for an fsync.
 async fn blocking<T: Send + 'static>(
-    store: &Arc<Store>,
+    gw: &Inner,
     work: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let store = Arc::clone(store);
-    match tokio::task::spawn_blocking(move || work(&store)).await {
+    let slot = Arc::clone(&gw.store_slots)
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::internal("host_shutting_down", "the store is closed"))?;
+    let store = Arc::clone(&gw.store);
+    let joined = tokio::task::spawn_blocking(move || {
+        let done = work(&store);
+        drop(slot);
+        done
+    })
+    .await;
+    match joined {
         Ok(Ok(value)) => Ok(value),
         // The store's writes call the module (audit records): a full
         // instance pool is the same 503 as for any other module call.
@@ -290,7 +300,7 @@ async fn issue(
         .get("audit")
         .and_then(AuditEvent::from_module)
         .ok_or_else(|| bad_module_response("issue", "audit"))?;
-    blocking(&gw.store, move |store| store.insert_token(&row, &event)).await?;
+    blocking(gw, move |store| store.insert_token(&row, &event)).await?;
 
     let body = json!({
         "token": issued.get("token"),
@@ -482,10 +492,7 @@ async fn spend(
 ) -> Result<(), ApiError> {
     let until = exp.saturating_add(MAX_LEEWAY);
     let own = chain.last().cloned().unwrap_or_default();
-    let outcome = blocking(&gw.store, move |store| {
-        store.spend(&keys, &chain, until, at)
-    })
-    .await?;
+    let outcome = blocking(gw, move |store| store.spend(&keys, &chain, until, at)).await?;
     match outcome {
         Spend::Fresh => Ok(()),
         Spend::Replayed => Err(ApiError::unauthorized("replayed", replayed)),
@@ -520,7 +527,7 @@ async fn verify_token(
         })?;
     let ids = chain_ids(&verified)?;
     let own = ids.last().cloned().unwrap_or_default();
-    let revoked = blocking(&gw.store, move |store| {
+    let revoked = blocking(gw, move |store| {
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
         Ok(store.first_revoked(&refs)?.map(str::to_owned))
     })
@@ -611,7 +618,7 @@ async fn revoke_id(
     check_token_id(field, &id)?;
     let at = now();
     let key = id.clone();
-    let done = blocking(&gw.store, move |store| {
+    let done = blocking(gw, move |store| {
         store.revoke(&key, ADMIN_PRINCIPAL, reason.as_deref(), at, event)
     })
     .await?;
@@ -725,7 +732,7 @@ async fn grant(
         "agent.capability.granted",
         json!({ "id": id, "parent_id": parent_id, "sub": sub, "caps": caps, "exp": exp }),
     );
-    let outcome = blocking(&gw.store, move |store| {
+    let outcome = blocking(gw, move |store| {
         store.grant(&row, workspace.as_deref(), depth, &chain, &event)
     })
     .await?;
@@ -830,7 +837,7 @@ async fn attempted(gw: &Inner, parent_id: &str, refusal: ApiError) -> ApiError {
         json!({ "parent_id": parent_id, "code": refusal.code() }),
     );
     let at = now();
-    match blocking(&gw.store, move |store| store.record_event(at, &event)).await {
+    match blocking(gw, move |store| store.record_event(at, &event)).await {
         Ok(()) => refusal,
         Err(err) => err,
     }
@@ -889,7 +896,7 @@ async fn capabilities(
     }
     let at = now();
     let who = principal.clone();
-    let rows = blocking(&gw.store, move |store| {
+    let rows = blocking(gw, move |store| {
         store.tokens_of(&who, workspace.as_deref(), at, include_inactive, limit)
     })
     .await?;
@@ -950,23 +957,20 @@ async fn signed_revocation_list(gateway: &Gateway) -> Result<Response, ApiError>
     // The route is public: sign a list once per `seq` and reuse it while it
     // has at least half its freshness left, so readers cost one indexed
     // read, not a table scan and two module calls each.
-    let seq = blocking(&gw.store, |store| store.revocation_seq()).await?;
+    let seq = blocking(gw, |store| store.revocation_seq()).await?;
     if let Some(kept) = gw.lists.cached(seq, &live.key.kid, at, interval) {
         return kept.map(|body| revocation_list_response(body, interval));
     }
     // One reader signs; the others wait for its outcome instead of each
     // redoing the scan and the module calls.
     let _signing = gw.lists.signing.lock().await;
-    let seq = blocking(&gw.store, |store| store.revocation_seq()).await?;
+    let seq = blocking(gw, |store| store.revocation_seq()).await?;
     if let Some(kept) = gw.lists.cached(seq, &live.key.kid, at, interval) {
         return kept.map(|body| revocation_list_response(body, interval));
     }
     // Tokens this gateway issued that expired longer ago than any
     // verifier's leeway are refused as expired anyway: leave them out.
-    let snapshot = blocking(&gw.store, move |store| {
-        store.revocation_list(at, MAX_LEEWAY)
-    })
-    .await?;
+    let snapshot = blocking(gw, move |store| store.revocation_list(at, MAX_LEEWAY)).await?;
     let next_update = at.saturating_add(interval);
     let entries: Vec<Value> = snapshot
         .entries
@@ -1153,7 +1157,7 @@ async fn healthz(State(gateway): State<Gateway>) -> Result<Response, ApiError> {
             format!("unhealthy: {}", err.reason()),
         )
     };
-    let schema_version = blocking(&gw.store, |store| {
+    let schema_version = blocking(gw, |store| {
         store.ping()?;
         store.schema_version()
     })

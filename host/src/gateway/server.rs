@@ -14,6 +14,18 @@ use tokio::net::TcpListener;
 
 use super::Gateway;
 
+/// How often the replay guard's expired entries are dropped.
+const PURGE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Ends a background task when the server stops.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// hyper refuses (panics on) a header buffer below 8 KiB.
 const MIN_HEADER_BYTES: usize = 8 << 10;
 
@@ -35,6 +47,23 @@ pub async fn serve(
     let config = gateway.config().clone();
     let service = TowerToHyperService::new(gateway.router());
     let mut shutdown = std::pin::pin!(shutdown);
+    // The replay guard's expired entries go in the background, never in
+    // a request's transaction.
+    let purging = gateway.clone();
+    let purge = tokio::spawn(async move {
+        let mut every = tokio::time::interval(PURGE_INTERVAL);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(err) = purging.purge_replay().await {
+                eprintln!(
+                    "warning: purging the replay guard failed: {}: {err}",
+                    err.code()
+                );
+            }
+        }
+    });
+    let _purge = AbortOnDrop(purge);
     let open = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
     loop {
         // At the cap, stop accepting: new connections wait in the kernel's

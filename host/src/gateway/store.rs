@@ -144,6 +144,16 @@ const MIGRATIONS: &[&str] = &[
     r"
     ALTER TABLE sec_capability_tokens ADD COLUMN token_sha256 TEXT NULL;
     ",
+    // 5: how far the replay guard has been purged: entries kept until then
+    // are gone, so a use kept no longer than that (after the clock stepped
+    // back) can no longer be told from a replay and is refused.
+    r"
+    CREATE TABLE sec_replay_state (
+        id           INTEGER PRIMARY KEY CHECK (id = 1),
+        purged_until INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO sec_replay_state (id, purged_until) VALUES (1, 0);
+    ",
 ];
 
 /// The newest schema version this build knows.
@@ -471,13 +481,17 @@ impl Store {
     }
 
     /// The replay guard (docs/FORMAT.md "Replay guard"): records every one
-    /// of `keys` as used until `until`, unless one of them was recorded
-    /// before and is still kept ([`Spend::Replayed`]; every key is kept at
-    /// least until `until` either way) or an id of `chain` is revoked
-    /// ([`Spend::Revoked`], nothing recorded), in one transaction under the
-    /// single writer. Entries past their time are dropped first, so the
-    /// table holds only what could still be replayed. Durable when this
-    /// returns: a use acknowledged before a crash stays used.
+    /// of `keys` as used until `until`, unless one of them is recorded and
+    /// kept at `now` ([`Spend::Replayed`]) or an id of `chain` is revoked
+    /// ([`Spend::Revoked`], nothing recorded). Durable when this returns: a
+    /// use acknowledged before a crash stays used.
+    ///
+    /// A replay costs a read: only a first use (or a replay that must keep
+    /// a key longer, `until` past its entry's time) takes the single writer
+    /// and a durable commit, in which everything is checked again. A use
+    /// kept no longer than [`Store::purge_replay`] has purged is refused as
+    /// a replay: its entry may be gone (the clock stepped forward, purged,
+    /// and stepped back). Expired entries are purged off the request path.
     ///
     /// # Errors
     ///
@@ -489,20 +503,21 @@ impl Store {
         until: i64,
         now: i64,
     ) -> Result<Spend, StoreError> {
+        {
+            let mut conn = lock(&self.reader);
+            let tx = conn.transaction()?;
+            if let Some(outcome) = replay_read(&tx, keys, chain, until, now)? {
+                return Ok(outcome);
+            }
+        }
         self.write(|tx, _| {
-            if let Some(id) = revoked_in(tx, chain)? {
-                return Ok(Spend::Revoked(id));
+            if let Some(outcome) = replay_read(tx, keys, chain, until, now)? {
+                return Ok(outcome);
             }
-            tx.execute("DELETE FROM sec_replay WHERE expires_at <= ?1", [now])?;
-            let mut seen = false;
+            let seen = live_keys(tx, keys, now)?.is_some();
             for key in keys {
-                seen |= tx
-                    .query_row("SELECT 1 FROM sec_replay WHERE key = ?1", [key], |_| Ok(()))
-                    .optional()?
-                    .is_some();
-            }
-            for key in keys {
-                // A copy with a later expiry must not outlive the entry.
+                // An entry past its time is a new use; a copy with a later
+                // expiry must not outlive the entry.
                 tx.execute(
                     "INSERT INTO sec_replay (key, expires_at) VALUES (?1, ?2)
                      ON CONFLICT (key) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
@@ -510,6 +525,38 @@ impl Store {
                 )?;
             }
             Ok(if seen { Spend::Replayed } else { Spend::Fresh })
+        })
+    }
+
+    /// Drops replay-guard entries whose time has passed at `now`, oldest
+    /// first, at most `batch` of them, and remembers the latest time a
+    /// dropped entry was kept until (never lowered). Returns how many it
+    /// dropped; call again while that is `batch`.
+    ///
+    /// # Errors
+    ///
+    /// `store_error`; nothing is dropped then.
+    pub fn purge_replay(&self, now: i64, batch: u32) -> Result<usize, StoreError> {
+        self.write(|tx, _| {
+            let oldest = "SELECT key, expires_at FROM sec_replay WHERE expires_at <= ?1
+                          ORDER BY expires_at LIMIT ?2";
+            let latest: Option<i64> = tx.query_row(
+                &format!("SELECT max(expires_at) FROM ({oldest})"),
+                params![now, batch],
+                |row| row.get(0),
+            )?;
+            let Some(latest) = latest else {
+                return Ok(0);
+            };
+            let dropped = tx.execute(
+                &format!("DELETE FROM sec_replay WHERE key IN (SELECT key FROM ({oldest}))"),
+                params![now, batch],
+            )?;
+            tx.execute(
+                "UPDATE sec_replay_state SET purged_until = max(purged_until, ?1) WHERE id = 1",
+                [latest],
+            )?;
+            Ok(dropped)
         })
     }
 
@@ -661,6 +708,49 @@ fn row_of(tx: &Transaction<'_>, token_id: &str) -> Result<Option<TokenRow>, Stor
             token_row,
         )
         .optional()?)
+}
+
+/// What a spend's answer is without writing anything, if it is known from
+/// a read: a revoked id of `chain`, a use kept no longer than the guard has
+/// purged, or a key kept at `now` at least until `until` (a replay that
+/// needs no entry kept longer).
+fn replay_read(
+    tx: &Transaction<'_>,
+    keys: &[String],
+    chain: &[String],
+    until: i64,
+    now: i64,
+) -> Result<Option<Spend>, StoreError> {
+    if let Some(id) = revoked_in(tx, chain)? {
+        return Ok(Some(Spend::Revoked(id)));
+    }
+    let purged_until: i64 = tx.query_row(
+        "SELECT purged_until FROM sec_replay_state WHERE id = 1",
+        [],
+        |row| row.get(0),
+    )?;
+    if until <= purged_until {
+        return Ok(Some(Spend::Replayed));
+    }
+    if live_keys(tx, keys, now)?.is_some_and(|latest| latest >= until) {
+        return Ok(Some(Spend::Replayed));
+    }
+    Ok(None)
+}
+
+/// The latest time any of `keys` is kept until, among entries still kept
+/// at `now`; `None` when none is.
+fn live_keys(tx: &Transaction<'_>, keys: &[String], now: i64) -> Result<Option<i64>, StoreError> {
+    let mut latest = None;
+    let mut statement =
+        tx.prepare_cached("SELECT expires_at FROM sec_replay WHERE key = ?1 AND expires_at > ?2")?;
+    for key in keys {
+        let kept: Option<i64> = statement
+            .query_row(params![key, now], |row| row.get(0))
+            .optional()?;
+        latest = latest.max(kept);
+    }
+    Ok(latest)
 }
 
 /// The first of `ids` listed in `sec_revocations`, read inside `tx`.
@@ -967,6 +1057,111 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap()
+    }
+
+    /// Bumped by every commit of another connection to the file.
+    fn data_version(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA data_version", [], |row| row.get(0))
+            .unwrap()
+    }
+
+    fn keys(ids: &[&str]) -> Vec<String> {
+        ids.iter().map(|id| (*id).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_replay_is_answered_from_a_read_and_only_a_first_use_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = open(&path).unwrap();
+        let watcher = Connection::open(&path).unwrap();
+        let chain = keys(&["root", "root.child"]);
+        let before = data_version(&watcher);
+        assert_eq!(
+            store.spend(&chain, &chain, 1400, 1000).unwrap(),
+            Spend::Fresh
+        );
+        let written = data_version(&watcher);
+        assert_ne!(written, before, "a first use is committed");
+        for _ in 0..3 {
+            assert_eq!(
+                store.spend(&chain, &chain, 1400, 1001).unwrap(),
+                Spend::Replayed
+            );
+        }
+        assert_eq!(data_version(&watcher), written, "replays wrote nothing");
+        // A sibling spent through the same grant: replayed, and nothing
+        // written, since the grant's entry outlives it.
+        let sibling = keys(&["root", "root.other"]);
+        assert_eq!(
+            store.spend(&sibling, &sibling, 1300, 1002).unwrap(),
+            Spend::Replayed
+        );
+        assert_eq!(data_version(&watcher), written);
+        // The parent itself, kept longer than its child: replayed, and its
+        // entry now kept as long as the parent could be presented.
+        let parent = keys(&["root"]);
+        assert_eq!(
+            store.spend(&parent, &parent, 2000, 1003).unwrap(),
+            Spend::Replayed
+        );
+        assert_ne!(data_version(&watcher), written);
+        store.purge_replay(1500, 100).unwrap();
+        assert_eq!(
+            store.spend(&parent, &parent, 2000, 1501).unwrap(),
+            Spend::Replayed
+        );
+    }
+
+    #[test]
+    fn a_clock_stepped_forward_then_back_does_not_re_allow_a_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join("s.db")).unwrap();
+        let chain = keys(&["t"]);
+        assert_eq!(
+            store.spend(&chain, &chain, 1400, 1000).unwrap(),
+            Spend::Fresh
+        );
+        // The clock jumps to 5000: the entry looks expired and is purged.
+        assert_eq!(store.purge_replay(5000, 100).unwrap(), 1);
+        // Back at 1001 the token is valid again, but its use stays spent.
+        assert_eq!(
+            store.spend(&chain, &chain, 1400, 1001).unwrap(),
+            Spend::Replayed
+        );
+        // A use kept longer than anything purged is told apart exactly.
+        let later = keys(&["u"]);
+        assert_eq!(
+            store.spend(&later, &later, 1401, 1001).unwrap(),
+            Spend::Fresh
+        );
+        // An expired entry alone does not block a new use of its key.
+        assert_eq!(
+            store.spend(&later, &later, 1500, 1402).unwrap(),
+            Spend::Fresh
+        );
+    }
+
+    #[test]
+    fn the_replay_guard_is_purged_in_batches_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join("s.db")).unwrap();
+        for i in 0..25 {
+            let key = keys(&[&format!("k{i}")]);
+            let until = 100 + i;
+            assert_eq!(store.spend(&key, &key, until, 50).unwrap(), Spend::Fresh);
+        }
+        assert_eq!(store.purge_replay(200, 10).unwrap(), 10);
+        // The ten oldest went: a use kept until 109 is refused, 110 is not.
+        let old = keys(&["k9"]);
+        assert_eq!(store.spend(&old, &old, 109, 60).unwrap(), Spend::Replayed);
+        let kept = keys(&["k10"]);
+        assert_eq!(store.spend(&kept, &kept, 110, 60).unwrap(), Spend::Replayed);
+        let fresh = keys(&["new"]);
+        assert_eq!(store.spend(&fresh, &fresh, 110, 60).unwrap(), Spend::Fresh);
+        assert_eq!(store.purge_replay(200, 10).unwrap(), 10);
+        assert_eq!(store.purge_replay(200, 10).unwrap(), 6);
+        assert_eq!(store.purge_replay(200, 10).unwrap(), 0);
     }
 
     #[test]
