@@ -227,7 +227,7 @@ fn open_gateway(paths: &Paths) -> Gateway {
     Gateway::open(
         runtime(),
         paths,
-        AdminToken::new(ADMIN),
+        AdminToken::new(ADMIN).unwrap(),
         GatewayConfig::default(),
     )
     .unwrap()
@@ -486,7 +486,7 @@ fn bare_serve_creates_a_private_key_and_a_sample_policy_and_reuses_them() {
     let (again, startup) = Gateway::open(
         runtime(),
         &paths,
-        AdminToken::new(ADMIN),
+        AdminToken::new(ADMIN).unwrap(),
         GatewayConfig::default(),
     )
     .unwrap();
@@ -501,7 +501,7 @@ fn bare_serve_creates_a_private_key_and_a_sample_policy_and_reuses_them() {
         let err = Gateway::open(
             runtime(),
             &paths,
-            AdminToken::new(ADMIN),
+            AdminToken::new(ADMIN).unwrap(),
             GatewayConfig::default(),
         )
         .unwrap_err();
@@ -521,7 +521,7 @@ fn an_invalid_policy_file_stops_start_up() {
     let err = Gateway::open(
         runtime(),
         &paths,
-        AdminToken::new(ADMIN),
+        AdminToken::new(ADMIN).unwrap(),
         GatewayConfig::default(),
     )
     .unwrap_err();
@@ -692,6 +692,62 @@ fn admin_endpoints_refuse_missing_or_wrong_credentials() {
         "",
     );
     assert_eq!(lower.status, 200);
+}
+
+#[test]
+fn repeated_admin_failures_are_slowed_and_the_right_token_is_not() {
+    let server = start("auth-backoff");
+    let addr = server.addr;
+    let wrong = move || {
+        let started = Instant::now();
+        request(
+            addr,
+            "GET",
+            "/v1/capabilities?principal_id=x",
+            Some("Bearer guess-0123456789abcdefghijklmnop"),
+            "",
+        )
+        .expect_error(401, "bad_credentials");
+        started.elapsed()
+    };
+    for _ in 0..5 {
+        wrong();
+    }
+    // From the sixth failure in a row on, each waits: 100, 200, 400 ms.
+    let slowed: Duration = (0..3).map(|_| wrong()).sum();
+    assert!(
+        slowed >= Duration::from_millis(100 + 200 + 400),
+        "{slowed:?}"
+    );
+    // Four guessers at once are answered one at a time: 800 ms, then 1 s.
+    let started = Instant::now();
+    let guessers: Vec<_> = (0..4).map(|_| std::thread::spawn(wrong)).collect();
+    for guesser in guessers {
+        guesser.join().unwrap();
+    }
+    assert!(started.elapsed() >= Duration::from_millis(800 + 1000 * 3));
+    // The admin is never slowed down, even now.
+    assert_eq!(
+        get(addr, "/v1/capabilities?principal_id=x", true).status,
+        200
+    );
+}
+
+#[test]
+fn a_weak_admin_token_stops_start_up() {
+    let dir = temp_dir("weak-admin");
+    let out = Command::new(env!("CARGO_BIN_EXE_captoken"))
+        .current_dir(&dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env(gateway::ADMIN_TOKEN_ENV, "x")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("weak_admin_token") && stderr.contains(gateway::ADMIN_TOKEN_ENV),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -1423,7 +1479,8 @@ fn the_signed_revocation_list_verifies_and_lists_what_was_revoked() {
         revocation_list_interval: Duration::from_secs(120),
         ..GatewayConfig::default()
     };
-    let (gateway, _) = Gateway::open(runtime(), &paths, AdminToken::new(ADMIN), config).unwrap();
+    let (gateway, _) =
+        Gateway::open(runtime(), &paths, AdminToken::new(ADMIN).unwrap(), config).unwrap();
     let server = serve_gateway(gateway, paths, dir);
     let addr = server.addr;
 
@@ -2139,7 +2196,7 @@ fn a_rotation_cut_short_still_starts_and_rotating_again_finishes_it() {
     let err = Gateway::open(
         runtime(),
         &paths,
-        AdminToken::new(ADMIN),
+        AdminToken::new(ADMIN).unwrap(),
         GatewayConfig::default(),
     )
     .unwrap_err();
@@ -2224,7 +2281,8 @@ fn start_strict(name: &str, max_connections: usize) -> Server {
         max_connections,
         ..GatewayConfig::default()
     };
-    let (gateway, _) = Gateway::open(runtime(), &paths, AdminToken::new(ADMIN), config).unwrap();
+    let (gateway, _) =
+        Gateway::open(runtime(), &paths, AdminToken::new(ADMIN).unwrap(), config).unwrap();
     serve_gateway(gateway, paths, dir)
 }
 

@@ -91,8 +91,15 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
         policy: args.policy.clone(),
     };
     let runtime_source = runtime.module_source().to_string();
-    let (gateway, startup) = Gateway::open(runtime, &paths, AdminToken::new(&admin_token), config)
-        .map_err(setup_error)?;
+    let admin = AdminToken::new(&admin_token).map_err(|err| {
+        setup_error(match err {
+            GatewayError::WeakAdminToken(why) => {
+                GatewayError::WeakAdminToken(format!("{ADMIN_TOKEN_ENV}: {why}"))
+            }
+            other => other,
+        })
+    })?;
+    let (gateway, startup) = Gateway::open(runtime, &paths, admin, config).map_err(setup_error)?;
 
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads.max(1))

@@ -81,6 +81,9 @@ pub enum GatewayError {
     /// A file or directory could not be read or written.
     #[error("{0}")]
     Io(String),
+    /// The admin token is too weak to guard the admin endpoints.
+    #[error("{0}")]
+    WeakAdminToken(String),
     /// The listening socket could not be opened.
     #[error("cannot listen on {addr}: {reason}")]
     Bind {
@@ -102,6 +105,7 @@ impl GatewayError {
             Self::KeyPermissions(_) => "key_file_permissions",
             Self::Policy(_) => "bad_policy_file",
             Self::Io(_) => "io_error",
+            Self::WeakAdminToken(_) => "weak_admin_token",
             Self::Bind { .. } => "bind_failed",
         }
     }

@@ -147,7 +147,7 @@ async fn issue(
 ) -> Result<Response, ApiError> {
     let gw = &*gateway.inner;
     let live = gateway.live();
-    gw.admin.check(&headers)?;
+    gw.admin.check(&headers).await?;
     let bytes = body::read(&headers, body, gw.config.max_body_bytes).await?;
     let mut fields = Fields::parse(&bytes)?;
     let subject = fields.string("subject", MAX_ID_BYTES)?;
@@ -609,7 +609,7 @@ async fn revoke_id(
     event: &'static str,
 ) -> Result<Response, ApiError> {
     let gw = &*gateway.inner;
-    gw.admin.check(headers)?;
+    gw.admin.check(headers).await?;
     let bytes = body::read(headers, body, gw.config.max_body_bytes).await?;
     let mut fields = Fields::parse(&bytes)?;
     let id = fields.string(field, MAX_ID_BYTES)?;
@@ -653,7 +653,7 @@ async fn grant(
     body: Body,
 ) -> Result<Response, ApiError> {
     let gw = &*gateway.inner;
-    gw.admin.check(&headers)?;
+    gw.admin.check(&headers).await?;
     let bytes = body::read(&headers, body, gw.config.max_body_bytes).await?;
     let mut fields = Fields::parse(&bytes)?;
     let token = fields.string("token", gw.config.max_body_bytes)?;
@@ -850,7 +850,7 @@ async fn capabilities(
     query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let gw = &*gateway.inner;
-    gw.admin.check(&headers)?;
+    gw.admin.check(&headers).await?;
     let Query(mut params) = query.map_err(|err| {
         ApiError::bad_request("malformed_query", format!("cannot read the query: {err}"))
     })?;

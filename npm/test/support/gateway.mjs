@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const packageDir = fileURLToPath(new URL('../..', import.meta.url));
 const gatewayBin = process.env.CAPTOKEN_BIN ?? join(packageDir, '../target/debug/captoken');
 
-export const ADMIN = 'npm-test-admin-token';
+export const ADMIN = 'npm-test-admin-token-0123456789';
 
 /**
  * Starts the gateway in `dir` with issuer `https://gw.example` and audience
