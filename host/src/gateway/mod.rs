@@ -505,10 +505,18 @@ impl Gateway {
     }
 }
 
+/// Creates the directories above `path` that are missing, 0700 like the
+/// key directory: the store in them holds principals, scopes and the audit
+/// log. Directories that exist are left as they are.
 fn create_parent(path: &Path) -> Result<(), GatewayError> {
-    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(parent) => std::fs::create_dir_all(parent)
-            .map_err(|err| GatewayError::Io(format!("`{}`: {err}", parent.display()))),
-        None => Ok(()),
-    }
+    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(parent)
+        .map_err(|err| GatewayError::Io(format!("`{}`: {err}", parent.display())))
 }

@@ -30,6 +30,14 @@ pub enum StoreError {
     /// SQLite refused an operation.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The database file could not be created or made private.
+    #[error("`{path}`: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// The system's explanation.
+        reason: String,
+    },
     /// The database was migrated by a newer gateway than this one.
     #[error("the database is at schema version {found}; this gateway knows up to {known}")]
     TooNew {
@@ -55,7 +63,7 @@ impl StoreError {
     #[must_use]
     pub fn code(&self) -> &str {
         match self {
-            Self::Sqlite(_) => "store_error",
+            Self::Sqlite(_) | Self::File { .. } => "store_error",
             Self::Audit(err) => err.code(),
             Self::TooNew { .. } => "store_too_new",
             Self::NoWal { .. } => "store_no_wal",
@@ -287,6 +295,7 @@ impl Store {
     /// `store_error` if SQLite cannot open or migrate it, `store_too_new`
     /// if a newer gateway migrated it, `store_no_wal` if it cannot use WAL.
     pub fn open(path: &Path, auditor: Auditor) -> Result<Self, StoreError> {
+        private_files(path)?;
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
@@ -710,6 +719,46 @@ fn row_of(tx: &Transaction<'_>, token_id: &str) -> Result<Option<TokenRow>, Stor
         .optional()?)
 }
 
+/// The store holds principals, scopes and the audit log: its file is
+/// created 0600 before SQLite opens it (SQLite gives its `-wal` and `-shm`
+/// files the database's mode), and an existing one readable or writable by
+/// others is made 0600, with its `-wal` and `-shm`.
+fn private_files(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let failed = |file: &Path, err: std::io::Error| StoreError::File {
+            path: file.display().to_string(),
+            reason: err.to_string(),
+        };
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(err) => return Err(failed(path, err)),
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = Path::new(&name);
+            let Ok(meta) = std::fs::symlink_metadata(file) else {
+                continue;
+            };
+            if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|err| failed(file, err))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// What a spend's answer is without writing anything, if it is known from
 /// a read: a revoked id of `chain`, a use kept no longer than the guard has
 /// purged, or a key kept at `now` at least until `until` (a replay that
@@ -1067,6 +1116,32 @@ mod tests {
 
     fn keys(ids: &[&str]) -> Vec<String> {
         ids.iter().map(|id| (*id).to_owned()).collect()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_store_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = open(&path).unwrap();
+        store
+            .insert_token(&row("p", None, "alice", 1000), &issued("p"))
+            .unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&dir.path().join("s.db-wal")), 0o600);
+        assert_eq!(mode(&dir.path().join("s.db-shm")), 0o600);
+        drop(store);
+        // An older gateway's world-readable files are made private.
+        for name in ["s.db", "s.db-wal"] {
+            let file = dir.path().join(name);
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+            }
+        }
+        let _store = open(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
     }
 
     #[test]
