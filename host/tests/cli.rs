@@ -137,6 +137,39 @@ fn keygen_refuses_to_overwrite_without_force() {
     assert_ne!(std::fs::read(dir.path().join("k.jwk")).unwrap(), before);
 }
 
+#[cfg(unix)]
+#[test]
+fn keygen_force_replaces_a_symlink_and_never_writes_through_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("precious.txt");
+    std::fs::write(&target, "not a key\n").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let link = dir.path().join("k.jwk");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+
+    let refused = captoken(dir.path(), &["keygen", "--out", "k.jwk"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("error: file_exists: "));
+
+    ok(captoken(
+        dir.path(),
+        &["keygen", "--out", "k.jwk", "--force"],
+    ));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "not a key\n");
+    let meta = std::fs::symlink_metadata(&link).unwrap();
+    assert!(meta.is_file(), "the link itself was replaced");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let private: Value = serde_json::from_str(&std::fs::read_to_string(&link).unwrap()).unwrap();
+    assert!(private["d"].is_string());
+    // No temporary file is left behind.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
 #[test]
 fn jwks_matches_what_keygen_printed() {
     let dir = tempfile::tempdir().unwrap();

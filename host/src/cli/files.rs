@@ -48,26 +48,55 @@ pub(crate) fn arg_or_stdin(arg: &str) -> Result<String, CliError> {
 
 /// Writes a secret to `path`, readable by its owner only.
 ///
-/// The mode is set when the file is created, so the secret is never on disk
-/// with wider permissions, even for a moment.
+/// The secret goes to a new file beside `path` (created exclusively, so
+/// never through a link, and 0600 from the start, so never on disk with
+/// wider permissions even for a moment), which then replaces `path` by a
+/// rename: with `force`, a symlink at `path` is replaced itself, never
+/// followed to overwrite whatever it points at. Without `force`, an
+/// existing `path` (a symlink included) is refused.
 pub(crate) fn write_secret(path: &Path, contents: &str, force: bool) -> Result<(), CliError> {
-    let io_error = |err: std::io::Error| {
+    let io_error = |path: &Path, err: std::io::Error| {
         CliError::usage(
             "io_error",
             format!("cannot write `{}`: {err}", path.display()),
         )
     };
-    let mut options = OpenOptions::new();
-    options.write(true);
-    if force {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
+    if !force && std::fs::symlink_metadata(path).is_ok() {
+        return Err(CliError::usage(
+            "file_exists",
+            format!(
+                "`{}` exists; pass `--force` to overwrite it",
+                path.display()
+            ),
+        ));
     }
+    let nonce =
+        captoken_host::entropy::<8>().map_err(|err| io_error(path, std::io::Error::other(err)))?;
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(format!(".{:016x}.tmp", u64::from_le_bytes(nonce)));
+    let temp = path.with_file_name(name);
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file: File = options.open(path).map_err(|err| {
-        if err.kind() == std::io::ErrorKind::AlreadyExists {
+    let written = options.open(&temp).and_then(|mut file: File| {
+        file.write_all(contents.as_bytes())?;
+        file.sync_all()
+    });
+    if let Err(err) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(io_error(&temp, err));
+    }
+    // Without `force`, a file created since the check above still wins.
+    let placed = if force {
+        std::fs::rename(&temp, path)
+    } else {
+        std::fs::hard_link(&temp, path).and_then(|()| std::fs::remove_file(&temp))
+    };
+    if let Err(err) = placed {
+        let _ = std::fs::remove_file(&temp);
+        return Err(if err.kind() == std::io::ErrorKind::AlreadyExists {
             CliError::usage(
                 "file_exists",
                 format!(
@@ -76,17 +105,13 @@ pub(crate) fn write_secret(path: &Path, contents: &str, force: bool) -> Result<(
                 ),
             )
         } else {
-            io_error(err)
-        }
-    })?;
-    // An overwritten file keeps its old mode: narrow it before writing.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(io_error)?;
+            io_error(path, err)
+        });
     }
-    file.write_all(contents.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(io_error)
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|err| io_error(dir, err))?;
+    }
+    Ok(())
 }
