@@ -1815,6 +1815,11 @@ fn the_gateway_signs_in_the_host_and_a_faulty_signer_hands_out_nothing() {
         );
         let body = reply.expect_error(500, "signing_failed");
         assert!(body.get("token").is_none());
+        // The signer's own words stay in the log.
+        assert!(
+            !body["reason"].as_str().unwrap().contains("offline"),
+            "{body}"
+        );
         get(server.addr, "/v1/revocations", false).expect_error(500, "signing_failed");
         let listed = get(
             server.addr,
@@ -2236,6 +2241,22 @@ fn a_failing_module_costs_one_request_and_the_server_keeps_serving() {
     );
     // The healthy server, on the same store, is unaffected.
     assert_eq!(verify(healthy.addr, token).status, 200);
+}
+
+#[test]
+fn a_failing_store_answers_500_without_its_internals() {
+    let server = start("store-fails");
+    let (_, public) = holder(62);
+    let token = issue_token(server.addr, "operator-1", &public);
+    // The replay guard's table vanishes under the running gateway.
+    tamper(&server.paths.db, "DROP TABLE sec_replay;");
+    let body = spend(server.addr, &token).expect_error(500, "store_error");
+    let reason = body["reason"].as_str().unwrap();
+    assert!(
+        !reason.contains("sqlite") && !reason.contains("sec_replay"),
+        "{reason}"
+    );
+    assert_eq!(get(server.addr, "/healthz", false).status, 200);
 }
 
 #[test]

@@ -20,6 +20,22 @@ pub struct ApiError {
     extra: Map<String, Value>,
 }
 
+/// What a client is told of a failure inside the gateway.
+fn generic_reason(code: &str) -> &'static str {
+    match code {
+        "store_error" => "the store failed; the request may be retried",
+        "signing_failed" => "the signer failed; nothing was issued",
+        "audit_bad_hash" => {
+            "the audit log's last record does not match its hash; nothing more is \
+             changed until an operator repairs it"
+        }
+        code if code.starts_with("guest_") => {
+            "the module failed this request; the next request gets a fresh instance"
+        }
+        _ => "the gateway failed to answer; the request may be retried",
+    }
+}
+
 impl ApiError {
     /// An error with any status.
     pub fn new(status: StatusCode, code: impl Into<String>, reason: impl Into<String>) -> Self {
@@ -42,8 +58,18 @@ impl ApiError {
     }
 
     /// 500: the gateway failed to answer; the request may be retried.
-    pub fn internal(code: &str, reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, code, reason)
+    ///
+    /// `detail` (a SQLite or wasmtime message, a signer's error) is for the
+    /// operator: it goes to the log (stderr) once, here, and the client gets
+    /// a generic reason for `code`, however often the answer is repeated
+    /// (a kept revocation-list failure).
+    pub fn internal(code: &str, detail: impl Into<String>) -> Self {
+        eprintln!("error: answering 500 {code}: {}", detail.into());
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            code,
+            generic_reason(code),
+        )
     }
 
     /// The same error with one more member in its body.
@@ -75,12 +101,13 @@ impl ApiError {
     /// module's own rejections are routed by the caller, because what they
     /// mean (400, 401, 403) depends on the operation.
     pub(crate) fn from_host(err: &HostError) -> Self {
-        let status = match err {
-            HostError::HostBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            HostError::Op { .. } => StatusCode::BAD_REQUEST,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        Self::new(status, err.code(), err.to_string())
+        match err {
+            HostError::HostBusy { .. } => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, err.code(), err.to_string())
+            }
+            HostError::Op { .. } => Self::new(StatusCode::BAD_REQUEST, err.code(), err.to_string()),
+            _ => Self::internal(err.code(), err.to_string()),
+        }
     }
 }
 
