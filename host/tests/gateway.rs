@@ -812,6 +812,32 @@ fn malformed_requests_get_400_with_a_stable_code() {
                 .to_string(),
             "invalid_value",
         ),
+        // Control characters in principal ids and other strings.
+        (
+            "/v1/tokens",
+            json!({ "subject": "operator\u{0}1", "subject_public_key": public, "capabilities": caps })
+                .to_string(),
+            "invalid_value",
+        ),
+        (
+            "/v1/tokens",
+            json!({ "subject": "operator-1\nforged line", "subject_public_key": public,
+                    "capabilities": caps })
+                .to_string(),
+            "invalid_value",
+        ),
+        (
+            "/v1/tokens",
+            json!({ "subject": "operator-1", "subject_public_key": public, "capabilities": caps,
+                    "workspace_id": "ws\u{1b}[2J" })
+                .to_string(),
+            "invalid_value",
+        ),
+        (
+            "/v1/tokens/revoke",
+            json!({ "jti": "AAAAAAAAAAAAAAAAAAAAAA", "reason": "lost\u{85}" }).to_string(),
+            "invalid_value",
+        ),
         (
             "/v1/tokens",
             json!({ "subject": "operator-1", "subject_public_key": public, "capabilities": caps,
@@ -873,6 +899,11 @@ fn malformed_requests_get_400_with_a_stable_code() {
     let queries = [
         ("/v1/capabilities", "missing_field"),
         ("/v1/capabilities?principal_id=", "missing_field"),
+        ("/v1/capabilities?principal_id=a%00b", "invalid_value"),
+        (
+            "/v1/capabilities?principal_id=a&workspace_id=w%0A",
+            "invalid_value",
+        ),
         (
             "/v1/capabilities?principal_id=a&colour=red",
             "unknown_field",
@@ -1235,6 +1266,25 @@ fn a_second_token_under_a_recorded_id_is_a_conflict_never_already_recorded() {
     );
     assert_eq!(again["expires_at"], narrow["exp"]);
     assert_eq!(again["depth"], 1);
+}
+
+#[test]
+fn a_delegated_principal_id_with_a_control_character_is_not_recorded() {
+    let server = start("grant-controls");
+    let (holder_private, holder_public) = holder(63);
+    let (_, child_public) = holder(64);
+    let parent = issue_token(server.addr, "operator-1", &holder_public);
+    let child = delegate_as(
+        &server,
+        &parent,
+        &holder_private,
+        &child_public,
+        "helper\r\nroot",
+        3,
+    );
+    grant(server.addr, &text(&child, "token")).expect_error(400, "invalid_value");
+    let listed = get(server.addr, "/v1/capabilities?principal_id=helper", true).json();
+    assert_eq!(listed["count"], 0);
 }
 
 #[test]

@@ -244,8 +244,27 @@ fn as_string(name: &str, value: Value, max: usize) -> Result<String, ApiError> {
             "invalid_value",
             format!("`{name}` is longer than {max} bytes"),
         )),
-        Value::String(text) => Ok(text),
+        Value::String(text) => {
+            no_controls(name, &text)?;
+            Ok(text)
+        }
         other => Err(wrong_type(name, "a string", &other)),
+    }
+}
+
+/// Refuses text with a control character (NUL, a line break, an escape,
+/// DEL, the C1 range): ids and reasons end up in the store, the audit log
+/// and operators' terminals, where such characters forge or hide lines.
+pub(crate) fn no_controls(name: &str, text: &str) -> Result<(), ApiError> {
+    match text.char_indices().find(|(_, c)| c.is_control()) {
+        None => Ok(()),
+        Some((at, c)) => Err(ApiError::bad_request(
+            "invalid_value",
+            format!(
+                "`{name}` has a control character (U+{:04X}) at byte {at}",
+                u32::from(c)
+            ),
+        )),
     }
 }
 

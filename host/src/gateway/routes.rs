@@ -699,6 +699,8 @@ async fn grant(
     let sub = text(claims, "sub")
         .ok_or_else(|| bad_module_response("verify", "claims.sub"))?
         .to_owned();
+    // The delegator chose the child's `sub`: it becomes a principal id.
+    body::no_controls("sub", &sub)?;
     let caps = claims
         .get("caps")
         .cloned()
@@ -864,7 +866,11 @@ async fn capabilities(
             format!("`principal_id` is longer than {MAX_ID_BYTES} bytes"),
         ));
     }
+    body::no_controls("principal_id", &principal)?;
     let workspace = params.remove("workspace_id");
+    if let Some(workspace) = &workspace {
+        body::no_controls("workspace_id", workspace)?;
+    }
     let include_inactive = match params.remove("include_inactive").as_deref() {
         None | Some("false") => false,
         Some("true") => true,
