@@ -153,7 +153,7 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 
 fn request(addr: SocketAddr, method: &str, path: &str, auth: Option<&str>, body: &str) -> Reply {
     let mut head = format!("{method} {path} HTTP/1.1\r\nContent-Length: {}", body.len());
-    if !body.is_empty() {
+    if method == "POST" {
         head.push_str("\r\nContent-Type: application/json");
     }
     if let Some(auth) = auth {
@@ -887,6 +887,42 @@ fn malformed_requests_get_400_with_a_stable_code() {
             "invalid_value",
         ),
     ];
+    // Read with the module's strict rules: a duplicate key is refused,
+    // never taken last-wins; and only as JSON.
+    let doubled = r#"{"token": "a.b.c", "token": "x.y.z"}"#;
+    request(addr, "POST", "/v1/tokens/verify", None, doubled).expect_error(400, "duplicate_key");
+    let subject_twice = format!(
+        r#"{{"subject": "operator-1", "subject": "admin", "subject_public_key": {public},
+             "capabilities": {caps}}}"#
+    );
+    request(addr, "POST", "/v1/tokens", Some(&admin()), &subject_twice)
+        .expect_error(400, "duplicate_key");
+    let deep = format!("{}{}", "[".repeat(40), "]".repeat(40));
+    request(
+        addr,
+        "POST",
+        "/v1/tokens/verify",
+        None,
+        &format!(r#"{{"token": {deep}}}"#),
+    )
+    .expect_error(400, "json_too_deep");
+    let token = json!({ "token": "a.b.c" }).to_string();
+    for content_type in [
+        "",
+        "\r\nContent-Type: text/plain",
+        "\r\nContent-Type: application/x-www-form-urlencoded",
+    ] {
+        let head = format!(
+            "POST /v1/tokens/verify HTTP/1.1\r\nContent-Length: {}{content_type}",
+            token.len()
+        );
+        raw(addr, &head, token.as_bytes()).expect_error(415, "unsupported_media_type");
+    }
+    let head = format!(
+        "POST /v1/tokens/verify HTTP/1.1\r\nContent-Length: {}\r\nContent-Type: Application/JSON; charset=utf-8",
+        token.len()
+    );
+    raw(addr, &head, token.as_bytes()).expect_error(401, "bad_base64");
     for (path, body, code) in &cases {
         let reply = request(addr, "POST", path, Some(&admin()), body);
         let got = reply.json();
@@ -941,7 +977,8 @@ fn oversized_bodies_and_headers_are_refused() {
         body.extend_from_slice(b"\r\n");
     }
     body.extend_from_slice(b"0\r\n\r\n");
-    let head = "POST /v1/tokens/verify HTTP/1.1\r\nTransfer-Encoding: chunked";
+    let head = "POST /v1/tokens/verify HTTP/1.1\r\nContent-Type: application/json\r\n\
+                Transfer-Encoding: chunked";
     raw(addr, head, &body).expect_error(413, "body_too_large");
 
     // Just under the limit is read (and refused for what it says instead).
@@ -2549,7 +2586,8 @@ fn acknowledged_revocations_survive_kill_9() {
                     attempted.lock().unwrap().push(i);
                     let body = json!({ "jti": tokens[i].0 }).to_string();
                     let head = format!(
-                        "POST /v1/tokens/revoke HTTP/1.1\r\nAuthorization: {}\r\nContent-Length: {}",
+                        "POST /v1/tokens/revoke HTTP/1.1\r\nAuthorization: {}\r\n\
+                         Content-Type: application/json\r\nContent-Length: {}",
                         admin(),
                         body.len()
                     );

@@ -13,7 +13,7 @@ use crate::json;
 use crate::scope;
 
 /// Nesting allowed in a request document (claims nest about six deep).
-const MAX_REQUEST_DEPTH: usize = 32;
+pub const MAX_REQUEST_DEPTH: usize = 32;
 
 /// A request object read member by member. Each operation takes what it
 /// needs and [`Fields::done`] refuses whatever is left, so a misspelt member

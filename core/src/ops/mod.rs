@@ -35,6 +35,21 @@ use records::{
 use signer::attach_signature;
 use tokens::{authorize, delegate, info, issue, keygen, scope_meet, verify};
 
+pub use fields::MAX_REQUEST_DEPTH;
+
+/// A request document read as every operation reads its request: strict
+/// JSON (a duplicate key, a lone surrogate or nesting past
+/// [`MAX_REQUEST_DEPTH`] refused), and an object. Hosts read their own
+/// request bodies with it, so a body the module would refuse is never
+/// taken by a host.
+///
+/// # Errors
+///
+/// The reader's [`JsonError`], whose `code()` is the stable code.
+pub fn read_request(bytes: &[u8]) -> Result<crate::json::Map, JsonError> {
+    crate::json::parse_object(bytes, MAX_REQUEST_DEPTH)
+}
+
 /// Version of the request/response contract and of the raw ABI.
 pub const ABI_VERSION: u32 = 1;
 

@@ -1,7 +1,8 @@
 //! Request bodies: read under a size limit, parsed as a JSON object, and
 //! taken apart member by member so every mistake has its own stable code.
 //!
-//! Codes: `body_too_large` (413), `request_timeout` (408: the body did not
+//! Codes: `unsupported_media_type` (415: not `application/json`),
+//! `body_too_large` (413), `request_timeout` (408: the body did not
 //! arrive by the request's deadline), `bad_body` (the connection failed
 //! while reading), `malformed_json`, `wrong_type`, `missing_field`,
 //! `unknown_field`, `invalid_value` (all 400).
@@ -17,6 +18,8 @@ use http_body::{Frame, SizeHint};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Map, Value};
 use tokio::time::{Instant, Sleep};
+
+use captoken_core::json::JsonError;
 
 use super::error::ApiError;
 
@@ -74,6 +77,7 @@ impl http_body::Body for Deadline {
 /// The whole body, or `body_too_large` once more than `limit` bytes arrive
 /// (or are announced by `Content-Length`, which is then not read at all).
 pub(crate) async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    json_content_type(headers)?;
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -103,6 +107,27 @@ pub(crate) async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Resul
     }
 }
 
+/// Every body the API reads is JSON, and says so: 415
+/// `unsupported_media_type` for any other `Content-Type`, or none. (A form
+/// a page posts cross-origin cannot set it without a preflight.)
+fn json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.split(';').next().unwrap_or_default().trim());
+    match media {
+        Some(media) if media.eq_ignore_ascii_case("application/json") => Ok(()),
+        other => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "the request body must be sent as `Content-Type: application/json`, not {}",
+                other.map_or_else(|| "none".to_owned(), |m| format!("`{m}`"))
+            ),
+        )),
+    }
+}
+
 /// Whether `err`, or an error it wraps, is [`BodyTimedOut`].
 fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause = Some(err);
@@ -121,8 +146,27 @@ fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
 pub(crate) struct Fields(Map<String, Value>);
 
 impl Fields {
-    /// The body as a JSON object.
+    /// The body as a JSON object, read with the module's own strict reader
+    /// (`captoken_core::ops::read_request`): a body the module would refuse
+    /// (a duplicate key, a lone surrogate, nesting too deep) is refused
+    /// here with the module's code, never read with last-key-wins.
     pub(crate) fn parse(bytes: &[u8]) -> Result<Self, ApiError> {
+        match captoken_core::ops::read_request(bytes) {
+            // Not an object: `wrong_type` below says what it is.
+            Ok(_) | Err(JsonError::NotObject) => {}
+            Err(err @ JsonError::Syntax(_)) => {
+                return Err(ApiError::bad_request(
+                    "malformed_json",
+                    format!("the request body is not valid json: {err}"),
+                ));
+            }
+            Err(err) => {
+                return Err(ApiError::bad_request(
+                    err.code(),
+                    format!("the request body is refused: {err}"),
+                ));
+            }
+        }
         let value: Value = serde_json::from_slice(bytes).map_err(|err| {
             ApiError::bad_request(
                 "malformed_json",
