@@ -134,7 +134,11 @@ export interface TrustOptions {
   leeway?: number;
   /** Delegation links allowed below the issuer's token; default 3. */
   maxDepth?: number;
-  /** Revoked `jti`s: a token is refused when any `jti` of its chain is listed. */
+  /**
+   * Revoked token ids, as `verify` reports them (`id`): a token is refused
+   * when any id of its chain is listed. A delegated token's id is its
+   * chain's `jti`s joined by `.`; its bare `jti` matches nothing.
+   */
   revoked?: string[];
   /**
    * A signed revocation list (`signRevocationList`), verified with the same

@@ -578,6 +578,16 @@ fn revoke_on_the_store_is_durable_audited_and_verifiable() {
     .unwrap();
     assert_eq!(again["already_revoked"], true);
     assert_eq!(again["known_token"], true);
+    assert_eq!(again["id"], jti.as_str());
+    // An id no recorded token has revokes nothing: exit 1, its code.
+    let stranger = captoken_host::b64::encode(&[0x42; 16]);
+    let refused = captoken(dir.path(), &["revoke", "--db", db_arg, &stranger]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).starts_with("error: unknown_token: "),
+        "{}",
+        stderr(&refused)
+    );
 
     // On disk: listed as revoked, the row marked, one audit record more.
     let conn = rusqlite::Connection::open(&db).unwrap();

@@ -1325,6 +1325,71 @@ fn a_delegated_principal_id_with_a_control_character_is_not_recorded() {
 }
 
 #[test]
+fn revoking_a_delegated_token_by_its_bare_jti_revokes_it_or_is_refused() {
+    let server = start("bare-jti");
+    let addr = server.addr;
+    let (holder_private, holder_public) = holder(65);
+    let (_, child_public) = holder(66);
+    let parent = issue_token(addr, "operator-1", &holder_public);
+    let child = delegate(&server, &parent, &holder_private, &child_public);
+    let child_token = text(&child, "token");
+    assert_eq!(grant(addr, &child_token).status, 201);
+    // A delegated token's id is its chain's jtis joined by `.`.
+    let id = text(&child, "id");
+    let (_, jti) = id.rsplit_once('.').unwrap();
+
+    // The bare jti names one recorded token: that token is revoked, by
+    // its id, and stops verifying and spending.
+    let done = revoke(addr, jti);
+    assert_eq!(done.status, 200);
+    assert_eq!(done.json()["id"], child["id"]);
+    verify(addr, &child_token).expect_error(401, "revoked");
+    spend(addr, &child_token).expect_error(401, "revoked");
+    assert_eq!(verify(addr, &parent).status, 200);
+
+    // `id` is the member the docs name; a jti no recorded token has is 404
+    // and lists nothing; one several recorded tokens have is 409.
+    let unknown = b64::encode(&[0x42; 16]);
+    post(addr, "/v1/tokens/revoke", true, &json!({ "id": unknown }))
+        .expect_error(404, "unknown_token");
+    let seq = get(addr, "/v1/revocations", false).json()["seq"].clone();
+    assert_eq!(seq, 1, "only the child's revocation moved the list");
+    let twin = |parent: &str, holder_private: &Value| {
+        runtime()
+            .call_json(
+                runtime().op_id("delegate").unwrap(),
+                &json!({
+                    "parent": parent, "jwks": server.gateway.jwks(), "issuer": ISSUER,
+                    "audience": AUDIENCE, "now": now(), "key": holder_private, "ttl": 60,
+                    "entropy": b64::encode(&[0x77; 32]),
+                    "claims": { "sub": "twin", "aud": AUDIENCE, "cnf": { "jwk": child_public },
+                                "caps": [{ "actions": ["stop"], "resources": ["robot:7"] }] },
+                }),
+            )
+            .unwrap()
+    };
+    let (other_private, other_public) = holder(67);
+    let other_parent = issue_token(addr, "operator-2", &other_public);
+    let a = twin(&parent, &holder_private);
+    let b = twin(&other_parent, &other_private);
+    assert_eq!(grant(addr, &text(&a, "token")).status, 201);
+    assert_eq!(grant(addr, &text(&b, "token")).status, 201);
+    let bare = text(&a, "id").rsplit('.').next().unwrap().to_owned();
+    let refused = revoke(addr, &bare).expect_error(409, "ambiguous_id");
+    let mut candidates = vec![a["id"].clone(), b["id"].clone()];
+    candidates.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
+    assert_eq!(refused["candidates"], json!(candidates));
+    assert_eq!(verify(addr, &text(&a, "token")).status, 200);
+    // Either is revoked by its id.
+    assert_eq!(
+        post(addr, "/v1/tokens/revoke", true, &json!({ "id": a["id"] })).status,
+        200
+    );
+    verify(addr, &text(&a, "token")).expect_error(401, "revoked");
+    assert_eq!(verify(addr, &text(&b, "token")).status, 200);
+}
+
+#[test]
 fn refused_delegations_are_403_and_audited_as_attempts() {
     let server = start("grant-refused");
     let addr = server.addr;

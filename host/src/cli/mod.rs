@@ -154,8 +154,14 @@ the revocation is committed (and fsynced) with its audit record before
 this command reports it, and the gateway refuses the token, and every
 token delegated from it, at its next verify.
 
-Exit status: 0 revoked (or already revoked), 2 not a token id or the
-database cannot be opened, 3 the module failed.")]
+The id is the one verify reports: a recorded token's `jti`, a delegated
+token's id (its chain's jtis joined by `.`), or a bare jti that exactly
+one recorded delegated token has.
+
+Exit status: 0 revoked (or already revoked), 1 no recorded token has that
+id (`unknown_token`) or several have that jti (`ambiguous_id`, with their
+ids), 2 not a token id or the database cannot be opened, 3 the module
+failed.")]
     Revoke(revoke::RevokeArgs),
     /// Audit log commands
     #[command(subcommand)]

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use captoken_host::gateway::{Auditor, Store};
+use captoken_host::gateway::{Auditor, Store, StoreError};
 use captoken_host::{b64, now};
 use clap::Args;
 use serde_json::json;
@@ -70,9 +70,16 @@ pub(crate) fn revoke(args: &RevokeArgs) -> Result<(), CliError> {
             now(),
             "token_revoked",
         )
-        .map_err(|err| CliError::setup(err.code(), err.to_string()))?;
+        .map_err(|err| match err {
+            // What the id names is the answer, not a broken set-up.
+            StoreError::UnknownToken(_) | StoreError::AmbiguousId { .. } => {
+                CliError::rejected(err.code(), refusal(&err))
+            }
+            err => CliError::setup(err.code(), err.to_string()),
+        })?;
     if args.json {
         return print_json(&json!({
+            "id": done.id,
             "jti": args.id,
             "revoked": true,
             "revoked_at": done.revoked_at,
@@ -84,17 +91,31 @@ pub(crate) fn revoke(args: &RevokeArgs) -> Result<(), CliError> {
     if done.already_revoked {
         print_line(&format!(
             "`{}` was already revoked at {}; nothing changed",
-            args.id, done.revoked_at
+            done.id, done.revoked_at
         ))
     } else {
         let known = if done.known_token {
-            "issued by this gateway"
+            "recorded by this gateway"
         } else {
-            "not issued by this gateway (a delegated token, or another store's)"
+            "delegated below a token of this gateway, never recorded itself"
         };
         print_line(&format!(
             "revoked `{}` at {} ({known}; {} stored token(s) marked), on disk and in the audit log",
-            args.id, done.revoked_at, done.rows_marked
+            done.id, done.revoked_at, done.rows_marked
         ))
+    }
+}
+
+/// The refusal of an id that names no single recorded token.
+fn refusal(err: &StoreError) -> String {
+    match err {
+        StoreError::AmbiguousId { id, candidates } => format!(
+            "`{id}` is the jti of several recorded delegated tokens; revoke one by its id: {}",
+            candidates.join(" ")
+        ),
+        other => format!(
+            "{other}; revoke by the id verify reports (a delegated token's is its chain's \
+             jtis joined by `.`)"
+        ),
     }
 }

@@ -612,18 +612,71 @@ async fn revoke_id(
     gw.admin.check(headers).await?;
     let bytes = body::read(headers, body, gw.config.max_body_bytes).await?;
     let mut fields = Fields::parse(&bytes)?;
-    let id = fields.string(field, MAX_ID_BYTES)?;
+    // `id`, as verify reports it; `field` (`jti`, `token_id`) is the name
+    // the route had first, read by the same rule.
+    let (name, given) = match (
+        fields.opt_string("id", MAX_ID_BYTES)?,
+        fields.opt_string(field, MAX_ID_BYTES)?,
+    ) {
+        (Some(id), None) => ("id", id),
+        (None, Some(id)) => (field, id),
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "missing_field",
+                "`id` is required (the token's id, as verify reports it)",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "invalid_value",
+                format!("give `id` or `{field}`, not both"),
+            ));
+        }
+    };
     let reason = fields.opt_string("reason", MAX_REASON_BYTES)?;
     fields.done()?;
-    check_token_id(field, &id)?;
+    check_token_id(name, &given)?;
     let at = now();
-    let key = id.clone();
+    let key = given.clone();
     let done = blocking(gw, move |store| {
-        store.revoke(&key, ADMIN_PRINCIPAL, reason.as_deref(), at, event)
+        Ok(store.revoke(&key, ADMIN_PRINCIPAL, reason.as_deref(), at, event))
     })
     .await?;
+    let done = match done {
+        Ok(done) => done,
+        Err(StoreError::UnknownToken(_)) => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_token",
+                format!(
+                    "no token recorded here has the id `{given}`: revoke by the `id` verify \
+                     reports (a delegated token's is its chain's jtis joined by `.`)"
+                ),
+            ));
+        }
+        Err(StoreError::AmbiguousId { candidates, .. }) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "ambiguous_id",
+                format!(
+                    "`{given}` is the jti of several recorded delegated tokens: revoke one \
+                     by its id"
+                ),
+            )
+            .with("candidates", json!(candidates)));
+        }
+        Err(err) if err.code() == "host_busy" => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                err.code(),
+                err.to_string(),
+            ));
+        }
+        Err(err) => return Err(ApiError::internal(err.code(), err.to_string())),
+    };
     Ok(axum::Json(json!({
-        field: id,
+        "id": done.id,
+        field: given,
         "revoked": true,
         "revoked_at": done.revoked_at,
         "already_revoked": done.already_revoked,

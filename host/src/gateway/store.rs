@@ -30,6 +30,17 @@ pub enum StoreError {
     /// SQLite refused an operation.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A revocation named no token this store recorded.
+    #[error("no token recorded here has the id `{0}`")]
+    UnknownToken(String),
+    /// A revocation named a bare `jti` that several recorded tokens end in.
+    #[error("`{id}` is the jti of {} recorded tokens; revoke one by its id", .candidates.len())]
+    AmbiguousId {
+        /// The `jti` given.
+        id: String,
+        /// The ids of the recorded tokens with that `jti`.
+        candidates: Vec<String>,
+    },
     /// The database file could not be created or made private.
     #[error("`{path}`: {reason}")]
     File {
@@ -65,6 +76,8 @@ impl StoreError {
         match self {
             Self::Sqlite(_) | Self::File { .. } => "store_error",
             Self::Audit(err) => err.code(),
+            Self::UnknownToken(_) => "unknown_token",
+            Self::AmbiguousId { .. } => "ambiguous_id",
             Self::TooNew { .. } => "store_too_new",
             Self::NoWal { .. } => "store_no_wal",
         }
@@ -196,11 +209,15 @@ pub struct TokenRow {
 /// What a revocation did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revocation {
+    /// The id revoked: the one given, or the one recorded token a bare
+    /// `jti` named.
+    pub id: String,
     /// When the `jti` was (first) revoked.
     pub revoked_at: i64,
     /// Whether it was revoked already; the first time and reason stand.
     pub already_revoked: bool,
-    /// Whether this gateway issued a token with that `jti`.
+    /// Whether the id is a recorded token's (otherwise: a delegated token
+    /// minted below a recorded one and never recorded itself).
     pub known_token: bool,
     /// Rows of `sec_capability_tokens` newly marked revoked: the token and
     /// its recorded descendants.
@@ -424,19 +441,29 @@ impl Store {
         self.write(|tx, auditor| append_audit(tx, auditor, time, event))
     }
 
-    /// Revokes `jti`: lists it in `sec_revocations` (which every verify
-    /// consults for every id of a chain), marks its row and its recorded
-    /// descendants' rows revoked, bumps the revocation list's `seq`, and
-    /// appends `event` (`token_revoked`, or `agent.capability.revoked`)
-    /// with `{jti, reason}`. Durable when this returns.
+    /// Revokes the token `id` names: lists its id in `sec_revocations`
+    /// (which every verify consults for every id of a chain), marks its row
+    /// and its recorded descendants' rows revoked, bumps the revocation
+    /// list's `seq`, and appends `event` (`token_revoked`, or
+    /// `agent.capability.revoked`) with `{id, reason}`. Durable when this
+    /// returns.
+    ///
+    /// `id` is what verify reports (docs/FORMAT.md "Delegation"): a
+    /// recorded token's id; a bare `jti` that exactly one recorded
+    /// delegated token ends in (revoking that token, never a namesake
+    /// elsewhere); or a delegated token's id below a recorded root (a child
+    /// its holder minted and never recorded). Anything else is refused, not
+    /// listed silently where it would revoke nothing.
     ///
     /// # Errors
     ///
-    /// `store_error`, or the module's code if it cannot make the audit
-    /// record; nothing is revoked then.
+    /// `unknown_token` when `id` names no recorded token; `ambiguous_id`
+    /// with the candidates when a bare `jti` names several; `store_error`,
+    /// or the module's code if it cannot make the audit record. Nothing is
+    /// revoked then.
     pub fn revoke(
         &self,
-        jti: &str,
+        id: &str,
         by: &str,
         reason: Option<&str>,
         now: i64,
@@ -444,6 +471,8 @@ impl Store {
     ) -> Result<Revocation, StoreError> {
         let reason = reason.unwrap_or(DEFAULT_REASON);
         self.write(|tx, auditor| {
+            let (jti, known_token) = resolve_id(tx, id)?;
+            let jti = jti.as_str();
             let inserted = tx.execute(
                 "INSERT INTO sec_revocations (jti, revoked_at, revoked_by_principal_id, reason)
                  VALUES (?1, ?2, ?3, ?4) ON CONFLICT (jti) DO NOTHING",
@@ -454,14 +483,6 @@ impl Store {
                 [jti],
                 |row| row.get(0),
             )?;
-            let known_token = tx
-                .query_row(
-                    "SELECT 1 FROM sec_capability_tokens WHERE token_id = ?1",
-                    [jti],
-                    |_| Ok(()),
-                )
-                .optional()?
-                .is_some();
             let rows_marked = tx.execute(
                 "WITH RECURSIVE family (id) AS (
                      SELECT ?1
@@ -481,6 +502,7 @@ impl Store {
                 append_audit(tx, auditor, now, &AuditEvent::new(event, data))?;
             }
             Ok(Revocation {
+                id: jti.to_owned(),
                 revoked_at,
                 already_revoked: inserted == 0,
                 known_token,
@@ -685,6 +707,52 @@ impl Store {
             token_row,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// The id a revocation of `id` revokes, and whether it is a recorded
+/// token's (see [`Store::revoke`]).
+fn resolve_id(tx: &Transaction<'_>, id: &str) -> Result<(String, bool), StoreError> {
+    let recorded = |token_id: &str| -> Result<bool, StoreError> {
+        Ok(tx
+            .query_row(
+                "SELECT 1 FROM sec_capability_tokens WHERE token_id = ?1",
+                [token_id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    };
+    if recorded(id)? {
+        return Ok((id.to_owned(), true));
+    }
+    match id.split_once('.') {
+        // A delegated token's id: revocable when its root is ours.
+        Some((root, _)) if recorded(root)? => Ok((id.to_owned(), false)),
+        Some(_) => Err(StoreError::UnknownToken(id.to_owned())),
+        // A bare `jti`: the recorded delegated tokens whose id ends in it.
+        None => {
+            let suffix = format!(".{id}");
+            let mut statement = tx.prepare_cached(
+                "SELECT token_id FROM sec_capability_tokens
+                 WHERE parent_token_id IS NOT NULL AND substr(token_id, -?2) = ?1
+                 ORDER BY token_id LIMIT 11",
+            )?;
+            let candidates = statement
+                .query_map(
+                    params![suffix, i64::try_from(suffix.len()).unwrap_or(i64::MAX)],
+                    |row| row.get::<_, String>(0),
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+            match candidates.as_slice() {
+                [] => Err(StoreError::UnknownToken(id.to_owned())),
+                [one] => Ok((one.clone(), true)),
+                _ => Err(StoreError::AmbiguousId {
+                    id: id.to_owned(),
+                    candidates,
+                }),
+            }
+        }
     }
 }
 
@@ -942,13 +1010,24 @@ mod tests {
         store
             .insert_token(&row("root", None, "alice", 1000), &issued("x"))
             .unwrap();
-        // The root itself, a delegated child never recorded here, and an id
-        // this store never issued.
-        for id in ["root", "root.child", "stranger"] {
+        // The root itself, and a delegated child never recorded here; an id
+        // this store never issued names nothing and is refused.
+        for id in ["root", "root.child"] {
             store
                 .revoke(id, "admin", None, 500, "token_revoked")
                 .unwrap();
         }
+        let err = store
+            .revoke("stranger", "admin", None, 500, "token_revoked")
+            .unwrap_err();
+        assert_eq!(err.code(), "unknown_token");
+        // One from an older gateway, which listed whatever it was given.
+        lock(&store.writer)
+            .execute_batch(
+                "INSERT INTO sec_revocations VALUES ('stranger', 500, 'admin', NULL);
+                 UPDATE sec_revocation_list_state SET seq = seq + 1;",
+            )
+            .unwrap();
         let ids = |now| -> Vec<String> {
             store
                 .revocation_list(now, 300)
@@ -1022,6 +1101,7 @@ mod tests {
         assert_eq!(
             first,
             Revocation {
+                id: "p".to_owned(),
                 revoked_at: 500,
                 already_revoked: false,
                 known_token: true,
@@ -1038,8 +1118,66 @@ mod tests {
         assert_eq!(store.first_revoked(&["other"]).unwrap(), None);
         let unknown = store
             .revoke("never-issued", "admin", None, 700, "token_revoked")
+            .unwrap_err();
+        assert_eq!(unknown.code(), "unknown_token");
+    }
+
+    #[test]
+    fn a_bare_jti_revokes_the_one_recorded_token_it_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join("s.db")).unwrap();
+        for (id, parent) in [
+            ("r1", None),
+            ("r2", None),
+            ("r1.kid", Some("r1")),
+            ("r1.twin", Some("r1")),
+            ("r2.twin", Some("r2")),
+        ] {
+            store
+                .insert_token(&row(id, parent, "alice", 1000), &issued(id))
+                .unwrap();
+        }
+        // A delegated token's bare jti: its one recorded token is revoked,
+        // by its id, which is what verify checks.
+        let done = store
+            .revoke("kid", "admin", None, 500, "token_revoked")
             .unwrap();
-        assert!(!unknown.known_token);
+        assert_eq!((done.id.as_str(), done.known_token), ("r1.kid", true));
+        assert_eq!(
+            store.first_revoked(&["r1", "r1.kid"]).unwrap(),
+            Some("r1.kid")
+        );
+        // Two recorded tokens have it: refused, naming both; nothing listed.
+        let ambiguous = store.revoke("twin", "admin", None, 500, "token_revoked");
+        assert!(
+            matches!(&ambiguous, Err(StoreError::AmbiguousId { candidates, .. })
+                if candidates == &["r1.twin", "r2.twin"]),
+            "{ambiguous:?}"
+        );
+        assert_eq!(
+            store
+                .first_revoked(&["twin", "r1.twin", "r2.twin"])
+                .unwrap(),
+            None
+        );
+        // A full id under a recorded root, recorded or not, is taken as it is.
+        assert!(
+            store
+                .revoke("r2.twin", "admin", None, 500, "token_revoked")
+                .unwrap()
+                .known_token
+        );
+        let unrecorded = store
+            .revoke("r2.minted.offline", "admin", None, 500, "token_revoked")
+            .unwrap();
+        assert!(!unrecorded.known_token);
+        // Under a root this store never recorded, or naming nothing: refused.
+        for id in ["elsewhere.kid", "nothing"] {
+            let err = store
+                .revoke(id, "admin", None, 500, "token_revoked")
+                .unwrap_err();
+            assert_eq!(err.code(), "unknown_token", "{id}");
+        }
     }
 
     #[test]
@@ -1298,7 +1436,13 @@ mod tests {
             .revoke("old", "admin", Some("lost"), 40, "token_revoked")
             .unwrap();
         store
-            .revoke("child-of-elsewhere", "admin", None, 41, "token_revoked")
+            .insert_token(
+                &row("old.child", Some("old"), "bob", 50),
+                &issued("old.child"),
+            )
+            .unwrap();
+        store
+            .revoke("old.child", "admin", None, 41, "token_revoked")
             .unwrap();
         store
             .revoke("old", "admin", None, 42, "token_revoked")
@@ -1310,13 +1454,14 @@ mod tests {
                 .iter()
                 .map(|e| e.id.as_str())
                 .collect::<Vec<_>>(),
-            ["child-of-elsewhere", "old"]
+            ["old", "old.child"]
         );
-        assert_eq!(list.entries[1].reason.as_deref(), Some("lost"));
-        assert_eq!(list.entries[0].reason.as_deref(), Some(DEFAULT_REASON));
-        // Long after `old` expired, its entry is no longer published.
+        assert_eq!(list.entries[0].reason.as_deref(), Some("lost"));
+        assert_eq!(list.entries[1].reason.as_deref(), Some(DEFAULT_REASON));
+        // Long after `old` expired, its chain's entries are no longer
+        // published.
         let later = store.revocation_list(1000, 300).unwrap();
         assert_eq!(later.seq, 2);
-        assert_eq!(later.entries.len(), 1);
+        assert!(later.entries.is_empty());
     }
 }
