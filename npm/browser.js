@@ -10,7 +10,6 @@
 // in `createCaptoken`, then name it in the export lists of this file and
 // index.js, and in index.d.ts; test/entries.test.js fails if an entry
 // misses it.
-import { initSync as initBindings, abiVersion, call } from './dist/captoken.js';
 
 // #region shared
 // Runs as module code here and as a strict-mode script in index.cjs: no
@@ -76,18 +75,113 @@ function base64url(bytes) {
 
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
+/** The largest request the module is handed, in UTF-8 bytes: the gateway's limit too. */
+const MAX_REQUEST_BYTES = 1 << 20;
+/**
+ * Linear memory an instance may keep between calls. A call that leaves it
+ * larger (a large request grew the heap, which wasm never shrinks) is the
+ * instance's last: the next call gets a fresh one, so one big request does
+ * not hold its memory for the life of the process.
+ */
+const MAX_RESIDENT_BYTES = 32 << 20;
+
+/**
+ * The module over its raw ABI (docs/ABI.md), the interface the wasmtime
+ * gateway uses: versioned, documented, needing no imports. The imports a
+ * wasm-bindgen build declares are defined as traps, as the gateway does.
+ * `call(name, json) -> json`; operation ids come from the module's own
+ * `info`. An instance that trapped, or grew past MAX_RESIDENT_BYTES, is
+ * dropped and the next call gets a fresh one (instantiating a compiled
+ * module takes microseconds).
+ */
+function rawEngine(module, maxResidentBytes = MAX_RESIDENT_BYTES) {
+  const imports = {};
+  for (const { module: from, name, kind } of WebAssembly.Module.imports(module)) {
+    if (kind !== 'function') throw new CaptokenError('module_invalid', `unexpected ${kind} import \`${from}.${name}\``);
+    imports[from] = imports[from] || {};
+    imports[from][name] = () => {
+      throw new WebAssembly.RuntimeError(`the raw ABI reached the JS import \`${name}\``);
+    };
+  }
+  const instantiate = () => new WebAssembly.Instance(module, imports).exports;
+  let wasm = instantiate();
+  let instances = 1;
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+
+  function callId(id, request) {
+    if (wasm === null) {
+      wasm = instantiate();
+      instances += 1;
+    }
+    const current = wasm;
+    let status;
+    let response;
+    try {
+      const ptr = current.ct_alloc(request.length) >>> 0;
+      if (ptr === 0) throw new CaptokenError('guest_alloc', 'the module could not allocate the request');
+      new Uint8Array(current.memory.buffer, ptr, request.length).set(request);
+      status = current.ct_call(id, ptr, request.length);
+      response = decoder.decode(new Uint8Array(current.memory.buffer, current.ct_out_ptr() >>> 0, current.ct_out_len() >>> 0));
+      current.ct_free(ptr, request.length);
+    } catch (err) {
+      // A trap may leave the instance's state broken: never call it again.
+      wasm = null;
+      if (err instanceof TypeError) throw new CaptokenError('guest_bad_response', 'the module answered with invalid UTF-8');
+      throw err;
+    }
+    if (current.memory.buffer.byteLength > maxResidentBytes) wasm = null;
+    if (status === 0) return response;
+    if (status === 1) {
+      const { code, message, path, audit } = JSON.parse(response);
+      throw new CaptokenError(code, message, { path, audit });
+    }
+    throw new CaptokenError('guest_bad_status', `the module answered with status \`${status}\``);
+  }
+
+  let ids = null;
+  return {
+    abiVersion: wasm.ct_abi_version(),
+    call(op, text) {
+      // Operation ids by name, from the module itself (operation 0, `info`);
+      // asked on first use, after the caller has checked the ABI version.
+      ids = ids || new Map(JSON.parse(callId(0, encoder.encode('{}'))).ops.map((name, id) => [name, id]));
+      const id = ids.get(op);
+      if (id === undefined) throw new CaptokenError('unknown_op', `unknown operation \`${op}\``);
+      // Counted before the module sees it: never copied into wasm memory.
+      const request = text.length * 3 <= MAX_REQUEST_BYTES ? encoder.encode(text) : null;
+      const bytes = request ?? (text.length > MAX_REQUEST_BYTES ? null : encoder.encode(text));
+      if (bytes === null || bytes.length > MAX_REQUEST_BYTES) {
+        throw new CaptokenError(
+          'request_too_large',
+          `the \`${op}\` request is over the module's limit of ${MAX_REQUEST_BYTES} bytes`,
+        );
+      }
+      return callId(id, bytes);
+    },
+    /** Resident linear memory and instances made so far, for tests and monitoring. */
+    stats: () => ({ memoryBytes: wasm === null ? 0 : wasm.memory.buffer.byteLength, instances }),
+  };
+}
+
 /**
  * The API over one instance of the module. `source` says how to get it:
- * `{ sha256, sha256File, instantiate, randomBytes, now }`, where `sha256` is
- * the hex digest of the module's bytes, `sha256File` the text of the
- * committed dist/captoken_bg.wasm.sha256, and `instantiate()` makes the
- * instance and returns `{ call(op, requestJson) -> responseJson, abiVersion }`
- * (`call` throws an object with `code` and `message` when the module
- * refuses). Nothing of the module runs before its digest has been checked.
+ * `{ sha256, sha256File, module | bytes | instantiate, randomBytes, now }`,
+ * where `sha256` is the hex digest of the module's bytes, `sha256File` the
+ * text of the committed dist/captoken_bg.wasm.sha256, and the module is a
+ * compiled `WebAssembly.Module`, its `bytes` (compiled after the digest
+ * check), or `instantiate()`, which makes an engine of its own and returns
+ * `{ call(op, requestJson) -> responseJson, abiVersion }` (`call` throws an
+ * object with `code` and `message` when the module refuses). Nothing of the
+ * module runs before its digest has been checked.
  */
 function createCaptoken(source) {
   checkDigest(source.sha256, source.sha256File);
-  const engine = source.instantiate();
+  // The module as compiled, or its bytes (compiled only now, after the
+  // digest check), over the raw ABI; or an engine of the caller's own.
+  const engine = typeof source.instantiate === 'function'
+    ? source.instantiate()
+    : rawEngine(source.module ?? new WebAssembly.Module(source.bytes), source.maxResidentBytes);
   checkAbi(engine.abiVersion);
 
   function run(op, request) {
@@ -211,6 +305,8 @@ function createCaptoken(source) {
   return {
     moduleSha256: source.sha256,
     ABI_VERSION: engine.abiVersion,
+    /** `{ memoryBytes, instances }` of the module instance behind this API. */
+    engineStats: () => (typeof engine.stats === 'function' ? engine.stats() : null),
     generateKey() {
       const key = run('keygen', { seed: base64url(source.randomBytes(32)) });
       return { kid: key.kid, privateJwk: key.private_jwk, publicJwk: key.public_jwk };
@@ -341,10 +437,7 @@ async function load(source) {
   api = createCaptoken({
     sha256,
     sha256File,
-    instantiate() {
-      initBindings({ module });
-      return { call, abiVersion: abiVersion() };
-    },
+    module,
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
     now: () => Math.floor(Date.now() / 1000),
     subtle: crypto.subtle,
@@ -404,4 +497,5 @@ export const signRevocationListAsync = forward('signRevocationListAsync');
 export const attachSignature = forward('attachSignature');
 export const info = forward('info');
 export const callOperation = forward('callOperation');
+export const engineStats = forward('engineStats');
 export { CaptokenError, createCaptoken };

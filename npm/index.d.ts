@@ -395,7 +395,7 @@ export type ErrorCode =
   // loading the module (this package)
   | 'module_digest_mismatch' | 'module_bad_digest' | 'module_unavailable' | 'module_unverifiable'
   | 'abi_mismatch' | 'not_initialized' | 'guest_trap' | 'guest_alloc' | 'guest_bad_status'
-  | 'guest_bad_response' | 'module_invalid'
+  | 'guest_bad_response' | 'module_invalid' | 'request_too_large' | 'unknown_op'
   | (string & {});
 
 export declare class CaptokenError extends Error {
@@ -513,6 +513,15 @@ export declare function info(): ModuleInfo;
 /** Call any operation of the table by name with a JSON-able request (escape hatch). */
 export declare function callOperation(op: string, request: unknown): unknown;
 
+/**
+ * The module instance behind this API: its resident linear memory and how
+ * many instances were made. A trap, or a call that left the memory over
+ * 32 MiB, makes the next call use a fresh instance, so one large request
+ * never holds its memory for the life of the process. Requests over 1 MiB
+ * are refused (`request_too_large`) before the module sees them.
+ */
+export declare function engineStats(): { memoryBytes: number; instances: number } | null;
+
 /** The operations, as `createCaptoken` returns them. */
 export interface Captoken {
   readonly moduleSha256: string;
@@ -543,6 +552,8 @@ export interface Captoken {
   attachSignature: typeof attachSignature;
   info: typeof info;
   callOperation: typeof callOperation;
+  /** As `engineStats`; `null` for an engine of your own (`instantiate`). */
+  engineStats: typeof engineStats;
 }
 
 /** A module instance for `createCaptoken`. */
@@ -551,8 +562,14 @@ export interface ModuleBinding {
   sha256: string;
   /** Text of the committed `dist/captoken_bg.wasm.sha256`. */
   sha256File: string;
-  /** Instantiate the module (called after the digest check). */
-  instantiate(): {
+  /** The module compiled (a `WebAssembly.Module`, after checking its bytes against `sha256`). */
+  module?: object;
+  /** The module's bytes, compiled after the digest check. */
+  bytes?: ArrayBuffer | ArrayBufferView;
+  /** Linear memory an instance may keep after a call before it is replaced; default 32 MiB. */
+  maxResidentBytes?: number;
+  /** An engine of your own instead of `module` / `bytes` (called after the digest check). */
+  instantiate?(): {
     /** Run operation `op` on a JSON request; throws `{ code, message, path? }` when the module refuses. */
     call(op: string, request: string): string;
     abiVersion: number;

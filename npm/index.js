@@ -1,11 +1,11 @@
 // captoken for Node (ESM): the same .wasm the gateway runs, initialized
 // synchronously from the file next to this one and checked against its
-// committed SHA-256. The module has no clock and no randomness of its own;
+// committed SHA-256, then called over its raw ABI (`rawEngine` in
+// browser.js), as the gateway calls it. The module has no clock and no randomness of its own;
 // Node supplies both. The wrappers themselves are shared with the browser
 // and CommonJS entries: see `createCaptoken` in browser.js.
 import { readFileSync } from 'node:fs';
 import { createHash, randomFillSync, webcrypto } from 'node:crypto';
-import { initSync, call, abiVersion } from './dist/captoken.js';
 import { createCaptoken, CaptokenError } from './browser.js';
 
 const bytes = readFileSync(new URL('./dist/captoken_bg.wasm', import.meta.url));
@@ -13,10 +13,8 @@ const bytes = readFileSync(new URL('./dist/captoken_bg.wasm', import.meta.url));
 const api = createCaptoken({
   sha256: createHash('sha256').update(bytes).digest('hex'),
   sha256File: readFileSync(new URL('./dist/captoken_bg.wasm.sha256', import.meta.url), 'utf8'),
-  instantiate() {
-    initSync({ module: bytes });
-    return { call, abiVersion: abiVersion() };
-  },
+  // Compiled after the digest check, and called over the raw ABI.
+  bytes,
   // node:crypto rather than globalThis.crypto, which Node 18 lacks by default.
   randomBytes: (n) => randomFillSync(new Uint8Array(n)),
   now: () => Math.floor(Date.now() / 1000),
@@ -57,5 +55,6 @@ export const {
   attachSignature,
   info,
   callOperation,
+  engineStats,
 } = api;
 export { CaptokenError, createCaptoken };

@@ -6,7 +6,7 @@ import {
   generateKey, issue, verify, authorize, delegate, scopeMeet, evaluatePolicy, explainPolicy, checkPolicy, info,
   CaptokenError, moduleSha256, ABI_VERSION, callOperation, signRevocationList, verifyRevocationList, createProof,
   verifyProof, appendAudit, verifyAuditChain, refresh, webCryptoSigner, issueAsync, delegateAsync, createProofAsync,
-  signRevocationListAsync, importKey, jwks as toJwks,
+  signRevocationListAsync, importKey, jwks as toJwks, engineStats, createCaptoken,
 } from '../index.js';
 import { webcrypto } from 'node:crypto';
 
@@ -268,6 +268,71 @@ test('an outside signer signs revocation lists far longer than a token', async (
     const read = verifyRevocationList({ list, jwks: keys, issuer: 'gw', now: 1_700_000_001 });
     assert.equal(read.status, 'fresh');
     assert.equal(read.revoked.length, n);
+  }
+});
+
+test('a request over 1 MiB never reaches the module, and a large one does not stay resident', () => {
+  const before = engineStats();
+  // Four million elements: refused by size, before any of it is copied in.
+  const huge = Array.from({ length: 4_000_000 }, () => 1);
+  assert.throws(() => scopeMeet(huge, []), { code: 'request_too_large' });
+  assert.throws(() => callOperation('info', { pad: 'é'.repeat(600_000) }), { code: 'request_too_large' });
+  assert.deepEqual(engineStats(), before);
+  // Just under the limit is the module's to judge (and it refuses it).
+  assert.throws(() => callOperation('info', { pad: 'x'.repeat((1 << 20) - 20) }), { code: 'bad_request' });
+
+  // An instance whose memory grew past its bound is replaced after the call.
+  const bytes = readFileSync(new URL('../dist/captoken_bg.wasm', import.meta.url));
+  const small = createCaptoken({
+    sha256: moduleSha256,
+    sha256File: readFileSync(new URL('../dist/captoken_bg.wasm.sha256', import.meta.url), 'utf8'),
+    bytes,
+    maxResidentBytes: 2 << 20,
+    randomBytes: (n) => new Uint8Array(n).fill(7),
+    now: () => 1_700_000_000,
+  });
+  assert.equal(small.engineStats().instances, 1);
+  const wide = { a: [{ actions: ['x'], resources: ['y'], constraints: { big: Array.from({ length: 120_000 }, (_, i) => i) } }], b: [] };
+  small.callOperation('scope_meet', wide);
+  assert.equal(small.engineStats().memoryBytes, 0, 'dropped after the call');
+  assert.equal(small.info().ops[0], 'info');
+  assert.equal(small.engineStats().instances, 2);
+  assert.ok(small.engineStats().memoryBytes <= 2 << 20);
+});
+
+/** A module speaking the raw ABI whose `ct_call` always traps. */
+function trappingModule() {
+  const leb = (n) => { const out = []; do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; out.push(b); } while (n); return out; };
+  const vec = (items) => [...leb(items.length), ...items.flat()];
+  const name = (s) => [...leb(s.length), ...new TextEncoder().encode(s)];
+  const section = (id, body) => [id, ...leb(body.length), ...body];
+  const [i32, fn] = [0x7f, 0x60];
+  const types = vec([[fn, 0, 1, i32], [fn, 1, i32, 1, i32], [fn, 2, i32, i32, 0], [fn, 3, i32, i32, i32, 1, i32]]);
+  const funcs = vec([[0], [1], [2], [3], [0], [0]]);
+  const exports = vec([
+    [...name('memory'), 2, 0], [...name('ct_abi_version'), 0, 0], [...name('ct_alloc'), 0, 1],
+    [...name('ct_free'), 0, 2], [...name('ct_call'), 0, 3], [...name('ct_out_ptr'), 0, 4], [...name('ct_out_len'), 0, 5],
+  ]);
+  const body = (code) => [...leb(code.length + 1), 0, ...code];
+  const codes = vec([
+    body([0x41, 1, 0x0b]), body([0x41, 0x80, 0x08, 0x0b]), body([0x0b]),
+    body([0x00, 0x0b]), body([0x41, 0, 0x0b]), body([0x41, 0, 0x0b]),
+  ]);
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...section(1, types), ...section(3, funcs), ...section(5, [1, 0, 1]), ...section(7, exports), ...section(10, codes),
+  ]);
+}
+
+test('an instance that trapped is never called again', () => {
+  const bytes = trappingModule();
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const api = createCaptoken({
+    sha256, sha256File: `${sha256}  trapping.wasm\n`, bytes, randomBytes: (n) => new Uint8Array(n), now: () => 0,
+  });
+  for (let made = 2; made <= 4; made += 1) {
+    assert.throws(() => api.info(), { code: 'guest_trap' });
+    assert.deepEqual(api.engineStats(), { memoryBytes: 0, instances: made - 1 });
   }
 });
 
