@@ -192,9 +192,16 @@ function createCaptoken(source) {
       // A BigInt, a cycle: not JSON, so not a request the module can read.
       throw new CaptokenError('bad_request', `\`${op}\`: the request is not JSON: ${err.message}`, { cause: err });
     }
-    let response;
+    return JSON.parse(runText(op, text));
+  }
+
+  // The module's answer as the text it wrote, byte for byte.
+  function runText(op, text) {
+    if (typeof op !== 'string' || typeof text !== 'string') {
+      throw new CaptokenError('bad_request', 'an operation name and a JSON request text are expected');
+    }
     try {
-      response = engine.call(op, text);
+      return engine.call(op, text);
     } catch (err) {
       if (err instanceof CaptokenError) throw err;
       if (err && typeof err.code === 'string') {
@@ -209,7 +216,6 @@ function createCaptoken(source) {
       // memory, say) is the module failing to run, whatever JS called it.
       throw new CaptokenError('guest_trap', `the module failed: ${err && err.message}`, { cause: err });
     }
-    return JSON.parse(response);
   }
 
   const clock = () => source.now();
@@ -378,6 +384,7 @@ function createCaptoken(source) {
     }),
     info: () => run('info', {}),
     callOperation: (op, request) => run(op, request),
+    callOperationText: (op, requestText) => runText(op, requestText),
   };
 }
 // #endregion shared
@@ -497,5 +504,6 @@ export const signRevocationListAsync = forward('signRevocationListAsync');
 export const attachSignature = forward('attachSignature');
 export const info = forward('info');
 export const callOperation = forward('callOperation');
+export const callOperationText = forward('callOperationText');
 export const engineStats = forward('engineStats');
 export { CaptokenError, createCaptoken };

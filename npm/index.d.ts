@@ -512,6 +512,12 @@ export declare function attachSignature(options: {
 export declare function info(): ModuleInfo;
 /** Call any operation of the table by name with a JSON-able request (escape hatch). */
 export declare function callOperation(op: string, request: unknown): unknown;
+/**
+ * As `callOperation`, with the request as JSON text and the module's
+ * response returned as the exact text it wrote (to forward or compare it
+ * byte for byte). Refusals throw a `CaptokenError`, as everywhere.
+ */
+export declare function callOperationText(op: string, requestText: string): string;
 
 /**
  * The module instance behind this API: its resident linear memory and how
@@ -552,6 +558,7 @@ export interface Captoken {
   attachSignature: typeof attachSignature;
   info: typeof info;
   callOperation: typeof callOperation;
+  callOperationText: typeof callOperationText;
   /** As `engineStats`; `null` for an engine of your own (`instantiate`). */
   engineStats: typeof engineStats;
 }

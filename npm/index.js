@@ -55,6 +55,7 @@ export const {
   attachSignature,
   info,
   callOperation,
+  callOperationText,
   engineStats,
 } = api;
 export { CaptokenError, createCaptoken };

@@ -3,8 +3,9 @@
 // Prints [{ ok, body }, ...] with each body the module's raw response text,
 // so the Rust side compares the exact bytes every host produced.
 import { readFileSync } from 'node:fs';
-import '../../npm/index.js'; // verifies the digest and initializes the module
-import { call } from '../../npm/dist/captoken.js';
+// The package's own entry: digest-checked, called over the raw ABI, the
+// response text exactly as the module wrote it.
+import { callOperationText as call } from '../../npm/index.js';
 
 const cases = JSON.parse(readFileSync(0, 'utf8'));
 const results = cases.map(([op, request]) => {

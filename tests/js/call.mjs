@@ -2,8 +2,9 @@
 // Prints the module's raw response text (not re-serialized by JS), so the
 // Rust side can compare bytes. Exit 0 = result, 1 = error JSON.
 import { readFileSync } from 'node:fs';
-import '../../npm/index.js'; // verifies the digest and initializes the module
-import { call } from '../../npm/dist/captoken.js';
+// The package's own entry: digest-checked, called over the raw ABI, the
+// response text exactly as the module wrote it.
+import { callOperationText as call } from '../../npm/index.js';
 
 const op = process.argv[2];
 const request = readFileSync(0, 'utf8');
