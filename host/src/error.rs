@@ -10,12 +10,15 @@
 #[non_exhaustive]
 pub enum HostError {
     /// The operation ran and rejected its request (status `1`).
-    #[error("{message}")]
+    #[error("{message}{}", path.as_ref().map_or_else(String::new, |p| format!(" (at `{p}`)")))]
     Op {
         /// The module's stable error code.
         code: String,
         /// The module's human-readable message.
         message: String,
+        /// Where in the request's document the problem is (e.g.
+        /// `caps[0].constraints.max_purchase`), when the module says.
+        path: Option<String>,
         /// The audit event the module asks the host to append for this
         /// refusal (`{"event", "data"}`, docs/ABI.md), when it names one:
         /// a delegation the rules refused.
@@ -202,6 +205,15 @@ impl HostError {
     #[must_use]
     pub fn is_rejection(&self) -> bool {
         matches!(self, Self::Op { .. })
+    }
+
+    /// Where in the request a refusal points (see [`HostError::Op`]).
+    #[must_use]
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Self::Op { path, .. } => path.as_deref(),
+            _ => None,
+        }
     }
 
     /// The audit event a refusal carries (see [`HostError::Op`]).

@@ -489,12 +489,15 @@ fn no_swap() -> bool {
     std::fs::read_to_string("/proc/swaps").is_ok_and(|swaps| swaps.lines().count() == 1)
 }
 
-/// The module's `{"code", "message"}` error object as [`HostError::Op`].
+/// The module's `{"code", "message", "path"?, "audit"?}` error object as
+/// [`HostError::Op`].
 fn op_error(response: &[u8]) -> HostError {
     #[derive(serde::Deserialize)]
     struct ErrorObject {
         code: String,
         message: String,
+        #[serde(default)]
+        path: Option<String>,
         #[serde(default)]
         audit: Option<Box<serde_json::Value>>,
     }
@@ -502,10 +505,12 @@ fn op_error(response: &[u8]) -> HostError {
         Ok(ErrorObject {
             code,
             message,
+            path,
             audit,
         }) if !code.is_empty() => HostError::Op {
             code,
             message,
+            path,
             audit,
         },
         Ok(_) => HostError::GuestBadResponse {

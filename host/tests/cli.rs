@@ -395,6 +395,12 @@ fn policy_check_says_valid_or_where_it_is_not() {
         "{}",
         stderr(&bad)
     );
+    // Where in the document, as the module says it (npm's `err.path`).
+    assert!(
+        stderr(&bad).contains("(at `rules[0].capabilities[0].resources[0]`)"),
+        "{}",
+        stderr(&bad)
+    );
     assert!(stdout(&bad).is_empty());
 
     std::fs::write(dir.path().join("junk.json"), "{").unwrap();

@@ -956,6 +956,16 @@ fn malformed_requests_get_400_with_a_stable_code() {
 }
 
 #[test]
+fn a_refusal_names_the_path_of_the_offending_member() {
+    let server = start("paths");
+    let (_, public) = holder(68);
+    let mut body = issue_body("operator-1", &public);
+    body["capabilities"][0]["constraints"] = json!({ "colour": "red" });
+    let refused = post(server.addr, "/v1/tokens", true, &body).expect_error(400, "bad_request");
+    assert_eq!(refused["path"], "capabilities[0].constraints.colour");
+}
+
+#[test]
 fn oversized_bodies_and_headers_are_refused() {
     let server = start("limits");
     let addr = server.addr;

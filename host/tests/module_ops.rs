@@ -283,3 +283,26 @@ fn many_threads_share_one_runtime() {
         }
     });
 }
+
+#[test]
+fn a_refusal_keeps_the_path_the_module_gives() {
+    let rt = runtime();
+    let err = rt
+        .call_json(
+            rt.op_id("scope_meet").unwrap(),
+            &json!({ "a": [{ "actions": ["a"], "resources": ["r*x"] }], "b": [] }),
+        )
+        .unwrap_err();
+    assert_eq!(op_code(&err), "bad_pattern");
+    // (The module names the list `caps`, not the request's `a`.)
+    assert_eq!(err.path(), Some("caps[0].resources[0]"));
+    assert!(
+        err.to_string().ends_with("(at `caps[0].resources[0]`)"),
+        "{err}"
+    );
+    // A refusal without a place has none.
+    let err = rt
+        .call_json(rt.op_id("info").unwrap(), &json!({ "x": 1 }))
+        .unwrap_err();
+    assert_eq!(err.path(), None);
+}

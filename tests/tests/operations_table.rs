@@ -819,8 +819,8 @@ fn every_operation_gives_the_same_bytes_natively_in_wasmtime_and_in_node() {
             .find(|o| o.name == row.op)
             .map_or(u32::MAX, |o| o.id);
         let w = runtime.call(id, &body).map_err(|e| match e {
-            captoken_host::HostError::Op { .. } => {
-                json!({ "code": e.code(), "message": e.to_string() })
+            captoken_host::HostError::Op { ref message, .. } => {
+                json!({ "code": e.code(), "message": message, "path": e.path() })
             }
             other => panic!("{}: wasmtime failed to run: {other}", row.name),
         });
@@ -837,6 +837,8 @@ fn every_operation_gives_the_same_bytes_natively_in_wasmtime_and_in_node() {
             (Err(a), Err(b)) => {
                 let a: Value = serde_json::from_slice(a).unwrap();
                 assert_eq!(a["code"], b["code"], "{}: native vs wasmtime", row.name);
+                // Where in the request, across the raw ABI as natively.
+                assert_eq!(a["path"], b["path"], "{}: native vs wasmtime", row.name);
                 // An unknown name has no id to send over the raw ABI, so only
                 // known operations can be compared message for message.
                 if row.expect != "unknown_op" {

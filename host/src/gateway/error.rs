@@ -72,6 +72,23 @@ impl ApiError {
         )
     }
 
+    /// The same error pointing at `path` in the request (the module's
+    /// `path`, e.g. `caps[0].constraints.max_purchase`), when there is one.
+    #[must_use]
+    pub fn at(self, path: Option<String>) -> Self {
+        match path {
+            Some(path) => self.with("path", Value::String(path)),
+            None => self,
+        }
+    }
+
+    /// The same error (its code, reason and members) with another status.
+    #[must_use]
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
     /// The same error with one more member in its body.
     #[must_use]
     pub fn with(mut self, name: &str, value: Value) -> Self {
@@ -105,7 +122,9 @@ impl ApiError {
             HostError::HostBusy { .. } => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, err.code(), err.to_string())
             }
-            HostError::Op { .. } => Self::new(StatusCode::BAD_REQUEST, err.code(), err.to_string()),
+            HostError::Op { message, path, .. } => {
+                Self::new(StatusCode::BAD_REQUEST, err.code(), message.clone()).at(path.clone())
+            }
             _ => Self::internal(err.code(), err.to_string()),
         }
     }

@@ -23,7 +23,12 @@ use crate::{HostError, Runtime};
 pub(crate) enum CallError {
     /// The operation ran and refused the request: what that means for the
     /// client (400, 401, 403) depends on the operation, so the route decides.
-    Rejected { code: String, message: String },
+    Rejected {
+        code: String,
+        message: String,
+        /// Where in the request the problem is, when the module says.
+        path: Option<String>,
+    },
     /// The module or the host failed to run the call: a typed 5xx for this
     /// request only.
     Failed(ApiError),
@@ -113,9 +118,16 @@ impl Module {
         self.metrics.module_call(name, started.elapsed());
         match joined {
             Ok(Ok(response)) => Ok(response),
-            Ok(Err(HostError::Op { code, message, .. })) => {
-                Err(CallError::Rejected { code, message })
-            }
+            Ok(Err(HostError::Op {
+                code,
+                message,
+                path,
+                ..
+            })) => Err(CallError::Rejected {
+                code,
+                message,
+                path,
+            }),
             Ok(Err(err)) => {
                 self.metrics.module_failure(name, err.code());
                 Err(CallError::Failed(ApiError::from_host(&err)))

@@ -208,10 +208,18 @@ async fn issue(
         .await
         .map_err(|err| match err {
             // The policy could not decide within its budget: no grant.
-            CallError::Rejected { code, message, .. } if code == "policy_budget_exceeded" => {
-                ApiError::new(StatusCode::FORBIDDEN, code, message)
+            CallError::Rejected {
+                code,
+                message,
+                path,
+            } if code == "policy_budget_exceeded" => {
+                ApiError::new(StatusCode::FORBIDDEN, code, message).at(path)
             }
-            CallError::Rejected { code, message, .. } => ApiError::bad_request(&code, message),
+            CallError::Rejected {
+                code,
+                message,
+                path,
+            } => ApiError::bad_request(&code, message).at(path),
             CallError::Failed(err) => err,
         })?;
     if decision.get("decision").and_then(Value::as_str) != Some("granted") {
@@ -260,7 +268,11 @@ async fn issue(
         .map_err(|err| match err {
             // The issuing key is checked at start-up, so a refusal here is
             // about what the client sent: its key, its claims.
-            CallError::Rejected { code, message, .. } => ApiError::bad_request(&code, message),
+            CallError::Rejected {
+                code,
+                message,
+                path,
+            } => ApiError::bad_request(&code, message).at(path),
             CallError::Failed(err) => err,
         })?;
     let jti = text(&issued, "jti")
@@ -401,9 +413,11 @@ async fn verify(
                 .call(gw.ops.pop_verify, "pop_verify", request)
                 .await
                 .map_err(|err| match err {
-                    CallError::Rejected { code, message, .. } => {
-                        ApiError::unauthorized(&code, message)
-                    }
+                    CallError::Rejected {
+                        code,
+                        message,
+                        path,
+                    } => ApiError::unauthorized(&code, message).at(path),
                     CallError::Failed(err) => err,
                 })?;
             let replay = checked
@@ -522,7 +536,11 @@ async fn verify_token(
         )
         .await
         .map_err(|err| match err {
-            CallError::Rejected { code, message, .. } => ApiError::unauthorized(&code, message),
+            CallError::Rejected {
+                code,
+                message,
+                path,
+            } => ApiError::unauthorized(&code, message).at(path),
             CallError::Failed(err) => err,
         })?;
     let ids = chain_ids(&verified)?;
@@ -874,7 +892,7 @@ async fn refused_delegation(
     let Some(parent_id) = text(&parent, "id") else {
         return bad_module_response("verify", "id");
     };
-    let refused = ApiError::new(StatusCode::FORBIDDEN, err.code(), err.reason());
+    let refused = err.with_status(StatusCode::FORBIDDEN);
     attempted(gw, parent_id, refused).await
 }
 
