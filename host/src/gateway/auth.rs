@@ -1,7 +1,7 @@
 //! The admin bearer token that guards issuing, revoking and listing.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, header};
@@ -35,11 +35,13 @@ pub struct AdminToken {
     failures: Arc<Failures>,
 }
 
-/// Failed attempts in a row, and the turn each delayed refusal waits for.
+/// Failed attempts in a row, the turn each delayed refusal waits for, and
+/// how many refusals were answered at once and after a delay.
 #[derive(Default)]
 struct Failures {
     in_a_row: AtomicU32,
     turn: tokio::sync::Mutex<()>,
+    refused: [AtomicU64; 2],
 }
 
 /// How long the `n`th failure in a row waits (`n` > [`FREE_FAILURES`]).
@@ -124,7 +126,11 @@ impl AdminToken {
             .in_a_row
             .fetch_add(1, Ordering::Relaxed)
             .saturating_add(1);
-        if n > FREE_FAILURES {
+        let delayed = n > FREE_FAILURES;
+        if let Some(count) = self.failures.refused.get(usize::from(delayed)) {
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+        if delayed {
             let _turn = self.failures.turn.lock().await;
             tokio::time::sleep(failure_delay(n)).await;
         }
@@ -132,6 +138,23 @@ impl AdminToken {
             "bad_credentials",
             "the bearer token is not the admin token",
         ))
+    }
+}
+
+impl AdminToken {
+    /// `captoken_admin_refusals_total{delayed}` in the Prometheus text
+    /// format: wrong admin tokens refused at once, and after a delay.
+    pub(crate) fn render_metrics(&self, out: &mut String) {
+        out.push_str(
+            "# HELP captoken_admin_refusals_total Wrong admin tokens refused, at once or delayed.\n\
+             # TYPE captoken_admin_refusals_total counter\n",
+        );
+        for (delayed, count) in ["false", "true"].iter().zip(&self.failures.refused) {
+            out.push_str(&format!(
+                "captoken_admin_refusals_total{{delayed=\"{delayed}\"}} {}\n",
+                count.load(Ordering::Relaxed)
+            ));
+        }
     }
 }
 

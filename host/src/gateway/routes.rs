@@ -1259,12 +1259,14 @@ async fn healthz(State(gateway): State<Gateway>) -> Result<Response, ApiError> {
 
 /// `GET /metrics`: Prometheus text format.
 async fn metrics(State(gateway): State<Gateway>) -> Response {
+    let mut text = gateway.inner.metrics.render();
+    gateway.inner.admin.render_metrics(&mut text);
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        gateway.inner.metrics.render(),
+        text,
     )
         .into_response()
 }
