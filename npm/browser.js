@@ -149,8 +149,9 @@ function rawEngine(module, maxResidentBytes = MAX_RESIDENT_BYTES) {
       const id = ids.get(op);
       if (id === undefined) throw new CaptokenError('unknown_op', `unknown operation \`${op}\``);
       // Counted before the module sees it: never copied into wasm memory.
-      const request = text.length * 3 <= MAX_REQUEST_BYTES ? encoder.encode(text) : null;
-      const bytes = request ?? (text.length > MAX_REQUEST_BYTES ? null : encoder.encode(text));
+      // A UTF-16 code unit is at least one UTF-8 byte, so a text longer
+      // than the limit is not even encoded.
+      const bytes = text.length > MAX_REQUEST_BYTES ? null : encoder.encode(text);
       if (bytes === null || bytes.length > MAX_REQUEST_BYTES) {
         throw new CaptokenError(
           'request_too_large',
