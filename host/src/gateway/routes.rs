@@ -124,18 +124,37 @@ async fn blocking<T: Send + 'static>(
     .await;
     match joined {
         Ok(Ok(value)) => Ok(value),
-        // The store's writes call the module (audit records): a full
-        // instance pool is the same 503 as for any other module call.
-        Ok(Err(err)) if err.code() == "host_busy" => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            err.code(),
-            err.to_string(),
-        )),
-        Ok(Err(err)) => Err(ApiError::internal(err.code(), err.to_string())),
+        Ok(Err(err)) => Err(store_error(err)),
         Err(join) => Err(ApiError::internal(
             "host_task_failed",
             format!("the store call did not complete: {join}"),
         )),
+    }
+}
+
+/// What a store error answers.
+fn store_error(err: StoreError) -> ApiError {
+    match err {
+        StoreError::UnknownToken(id) => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_token",
+            format!(
+                "no token recorded here has the id `{id}`: revoke by the `id` verify \
+                 reports (a delegated token's is its chain's jtis joined by `.`)"
+            ),
+        ),
+        StoreError::AmbiguousId { id, candidates } => ApiError::new(
+            StatusCode::CONFLICT,
+            "ambiguous_id",
+            format!("`{id}` is the jti of several recorded delegated tokens: revoke one by its id"),
+        )
+        .with("candidates", json!(candidates)),
+        // The store's writes call the module (audit records): a full
+        // instance pool is the same 503 as for any other module call.
+        err if err.code() == "host_busy" => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, err.code(), err.to_string())
+        }
+        err => ApiError::internal(err.code(), err.to_string()),
     }
 }
 
@@ -657,41 +676,9 @@ async fn revoke_id(
     let at = now();
     let key = given.clone();
     let done = blocking(gw, move |store| {
-        Ok(store.revoke(&key, ADMIN_PRINCIPAL, reason.as_deref(), at, event))
+        store.revoke(&key, ADMIN_PRINCIPAL, reason.as_deref(), at, event)
     })
     .await?;
-    let done = match done {
-        Ok(done) => done,
-        Err(StoreError::UnknownToken(_)) => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_token",
-                format!(
-                    "no token recorded here has the id `{given}`: revoke by the `id` verify \
-                     reports (a delegated token's is its chain's jtis joined by `.`)"
-                ),
-            ));
-        }
-        Err(StoreError::AmbiguousId { candidates, .. }) => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "ambiguous_id",
-                format!(
-                    "`{given}` is the jti of several recorded delegated tokens: revoke one \
-                     by its id"
-                ),
-            )
-            .with("candidates", json!(candidates)));
-        }
-        Err(err) if err.code() == "host_busy" => {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                err.code(),
-                err.to_string(),
-            ));
-        }
-        Err(err) => return Err(ApiError::internal(err.code(), err.to_string())),
-    };
     Ok(axum::Json(json!({
         "id": done.id,
         field: given,
