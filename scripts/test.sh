@@ -3,7 +3,8 @@
 #
 # 1. the module rebuilds from source to the committed bytes (reproducible);
 # 2. the core builds for wasm32 without std;
-# 3. all Rust tests: core, conformance vectors, wasmtime host, cross-host;
+# 3. all Rust tests: core, conformance vectors, wasmtime host, cross-host
+#    (and captoken-runtime's dependencies hold no server crate);
 # 4. the npm package: its API in Node, tsc over its types, the packed
 #    tarball installed into an empty project, and Chromium (package and
 #    operator console).
@@ -34,6 +35,17 @@ echo "module: $(stat -c %s npm/dist/captoken_bg.wasm) bytes, $gz gzipped (budget
 
 echo "== core without std, for wasm32"
 cargo check --locked -p captoken-core --no-default-features --target wasm32-unknown-unknown
+
+echo "== the runtime builds without the server"
+# An embedder of captoken-runtime gets wasmtime and core, never the
+# gateway's HTTP stack or its SQLite.
+server=$(cargo tree --locked -p captoken-runtime -e normal --prefix none \
+  | grep -E '^(axum|tokio|hyper|rusqlite|libsqlite3-sys|clap) ' | sort -u || true)
+if [ -n "$server" ]; then
+  echo "FAIL: captoken-runtime depends on server crates:" >&2
+  echo "$server" >&2
+  exit 1
+fi
 
 echo "== Rust tests"
 cargo test --locked --workspace

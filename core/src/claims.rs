@@ -20,6 +20,8 @@ pub const SCHEMA_VERSION: u64 = 1;
 /// the browser than in the gateway.
 pub const MAX_SAFE_INTEGER: i64 = crate::json::MAX_SAFE_INTEGER;
 
+/// The fewest bytes a `jti` carries: 128 bits of entropy.
+pub const MIN_JTI_BYTES: usize = 16;
 /// Longest `jti`, in bytes. A delegated token's id joins the `jti`s of its
 /// chain, so an unbounded one would make an id no store can index (a
 /// delegator could mint a child nobody can revoke by itself).
@@ -598,9 +600,9 @@ impl Claims {
         let iat = take_date(&mut map, "iat")?.ok_or(ClaimsError::Missing("iat"))?;
         let nbf = take_date(&mut map, "nbf")?.ok_or(ClaimsError::Missing("nbf"))?;
         let jti = take_string(&mut map, "jti")?;
-        if crate::b64::decode(jti.as_bytes())
-            .map_or(true, |b| !(16..=MAX_JTI_BYTES).contains(&b.len()))
-        {
+        if crate::b64::decode(jti.as_bytes()).map_or(true, |b| {
+            !(MIN_JTI_BYTES..=MAX_JTI_BYTES).contains(&b.len())
+        }) {
             return Err(ClaimsError::invalid(
                 "jti",
                 "must be base64url of 128 to 256 bits",

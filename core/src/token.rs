@@ -354,6 +354,17 @@ pub struct VerifiedToken {
 /// Not a base64url character, so an id splits one way only.
 pub const ID_SEPARATOR: char = '.';
 
+/// Whether `id` is a token id as docs/FORMAT.md defines it: a `jti`
+/// (strict base64url of at least [`claims::MIN_JTI_BYTES`]), or such `jti`s joined
+/// by [`ID_SEPARATOR`] for a delegated token. Anything else can never name a
+/// token: a signed revocation list refuses to carry it, and a host can
+/// refuse it before looking it up.
+#[must_use]
+pub fn is_token_id(id: &str) -> bool {
+    id.split(ID_SEPARATOR)
+        .all(|jti| b64::decode(jti.as_bytes()).is_ok_and(|b| b.len() >= claims::MIN_JTI_BYTES))
+}
+
 /// One ancestor of a delegated token, root first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {

@@ -29,8 +29,9 @@
 
 use std::time::Instant;
 
+use captoken_core::b64;
 use captoken_host::gateway::{KeyFileSigner, TokenSigner};
-use captoken_host::{ModuleSource, Runtime, RuntimeConfig, b64, now};
+use captoken_host::{ModuleSource, Runtime, RuntimeConfig, now};
 use serde_json::json;
 
 /// This process's minor page faults so far (Linux), for the slot lines.

@@ -547,7 +547,7 @@ fn store_with_token(dir: &Path) -> (PathBuf, String) {
     let store = Store::open(&db, Auditor::new(runtime).unwrap()).unwrap();
     // Ids are base64url, so one in 64 starts with `-`; this one does, and
     // must still be taken as a value, never as a flag.
-    let jti = captoken_host::b64::encode(&[0xf8; 16]);
+    let jti = captoken_core::b64::encode(&[0xf8; 16]);
     assert!(jti.starts_with('-'), "{jti}");
     let row = TokenRow {
         token_id: jti.clone(),
@@ -586,7 +586,7 @@ fn revoke_on_the_store_is_durable_audited_and_verifiable() {
     assert_eq!(again["known_token"], true);
     assert_eq!(again["id"], jti.as_str());
     // An id no recorded token has revokes nothing: exit 1, its code.
-    let stranger = captoken_host::b64::encode(&[0x42; 16]);
+    let stranger = captoken_core::b64::encode(&[0x42; 16]);
     let refused = captoken(dir.path(), &["revoke", "--db", db_arg, &stranger]);
     assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
     assert!(
@@ -623,7 +623,7 @@ fn revoke_on_the_store_is_durable_audited_and_verifiable() {
         "{verified}"
     );
     // A head is base64url too: one starting with `-` is a head, not a flag.
-    let other_head = captoken_host::b64::encode(&[0xf8; 32]);
+    let other_head = captoken_core::b64::encode(&[0xf8; 32]);
     let mismatch = captoken(
         dir.path(),
         &["audit", "verify", "--db", db_arg, "--head", &other_head],

@@ -17,8 +17,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use captoken_core::b64;
 use captoken_host::gateway::{self, AdminToken, Gateway, GatewayConfig, Paths};
-use captoken_host::{Runtime, RuntimeConfig, b64, entropy, now};
+use captoken_host::{Runtime, RuntimeConfig, entropy, now};
 use serde_json::{Value, json};
 
 const ADMIN: &str = "test-admin-token-0123456789";
@@ -1748,7 +1749,7 @@ fn pile_up_revocations_with(db: &Path, from: u32, n: u32, reason: Option<&str>) 
         id[..4].copy_from_slice(&i.to_be_bytes());
         tx.execute(
             "INSERT INTO sec_revocations VALUES (?1, ?2, 'test', ?3)",
-            rusqlite::params![captoken_host::b64::encode(&id), now(), reason],
+            rusqlite::params![captoken_core::b64::encode(&id), now(), reason],
         )
         .unwrap();
     }

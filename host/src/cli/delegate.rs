@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use captoken_host::{b64, entropy, now};
+use captoken_core::b64;
+use captoken_host::{entropy, now};
 use clap::Args;
 use serde_json::{Value, json};
 

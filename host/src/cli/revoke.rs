@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use captoken_core::token::is_token_id;
 use captoken_host::gateway::{Auditor, Store, StoreError};
-use captoken_host::{b64, now};
+use captoken_host::now;
 use clap::Args;
 use serde_json::json;
 
@@ -33,7 +34,7 @@ pub(crate) struct RevokeArgs {
 }
 
 pub(crate) fn revoke(args: &RevokeArgs) -> Result<(), CliError> {
-    if !b64::is_token_id(&args.id) {
+    if !is_token_id(&args.id) {
         return Err(CliError::usage(
             "invalid_value",
             format!(

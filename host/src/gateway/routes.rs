@@ -21,7 +21,10 @@ use super::error::ApiError;
 use super::module::CallError;
 use super::store::{Grant, Spend, Store, StoreError, TokenRow};
 use super::{Gateway, Inner};
-use crate::{b64, entropy, now};
+use captoken_core::b64;
+use captoken_core::token::is_token_id;
+
+use crate::{entropy, now};
 
 /// Longest principal id, workspace id, audience, plan id or `jti` accepted.
 const MAX_ID_BYTES: usize = 256;
@@ -885,7 +888,7 @@ async fn refused_delegation(
 
 /// The lowercase hex SHA-256 of a token's text, as the store keeps it.
 fn token_sha256(text: &str) -> String {
-    crate::digest::sha256_hex(text.as_bytes())
+    captoken_runtime::sha256_hex(text.as_bytes())
 }
 
 /// Appends `agent.delegation.attempted` for a refused delegation from
@@ -1041,7 +1044,7 @@ async fn signed_revocation_list(gateway: &Gateway) -> Result<Response, ApiError>
         .iter()
         // Only ids are revoked through the API; a row that is not one (an
         // older store's) can match no token, and the list would refuse it.
-        .filter(|entry| b64::is_token_id(&entry.id))
+        .filter(|entry| is_token_id(&entry.id))
         .map(|entry| {
             let mut item = json!({ "jti": entry.id, "revoked_at": entry.revoked_at });
             if let (Some(reason), Value::Object(members)) =
@@ -1278,7 +1281,7 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
 /// revocation could never refuse a token, and would stop the revocation
 /// list from being signed.
 fn check_token_id(name: &str, id: &str) -> Result<(), ApiError> {
-    if b64::is_token_id(id) {
+    if is_token_id(id) {
         Ok(())
     } else {
         Err(ApiError::bad_request(

@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 use super::GatewayError;
 use super::module::OpIds;
 use super::signer::{KeyFileSigner, TokenSigner, call_signed, new_private_jwk};
-use crate::{Runtime, b64, entropy};
+use captoken_core::b64;
+
+use crate::{Runtime, entropy};
 
 /// The file name of the signing key inside the key directory.
 pub const SIGNING_KEY_FILE: &str = "signing.jwk";

@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use crate::{HostError, Runtime, b64};
+use captoken_core::{b64, keys};
+
+use crate::{HostError, Runtime};
 
 /// Something that signs with the gateway's Ed25519 key.
 pub trait TokenSigner: Send + Sync {
@@ -44,55 +46,45 @@ impl std::fmt::Debug for KeyFileSigner {
     }
 }
 
-/// A new private Ed25519 JWK (`kty`, `crv`, `x`, `d`) from a 32-byte seed of
-/// host entropy, made here rather than by the module's `keygen`, so the
-/// gateway's key is never in the module's memory, not even at birth.
+/// A new private Ed25519 JWK (`kty`, `crv`, `kid`, `x`, `d`) from a 32-byte
+/// seed of host entropy, made here rather than by the module's `keygen`, so
+/// the gateway's key is never in the module's memory, not even at birth. The
+/// encoding and the `kid` (RFC 7638 thumbprint) are core's own code, linked
+/// natively.
 #[must_use]
 pub fn new_private_jwk(seed: &[u8; 32]) -> Value {
-    use sha2::Digest as _;
     let key = ed25519_dalek::SigningKey::from_bytes(seed);
-    let x = b64::encode(key.verifying_key().as_bytes());
-    // RFC 7638: the SHA-256 of the required members, sorted, no spaces. The
-    // module checks it against its own at the start-up self-test.
-    let thumbprint = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
-    let kid = b64::encode(&sha2::Sha256::digest(thumbprint.as_bytes()));
+    let public = key.verifying_key();
     json!({
         "kty": "OKP",
         "crv": "Ed25519",
-        "kid": kid,
-        "x": x,
+        "kid": keys::thumbprint(&public),
+        "x": b64::encode(public.as_bytes()),
         "d": b64::encode(seed),
     })
 }
 
 impl KeyFileSigner {
     /// The signer of a private Ed25519 JWK (RFC 8037: `d` is the 32-byte
-    /// seed). `x` is kept as the public key the module checks signatures
-    /// against, so a file whose `x` is not `d`'s public key signs nothing
-    /// the module accepts.
+    /// seed), read by core's own JWK reader: `x` must be `d`'s public key.
+    /// The JWK without `d` is the public key the module checks signatures
+    /// against.
     ///
     /// # Errors
     ///
-    /// Why `jwk` is not a private Ed25519 JWK.
+    /// Why `jwk` is not a private Ed25519 JWK, in core's words.
     pub fn from_private_jwk(jwk: &Map<String, Value>) -> Result<Self, String> {
-        let text = |name: &str| jwk.get(name).and_then(Value::as_str);
-        if text("kty") != Some("OKP") || text("crv") != Some("Ed25519") {
-            return Err("not an Ed25519 key (`kty` OKP, `crv` Ed25519)".to_owned());
-        }
-        let seed = text("d")
-            .and_then(b64::decode)
-            .and_then(|d| <[u8; 32]>::try_from(d.as_slice()).ok())
-            .ok_or("`d` is not 32 bytes of base64url")?;
+        let text = serde_json::to_vec(jwk).map_err(|err| err.to_string())?;
+        let read = captoken_core::json::parse(&text, captoken_core::ops::MAX_REQUEST_DEPTH)
+            .map_err(|err| err.to_string())?;
+        let key = keys::signing_key_from_jwk(&read).map_err(|err| err.to_string())?;
         let public_jwk = Value::Object(
             jwk.iter()
                 .filter(|(name, _)| name.as_str() != "d")
                 .map(|(name, value)| (name.clone(), value.clone()))
                 .collect(),
         );
-        Ok(Self {
-            key: ed25519_dalek::SigningKey::from_bytes(&seed),
-            public_jwk,
-        })
+        Ok(Self { key, public_jwk })
     }
 }
 

@@ -14,8 +14,8 @@ use crate::cache::{self, ModuleSource};
 use crate::digest::{parse_expected, sha256_hex};
 use crate::limits::{CallLimits, MemoryCapExceeded};
 
-const EMBEDDED_MODULE: &[u8] = include_bytes!("../../npm/dist/captoken_bg.wasm");
-const EMBEDDED_SHA256_FILE: &str = include_str!("../../npm/dist/captoken_bg.wasm.sha256");
+const EMBEDDED_MODULE: &[u8] = include_bytes!("../../../npm/dist/captoken_bg.wasm");
+const EMBEDDED_SHA256_FILE: &str = include_str!("../../../npm/dist/captoken_bg.wasm.sha256");
 
 /// The sandbox every call runs in.
 ///
@@ -78,7 +78,7 @@ impl RuntimeConfig {
 
     /// Keep the compiled module in `dir` (created 0700), keyed by the
     /// module's digest and the engine, and load it from there next time
-    /// instead of compiling (`host/src/cache.rs` says when a file is
+    /// instead of compiling (`host/runtime/src/cache.rs` says when a file is
     /// trusted). Without it, every `Runtime` compiles.
     #[must_use]
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {

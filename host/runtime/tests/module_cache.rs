@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use captoken_host::{ModuleSource, Runtime, RuntimeConfig};
+use captoken_runtime::{ModuleSource, Runtime, RuntimeConfig};
 
 fn load(dir: &Path) -> Runtime {
     Runtime::embedded_with(RuntimeConfig::default().cache_dir(dir)).unwrap()

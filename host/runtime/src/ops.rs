@@ -2,7 +2,9 @@
 
 use serde_json::{Value, json};
 
-use crate::{HostError, Runtime, b64, entropy, now};
+use captoken_core::b64;
+
+use crate::{HostError, Runtime, entropy, now};
 
 /// Operation ids of the raw ABI (docs/ABI.md, "Operations").
 pub mod op {

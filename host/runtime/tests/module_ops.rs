@@ -4,7 +4,8 @@
 
 use std::sync::OnceLock;
 
-use captoken_host::{HostError, Runtime, RuntimeConfig, b64, entropy, now, op};
+use captoken_core::b64;
+use captoken_runtime::{HostError, Runtime, RuntimeConfig, entropy, now, op};
 use serde_json::{Value, json};
 
 const ISSUER: &str = "https://issuer.example";

@@ -3,7 +3,7 @@
 //! serving the next call.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use captoken_host::{HostError, Runtime, RuntimeConfig};
+use captoken_runtime::{HostError, Runtime, RuntimeConfig};
 use sha2::{Digest, Sha256};
 
 /// A raw-ABI module whose `ct_call` misbehaves according to `op`:
