@@ -183,3 +183,31 @@ fn finish(prepared: &mut Value, attached: Value, member: &str) -> Result<(), Hos
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn a_new_key_file_is_read_back_and_names_its_key_by_thumbprint() {
+        let jwk = new_private_jwk(&[7; 32]);
+        let signer = KeyFileSigner::from_private_jwk(jwk.as_object().unwrap()).unwrap();
+        let public = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
+        assert_eq!(signer.public_jwk()["kid"], keys::thumbprint(&public));
+        assert!(signer.public_jwk().get("d").is_none());
+        let signature = ed25519_dalek::Signature::from_bytes(&signer.sign(b"m").unwrap());
+        assert!(public.verify_strict(b"m", &signature).is_ok());
+    }
+
+    #[test]
+    fn a_key_file_whose_x_is_not_its_d_is_refused_when_read() {
+        // Another key's public half, consistently named: only `d` disagrees.
+        let other = new_private_jwk(&[8; 32]);
+        let mut jwk = new_private_jwk(&[7; 32]);
+        jwk["x"] = other["x"].clone();
+        jwk["kid"] = other["kid"].clone();
+        let why = KeyFileSigner::from_private_jwk(jwk.as_object().unwrap()).unwrap_err();
+        assert!(why.contains("is not the public key of `d`"), "{why}");
+    }
+}
