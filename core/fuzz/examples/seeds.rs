@@ -257,8 +257,29 @@ fn main() {
             .iter()
             .position(|o| o.name == op)
             .expect("an operation") as u8;
+        let request = request.to_vec();
         let mut bytes = vec![id];
-        bytes.extend_from_slice(&request.to_vec());
+        bytes.extend_from_slice(&request);
         write(out, "ops_call", op, &bytes);
+
+        // The raw ABI target (host/runtime/fuzz) reads a script of steps
+        // `[tag][len: u16 LE][payload]`, `tag & 7` the step, `tag >> 3` the
+        // operation: the request as a whole call; then kept in a buffer,
+        // called through, overwritten with itself, called again and freed.
+        let step = |tag: u8, payload: &[u8]| {
+            let mut step = vec![tag];
+            step.extend_from_slice(&(payload.len() as u16).to_le_bytes());
+            step.extend_from_slice(payload);
+            step
+        };
+        write(out, "abi", op, &step(id << 3, &request));
+        let mut script = step(1, &request);
+        script.extend(step((id << 3) | 2, &[0; 8]));
+        let mut rewrite = vec![0; 8];
+        rewrite.extend_from_slice(&request);
+        script.extend(step(5, &rewrite));
+        script.extend(step((id << 3) | 2, &[0; 8]));
+        script.extend(step(4, &[0; 8]));
+        write(out, "abi", &format!("{op}-kept"), &script);
     }
 }
