@@ -170,6 +170,42 @@ pub enum HostError {
 }
 
 impl HostError {
+    /// The operations' error object, `{"code", "message", "path"?,
+    /// "audit"?}` (what `ct_call` answers with status `1`, and what
+    /// `captoken_core::OpError::to_json` writes), as [`HostError::Op`]; an
+    /// object that is not one is `guest_bad_response`.
+    #[must_use]
+    pub fn from_error_object(bytes: &[u8]) -> Self {
+        #[derive(serde::Deserialize)]
+        struct ErrorObject {
+            code: String,
+            message: String,
+            #[serde(default)]
+            path: Option<String>,
+            #[serde(default)]
+            audit: Option<Box<serde_json::Value>>,
+        }
+        match serde_json::from_slice::<ErrorObject>(bytes) {
+            Ok(ErrorObject {
+                code,
+                message,
+                path,
+                audit,
+            }) if !code.is_empty() => Self::Op {
+                code,
+                message,
+                path,
+                audit,
+            },
+            Ok(_) => Self::GuestBadResponse {
+                reason: "error object with an empty `code`".to_owned(),
+            },
+            Err(err) => Self::GuestBadResponse {
+                reason: format!("error object: {err}"),
+            },
+        }
+    }
+
     /// The stable machine code of this error.
     ///
     /// For [`HostError::Op`] it is the module's own code; otherwise one of

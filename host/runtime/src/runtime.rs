@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use wasmtime::{
     Collector, Config, Enabled, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
@@ -140,7 +141,18 @@ pub struct Runtime {
     source: ModuleSource,
     /// The operation names of `info`, read on first use by [`Runtime::op_id`].
     op_names: OnceLock<Vec<String>>,
+    /// Instances made, by what they were made for: operation ids below
+    /// [`COUNTED_OPS`], then one slot for any larger id, then one for the
+    /// ABI version probe.
+    instances: [AtomicU64; COUNTED_OPS + 2],
 }
+
+/// Operation ids counted one by one in [`Runtime::instance_counts`].
+const COUNTED_OPS: usize = 64;
+/// The counter of operation ids past [`COUNTED_OPS`].
+const OTHER_OPS: usize = COUNTED_OPS;
+/// The counter of the ABI version probe.
+const PROBE: usize = COUNTED_OPS + 1;
 
 // A `Runtime` is meant to be shared by a server's worker threads.
 const _: fn() = || {
@@ -252,6 +264,7 @@ impl Runtime {
             config,
             source,
             op_names: OnceLock::new(),
+            instances: std::array::from_fn(|_| AtomicU64::new(0)),
         };
         runtime.check_abi_version()?;
         Ok(runtime)
@@ -284,31 +297,61 @@ impl Runtime {
     /// `guest_bad_response` when the module has no such operation; as
     /// [`Runtime::call_json`] when `info` itself fails.
     pub fn op_id(&self, name: &str) -> Result<u32, HostError> {
-        let names = match self.op_names.get() {
-            Some(names) => names,
-            None => {
-                let info = self.call_json(crate::op::INFO, &serde_json::json!({}))?;
-                let names = info
-                    .get("ops")
-                    .and_then(serde_json::Value::as_array)
-                    .map(|ops| {
-                        ops.iter()
-                            .filter_map(serde_json::Value::as_str)
-                            .map(str::to_owned)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                // Two threads may both read `info`; they read the same list.
-                self.op_names.get_or_init(|| names)
-            }
-        };
-        names
+        self.op_names()?
             .iter()
             .position(|op| op == name)
             .and_then(|index| u32::try_from(index).ok())
             .ok_or_else(|| HostError::GuestBadResponse {
                 reason: format!("the module has no operation `{name}`"),
             })
+    }
+
+    /// The module's operation names, by id, read from `info` once.
+    fn op_names(&self) -> Result<&[String], HostError> {
+        if let Some(names) = self.op_names.get() {
+            return Ok(names);
+        }
+        let info = self.call_json(crate::op::INFO, &serde_json::json!({}))?;
+        let names = info
+            .get("ops")
+            .and_then(serde_json::Value::as_array)
+            .map(|ops| {
+                ops.iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        // Two threads may both read `info`; they read the same list.
+        Ok(self.op_names.get_or_init(|| names))
+    }
+
+    /// How many module instances this runtime has made, by what for: the
+    /// operation's name (`issue`, `verify`, …; `other` for ids the module
+    /// does not have, `abi_version` for the probe when loading), with
+    /// those never instantiated left out. Every call is one instance, so
+    /// this is what a request costs in instantiations: the gateway serves
+    /// it as `captoken_module_instances_total{op}`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::op_id`], when the names cannot be read.
+    pub fn instance_counts(&self) -> Result<Vec<(String, u64)>, HostError> {
+        let names = self.op_names()?;
+        let mut counts = Vec::new();
+        for (slot, count) in self.instances.iter().enumerate() {
+            let count = count.load(Ordering::Relaxed);
+            if count == 0 {
+                continue;
+            }
+            let name = match slot {
+                OTHER_OPS => "other".to_owned(),
+                PROBE => "abi_version".to_owned(),
+                id => names.get(id).cloned().unwrap_or_else(|| format!("op_{id}")),
+            };
+            counts.push((name, count));
+        }
+        Ok(counts)
     }
 
     /// Runs operation `op` (see [`crate::op`]) on a JSON `request`, returning
@@ -341,7 +384,8 @@ impl Runtime {
         }
         let len = i32::try_from(request.len()).map_err(|_| too_large())?;
 
-        let (mut store, exports) = self.instantiate()?;
+        let slot = usize::try_from(op).map_or(OTHER_OPS, |id| id.min(OTHER_OPS));
+        let (mut store, exports) = self.instantiate(slot)?;
         let ptr = exports
             .alloc
             .call(&mut store, len)
@@ -381,13 +425,13 @@ impl Runtime {
 
         match status {
             STATUS_OK => Ok((response, fuel_used)),
-            STATUS_ERROR => Err(op_error(&response)),
+            STATUS_ERROR => Err(HostError::from_error_object(&response)),
             status => Err(HostError::GuestBadStatus { status }),
         }
     }
 
     fn check_abi_version(&self) -> Result<(), HostError> {
-        let (mut store, exports) = self.instantiate()?;
+        let (mut store, exports) = self.instantiate(PROBE)?;
         let found = exports
             .abi_version
             .call(&mut store, ())
@@ -402,10 +446,11 @@ impl Runtime {
         }
     }
 
-    /// A fresh store with this call's budget, and a fresh instance in it.
+    /// A fresh store with this call's budget, and a fresh instance in it,
+    /// counted in `instances[slot]`.
     // Never calls `__wbindgen_start`: it only sets up the JS side, and the
     // raw ABI must work without it.
-    fn instantiate(&self) -> Result<(Store<CallLimits>, Exports), HostError> {
+    fn instantiate(&self, slot: usize) -> Result<(Store<CallLimits>, Exports), HostError> {
         let mut store = Store::new(
             &self.engine,
             CallLimits {
@@ -431,6 +476,9 @@ impl Runtime {
                 }
             }
         })?;
+        if let Some(count) = self.instances.get(slot) {
+            count.fetch_add(1, Ordering::Relaxed);
+        }
         let exports = Exports::bind(&mut store, &instance)?;
         Ok((store, exports))
     }
@@ -487,39 +535,6 @@ fn engine_config(config: &RuntimeConfig) -> Config {
 /// only). Unreadable counts as swap.
 fn no_swap() -> bool {
     std::fs::read_to_string("/proc/swaps").is_ok_and(|swaps| swaps.lines().count() == 1)
-}
-
-/// The module's `{"code", "message", "path"?, "audit"?}` error object as
-/// [`HostError::Op`].
-fn op_error(response: &[u8]) -> HostError {
-    #[derive(serde::Deserialize)]
-    struct ErrorObject {
-        code: String,
-        message: String,
-        #[serde(default)]
-        path: Option<String>,
-        #[serde(default)]
-        audit: Option<Box<serde_json::Value>>,
-    }
-    match serde_json::from_slice::<ErrorObject>(response) {
-        Ok(ErrorObject {
-            code,
-            message,
-            path,
-            audit,
-        }) if !code.is_empty() => HostError::Op {
-            code,
-            message,
-            path,
-            audit,
-        },
-        Ok(_) => HostError::GuestBadResponse {
-            reason: "error object with an empty `code`".to_owned(),
-        },
-        Err(err) => HostError::GuestBadResponse {
-            reason: format!("error object: {err}"),
-        },
-    }
 }
 
 /// wasmtime's error and its causes, outermost first.

@@ -1,4 +1,4 @@
-//! Prometheus metrics, in the text exposition format, kept by hand: four
+//! Prometheus metrics, in the text exposition format, kept by hand: five
 //! families do not justify a metrics framework.
 //!
 //! - `captoken_http_requests_total{method, route, status}`: `route` is the
@@ -8,6 +8,9 @@
 //!   latency, waiting for a free slot included;
 //! - `captoken_module_failures_total{op, code}`: calls the module failed to
 //!   answer (traps, fuel, memory, a busy host): `guest_*`/`host_*` codes;
+//! - `captoken_module_instances_total{op}`: module instances made, by the
+//!   operation they were made for (every module call is one), read from
+//!   the runtime's own counters: what a request costs in instantiations;
 //! - `captoken_reloads_total{outcome}`: reloads of the key and policy
 //!   (SIGHUP), `applied` or `refused` (a refused one changed nothing), so an
 //!   alert can catch a rotation that did not take.
@@ -89,9 +92,10 @@ impl Metrics {
         }
     }
 
-    /// Everything, in the Prometheus text format (version 0.0.4).
+    /// Everything, in the Prometheus text format (version 0.0.4), with the
+    /// runtime's instance counts ([`crate::Runtime::instance_counts`]).
     #[must_use]
-    pub fn render(&self) -> String {
+    pub fn render(&self, instances: &[(String, u64)]) -> String {
         let mut out = String::new();
         // Writing to a `String` cannot fail; the results are ignored on purpose.
         let _ = writeln!(
@@ -137,6 +141,18 @@ impl Metrics {
                 out,
                 "captoken_module_failures_total{{op=\"{op}\",code=\"{}\"}} {count}",
                 escape(code)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP captoken_module_instances_total Module instances made, by the operation they ran.\n\
+             # TYPE captoken_module_instances_total counter"
+        );
+        for (op, count) in instances {
+            let _ = writeln!(
+                out,
+                "captoken_module_instances_total{{op=\"{}\"}} {count}",
+                escape(op)
             );
         }
         let [applied, refused] = *lock(&self.reloads);

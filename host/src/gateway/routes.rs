@@ -1249,7 +1249,15 @@ async fn healthz(State(gateway): State<Gateway>) -> Result<Response, ApiError> {
 
 /// `GET /metrics`: Prometheus text format.
 async fn metrics(State(gateway): State<Gateway>) -> Response {
-    let mut text = gateway.inner.metrics.render();
+    // The names come from `info`, read at start-up: this cannot fail then,
+    // and if it ever did, the other families are still worth serving.
+    let instances = gateway
+        .inner
+        .module
+        .runtime()
+        .instance_counts()
+        .unwrap_or_default();
+    let mut text = gateway.inner.metrics.render(&instances);
     gateway.inner.admin.render_metrics(&mut text);
     (
         [(
