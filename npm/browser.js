@@ -240,7 +240,9 @@ function createCaptoken(source) {
         if (value !== undefined) request[members[name]] = value;
       }
       for (const [member, make] of Object.entries(fill)) {
-        if (request[member] === undefined) request[member] = make();
+        if (request[member] !== undefined) continue;
+        const value = make(request);
+        if (value !== undefined) request[member] = value;
       }
       return run(op, request);
     };
@@ -254,6 +256,10 @@ function createCaptoken(source) {
   };
   const signing = { key: 'key', claims: 'claims', ttl: 'ttl', now: 'now' };
   const defaultTtl = () => 300;
+  // An issue through a policy asks, without a `ttl`, for as long as the
+  // policy allows (the module's default); a plain issue defaults to 300 s.
+  const issueTtl = (request) => (request.policy === undefined ? 300 : undefined);
+  const issueMembers = { ...signing, issuer: 'issuer', policy: 'policy', attributes: 'attributes', budget: 'budget' };
 
   // Signing outside the module (docs/ABI.md, `signer`): the private key
   // stays where it lives (a non-extractable WebCrypto key, an HSM); the
@@ -267,6 +273,8 @@ function createCaptoken(source) {
         throw new CaptokenError('bad_request', `\`${op}\` needs \`signer: { publicJwk, sign(bytes) }\``);
       }
       const out = prepare({ ...options, signer: { public_jwk: signer.publicJwk } });
+      // An issue through a policy that denies signs nothing.
+      if (out.decision === 'denied') return out;
       const input = out.signing_input;
       let signature;
       try {
@@ -334,7 +342,7 @@ function createCaptoken(source) {
       if (jwk && jwk.d !== undefined) throw new CaptokenError('private_key_in_public_set', 'a key set must hold public keys only');
       return jwk;
     }) }),
-    issue: operation('issue', { ...signing, issuer: 'issuer' }, { now: clock, ttl: defaultTtl, entropy }),
+    issue: operation('issue', issueMembers, { now: clock, ttl: issueTtl, entropy }),
     verify: operation('verify', { token: 'token', ...trust }, { now: clock }),
     authorize: operation('authorize', { token: 'token', request: 'request', ...trust }, { now: clock }),
     delegate: operation('delegate', { parent: 'parent', ...trust, ...signing }, { now: clock, ttl: defaultTtl, entropy }),
@@ -369,7 +377,7 @@ function createCaptoken(source) {
       { now: clock, ttl: defaultTtl, entropy },
     ),
     webCryptoSigner,
-    issueAsync: signedElsewhere('issue', { ...signing, issuer: 'issuer' }, { now: clock, ttl: defaultTtl, entropy }, 'token'),
+    issueAsync: signedElsewhere('issue', issueMembers, { now: clock, ttl: issueTtl, entropy }, 'token'),
     delegateAsync: signedElsewhere(
       'delegate', { parent: 'parent', ...trust, ...signing }, { now: clock, ttl: defaultTtl, entropy }, 'token',
     ),

@@ -287,6 +287,25 @@ export interface IssueOptions {
   now?: number;
 }
 
+/**
+ * An issue decided by `policy` in the same call: the claims' subject asks
+ * for the claims' `caps` for `ttl`; exactly what the policy grants is signed.
+ */
+export interface IssueThroughPolicyOptions extends IssueOptions {
+  policy: Policy;
+  /** The subject's attributes, for rules that match on them. */
+  attributes?: Record<string, string>;
+  /** Lifetime asked for; the policy caps it. Default: as long as the policy allows. */
+  ttl?: number;
+  /** Policy evaluation steps. */
+  budget?: number;
+}
+
+/** An issue through a policy: the token and the grant, or the denial (nothing signed). */
+export type IssuedThroughPolicy =
+  | (Issued & Extract<Decision, { decision: 'granted' }>)
+  | Extract<Decision, { decision: 'denied' }>;
+
 export interface VerifyOptions extends TrustOptions {
   /** A token, or a delegation chain `leaf~parent~...~root`. */
   token: string;
@@ -447,6 +466,7 @@ export declare function importKey(privateJwk: Jwk): KeyPair;
 /** `{ keys: [...] }`, the JWKS to publish; refuses a private key. */
 export declare function jwks(...publicJwks: Jwk[]): Jwks;
 /** Issue a token signed with `key` as `issuer`. */
+export declare function issue(options: IssueThroughPolicyOptions): IssuedThroughPolicy;
 export declare function issue(options: IssueOptions): Issued;
 /** Verify a token or delegation chain; throws a `CaptokenError` when it is refused. */
 export declare function verify(options: VerifyOptions): Verified;
@@ -494,6 +514,7 @@ export interface Ed25519KeyPair {
 export declare function webCryptoSigner(keyPair: Ed25519KeyPair): Promise<ExternalSigner>;
 type WithSigner<T> = Omit<T, 'key'> & { signer: ExternalSigner };
 /** `issue`, signed by `signer` instead of a key handed to the module. */
+export declare function issueAsync(options: WithSigner<IssueThroughPolicyOptions>): Promise<IssuedThroughPolicy>;
 export declare function issueAsync(options: WithSigner<IssueOptions>): Promise<Issued>;
 /** `delegate`, signed by the holder's `signer`. */
 export declare function delegateAsync(options: WithSigner<DelegateOptions>): Promise<Issued & { depth: number; id: string }>;

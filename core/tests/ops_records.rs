@@ -203,6 +203,79 @@ fn refresh_goes_through_the_policy_again_and_never_widens() {
 }
 
 #[test]
+fn issue_with_a_policy_signs_exactly_what_the_policy_grants_in_one_call() {
+    let policy = json!({ "version": 1, "max_ttl": 120, "rules": [
+        { "id": "drivers", "effect": "allow", "subjects": { "attributes": { "role": ["driver"] } },
+          "capabilities": [{ "actions": ["drive", "fly"], "resources": ["robot:*"] }],
+          "required_constraints": { "max_purchase": 0 } },
+        { "id": "no-robot-9", "effect": "deny", "subjects": { "ids": ["principal-9"] },
+          "capabilities": [{ "actions": ["*"], "resources": ["robot:9"] }] } ] });
+    let claims = |sub: &str, resource: &str| {
+        json!({ "sub": sub, "aud": AUD, "cnf": { "jwk": key(2)["public_jwk"] },
+                "caps": [{ "actions": ["drive", "stop"], "resources": [resource] }] })
+    };
+    let request = |sub: &str, resource: &str| {
+        json!({ "key": key(1)["private_jwk"], "issuer": ISS, "now": NOW, "ttl": 3600,
+                "entropy": b64::encode(&[4; 16]), "claims": claims(sub, resource),
+                "policy": policy, "attributes": { "role": "driver" } })
+    };
+
+    // Granted: the decision's members beside the token, and the token is
+    // byte for byte the one policy_evaluate then issue would sign.
+    let out = ok("issue", &request("principal-2", "robot:7"));
+    let decision = ok(
+        "policy_evaluate",
+        &json!({ "policy": policy, "request": {
+            "subject": { "id": "principal-2", "attributes": { "role": "driver" } },
+            "capabilities": claims("principal-2", "robot:7")["caps"], "ttl": 3600 } }),
+    );
+    assert_eq!(decision["decision"], "granted");
+    for member in [
+        "decision",
+        "capabilities",
+        "ttl",
+        "matched_rules",
+        "narrowed",
+    ] {
+        assert_eq!(out[member], decision[member], "{member}");
+    }
+    assert_eq!(out["exp"], NOW + 120, "the policy caps the lifetime");
+    let mut two_steps = claims("principal-2", "robot:7");
+    two_steps["caps"] = decision["capabilities"].clone();
+    let separate = ok(
+        "issue",
+        &json!({ "key": key(1)["private_jwk"], "issuer": ISS, "now": NOW, "ttl": decision["ttl"],
+                 "entropy": b64::encode(&[4; 16]), "claims": two_steps }),
+    );
+    assert_eq!(out["token"], separate["token"]);
+    assert_eq!(out["audit"], separate["audit"]);
+
+    // Without `ttl`, as long as the policy allows.
+    let mut longest = request("principal-2", "robot:7");
+    longest.as_object_mut().unwrap().remove("ttl");
+    assert_eq!(ok("issue", &longest)["exp"], NOW + 120);
+
+    // Denied: the decision, and nothing signed.
+    let denied = ok("issue", &request("principal-9", "robot:9"));
+    assert_eq!(denied["decision"], "denied");
+    assert_eq!(denied["code"], "denied_by_rule");
+    assert_eq!(denied["rule"], "no-robot-9");
+    assert!(denied.get("token").is_none() && denied.get("audit").is_none());
+    let mut stranger = request("principal-2", "robot:7");
+    stranger["attributes"] = json!({ "role": "visitor" });
+    assert_eq!(ok("issue", &stranger)["code"], "no_matching_rule");
+
+    // The policy's members mean nothing without a policy, and a lifetime
+    // of 0 is no request.
+    let mut plain = request("principal-2", "robot:7");
+    plain.as_object_mut().unwrap().remove("policy");
+    assert_eq!(call("issue", &plain).unwrap_err(), "bad_request");
+    let mut zero = request("principal-2", "robot:7");
+    zero["ttl"] = json!(0);
+    assert_eq!(call("issue", &zero).unwrap_err(), "bad_request");
+}
+
+#[test]
 fn issuing_delegating_and_refused_delegations_say_what_to_audit() {
     let (token, jti) = token();
     let issued = ok(

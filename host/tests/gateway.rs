@@ -2175,20 +2175,23 @@ fn metrics_count_the_module_instances_each_request_costs() {
         "{at_start:?}"
     );
 
-    // An issue: the policy's decision, the unsigned token, the signature
-    // attached. Its audit record is appended by core natively, inside the
-    // write, never by an instance.
+    // An issue: the policy's decision and the unsigned token in one call,
+    // then the signature attached. Its audit record is appended by core
+    // natively, inside the write, never by an instance. A denial is one.
     let mut answer = Value::Null;
     let issued = instances_of(addr, || answer = issue(addr, "operator-1", &public));
     let token = text(&answer, "token");
-    assert_eq!(
-        issued,
-        counts(&[
-            ("policy_evaluate", 1),
-            ("issue", 1),
-            ("attach_signature", 1)
-        ])
-    );
+    assert_eq!(issued, counts(&[("issue", 1), ("attach_signature", 1)]));
+    let denied = instances_of(addr, || {
+        post(
+            addr,
+            "/v1/tokens",
+            true,
+            &issue_body("nobody-known", &public),
+        )
+        .expect_error(403, "no_matching_rule");
+    });
+    assert_eq!(denied, counts(&[("issue", 1)]));
     // A verify is one instance; so is a refused one.
     let verified = instances_of(addr, || assert_eq!(verify(addr, &token).status, 200));
     assert_eq!(verified, counts(&[("verify", 1)]));

@@ -167,6 +167,46 @@ test('policy: grant with required constraints, deny by rule, explain agrees', ()
   assert.throws(() => checkPolicy({ ...policy, rules: [{ ...policy.rules[0], efect: 'allow' }] }), (e) => e.code === 'bad_policy');
 });
 
+test('issue through a policy signs what it grants, in one call, here or with a signer', async () => {
+  const now = 1_700_000_000;
+  const policy = {
+    version: 1,
+    rules: [
+      { id: 'ops', effect: 'allow', subjects: { attributes: { role: ['operator'] } },
+        capabilities: [{ actions: ['drive'], resources: ['robot:*'] }],
+        required_constraints: { pii_access: false }, max_ttl: 120 },
+      { id: 'not-robot-0', effect: 'deny', subjects: { patterns: ['*'] },
+        capabilities: [{ actions: ['*'], resources: ['robot:0'] }] },
+    ],
+  };
+  const asked = { ...claims, caps: [{ actions: ['drive'], resources: ['robot:7'] }] };
+  const attributes = { role: 'operator' };
+  const out = issue({ key: issuerKey.privateJwk, issuer: 'gw', claims: asked, now, policy, attributes });
+  assert.equal(out.decision, 'granted');
+  assert.equal(out.ttl, 120, 'without a ttl, as long as the policy allows');
+  assert.equal(out.exp, now + 120);
+  assert.deepEqual(out.matched_rules, ['ops']);
+  const v = verify({ token: out.token, jwks, issuer: 'gw', audience: 'robot-gateway', now: now + 1 });
+  assert.deepEqual(v.claims.caps, out.capabilities);
+  assert.deepEqual(out.capabilities, [{ actions: ['drive'], resources: ['robot:7'], constraints: { pii_access: false } }]);
+
+  const refused = { ...asked, caps: [{ actions: ['drive'], resources: ['robot:0'] }] };
+  const denied = issue({ key: issuerKey.privateJwk, issuer: 'gw', claims: refused, now, policy, attributes });
+  assert.deepEqual([denied.decision, denied.code, denied.rule, denied.token], ['denied', 'denied_by_rule', 'not-robot-0', undefined]);
+
+  // With a signer: the same token, and a denial asks it for nothing.
+  const signer = { publicJwk: issuerKey.publicJwk, asked: 0, sign(bytes) { this.asked += 1; return webcrypto.subtle.sign('Ed25519', this.key, bytes); } };
+  signer.key = await webcrypto.subtle.importKey('jwk', { ...issuerKey.privateJwk, key_ops: ['sign'] }, 'Ed25519', false, ['sign']);
+  const entropyFree = (o) => ({ ...o, token: undefined, jti: undefined, audit: undefined });
+  const viaSigner = await issueAsync({ signer, issuer: 'gw', claims: asked, now, policy, attributes });
+  assert.deepEqual(entropyFree(viaSigner), entropyFree(out));
+  assert.equal(verify({ token: viaSigner.token, jwks, issuer: 'gw', audience: 'robot-gateway', now: now + 1 }).claims.sub, 'operator-1');
+  assert.deepEqual(await issueAsync({ signer, issuer: 'gw', claims: refused, now, policy, attributes }), denied);
+  assert.equal(signer.asked, 1);
+  // The policy's options mean nothing without a policy.
+  assert.throws(() => issue({ key: issuerKey.privateJwk, issuer: 'gw', claims, now, attributes }), (e) => e.code === 'bad_request');
+});
+
 test('a signed revocation list revokes offline, and a stale one must be allowed', () => {
   const now = 1_700_000_000;
   const trust = { jwks, issuer: 'gw', audience: 'robot-gateway', now: now + 1 };

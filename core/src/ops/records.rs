@@ -230,18 +230,7 @@ pub(super) fn refresh(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let trust = Trust::take(&mut f)?;
     let key = OpSigner::take(&mut f)?;
     let policy = Policy::from_value(&f.value("policy")?)?;
-    let mut attributes = alloc::collections::BTreeMap::new();
-    if let Some(v) = f.opt("attributes")? {
-        let Value::Object(map) = v else {
-            return Err(wrong_type("attributes", "an object of strings"));
-        };
-        for (name, value) in map {
-            let Value::String(value) = value else {
-                return Err(wrong_type(&format!("attributes.{name}"), "a string"));
-            };
-            attributes.insert(name, value);
-        }
-    }
+    let attributes = super::tokens::read_attributes(&mut f)?;
     let ttl = f.uint("ttl")?;
     let budget = read_budget(&mut f)?;
     let entropy = f.bytes("entropy")?;

@@ -1,6 +1,6 @@
 //! Keys, tokens, authorization, delegation and `min()`.
 
-use alloc::collections::BTreeSet;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -10,6 +10,7 @@ use crate::json::{Map, Value, object};
 use ed25519_dalek::SigningKey;
 
 use super::fields::{Fields, respond, wrong_type};
+use super::policy::read_budget;
 use super::signer::OpSigner;
 use super::{ABI_VERSION, OPERATIONS, OpError};
 use crate::claims::{Capability, TokenRequest};
@@ -17,6 +18,7 @@ use crate::delegation;
 use crate::entropy::SliceEntropy;
 use crate::error::TokenError;
 use crate::keys::{self, KeySet};
+use crate::policy::{Decision, Policy, PolicyRequest};
 use crate::revocation::{self, CheckedList, RevocationListVerifier};
 use crate::scope::{self, Context};
 use crate::token::{self, MAX_LEEWAY, TokenIssuer, VerifiedToken, Verifier};
@@ -53,18 +55,75 @@ pub(super) fn issued_json(issued: &crate::token::IssuedToken) -> Value {
     }
 }
 
+/// `issue`: sign the claims given; or, with `policy`, first decide what
+/// the policy grants the claims' subject of the claims' `caps` for `ttl`
+/// (absent: as long as the policy allows) and sign exactly that. A denial
+/// is an answer, not an error (as `policy_evaluate` gives it), and signs
+/// nothing; a grant answers the token and the decision's members.
 pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let mut f = Fields::parse(request)?;
     let key = OpSigner::take(&mut f)?;
     let issuer = f.string("issuer")?;
     let now = f.int("now")?;
-    let ttl = f.uint("ttl")?;
+    let policy = match f.opt("policy")? {
+        Some(doc) => Some((
+            Policy::from_value(&doc)?,
+            f.opt("attributes")?,
+            read_budget(&mut f)?,
+        )),
+        None => None,
+    };
+    let ttl = match policy {
+        Some(_) => f.opt_uint("ttl")?,
+        None => Some(f.uint("ttl")?),
+    };
     let entropy = f.bytes("entropy")?;
-    let claims = TokenRequest::from_json(f.object("claims")?).map_err(TokenError::from)?;
+    let mut claims = f.object("claims")?;
     f.done()?;
+
+    let mut decided = None;
+    let mut ttl = ttl;
+    if let Some((policy, attributes, budget)) = policy {
+        // The policy request `policy_evaluate` would be given, read by the
+        // same reader (so a fault has the same code and path): the claims'
+        // subject and capabilities, the caller's attributes and lifetime.
+        let (Some(sub), Some(caps)) = (claims.get("sub"), claims.get("caps")) else {
+            // What is missing is the claims' fault, said below.
+            return Err(TokenRequest::from_json(claims)
+                .map(|_| OpError::BadRequest("`claims` needs `sub` and `caps`".into()))
+                .map_err(TokenError::from)?);
+        };
+        let mut subject = object! { "id" => sub.clone() };
+        if let Some(attributes) = attributes {
+            subject.set("attributes", attributes);
+        }
+        let mut asked = object! { "subject" => subject, "capabilities" => caps.clone() };
+        if let Some(ttl) = ttl {
+            asked.set("ttl", ttl);
+        }
+        let decision = policy.evaluate(&PolicyRequest::from_value(&asked)?, budget)?;
+        match &decision {
+            Decision::Denied { .. } => return respond(&Value::Object(decision.to_json())),
+            Decision::Granted {
+                capabilities,
+                ttl: granted,
+                ..
+            } => {
+                claims.insert("caps".into(), Capability::list_to_json(capabilities));
+                ttl = Some(*granted);
+            }
+        }
+        decided = Some(decision.to_json());
+    }
+    let claims = TokenRequest::from_json(claims).map_err(TokenError::from)?;
+    let ttl = ttl.ok_or_else(|| OpError::BadRequest("`ttl` is required".into()))?;
+
     let issued =
         TokenIssuer::new(&key, issuer).issue(claims, now, ttl, &mut SliceEntropy::new(&entropy))?;
     let mut out = issued_json(&issued);
+    for (name, value) in decided.into_iter().flatten() {
+        out.set(&name, value);
+    }
     let caps = Capability::list_to_json(&issued.claims.request.caps);
     out.set(
         "audit",
@@ -80,6 +139,24 @@ pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
     );
     key.finish(&mut out, "token")?;
     respond(&out)
+}
+
+/// The optional `attributes` member: what the issuer knows of the subject,
+/// an object of strings that policy rules may match.
+pub(super) fn read_attributes(f: &mut Fields) -> Result<BTreeMap<String, String>, OpError> {
+    let mut attributes = BTreeMap::new();
+    if let Some(v) = f.opt("attributes")? {
+        let Value::Object(map) = v else {
+            return Err(wrong_type("attributes", "an object of strings"));
+        };
+        for (name, value) in map {
+            let Value::String(value) = value else {
+                return Err(wrong_type(&format!("attributes.{name}"), "a string"));
+            };
+            attributes.insert(name, value);
+        }
+    }
+    Ok(attributes)
 }
 
 /// `{"event", "data"}`: what the host appends to its audit log for an

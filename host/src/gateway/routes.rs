@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::audit::AuditEvent;
 use super::body::{self, Fields};
@@ -210,22 +210,43 @@ async fn issue(
     let audience = audience.unwrap_or_else(|| gw.config.audience.clone());
     let workspace = workspace.unwrap_or_else(|| "default".to_owned());
 
-    // 1. What may this subject be granted?
-    let mut subject_json = Map::new();
-    subject_json.insert("id".to_owned(), Value::String(subject.clone()));
-    if let Some(attributes) = attributes {
-        subject_json.insert("attributes".to_owned(), Value::Object(attributes));
+    // 1. One module decision: what the policy grants this subject of what
+    // was asked, signed exactly (the prepared token, then the signature
+    // attached), or the policy's denial with nothing signed.
+    let mut claims = json!({
+        "sub": subject,
+        "aud": audience,
+        "cnf": { "jwk": subject_key },
+        "caps": capabilities,
+    });
+    if let (Some(plan_id), Value::Object(members)) = (&plan_id, &mut claims) {
+        members.insert("plan_id".to_owned(), Value::String(plan_id.clone()));
     }
-    let mut request = json!({ "subject": subject_json, "capabilities": capabilities });
-    if let (Some(ttl), Value::Object(members)) = (requested_ttl, &mut request) {
-        members.insert("ttl".to_owned(), Value::from(ttl));
+    let entropy = entropy::<ISSUE_ENTROPY_BYTES>().map_err(|err| ApiError::from_host(&err))?;
+    let mut request = json!({
+        "issuer": gw.config.issuer,
+        "now": now(),
+        "entropy": b64::encode(&entropy),
+        "claims": claims,
+        "policy": live.policy,
+    });
+    if let Value::Object(members) = &mut request {
+        if let Some(ttl) = requested_ttl {
+            members.insert("ttl".to_owned(), Value::from(ttl));
+        }
+        if let Some(attributes) = attributes {
+            members.insert("attributes".to_owned(), Value::Object(attributes));
+        }
     }
-    let decision = gw
+    let issued = gw
         .module
-        .call(
-            gw.ops.policy_evaluate,
-            "policy_evaluate",
-            json!({ "policy": live.policy, "request": request }),
+        .call_signed(
+            gw.ops.issue,
+            "issue",
+            Arc::clone(&live.key.signer),
+            live.key.public_jwk.clone(),
+            request,
+            "token",
         )
         .await
         .map_err(|err| match err {
@@ -237,6 +258,9 @@ async fn issue(
             } if code == "policy_budget_exceeded" => {
                 ApiError::new(StatusCode::FORBIDDEN, code, message).at(path)
             }
+            // The issuing key and the policy are checked at start-up, so a
+            // refusal here is about what the client sent: its key, its
+            // claims, its attributes.
             CallError::Rejected {
                 code,
                 message,
@@ -244,59 +268,20 @@ async fn issue(
             } => ApiError::bad_request(&code, message).at(path),
             CallError::Failed(err) => err,
         })?;
-    if decision.get("decision").and_then(Value::as_str) != Some("granted") {
-        let code = text(&decision, "code").unwrap_or("denied");
-        let reason = text(&decision, "reason").unwrap_or("the policy denied the request");
+    if issued.get("decision").and_then(Value::as_str) != Some("granted") {
+        let code = text(&issued, "code").unwrap_or("denied");
+        let reason = text(&issued, "reason").unwrap_or("the policy denied the request");
         return Err(ApiError::new(StatusCode::FORBIDDEN, code, reason)
-            .with("rule", decision.get("rule").cloned().unwrap_or(Value::Null)));
+            .with("rule", issued.get("rule").cloned().unwrap_or(Value::Null)));
     }
-    let granted = decision
+    let granted = issued
         .get("capabilities")
         .cloned()
-        .ok_or_else(|| bad_module_response("policy_evaluate", "capabilities"))?;
-    let ttl = decision
+        .ok_or_else(|| bad_module_response("issue", "capabilities"))?;
+    let ttl = issued
         .get("ttl")
         .and_then(Value::as_u64)
-        .ok_or_else(|| bad_module_response("policy_evaluate", "ttl"))?;
-
-    // 2. Sign exactly what was granted.
-    let mut claims = json!({
-        "sub": subject,
-        "aud": audience,
-        "cnf": { "jwk": subject_key },
-        "caps": granted,
-    });
-    if let (Some(plan_id), Value::Object(members)) = (&plan_id, &mut claims) {
-        members.insert("plan_id".to_owned(), Value::String(plan_id.clone()));
-    }
-    let entropy = entropy::<ISSUE_ENTROPY_BYTES>().map_err(|err| ApiError::from_host(&err))?;
-    let issued = gw
-        .module
-        .call_signed(
-            gw.ops.issue,
-            "issue",
-            Arc::clone(&live.key.signer),
-            live.key.public_jwk.clone(),
-            json!({
-                "issuer": gw.config.issuer,
-                "now": now(),
-                "ttl": ttl,
-                "entropy": b64::encode(&entropy),
-                "claims": claims,
-            }),
-            "token",
-        )
-        .await
-        .map_err(|err| match err {
-            // The issuing key is checked at start-up, so a refusal here is
-            // about what the client sent: its key, its claims.
-            CallError::Rejected {
-                code,
-                message,
-                path,
-            } => ApiError::bad_request(&code, message).at(path),
-            CallError::Failed(err) => err,
-        })?;
+        .ok_or_else(|| bad_module_response("issue", "ttl"))?;
     let jti = text(&issued, "jti")
         .ok_or_else(|| bad_module_response("issue", "jti"))?
         .to_owned();
@@ -309,7 +294,7 @@ async fn issue(
         .and_then(Value::as_i64)
         .ok_or_else(|| bad_module_response("issue", "exp"))?;
 
-    // 3. Record it before handing it out: a token the store does not know
+    // 2. Record it before handing it out: a token the store does not know
     // cannot be listed, and the client gets a 500 instead of it.
     let mut scopes = json!({ "caps": granted, "aud": audience });
     if let (Some(plan_id), Value::Object(members)) = (&plan_id, &mut scopes) {
@@ -347,8 +332,8 @@ async fn issue(
         "issued_at": iat,
         "expires_at": exp,
         "expires_in_seconds": ttl,
-        "narrowed": decision.get("narrowed"),
-        "matched_rules": decision.get("matched_rules"),
+        "narrowed": issued.get("narrowed"),
+        "matched_rules": issued.get("matched_rules"),
     });
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }

@@ -105,7 +105,9 @@ impl TokenSigner for KeyFileSigner {
 /// `signing_input`, `signer` signs it, and `attach_signature` (operation
 /// `attach`) checks the signature under `published` (the key verifiers are
 /// given, never what the signer says of itself) and assembles it into the
-/// response's `member` (`token`, `list`).
+/// response's `member` (`token`, `list`). A policy's denial (an `issue`
+/// with `policy`, answered `{"decision": "denied", …}`) is returned as it
+/// is: nothing to sign.
 ///
 /// # Errors
 ///
@@ -126,6 +128,11 @@ pub(crate) fn call_signed(
         members.insert("signer".to_owned(), json!({ "public_jwk": published }));
     }
     let mut prepared = runtime.call_json(op, &request)?;
+    // An issue through a policy that denies signs nothing: the denial is
+    // the answer.
+    if prepared.get("decision").and_then(Value::as_str) == Some("denied") {
+        return Ok(prepared);
+    }
     let attach_request = attach_request(&prepared, signer.as_ref(), published)?;
     // From here on the request is not at fault: a signature the module
     // refuses is the signer's.

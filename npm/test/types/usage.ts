@@ -36,6 +36,14 @@ export async function usage(): Promise<string[]> {
   const decision: Decision = evaluatePolicy(policy, request, 1000);
   const reason = decision.decision === 'granted' ? decision.matched_rules.join(',') : decision.reason;
   const steps: number = explainPolicy(policy, request).steps + checkPolicy(policy).rules;
+  // Through the policy: the token and the grant, or the denial.
+  const decided = issue({
+    key: gw.privateJwk, issuer: 'x', policy, attributes: { role: 'operator' },
+    claims: { sub: 'op-1', aud: 'robot-gateway', cnf: { jwk: holder.publicJwk }, caps },
+  });
+  const outcome: string = decided.decision === 'granted' ? decided.token + decided.ttl : decided.code;
+  // @ts-expect-error: without a policy there is no decision to read.
+  const none: string = issued.decision;
 
   // @ts-expect-error: a misspelt option is a compile error (and a `bad_request` at run time).
   verify({ ...trust, token: issued.token, maxdepth: 2 });
