@@ -145,7 +145,7 @@ function rawEngine(module, maxResidentBytes = MAX_RESIDENT_BYTES) {
     call(op, text) {
       // Operation ids by name, from the module itself (operation 0, `info`);
       // asked on first use, after the caller has checked the ABI version.
-      ids = ids || new Map(JSON.parse(callId(0, encoder.encode('{}'))).ops.map((name, id) => [name, id]));
+      ids = ids || new Map(JSON.parse(callId(0, encoder.encode('{}'))).ops.map(({ id, name }) => [name, id]));
       const id = ids.get(op);
       if (id === undefined) throw new CaptokenError('unknown_op', `unknown operation \`${op}\``);
       // Counted before the module sees it: never copied into wasm memory.

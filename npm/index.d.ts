@@ -335,8 +335,8 @@ export interface KeyPair {
 export interface ModuleInfo {
   abi: number;
   version: string;
-  /** The operations table, in id order. */
-  ops: string[];
+  /** The operations table: every operation, with the id the raw ABI calls it by. */
+  ops: { id: number; name: string }[];
 }
 
 export interface PolicyRule {

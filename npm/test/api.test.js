@@ -24,9 +24,11 @@ test('the loaded module is the committed one', () => {
   const bytes = readFileSync(new URL('../dist/captoken_bg.wasm', import.meta.url));
   assert.equal(moduleSha256, createHash('sha256').update(bytes).digest('hex'));
   assert.equal(ABI_VERSION, 1);
-  assert.deepEqual(info().ops, ['info', 'keygen', 'issue', 'verify', 'authorize', 'delegate', 'scope_meet', 'policy_check', 'policy_evaluate', 'policy_explain',
+  assert.deepEqual(info().ops.map((op) => op.name), ['info', 'keygen', 'issue', 'verify', 'authorize', 'delegate', 'scope_meet', 'policy_check', 'policy_evaluate', 'policy_explain',
     'revocation_list_sign', 'revocation_list_verify', 'pop_create', 'pop_verify', 'audit_append', 'audit_verify', 'refresh',
     'attach_signature']);
+  // Each with the id the raw ABI is called with.
+  assert.deepEqual(info().ops.map((op) => op.id), [...Array(18).keys()]);
 });
 
 test('issue then verify returns the claims', () => {
@@ -335,7 +337,7 @@ test('a request over 1 MiB never reaches the module, and a large one does not st
   const wide = { a: [{ actions: ['x'], resources: ['y'], constraints: { big: Array.from({ length: 120_000 }, (_, i) => i) } }], b: [] };
   small.callOperation('scope_meet', wide);
   assert.equal(small.engineStats().memoryBytes, 0, 'dropped after the call');
-  assert.equal(small.info().ops[0], 'info');
+  assert.deepEqual(small.info().ops[0], { id: 0, name: 'info' });
   assert.equal(small.engineStats().instances, 2);
   assert.ok(small.engineStats().memoryBytes <= 2 << 20);
 });

@@ -25,7 +25,12 @@ use crate::token::{self, MAX_LEEWAY, TokenIssuer, VerifiedToken, Verifier};
 
 pub(super) fn info(request: &[u8]) -> Result<Vec<u8>, OpError> {
     Fields::parse(request)?.done()?;
-    let ops: Vec<&str> = OPERATIONS.iter().map(|o| o.name).collect();
+    // Ids with their names: a host looks an id up by name, never by the
+    // position in this list.
+    let ops: Vec<Value> = OPERATIONS
+        .iter()
+        .map(|o| object! { "id" => o.id, "name" => o.name })
+        .collect();
     respond(&object! { "abi" => ABI_VERSION, "version" => env!("CARGO_PKG_VERSION"), "ops" => ops })
 }
 

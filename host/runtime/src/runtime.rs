@@ -140,7 +140,7 @@ pub struct Runtime {
     config: RuntimeConfig,
     source: ModuleSource,
     /// The operation names of `info`, read on first use by [`Runtime::op_id`].
-    op_names: OnceLock<Vec<String>>,
+    op_names: OnceLock<Vec<(u32, String)>>,
     /// Instances made, by what they were made for: operation ids below
     /// [`COUNTED_OPS`], then one slot for any larger id, then one for the
     /// ABI version probe.
@@ -299,29 +299,34 @@ impl Runtime {
     pub fn op_id(&self, name: &str) -> Result<u32, HostError> {
         self.op_names()?
             .iter()
-            .position(|op| op == name)
-            .and_then(|index| u32::try_from(index).ok())
+            .find(|(_, op)| op == name)
+            .map(|(id, _)| *id)
             .ok_or_else(|| HostError::GuestBadResponse {
                 reason: format!("the module has no operation `{name}`"),
             })
     }
 
-    /// The module's operation names, by id, read from `info` once.
-    fn op_names(&self) -> Result<&[String], HostError> {
+    /// The module's operations, `(id, name)`, read from `info` once.
+    fn op_names(&self) -> Result<&[(u32, String)], HostError> {
         if let Some(names) = self.op_names.get() {
             return Ok(names);
         }
         let info = self.call_json(crate::op::INFO, &serde_json::json!({}))?;
-        let names = info
-            .get("ops")
-            .and_then(serde_json::Value::as_array)
-            .map(|ops| {
-                ops.iter()
-                    .filter_map(serde_json::Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let listed = info.get("ops").and_then(serde_json::Value::as_array);
+        let mut names = Vec::new();
+        for op in listed.into_iter().flatten() {
+            let id = op
+                .get("id")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|id| u32::try_from(id).ok());
+            let name = op.get("name").and_then(serde_json::Value::as_str);
+            let (Some(id), Some(name)) = (id, name) else {
+                return Err(HostError::GuestBadResponse {
+                    reason: format!("`info` lists an operation without an id and a name: {op}"),
+                });
+            };
+            names.push((id, name.to_owned()));
+        }
         // Two threads may both read `info`; they read the same list.
         Ok(self.op_names.get_or_init(|| names))
     }
@@ -347,7 +352,10 @@ impl Runtime {
             let name = match slot {
                 OTHER_OPS => "other".to_owned(),
                 PROBE => "abi_version".to_owned(),
-                id => names.get(id).cloned().unwrap_or_else(|| format!("op_{id}")),
+                slot => names
+                    .iter()
+                    .find(|(id, _)| usize::try_from(*id).is_ok_and(|id| id == slot))
+                    .map_or_else(|| format!("op_{slot}"), |(_, name)| name.clone()),
             };
             counts.push((name, count));
         }

@@ -88,11 +88,18 @@ fn flipped_byte_is_refused_as_digest_mismatch() {
 fn info_reports_abi_1_and_the_operations() {
     let info = runtime().info().unwrap();
     assert_eq!(info["abi"], 1);
-    let ops: Vec<&str> = info["ops"]
-        .as_array()
-        .unwrap()
+    let listed = info["ops"].as_array().unwrap();
+    // Each operation is listed with its id, which is what a host calls.
+    for op in listed {
+        let name = op["name"].as_str().unwrap();
+        assert_eq!(
+            op["id"].as_u64().map(|id| u32::try_from(id).unwrap()),
+            Some(runtime().op_id(name).unwrap())
+        );
+    }
+    let ops: Vec<&str> = listed
         .iter()
-        .map(|op| op.as_str().unwrap())
+        .map(|op| op["name"].as_str().unwrap())
         .collect();
     assert_eq!(
         ops,

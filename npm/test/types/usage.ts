@@ -67,7 +67,7 @@ export async function usage(): Promise<string[]> {
     randomBytes: (n) => new Uint8Array(n),
     now: () => 0,
   });
-  const ops: string[] = info().ops.concat(api.info().ops);
+  const ops: string[] = info().ops.concat(api.info().ops).map((op) => op.name + op.id);
   const raw: unknown = callOperation('info', {});
   void raw; void allowed;
   return [reason, code, String(depth + steps), ...ops];
