@@ -203,6 +203,66 @@ fn refresh_goes_through_the_policy_again_and_never_widens() {
 }
 
 #[test]
+fn verify_checks_a_proof_in_the_same_call_as_pop_verify_would() {
+    let (token, _) = token();
+    let make = |audience: &str, n: u8| {
+        ok(
+            "pop_create",
+            &json!({ "key": key(2)["private_jwk"], "token": token, "audience": audience,
+                     "nonce": "n1", "now": NOW + 10, "entropy": b64::encode(&[n; 16]) }),
+        )["proof"]
+            .clone()
+    };
+    // For this verifier by default: the audience the token is verified for.
+    let proof = make(AUD, 5);
+    let mut req = trust(&token, NOW + 20);
+    req["proof"] = json!({ "proof": proof, "nonce": "n1" });
+    let out = ok("verify", &req);
+    let alone = ok("verify", &trust(&token, NOW + 20));
+    let mut separate = trust(&token, NOW + 20);
+    separate["proof"] = proof.clone();
+    separate["pop_audience"] = json!(AUD);
+    separate["nonce"] = json!("n1");
+    let popped = ok("pop_verify", &separate);
+    // Everything verify says, and the proof as pop_verify says it.
+    for (member, value) in alone.as_object().unwrap() {
+        assert_eq!(&out[member.as_str()], value, "{member}");
+    }
+    for member in [
+        "kid",
+        "jti",
+        "iat",
+        "aud",
+        "nonce",
+        "request_hash",
+        "replay",
+    ] {
+        assert_eq!(out["proof"][member], popped[member], "{member}");
+    }
+    assert_eq!(out["proof"]["aud"], AUD);
+
+    // Refusals are pop_verify's: another audience, the replay key held, a
+    // nonce not asked for, a member it does not know.
+    let other = make("svc", 6);
+    req["proof"] = json!({ "proof": other, "nonce": "n1" });
+    assert_eq!(call("verify", &req).unwrap_err(), "pop_bad_audience");
+    req["proof"] = json!({ "proof": other, "nonce": "n1", "audience": "svc" });
+    ok("verify", &req);
+    req["proof"] = json!({ "proof": proof, "nonce": "n1", "seen": [popped["replay"]["key"]] });
+    assert_eq!(call("verify", &req).unwrap_err(), "replayed");
+    req["proof"] = json!({ "proof": proof, "nonce": "n2" });
+    assert_eq!(call("verify", &req).unwrap_err(), "pop_nonce_mismatch");
+    req["proof"] = json!({ "proof": proof, "nonse": "n1" });
+    assert_eq!(call("verify", &req).unwrap_err(), "bad_request");
+    req["proof"] = proof;
+    assert_eq!(call("verify", &req).unwrap_err(), "bad_request");
+    // A token that does not verify is refused before its proof is read.
+    let mut late = trust(&token, NOW + 1000);
+    late["proof"] = json!({ "proof": "not a proof" });
+    assert_eq!(call("verify", &late).unwrap_err(), "expired");
+}
+
+#[test]
 fn issue_with_a_policy_signs_exactly_what_the_policy_grants_in_one_call() {
     let policy = json!({ "version": 1, "max_ttl": 120, "rules": [
         { "id": "drivers", "effect": "allow", "subjects": { "attributes": { "role": ["driver"] } },

@@ -122,50 +122,85 @@ pub(super) fn pop_verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let proof = f.string("proof")?;
     let token = f.string("token")?;
     let trust = Trust::take(&mut f)?;
-    let mut opts = PopOptions::new(f.string("pop_audience")?).leeway(trust.leeway);
-    if let Some(age) = f.opt_int("max_age")? {
-        if !(1..=pop::MAX_MAX_AGE).contains(&age) {
-            return Err(OpError::BadRequest(format!(
-                "`max_age` must be in 1..={} seconds",
-                pop::MAX_MAX_AGE
-            )));
-        }
-        opts = opts.max_age(age);
-    }
-    if let Some(nonce) = f.opt_string("nonce")? {
-        opts = opts.expect_nonce(nonce);
-    }
-    if let Some(hash) = f.opt_string("request_hash")? {
-        opts = opts.expect_request_hash(hash);
-    }
-    let seen = match f.opt("seen")? {
-        None => BTreeSet::new(),
-        Some(v) => string_set(&v, "seen")?,
-    };
+    let audience = f.string("pop_audience")?;
+    let check = ProofCheck::take(&mut f, proof, audience, trust.leeway)?;
     f.done()?;
     let verified = trust.verify(&token)?;
-    let mut guard = Recording {
-        seen,
-        recorded: None,
-    };
-    let p = pop::verify_presentation(&proof, &verified, &token, &opts, trust.now, &mut guard)?;
-    let replay = match guard.recorded {
-        Some((key, exp)) => object! { "key" => key, "exp" => exp },
-        None => Value::Null,
-    };
-    respond(&object! {
-        "kid" => p.kid(),
-        "jti" => p.jti(),
-        "iat" => p.iat(),
-        "aud" => p.audience(),
-        "nonce" => p.nonce(),
-        "request_hash" => p.request_hash(),
-        "token_jti" => verified.claims().jti.as_str(),
-        "token_id" => verified.id(),
-        "sub" => verified.claims().request.sub.as_str(),
-        "root_sub" => root_sub(&verified),
-        "replay" => replay,
-    })
+    let mut out = check.run(&verified, &token, trust.now)?;
+    out.set("token_jti", verified.claims().jti.as_str());
+    out.set("token_id", verified.id());
+    out.set("sub", verified.claims().request.sub.as_str());
+    out.set("root_sub", root_sub(&verified));
+    respond(&out)
+}
+
+/// A proof of possession to check against a token, and how: what
+/// `pop_verify` takes, and `verify`'s `proof` member.
+pub(super) struct ProofCheck {
+    proof: String,
+    opts: PopOptions,
+    seen: BTreeSet<String>,
+}
+
+impl ProofCheck {
+    /// Reads `max_age`, `nonce`, `request_hash` and `seen` from `f`.
+    pub(super) fn take(
+        f: &mut Fields,
+        proof: String,
+        audience: String,
+        leeway: i64,
+    ) -> Result<Self, OpError> {
+        let mut opts = PopOptions::new(audience).leeway(leeway);
+        if let Some(age) = f.opt_int("max_age")? {
+            if !(1..=pop::MAX_MAX_AGE).contains(&age) {
+                return Err(OpError::BadRequest(format!(
+                    "`max_age` must be in 1..={} seconds",
+                    pop::MAX_MAX_AGE
+                )));
+            }
+            opts = opts.max_age(age);
+        }
+        if let Some(nonce) = f.opt_string("nonce")? {
+            opts = opts.expect_nonce(nonce);
+        }
+        if let Some(hash) = f.opt_string("request_hash")? {
+            opts = opts.expect_request_hash(hash);
+        }
+        let seen = match f.opt("seen")? {
+            None => BTreeSet::new(),
+            Some(v) => string_set(&v, "seen")?,
+        };
+        Ok(Self { proof, opts, seen })
+    }
+
+    /// Checks the proof against `verified` (whose text is `token`): the
+    /// presentation's members and the replay record to keep.
+    pub(super) fn run(
+        self,
+        verified: &crate::token::VerifiedToken,
+        token: &str,
+        now: i64,
+    ) -> Result<Value, OpError> {
+        let mut guard = Recording {
+            seen: self.seen,
+            recorded: None,
+        };
+        let p =
+            pop::verify_presentation(&self.proof, verified, token, &self.opts, now, &mut guard)?;
+        let replay = match guard.recorded {
+            Some((key, exp)) => object! { "key" => key, "exp" => exp },
+            None => Value::Null,
+        };
+        Ok(object! {
+            "kid" => p.kid(),
+            "jti" => p.jti(),
+            "iat" => p.iat(),
+            "aud" => p.audience(),
+            "nonce" => p.nonce(),
+            "request_hash" => p.request_hash(),
+            "replay" => replay,
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------

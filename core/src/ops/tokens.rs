@@ -11,6 +11,7 @@ use ed25519_dalek::SigningKey;
 
 use super::fields::{Fields, respond, wrong_type};
 use super::policy::read_budget;
+use super::records::ProofCheck;
 use super::signer::OpSigner;
 use super::{ABI_VERSION, OPERATIONS, OpError};
 use crate::claims::{Capability, TokenRequest};
@@ -309,12 +310,34 @@ fn verified_json(verified: &VerifiedToken) -> Value {
     }
 }
 
+/// `verify`, and with a `proof` member the holder's proof of possession of
+/// the verified token too, in the same call (as `pop_verify` checks it;
+/// its `audience` defaults to this verifier's).
 pub(super) fn verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let mut f = Fields::parse(request)?;
     let token = f.string("token")?;
     let trust = Trust::take(&mut f)?;
+    let proof = match f.opt("proof")? {
+        None => None,
+        Some(Value::Object(members)) => {
+            let mut p = Fields(members);
+            let text = p.string("proof")?;
+            let audience = p
+                .opt_string("audience")?
+                .unwrap_or_else(|| trust.audience.clone());
+            let check = ProofCheck::take(&mut p, text, audience, trust.leeway)?;
+            p.done()?;
+            Some(check)
+        }
+        Some(_) => return Err(wrong_type("proof", "an object")),
+    };
     f.done()?;
-    respond(&verified_json(&trust.verify(&token)?))
+    let verified = trust.verify(&token)?;
+    let mut out = verified_json(&verified);
+    if let Some(check) = proof {
+        out.set("proof", check.run(&verified, &token, trust.now)?);
+    }
+    respond(&out)
 }
 
 pub(super) fn authorize(request: &[u8]) -> Result<Vec<u8>, OpError> {

@@ -154,7 +154,6 @@ pub(crate) struct OpIds {
     pub(crate) policy_check: u32,
     pub(crate) revocation_list_sign: u32,
     pub(crate) attach_signature: u32,
-    pub(crate) pop_verify: u32,
 }
 
 impl OpIds {
@@ -166,7 +165,6 @@ impl OpIds {
             policy_check: runtime.op_id("policy_check")?,
             revocation_list_sign: runtime.op_id("revocation_list_sign")?,
             attach_signature: runtime.op_id("attach_signature")?,
-            pop_verify: runtime.op_id("pop_verify")?,
         })
     }
 }

@@ -387,54 +387,52 @@ async fn verify(
             "`pop_audience`, `nonce`, `request_hash` and `max_age` qualify a `proof`, which is missing",
         ));
     }
-    let verified = verify_token(gw, live.key.jwks(now()), token.clone(), audience.clone()).await?;
-    let audience = audience.unwrap_or_else(|| gw.config.audience.clone());
+    // One module call: the token, and the proof of possession with it.
     let at = now();
-
-    let presented = match proof {
-        None => Value::Null,
-        Some(proof) => {
-            let mut request = json!({
-                "proof": proof,
-                "token": token,
-                "jwks": live.key.jwks(now()),
-                "issuer": gw.config.issuer,
-                "audience": audience,
-                "now": at,
-                // The proof is addressed to this verifier: by default the
-                // audience the token was verified for.
-                "pop_audience": pop_audience.unwrap_or_else(|| audience.clone()),
-            });
-            if let Value::Object(members) = &mut request {
-                for (name, value) in [("nonce", nonce), ("request_hash", request_hash)] {
-                    if let Some(value) = value {
-                        members.insert(name.to_owned(), Value::String(value));
-                    }
-                }
-                if let Some(max_age) = max_age {
-                    members.insert("max_age".to_owned(), Value::from(max_age));
+    let proof = proof.map(|proof| {
+        let mut check = json!({ "proof": proof });
+        if let Value::Object(members) = &mut check {
+            // The proof is addressed to this verifier: by default (the
+            // module's) the audience the token is verified for.
+            for (name, value) in [
+                ("audience", pop_audience),
+                ("nonce", nonce),
+                ("request_hash", request_hash),
+            ] {
+                if let Some(value) = value {
+                    members.insert(name.to_owned(), Value::String(value));
                 }
             }
-            let checked = gw
-                .module
-                .call(gw.ops.pop_verify, "pop_verify", request)
-                .await
-                .map_err(|err| match err {
-                    CallError::Rejected {
-                        code,
-                        message,
-                        path,
-                    } => ApiError::unauthorized(&code, message).at(path),
-                    CallError::Failed(err) => err,
-                })?;
+            if let Some(max_age) = max_age {
+                members.insert("max_age".to_owned(), Value::from(max_age));
+            }
+        }
+        check
+    });
+    let verified = verify_token_at(
+        gw,
+        live.key.jwks(at),
+        token.clone(),
+        audience.clone(),
+        proof,
+        at,
+    )
+    .await?;
+
+    let presented = match verified.get("proof") {
+        None => Value::Null,
+        Some(checked) => {
             let replay = checked
                 .get("replay")
-                .ok_or_else(|| bad_module_response("pop_verify", "replay"))?;
+                .ok_or_else(|| bad_module_response("verify", "proof.replay"))?;
             let (Some(key), Some(exp)) = (
                 text(replay, "key"),
                 replay.get("exp").and_then(Value::as_i64),
             ) else {
-                return Err(bad_module_response("pop_verify", "replay.key, replay.exp"));
+                return Err(bad_module_response(
+                    "verify",
+                    "proof.replay.key, proof.replay.exp",
+                ));
             };
             let chain = chain_ids(&verified)?;
             spend(
@@ -528,19 +526,32 @@ async fn verify_token(
     token: String,
     audience: Option<String>,
 ) -> Result<Value, ApiError> {
+    verify_token_at(gw, jwks, token, audience, None, now()).await
+}
+
+/// [`verify_token`] at `now`, with a proof of possession (`verify`'s
+/// `proof` member) checked in the same module call.
+async fn verify_token_at(
+    gw: &Inner,
+    jwks: Value,
+    token: String,
+    audience: Option<String>,
+    proof: Option<Value>,
+    now: i64,
+) -> Result<Value, ApiError> {
+    let mut request = json!({
+        "token": token,
+        "jwks": jwks,
+        "issuer": gw.config.issuer,
+        "audience": audience.unwrap_or_else(|| gw.config.audience.clone()),
+        "now": now,
+    });
+    if let (Some(proof), Value::Object(members)) = (proof, &mut request) {
+        members.insert("proof".to_owned(), proof);
+    }
     let verified = gw
         .module
-        .call(
-            gw.ops.verify,
-            "verify",
-            json!({
-                "token": token,
-                "jwks": jwks,
-                "issuer": gw.config.issuer,
-                "audience": audience.unwrap_or_else(|| gw.config.audience.clone()),
-                "now": now(),
-            }),
-        )
+        .call(gw.ops.verify, "verify", request)
         .await
         .map_err(|err| match err {
             CallError::Rejected {
