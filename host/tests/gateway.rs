@@ -2292,6 +2292,29 @@ fn a_rotated_key_keeps_verifying_its_tokens_until_its_window_ends() {
     let (paths, dir) = (server.paths.clone(), server.dir.clone());
     drop(server);
 
+    // The window is the module's rule, with the verifier's leeway (30 s):
+    // a key whose window closed 5 s ago still verifies its tokens (it is
+    // no longer published), one closed 100 s ago does not.
+    let retired_file = paths.key_dir.join(gateway::RETIRED_KEYS_FILE);
+    let listed: Value =
+        serde_json::from_str(&std::fs::read_to_string(&retired_file).unwrap()).unwrap();
+    for (closed_ago, status) in [(5, 200), (100, 401)] {
+        let mut keys = listed.clone();
+        keys["keys"][0]["exp"] = json!(now() - closed_ago);
+        std::fs::write(&retired_file, keys.to_string()).unwrap();
+        let server = restart(paths.clone(), dir.clone());
+        let published = kids(&get(server.addr, "/.well-known/jwks.json", false).json());
+        assert_eq!(published, std::slice::from_ref(&second.kid));
+        let reply = verify(server.addr, &old_token);
+        assert_eq!(
+            reply.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+    }
+    std::fs::write(&retired_file, listed.to_string()).unwrap();
+
     // Once its window has closed, a retired key is dropped at the next
     // rotation (and never served after its `exp` in any case).
     let later = now() + 3601;

@@ -498,10 +498,17 @@ impl Gateway {
         }
     }
 
-    /// The public key set `/.well-known/jwks.json` serves.
+    /// The public key set `/.well-known/jwks.json` serves: the current
+    /// key, and each retired key until its `exp`.
     #[must_use]
     pub fn jwks(&self) -> Value {
-        self.live().key.jwks(crate::now())
+        self.live().key.published(crate::now())
+    }
+
+    /// The key set tokens are verified against: the current key and every
+    /// retired key, whose windows the module enforces.
+    pub(crate) fn trusted_jwks(&self) -> Value {
+        self.live().key.trusted()
     }
 }
 

@@ -411,7 +411,7 @@ async fn verify(
     });
     let verified = verify_token_at(
         gw,
-        live.key.jwks(at),
+        live.key.trusted(),
         token.clone(),
         audience.clone(),
         proof,
@@ -718,7 +718,7 @@ async fn grant(
     let audience = fields.opt_string("audience", MAX_ID_BYTES)?;
     fields.done()?;
 
-    let jwks = gateway.jwks();
+    let jwks = gateway.trusted_jwks();
     let verified = match verify_token(gw, jwks.clone(), token.clone(), audience.clone()).await {
         Ok(verified) => verified,
         Err(err) if err.status() == StatusCode::UNAUTHORIZED => {

@@ -71,17 +71,27 @@ pub(crate) struct SigningKey {
     pub(crate) signer: Arc<dyn TokenSigner>,
     pub(crate) public_jwk: Value,
     pub(crate) kid: String,
-    /// The retired keys whose window was open when the key directory was
-    /// read (at start-up or the last reload), each with its `exp`;
-    /// [`SigningKey::jwks`] leaves out those closed since.
+    /// The retired keys of the key directory when it was read (at start-up
+    /// or the last reload), each with its `exp`.
     pub(crate) retired: Vec<Value>,
 }
 
 impl SigningKey {
-    /// What tokens verify against at `now`: the current key first, then the
-    /// retired keys whose window is still open. The module enforces the
-    /// windows itself; leaving closed ones out also stops serving them.
-    pub(crate) fn jwks(&self, now: i64) -> Value {
+    /// What tokens verify against: the current key first, then every
+    /// retired key. Whether a retired key's window is still open (with the
+    /// verifier's leeway) is the module's decision, made by the one rule
+    /// the module applies everywhere, never a second copy here.
+    pub(crate) fn trusted(&self) -> Value {
+        let mut keys = vec![self.public_jwk.clone()];
+        keys.extend(self.retired.iter().cloned());
+        json!({ "keys": keys })
+    }
+
+    /// What `/.well-known/jwks.json` publishes at `now`: the current key,
+    /// and the retired keys until their `exp`. Publication is the gateway's
+    /// own choice (a key past its `exp` is no longer advertised); trust is
+    /// [`SigningKey::trusted`]'s.
+    pub(crate) fn published(&self, now: i64) -> Value {
         let mut keys = vec![self.public_jwk.clone()];
         keys.extend(
             self.retired
@@ -160,7 +170,7 @@ pub(crate) fn signing_key(
     drop(text);
     let signer: Arc<dyn TokenSigner> = Arc::new(signer);
     let public_jwk = signer.public_jwk().clone();
-    let retired = retired_keys(key_dir, &public_jwk, crate::now())?;
+    let retired = retired_keys(key_dir, &public_jwk)?;
     let retired_kids = retired
         .iter()
         .filter_map(|jwk| jwk.get("kid").and_then(Value::as_str).map(str::to_owned))
@@ -288,10 +298,11 @@ pub fn generate_admin_token() -> Result<String, GatewayError> {
     Ok(b64::encode(&entropy::<32>()?))
 }
 
-/// The retired keys of `key_dir` still inside their window at `now`,
-/// leaving out the current key (a rotation cut short between its two
-/// writes lists the current key as retired too).
-fn retired_keys(key_dir: &Path, current: &Value, now: i64) -> Result<Vec<Value>, GatewayError> {
+/// The retired keys of `key_dir`, leaving out the current key (a rotation
+/// cut short between its two writes lists the current key as retired too).
+/// Closed windows stay listed until the next rotation drops them: the
+/// module refuses their tokens by the window rule it applies everywhere.
+fn retired_keys(key_dir: &Path, current: &Value) -> Result<Vec<Value>, GatewayError> {
     let path = key_dir.join(RETIRED_KEYS_FILE);
     let keys = read_retired(&path)?;
     let current_kid = current.get("kid").and_then(Value::as_str);
@@ -301,11 +312,7 @@ fn retired_keys(key_dir: &Path, current: &Value, now: i64) -> Result<Vec<Value>,
         .filter(|jwk| {
             let same = jwk.get("x") == current_x
                 || (current_kid.is_some() && jwk.get("kid").and_then(Value::as_str) == current_kid);
-            let open = jwk
-                .get("exp")
-                .and_then(Value::as_i64)
-                .is_some_and(|exp| exp > now);
-            !same && open
+            !same
         })
         .collect())
 }
