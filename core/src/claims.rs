@@ -325,6 +325,25 @@ impl Capability {
     pub fn list_to_json(caps: &[Capability]) -> Value {
         Value::Array(caps.iter().map(Capability::to_json).collect())
     }
+
+    /// The capability a seed document's tier names (docs/FORMAT.md):
+    /// `READ`, `USER` and `INPUT` are that action on every resource;
+    /// `service:<name>` is every action on that service. `None` for
+    /// anything else.
+    pub fn tier(scope: &str) -> Option<Capability> {
+        let (action, resource) = match scope {
+            "READ" | "USER" | "INPUT" => (scope, "*"),
+            _ => match scope.strip_prefix("service:") {
+                Some(name) if !name.is_empty() => ("*", scope),
+                _ => return None,
+            },
+        };
+        Some(Capability {
+            actions: alloc::vec![action.into()],
+            resources: alloc::vec![resource.into()],
+            constraints: Constraints::default(),
+        })
+    }
 }
 
 impl Serialize for Capability {

@@ -407,3 +407,21 @@ fn capability_lists_are_bounded() {
     let domains: Vec<String> = (0..65).map(|i| format!("d{i}.example")).collect();
     assert!(captoken_core::Constraints::from_json(&json!({ "domains": domains }), "c").is_err());
 }
+
+#[test]
+fn a_seed_tier_names_one_capability_and_nothing_else_is_a_tier() {
+    for (scope, want) in [
+        ("READ", json!({ "actions": ["READ"], "resources": ["*"] })),
+        ("USER", json!({ "actions": ["USER"], "resources": ["*"] })),
+        ("INPUT", json!({ "actions": ["INPUT"], "resources": ["*"] })),
+        (
+            "service:billing",
+            json!({ "actions": ["*"], "resources": ["service:billing"] }),
+        ),
+    ] {
+        assert_eq!(Capability::tier(scope), Some(cap(want)), "{scope}");
+    }
+    for scope in ["ROOT", "read", "service:", "", "READ ", "service"] {
+        assert_eq!(Capability::tier(scope), None, "{scope:?}");
+    }
+}

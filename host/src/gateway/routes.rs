@@ -36,10 +36,12 @@ const MAX_TTL: u64 = (1 << 53) - 1;
 const MAX_LIST: u32 = 1000;
 /// Who the admin bearer token stands for in the store.
 const ADMIN_PRINCIPAL: &str = "admin";
-/// The largest leeway a verifier may allow (docs/FORMAT.md), in seconds.
-const MAX_LEEWAY: i64 = 300;
-/// The longest a proof of possession may be accepted after it was made.
-const MAX_POP_AGE: u64 = 300;
+/// The largest leeway a verifier may allow (docs/FORMAT.md), in seconds:
+/// core's constant, linked natively.
+const MAX_LEEWAY: i64 = captoken_core::token::MAX_LEEWAY;
+/// The longest a proof of possession may be accepted after it was made:
+/// core's bound on `max_age`.
+const MAX_POP_AGE: u64 = captoken_core::pop::MAX_MAX_AGE.unsigned_abs();
 /// Entropy bytes per issued token (the module needs at least 16).
 const ISSUE_ENTROPY_BYTES: usize = 32;
 
@@ -338,20 +340,16 @@ async fn issue(
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
-/// The seed documents' tiers as the capabilities FORMAT.md defines for them.
+/// The capability a seed document's tier names: core's mapping
+/// (`Capability::tier`), linked natively.
 fn tier(scope: &str) -> Result<Value, ApiError> {
-    match scope {
-        "READ" | "USER" | "INPUT" => Ok(json!({ "actions": [scope], "resources": ["*"] })),
-        _ => match scope.strip_prefix("service:") {
-            Some(name) if !name.is_empty() => Ok(json!({ "actions": ["*"], "resources": [scope] })),
-            _ => Err(ApiError::bad_request(
-                "invalid_value",
-                format!(
-                    "`scope` must be `READ`, `USER`, `INPUT` or `service:<name>`, not `{scope}`"
-                ),
-            )),
-        },
-    }
+    let cap = captoken_core::Capability::tier(scope).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_value",
+            format!("`scope` must be `READ`, `USER`, `INPUT` or `service:<name>`, not `{scope}`"),
+        )
+    })?;
+    serde_json::to_value(&cap).map_err(|err| ApiError::internal("host_json", err.to_string()))
 }
 
 /// `POST /v1/tokens/verify`: the module verifies, the store says whether any
