@@ -481,17 +481,42 @@ pub struct ChainSummary {
 /// once. [`verify_chain`] is this over a slice.
 #[derive(Debug, Clone, Default)]
 pub struct ChainVerifier {
-    // INVARIANT: `last` is `Some` exactly when a record has been accepted;
-    // then `first_seq` and `count` describe the accepted records.
+    // INVARIANT: `last` is `Some` once a record has been accepted, or from
+    // the start when resuming; `first_seq` and `count` describe the
+    // records accepted by this verifier (`count` 0: none yet).
     last: Option<(u64, String)>,
     first_seq: u64,
     count: u64,
+    /// The first record must be the chain's first (`seq` 0).
+    genesis: bool,
 }
 
 impl ChainVerifier {
-    /// A verifier expecting any first record.
+    /// A verifier expecting any first record: a segment, from anywhere in
+    /// a chain.
     pub fn new() -> Self {
         ChainVerifier::default()
+    }
+
+    /// A verifier expecting the whole chain: its first record must be
+    /// `seq` 0 (and link to [`GENESIS_PREV`]), so records removed from the
+    /// start are found.
+    pub fn genesis() -> Self {
+        ChainVerifier {
+            genesis: true,
+            ..ChainVerifier::default()
+        }
+    }
+
+    /// A verifier continuing after a record already verified: `seq` and
+    /// `hash` of that record. The next record must be `seq + 1` and link
+    /// to `hash`, so a long chain can be verified in segments with nothing
+    /// left between them for the caller to check.
+    pub fn resume(seq: u64, hash: impl Into<String>) -> Self {
+        ChainVerifier {
+            last: Some((seq, hash.into())),
+            ..ChainVerifier::default()
+        }
     }
 
     /// The `seq` the next record must have, once one has been accepted.
@@ -514,6 +539,9 @@ impl ChainVerifier {
         let seq = record.seq;
         // Position first: after a deletion or insertion every later record
         // is intact, so the sequence is what names the place it broke.
+        if self.genesis && self.last.is_none() && seq != 0 {
+            return Err(AuditError::BadSequence { seq: 0, found: seq });
+        }
         if let Some(expected) = self.expected_seq() {
             let overflowed = self.last.as_ref().is_some_and(|(s, _)| *s == u64::MAX);
             if seq != expected || overflowed {
@@ -547,7 +575,7 @@ impl ChainVerifier {
         if !linked {
             return Err(AuditError::BrokenLink { seq });
         }
-        if self.last.is_none() {
+        if self.count == 0 {
             self.first_seq = seq;
         }
         self.count = self.count.saturating_add(1);
@@ -560,6 +588,9 @@ impl ChainVerifier {
     /// # Errors
     /// [`AuditError::Empty`] when no record was pushed.
     pub fn finish(self) -> Result<ChainSummary, AuditError> {
+        if self.count == 0 {
+            return Err(AuditError::Empty);
+        }
         let (last_seq, head) = self.last.ok_or(AuditError::Empty)?;
         Ok(ChainSummary {
             first_seq: self.first_seq,
@@ -613,7 +644,19 @@ pub fn verify_chain_against(
 /// Those of [`verify_chain`], and [`AuditError::BadRecord`] for a record that
 /// does not fit the format, reported at its place in the chain.
 pub fn verify_chain_json(records: &[Value]) -> Result<ChainSummary, AuditError> {
-    let mut verifier = ChainVerifier::new();
+    verify_chain_json_with(ChainVerifier::new(), records)
+}
+
+/// [`verify_chain_json`] with `verifier`: [`ChainVerifier::genesis`] for a
+/// whole chain, [`ChainVerifier::resume`] for a segment after one already
+/// verified.
+///
+/// # Errors
+/// As [`verify_chain_json`].
+pub fn verify_chain_json_with(
+    mut verifier: ChainVerifier,
+    records: &[Value],
+) -> Result<ChainSummary, AuditError> {
     for value in records {
         let record = AuditRecord::from_json(value).map_err(|err| match err {
             AuditError::BadRecord { seq: None, reason } => AuditError::BadRecord {
@@ -638,7 +681,10 @@ pub fn verify_chain_json_against(
     check_head(verify_chain_json(records)?, expected_head)
 }
 
-fn check_head(summary: ChainSummary, expected_head: &str) -> Result<ChainSummary, AuditError> {
+pub(crate) fn check_head(
+    summary: ChainSummary,
+    expected_head: &str,
+) -> Result<ChainSummary, AuditError> {
     if summary.head == expected_head {
         Ok(summary)
     } else {

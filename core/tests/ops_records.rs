@@ -119,6 +119,78 @@ fn a_proof_names_the_replay_record_the_host_must_keep() {
 }
 
 #[test]
+fn audit_verify_resumes_after_a_verified_record_and_names_the_seq_that_broke() {
+    let mut records: Vec<Value> = Vec::new();
+    for i in 0..6u64 {
+        let mut req =
+            json!({ "time": NOW + i as i64, "event": "token_revoked", "data": { "n": i } });
+        if let Some(last) = records.last() {
+            req["last"] = last.clone();
+        }
+        records.push(ok("audit_append", &req));
+    }
+    let verify = |request: Value| -> Result<Value, Value> {
+        captoken_core::ops::call_named("audit_verify", &request.to_vec())
+            .map(|out| captoken_core::json::parse(&out, 64).unwrap())
+            .map_err(|err| captoken_core::json::parse(&err.to_json(), 64).unwrap())
+    };
+    // The start, then the rest after it: each join is the module's check.
+    let first = verify(json!({ "records": records[..3], "genesis": true })).unwrap();
+    assert_eq!(
+        (first["first_seq"].as_u64(), first["last_seq"].as_u64()),
+        (Some(0), Some(2))
+    );
+    let after = json!({ "seq": first["last_seq"], "hash": first["head"] });
+    let rest = verify(json!({ "records": records[3..], "after": after })).unwrap();
+    assert_eq!(
+        (rest["first_seq"].as_u64(), rest["count"].as_u64()),
+        (Some(3), Some(3))
+    );
+
+    // A segment that skips a record, or links elsewhere, after the one
+    // verified: refused, with the seq where it broke.
+    let err = verify(json!({ "records": records[4..], "after": after })).unwrap_err();
+    assert_eq!(
+        (err["code"].as_str(), err["seq"].as_u64()),
+        (Some("audit_bad_sequence"), Some(3))
+    );
+    let elsewhere = json!({ "seq": 2, "hash": records[1]["hash"] });
+    let err = verify(json!({ "records": records[3..], "after": elsewhere })).unwrap_err();
+    assert_eq!(
+        (err["code"].as_str(), err["seq"].as_u64()),
+        (Some("audit_broken_link"), Some(3))
+    );
+    // A whole chain must start at 0: a log missing its first records is
+    // refused as a whole, though as a segment it is intact.
+    verify(json!({ "records": records[2..] })).unwrap();
+    let err = verify(json!({ "records": records[2..], "genesis": true })).unwrap_err();
+    assert_eq!(
+        (err["code"].as_str(), err["seq"].as_u64()),
+        (Some("audit_bad_sequence"), Some(0))
+    );
+    // An edited record: the seq is in the error, wherever it is.
+    let mut edited = records.clone();
+    edited[4]["data"]["n"] = json!(40);
+    let err = verify(json!({ "records": edited, "genesis": true })).unwrap_err();
+    assert_eq!(
+        (err["code"].as_str(), err["seq"].as_u64()),
+        (Some("audit_bad_hash"), Some(4))
+    );
+    // Nothing after the last record proves nothing; both starts, or a
+    // malformed one, are the caller's mistake.
+    let err = verify(json!({ "records": [], "after": after })).unwrap_err();
+    assert_eq!(err["code"], "audit_empty_chain");
+    for bad in [
+        json!({ "records": records, "genesis": true, "after": after }),
+        json!({ "records": records, "genesis": "yes" }),
+        json!({ "records": records, "after": { "seq": 1 } }),
+        json!({ "records": records, "after": [2, "h"] }),
+    ] {
+        assert_eq!(verify(bad).unwrap_err()["code"], "bad_request");
+    }
+}
+
+#[test]
 fn appended_records_form_a_chain_that_verifies_and_any_edit_breaks() {
     let mut records = Vec::new();
     let mut last: Option<Value> = None;

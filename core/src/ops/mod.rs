@@ -103,6 +103,7 @@ impl OpError {
     }
 
     /// `{"code": ..., "message": ...}`: the error as every host reports it.
+    /// `seq` is present when an audit chain broke at a known record;
     /// `path` is present when the error is about one part of a document,
     /// e.g. the capability or constraint that refused a request; `audit`
     /// when the refusal is an event the host must append to its audit log
@@ -120,6 +121,12 @@ impl OpError {
         };
         if let Some(path) = path {
             body.set("path", path);
+        }
+        // Where an audit chain broke: the `seq` of the first bad record.
+        if let OpError::Audit(err) = inner
+            && let Some(seq) = err.seq()
+        {
+            body.set("seq", seq);
         }
         if let Some(audit) = audit {
             body.set("audit", audit.clone());

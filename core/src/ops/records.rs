@@ -242,10 +242,33 @@ pub(super) fn audit_verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
         _ => return Err(wrong_type("records", "an array of audit records")),
     };
     let head = f.opt_string("head")?;
+    let genesis = f.opt("genesis")?;
+    let after = f.opt("after")?;
     f.done()?;
+    let verifier = match (genesis, after) {
+        (Some(genesis), _) if !matches!(genesis, Value::Bool(_)) => {
+            return Err(wrong_type("genesis", "a boolean"));
+        }
+        (Some(Value::Bool(true)), Some(_)) => {
+            return Err(OpError::BadRequest(
+                "`genesis` and `after` both say where the records start: give one".into(),
+            ));
+        }
+        (Some(Value::Bool(true)), None) => audit::ChainVerifier::genesis(),
+        (_, None) => audit::ChainVerifier::new(),
+        (_, Some(Value::Object(after))) => {
+            let mut after = Fields(after);
+            let seq = after.uint("seq")?;
+            let hash = after.string("hash")?;
+            after.done()?;
+            audit::ChainVerifier::resume(seq, hash)
+        }
+        (_, Some(_)) => return Err(wrong_type("after", "an object `{seq, hash}`")),
+    };
+    let summary = audit::verify_chain_json_with(verifier, &records)?;
     let summary = match head {
-        None => audit::verify_chain_json(&records)?,
-        Some(head) => audit::verify_chain_json_against(&records, &head)?,
+        None => summary,
+        Some(head) => audit::check_head(summary, &head)?,
     };
     respond(&object! {
         "valid" => true,

@@ -23,6 +23,9 @@ pub enum HostError {
         /// refusal (`{"event", "data"}`, docs/ABI.md), when it names one:
         /// a delegation the rules refused.
         audit: Option<Box<serde_json::Value>>,
+        /// Where an audit chain broke: the `seq` of the first bad record,
+        /// when the module says.
+        seq: Option<u64>,
     },
 
     /// The module's bytes do not hash to the digest they were shipped with.
@@ -171,7 +174,7 @@ pub enum HostError {
 
 impl HostError {
     /// The operations' error object, `{"code", "message", "path"?,
-    /// "audit"?}` (what `ct_call` answers with status `1`, and what
+    /// "audit"?, "seq"?}` (what `ct_call` answers with status `1`, and what
     /// `captoken_core::OpError::to_json` writes), as [`HostError::Op`]; an
     /// object that is not one is `guest_bad_response`.
     #[must_use]
@@ -184,6 +187,8 @@ impl HostError {
             path: Option<String>,
             #[serde(default)]
             audit: Option<Box<serde_json::Value>>,
+            #[serde(default)]
+            seq: Option<u64>,
         }
         match serde_json::from_slice::<ErrorObject>(bytes) {
             Ok(ErrorObject {
@@ -191,11 +196,13 @@ impl HostError {
                 message,
                 path,
                 audit,
+                seq,
             }) if !code.is_empty() => Self::Op {
                 code,
                 message,
                 path,
                 audit,
+                seq,
             },
             Ok(_) => Self::GuestBadResponse {
                 reason: "error object with an empty `code`".to_owned(),
@@ -248,6 +255,15 @@ impl HostError {
     pub fn path(&self) -> Option<&str> {
         match self {
             Self::Op { path, .. } => path.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Where an audit chain broke, when a refusal says (see [`HostError::Op`]).
+    #[must_use]
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            Self::Op { seq, .. } => *seq,
             _ => None,
         }
     }

@@ -14,9 +14,10 @@
 //!
 //! Verifying: `audit_verify` checks one segment of records per call, and a
 //! call is bounded by the module's request limit (1 MiB), so a long log is
-//! read in chunks. What a segment cannot show is how it joins the segment
-//! before it; [`verify_log`] checks that seam itself: each chunk must start
-//! at the `seq` after the previous chunk's last and link to its head.
+//! read in chunks. The first is verified as the chain's start (`genesis`:
+//! it must begin at `seq` 0); each later one resumes `after` the `seq` and
+//! `hash` the one before ended with, so the module checks every join and
+//! names the `seq` where the chain broke.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -162,10 +163,22 @@ impl Auditor {
         })
     }
 
-    /// `audit_verify` over one segment.
-    fn verify_segment(&self, records: &[Value]) -> Result<Value, HostError> {
-        self.runtime
-            .call_json(self.verify_op, &json!({ "records": records }))
+    /// `audit_verify` over one segment: the chain's start (`after` is
+    /// `None`), or continuing after the record `(seq, hash)` the segment
+    /// before ended with. The module checks the join; nothing is left
+    /// between segments for the host to check.
+    fn verify_segment(
+        &self,
+        records: &[Value],
+        after: Option<&(u64, String)>,
+    ) -> Result<Value, HostError> {
+        let request = match after {
+            None => json!({ "records": records, "genesis": true }),
+            Some((seq, hash)) => {
+                json!({ "records": records, "after": { "seq": seq, "hash": hash } })
+            }
+        };
+        self.runtime.call_json(self.verify_op, &request)
     }
 }
 
@@ -343,18 +356,12 @@ fn verify_in_chunks(
                 }
             }
         }
-        if let Some(broken) = seam(last.as_ref(), expected_first, &records) {
-            return Ok(broken);
-        }
-        let summary = match auditor.verify_segment(&records) {
+        let summary = match auditor.verify_segment(&records, last.as_ref()) {
             Ok(summary) => summary,
-            Err(HostError::Op { code, message, .. }) => {
-                let at = first_failure(auditor, &records)?;
-                return Ok(AuditReport::Tampered {
-                    code,
-                    seq: Some(expected_first.saturating_add(at)),
-                    message,
-                });
+            Err(HostError::Op {
+                code, message, seq, ..
+            }) => {
+                return Ok(AuditReport::Tampered { code, seq, message });
             }
             Err(err) => return Err(AuditVerifyError::Host(err)),
         };
@@ -432,48 +439,6 @@ fn parse_row(row: &Row) -> Result<Value, String> {
             row.seq
         ))
     }
-}
-
-/// Checks how a chunk joins the one before it (or the start of the log).
-fn seam(last: Option<&(u64, String)>, expected: u64, records: &[Value]) -> Option<AuditReport> {
-    let first = records.first()?;
-    let seq = first.get("seq").and_then(Value::as_u64);
-    if seq != Some(expected) {
-        return Some(AuditReport::Tampered {
-            code: "audit_bad_sequence".to_owned(),
-            seq: Some(expected),
-            message: format!(
-                "audit record {} is where record {expected} should be",
-                seq.map_or_else(|| "?".to_owned(), |s| s.to_string())
-            ),
-        });
-    }
-    if let Some((_, head)) = last
-        && first.get("prev").and_then(Value::as_str) != Some(head.as_str())
-    {
-        return Some(AuditReport::Tampered {
-            code: "audit_broken_link".to_owned(),
-            seq: Some(expected),
-            message: format!("audit record {expected} does not link to the record before it"),
-        });
-    }
-    None
-}
-
-/// The index of the first record of a segment the module refuses: the
-/// shortest refused prefix ends there (a prefix of a valid segment is
-/// valid, so the refused prefixes are exactly the long ones).
-fn first_failure(auditor: &Auditor, records: &[Value]) -> Result<u64, AuditVerifyError> {
-    let (mut low, mut high) = (1usize, records.len());
-    while low < high {
-        let mid = low + (high - low) / 2;
-        match auditor.verify_segment(records.get(..mid).unwrap_or(records)) {
-            Ok(_) => low = mid + 1,
-            Err(HostError::Op { .. }) => high = mid,
-            Err(err) => return Err(AuditVerifyError::Host(err)),
-        }
-    }
-    Ok(u64::try_from(low.saturating_sub(1)).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

@@ -206,6 +206,7 @@ fn through_runtime(op: u32, request: &[u8]) -> (i32, Vec<u8>) {
             message,
             path,
             audit,
+            seq,
         }) => {
             // The runtime parses the error object; compare its parts with
             // the core's, parsed the same way.
@@ -215,6 +216,9 @@ fn through_runtime(op: u32, request: &[u8]) -> (i32, Vec<u8>) {
             }
             if let Some(audit) = audit {
                 object["audit"] = *audit;
+            }
+            if let Some(seq) = seq {
+                object["seq"] = seq.into();
             }
             (1, serde_json::to_vec(&object).expect("json"))
         }
