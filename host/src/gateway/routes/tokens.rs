@@ -1,0 +1,446 @@
+//! `POST /v1/tokens` (issue through the policy) and `POST /v1/tokens/verify`
+//! (the token, its proof of possession, its single use).
+
+use super::*;
+
+/// `POST /v1/tokens`: policy, then signature, then the store, then the token.
+pub(super) async fn issue(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let gw = &*gateway.inner;
+    let live = gateway.live();
+    gw.admin.check(&headers).await?;
+    let bytes = body::read(&headers, body, gw.config.max_body_bytes).await?;
+    let mut fields = Fields::parse(&bytes)?;
+    let subject = fields.string("subject", MAX_ID_BYTES)?;
+    let subject_key = fields.object("subject_public_key")?;
+    let capabilities = fields.opt_array("capabilities")?;
+    let scope = fields.opt_string("scope", MAX_ID_BYTES)?;
+    let requested_ttl = fields.opt_positive("expires_in_seconds", MAX_TTL)?;
+    let audience = fields.opt_string("audience", MAX_ID_BYTES)?;
+    let attributes = fields.opt_object("subject_attributes")?;
+    let workspace = fields.opt_string("workspace_id", MAX_ID_BYTES)?;
+    let plan_id = fields.opt_string("plan_id", MAX_ID_BYTES)?;
+    fields.done()?;
+
+    let capabilities = match (capabilities, scope) {
+        (Some(caps), None) => caps,
+        (None, Some(scope)) => vec![tier(&scope)?],
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "invalid_value",
+                "give `capabilities` or `scope`, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "missing_field",
+                "`capabilities` (or a `scope` tier) is required",
+            ));
+        }
+    };
+    if subject_key.contains_key("d") {
+        // Stripping `d` would hide the mistake; the key has left its holder.
+        return Err(ApiError::bad_request(
+            "private_key_submitted",
+            "`subject_public_key` holds a private key (`d`): send only the public key, \
+             and treat this key pair as compromised",
+        ));
+    }
+    let audience = audience.unwrap_or_else(|| gw.config.audience.clone());
+    let workspace = workspace.unwrap_or_else(|| "default".to_owned());
+
+    // 1. One module decision: what the policy grants this subject of what
+    // was asked, signed exactly (the prepared token, then the signature
+    // attached), or the policy's denial with nothing signed.
+    let mut claims = json!({
+        "sub": subject,
+        "aud": audience,
+        "cnf": { "jwk": subject_key },
+        "caps": capabilities,
+    });
+    if let (Some(plan_id), Value::Object(members)) = (&plan_id, &mut claims) {
+        members.insert("plan_id".to_owned(), Value::String(plan_id.clone()));
+    }
+    let entropy = entropy::<ISSUE_ENTROPY_BYTES>().map_err(|err| ApiError::from_host(&err))?;
+    let mut request = json!({
+        "issuer": gw.config.issuer,
+        "now": now(),
+        "entropy": b64::encode(&entropy),
+        "claims": claims,
+        "policy": live.policy,
+    });
+    if let Value::Object(members) = &mut request {
+        if let Some(ttl) = requested_ttl {
+            members.insert("ttl".to_owned(), Value::from(ttl));
+        }
+        if let Some(attributes) = attributes {
+            members.insert("attributes".to_owned(), Value::Object(attributes));
+        }
+    }
+    let issued = gw
+        .module
+        .call_signed(
+            gw.ops.issue,
+            "issue",
+            Arc::clone(&live.key.signer),
+            live.key.public_jwk.clone(),
+            request,
+            "token",
+        )
+        .await
+        .map_err(|err| match err {
+            // The policy could not decide within its budget: no grant.
+            CallError::Rejected {
+                code,
+                message,
+                path,
+            } if code == "policy_budget_exceeded" => {
+                ApiError::new(StatusCode::FORBIDDEN, code, message).at(path)
+            }
+            // The issuing key and the policy are checked at start-up, so a
+            // refusal here is about what the client sent: its key, its
+            // claims, its attributes.
+            CallError::Rejected {
+                code,
+                message,
+                path,
+            } => ApiError::bad_request(&code, message).at(path),
+            CallError::Failed(err) => err,
+        })?;
+    if issued.get("decision").and_then(Value::as_str) != Some("granted") {
+        let code = text(&issued, "code").unwrap_or("denied");
+        let reason = text(&issued, "reason").unwrap_or("the policy denied the request");
+        return Err(ApiError::new(StatusCode::FORBIDDEN, code, reason)
+            .with("rule", issued.get("rule").cloned().unwrap_or(Value::Null)));
+    }
+    let granted = issued
+        .get("capabilities")
+        .cloned()
+        .ok_or_else(|| bad_module_response("issue", "capabilities"))?;
+    let ttl = issued
+        .get("ttl")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| bad_module_response("issue", "ttl"))?;
+    let jti = text(&issued, "jti")
+        .ok_or_else(|| bad_module_response("issue", "jti"))?
+        .to_owned();
+    let iat = issued
+        .get("iat")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| bad_module_response("issue", "iat"))?;
+    let exp = issued
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| bad_module_response("issue", "exp"))?;
+
+    // 2. Record it before handing it out: a token the store does not know
+    // cannot be listed, and the client gets a 500 instead of it.
+    let mut scopes = json!({ "caps": granted, "aud": audience });
+    if let (Some(plan_id), Value::Object(members)) = (&plan_id, &mut scopes) {
+        members.insert("plan_id".to_owned(), Value::String(plan_id.clone()));
+    }
+    let row = TokenRow {
+        token_id: jti.clone(),
+        workspace_id: workspace.clone(),
+        issued_to: subject.clone(),
+        granted_by: ADMIN_PRINCIPAL.to_owned(),
+        parent_token_id: None,
+        scopes,
+        valid_until: Some(exp),
+        revoked_at: None,
+        created_at: iat,
+        token_sha256: issued
+            .get("token")
+            .and_then(Value::as_str)
+            .map(token_sha256),
+    };
+    let event = issued
+        .get("audit")
+        .and_then(AuditEvent::from_module)
+        .ok_or_else(|| bad_module_response("issue", "audit"))?;
+    blocking(gw, move |store| store.insert_token(&row, &event)).await?;
+
+    let body = json!({
+        "token": issued.get("token"),
+        "jti": jti,
+        "kid": issued.get("kid"),
+        "subject": subject,
+        "audience": audience,
+        "workspace_id": workspace,
+        "capabilities": granted,
+        "issued_at": iat,
+        "expires_at": exp,
+        "expires_in_seconds": ttl,
+        "narrowed": issued.get("narrowed"),
+        "matched_rules": issued.get("matched_rules"),
+    });
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// The capability a seed document's tier names: core's mapping
+/// (`Capability::tier`), linked natively.
+pub(super) fn tier(scope: &str) -> Result<Value, ApiError> {
+    let cap = captoken_core::Capability::tier(scope).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_value",
+            format!("`scope` must be `READ`, `USER`, `INPUT` or `service:<name>`, not `{scope}`"),
+        )
+    })?;
+    serde_json::to_value(&cap).map_err(|err| ApiError::internal("host_json", err.to_string()))
+}
+
+/// `POST /v1/tokens/verify`: the module verifies, the store says whether any
+/// id of the chain is revoked; then, if asked, the holder's proof of
+/// possession (`proof`) is checked and the token's single use (`single_use`)
+/// is spent, each through the store's replay guard.
+pub(super) async fn verify(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let gw = &*gateway.inner;
+    let live = gateway.live();
+    let bytes = body::read(&headers, body, gw.config.max_body_bytes).await?;
+    let mut fields = Fields::parse(&bytes)?;
+    let token = fields.string("token", gw.config.max_body_bytes)?;
+    let audience = fields.opt_string("audience", MAX_ID_BYTES)?;
+    let single_use = fields.opt_bool("single_use")?;
+    let proof = fields.opt_string("proof", gw.config.max_body_bytes)?;
+    let pop_audience = fields.opt_string("pop_audience", MAX_ID_BYTES)?;
+    let nonce = fields.opt_string("nonce", MAX_ID_BYTES)?;
+    let request_hash = fields.opt_string("request_hash", MAX_ID_BYTES)?;
+    let max_age = fields.opt_positive("max_age", MAX_POP_AGE)?;
+    fields.done()?;
+    if proof.is_none()
+        && (pop_audience.is_some()
+            || nonce.is_some()
+            || request_hash.is_some()
+            || max_age.is_some())
+    {
+        return Err(ApiError::bad_request(
+            "missing_field",
+            "`pop_audience`, `nonce`, `request_hash` and `max_age` qualify a `proof`, which is missing",
+        ));
+    }
+    // One module call: the token, and the proof of possession with it.
+    let at = now();
+    let proof = proof.map(|proof| {
+        let mut check = json!({ "proof": proof });
+        if let Value::Object(members) = &mut check {
+            // The proof is addressed to this verifier: by default (the
+            // module's) the audience the token is verified for.
+            for (name, value) in [
+                ("audience", pop_audience),
+                ("nonce", nonce),
+                ("request_hash", request_hash),
+            ] {
+                if let Some(value) = value {
+                    members.insert(name.to_owned(), Value::String(value));
+                }
+            }
+            if let Some(max_age) = max_age {
+                members.insert("max_age".to_owned(), Value::from(max_age));
+            }
+        }
+        check
+    });
+    let verified = verify_token_at(
+        gw,
+        live.key.trusted(),
+        token.clone(),
+        audience.clone(),
+        proof,
+        at,
+    )
+    .await?;
+
+    let presented = match verified.get("proof") {
+        None => Value::Null,
+        Some(checked) => {
+            let replay = checked
+                .get("replay")
+                .ok_or_else(|| bad_module_response("verify", "proof.replay"))?;
+            let (Some(key), Some(exp)) = (
+                text(replay, "key"),
+                replay.get("exp").and_then(Value::as_i64),
+            ) else {
+                return Err(bad_module_response(
+                    "verify",
+                    "proof.replay.key, proof.replay.exp",
+                ));
+            };
+            let chain = chain_ids(&verified)?;
+            spend(
+                gw,
+                vec![key.to_owned()],
+                chain,
+                exp,
+                at,
+                "this proof of possession was presented before",
+            )
+            .await?;
+            json!({
+                "kid": checked.get("kid"),
+                "aud": checked.get("aud"),
+                "iat": checked.get("iat"),
+                "nonce": checked.get("nonce"),
+                "request_hash": checked.get("request_hash"),
+            })
+        }
+    };
+    if single_use {
+        // The whole chain is spent: the grant the issuer made can be used
+        // once, whichever delegation of it is presented (otherwise a holder
+        // could mint itself a fresh child per use).
+        let chain = chain_ids(&verified)?;
+        let keys = chain.iter().map(|id| format!("token:{id}")).collect();
+        let exp = verified
+            .get("claims")
+            .and_then(|claims| claims.get("exp"))
+            .and_then(Value::as_i64)
+            .ok_or_else(|| bad_module_response("verify", "claims.exp"))?;
+        spend(
+            gw,
+            keys,
+            chain,
+            exp,
+            at,
+            "this single-use token (or one it was delegated from) was used before",
+        )
+        .await?;
+    }
+
+    let claims = verified.get("claims").cloned().unwrap_or(Value::Null);
+    let body = json!({
+        "valid": true,
+        "jti": claims.get("jti"),
+        "id": verified.get("id"),
+        "sub": claims.get("sub"),
+        "root_sub": verified.get("root_sub"),
+        "audience": claims.get("aud"),
+        "scope": claims.get("caps"),
+        "issued_at": claims.get("iat"),
+        "expires_at": claims.get("exp"),
+        "subject_public_key": claims.get("cnf").and_then(|cnf| cnf.get("jwk")),
+        "depth": verified.get("depth"),
+        "chain": verified.get("chain"),
+        "claims": claims,
+        "single_use": single_use,
+        "proof": presented,
+    });
+    Ok(axum::Json(body).into_response())
+}
+
+/// Records a use of `keys` in the replay guard, kept until `exp` plus the
+/// largest leeway any verifier allows: 401 `replayed` if any was seen
+/// before, 401 `revoked` if an id of `chain` was revoked since the token was
+/// verified (checked in the same transaction, so a revocation acknowledged
+/// before the spend always wins).
+pub(super) async fn spend(
+    gw: &Inner,
+    keys: Vec<String>,
+    chain: Vec<String>,
+    exp: i64,
+    at: i64,
+    replayed: &str,
+) -> Result<(), ApiError> {
+    let until = exp.saturating_add(MAX_LEEWAY);
+    let own = chain.last().cloned().unwrap_or_default();
+    let outcome = blocking(gw, move |store| store.spend(&keys, &chain, until, at)).await?;
+    match outcome {
+        Spend::Fresh => Ok(()),
+        Spend::Replayed => Err(ApiError::unauthorized("replayed", replayed)),
+        Spend::Revoked(id) => Err(revoked_error(&id, &own)),
+    }
+}
+
+/// Verifies `token` and refuses it if any `jti` of its chain is revoked.
+pub(super) async fn verify_token(
+    gw: &Inner,
+    jwks: Value,
+    token: String,
+    audience: Option<String>,
+) -> Result<Value, ApiError> {
+    verify_token_at(gw, jwks, token, audience, None, now()).await
+}
+
+/// [`verify_token`] at `now`, with a proof of possession (`verify`'s
+/// `proof` member) checked in the same module call.
+pub(super) async fn verify_token_at(
+    gw: &Inner,
+    jwks: Value,
+    token: String,
+    audience: Option<String>,
+    proof: Option<Value>,
+    now: i64,
+) -> Result<Value, ApiError> {
+    let mut request = json!({
+        "token": token,
+        "jwks": jwks,
+        "issuer": gw.config.issuer,
+        "audience": audience.unwrap_or_else(|| gw.config.audience.clone()),
+        "now": now,
+    });
+    if let (Some(proof), Value::Object(members)) = (proof, &mut request) {
+        members.insert("proof".to_owned(), proof);
+    }
+    let verified = gw
+        .module
+        .call(gw.ops.verify, "verify", request)
+        .await
+        .map_err(|err| match err {
+            CallError::Rejected {
+                code,
+                message,
+                path,
+            } => ApiError::unauthorized(&code, message).at(path),
+            CallError::Failed(err) => err,
+        })?;
+    let ids = chain_ids(&verified)?;
+    let own = ids.last().cloned().unwrap_or_default();
+    let revoked = blocking(gw, move |store| {
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        Ok(store.first_revoked(&refs)?.map(str::to_owned))
+    })
+    .await?;
+    match revoked {
+        None => Ok(verified),
+        Some(id) => Err(revoked_error(&id, &own)),
+    }
+}
+
+pub(super) fn revoked_error(id: &str, own: &str) -> ApiError {
+    if id == own {
+        ApiError::unauthorized("revoked", format!("token `{id}` has been revoked"))
+    } else {
+        ApiError::unauthorized(
+            "revoked",
+            format!(
+                "token `{id}`, an ancestor of this one in its delegation chain, has been revoked"
+            ),
+        )
+    }
+}
+
+/// The ids of a verified token's chain, root first, the token's own last:
+/// the module's `chain` lists the ancestors, each with its id
+/// (docs/FORMAT.md: a delegated token's id is scoped under its parent's, so
+/// a copied `jti` cannot collide), and `id` is the token's own. A link
+/// without one fails closed.
+pub(super) fn chain_ids(verified: &Value) -> Result<Vec<String>, ApiError> {
+    let mut ids: Vec<String> = Vec::new();
+    for link in verified
+        .get("chain")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad_module_response("verify", "chain"))?
+    {
+        let id = text(link, "id").ok_or_else(|| bad_module_response("verify", "chain[].id"))?;
+        ids.push(id.to_owned());
+    }
+    let own = text(verified, "id").ok_or_else(|| bad_module_response("verify", "id"))?;
+    ids.push(own.to_owned());
+    Ok(ids)
+}
