@@ -1,0 +1,212 @@
+//! Revocations (`sec_revocations`): by id, down the delegation edges, and
+//! the snapshot a signed revocation list is made from.
+
+use super::*;
+
+impl Store {
+    /// Revokes the token `id` names: lists its id in `sec_revocations`
+    /// (which every verify consults for every id of a chain), marks its row
+    /// and its recorded descendants' rows revoked, bumps the revocation
+    /// list's `seq`, and appends `event` (`token_revoked`, or
+    /// `agent.capability.revoked`) with `{id, reason}`. Durable when this
+    /// returns.
+    ///
+    /// `id` is what verify reports (docs/FORMAT.md "Delegation"): a
+    /// recorded token's id; a bare `jti` that exactly one recorded
+    /// delegated token ends in (revoking that token, never a namesake
+    /// elsewhere); or a delegated token's id below a recorded root (a child
+    /// its holder minted and never recorded). Anything else is refused, not
+    /// listed silently where it would revoke nothing.
+    ///
+    /// # Errors
+    ///
+    /// `unknown_token` when `id` names no recorded token; `ambiguous_id`
+    /// with the candidates when a bare `jti` names several; `store_error`,
+    /// or the module's code if it cannot make the audit record. Nothing is
+    /// revoked then.
+    pub fn revoke(
+        &self,
+        id: &str,
+        by: &str,
+        reason: Option<&str>,
+        now: i64,
+        event: &str,
+    ) -> Result<Revocation, StoreError> {
+        let reason = reason.unwrap_or(DEFAULT_REASON);
+        self.write(|tx, auditor| {
+            let (jti, known_token) = resolve_id(tx, id)?;
+            let jti = jti.as_str();
+            let inserted = tx.execute(
+                "INSERT INTO sec_revocations (jti, revoked_at, revoked_by_principal_id, reason)
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (jti) DO NOTHING",
+                params![jti, now, by, reason],
+            )?;
+            let revoked_at: i64 = tx.query_row(
+                "SELECT revoked_at FROM sec_revocations WHERE jti = ?1",
+                [jti],
+                |row| row.get(0),
+            )?;
+            let rows_marked = tx.execute(
+                "WITH RECURSIVE family (id) AS (
+                     SELECT ?1
+                     UNION SELECT t.token_id FROM sec_capability_tokens t JOIN family f ON t.parent_token_id = f.id
+                 )
+                 UPDATE sec_capability_tokens SET revoked_at = ?2
+                 WHERE token_id IN family AND revoked_at IS NULL",
+                params![jti, revoked_at],
+            )?;
+            if inserted > 0 {
+                tx.execute(
+                    "UPDATE sec_revocation_list_state SET seq = seq + 1 WHERE id = 1",
+                    [],
+                )?;
+                // The shape of the core's `audit::data::token_revoked`.
+                let data = serde_json::json!({ "id": jti, "reason": reason });
+                append_audit(tx, auditor, now, &AuditEvent::new(event, data))?;
+            }
+            Ok(Revocation {
+                id: jti.to_owned(),
+                revoked_at,
+                already_revoked: inserted == 0,
+                known_token,
+                rows_marked,
+            })
+        })
+    }
+
+    /// The signed revocation list's `seq` alone (a cheap freshness check).
+    ///
+    /// # Errors
+    ///
+    /// `store_error`.
+    pub fn revocation_seq(&self) -> Result<i64, StoreError> {
+        Ok(lock(&self.reader).query_row(
+            "SELECT seq FROM sec_revocation_list_state WHERE id = 1",
+            [],
+            |row| row.get(0),
+        )?)
+    }
+
+    /// What the signed revocation list publishes: its `seq` (raised by
+    /// every new revocation, never lowered) and the revoked ids, leaving
+    /// out those of tokens this gateway issued that expired more than
+    /// `grace` seconds before `now` (a verifier refuses them as expired
+    /// anyway, and the list stays bounded).
+    ///
+    /// # Errors
+    ///
+    /// `store_error`.
+    pub fn revocation_list(&self, now: i64, grace: i64) -> Result<RevocationSnapshot, StoreError> {
+        let mut conn = lock(&self.reader);
+        // One snapshot for both reads, so `seq` matches the entries.
+        let tx = conn.transaction()?;
+        let seq: i64 = tx.query_row(
+            "SELECT seq FROM sec_revocation_list_state WHERE id = 1",
+            [],
+            |row| row.get(0),
+        )?;
+        let entries = {
+            let mut statement = tx.prepare_cached(
+                // A delegated id (`root.child…`) expires no later than its
+                // root, so the root's row bounds it too, recorded or not.
+                "SELECT r.jti, r.revoked_at, r.reason FROM sec_revocations r
+                 LEFT JOIN sec_capability_tokens t ON t.token_id =
+                     CASE WHEN instr(r.jti, '.') > 0 THEN substr(r.jti, 1, instr(r.jti, '.') - 1)
+                          ELSE r.jti END
+                 WHERE t.valid_until IS NULL OR t.valid_until > ?1
+                 ORDER BY r.jti",
+            )?;
+            let rows = statement.query_map([now.saturating_sub(grace)], |row| {
+                Ok(RevokedId {
+                    id: row.get(0)?,
+                    revoked_at: row.get(1)?,
+                    reason: row.get(2)?,
+                })
+            })?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        };
+        tx.commit()?;
+        Ok(RevocationSnapshot { seq, entries })
+    }
+
+    /// The first of `jtis` that is revoked, if any.
+    ///
+    /// # Errors
+    ///
+    /// `store_error`: the caller must then refuse the token, not accept it.
+    pub fn first_revoked<'a>(&self, jtis: &[&'a str]) -> Result<Option<&'a str>, StoreError> {
+        let conn = lock(&self.reader);
+        let mut statement = conn.prepare_cached("SELECT 1 FROM sec_revocations WHERE jti = ?1")?;
+        for jti in jtis {
+            if statement.exists([jti])? {
+                return Ok(Some(jti));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The id a revocation of `id` revokes, and whether it is a recorded
+/// token's (see [`Store::revoke`]).
+pub(super) fn resolve_id(tx: &Transaction<'_>, id: &str) -> Result<(String, bool), StoreError> {
+    let recorded = |token_id: &str| -> Result<bool, StoreError> {
+        Ok(tx
+            .query_row(
+                "SELECT 1 FROM sec_capability_tokens WHERE token_id = ?1",
+                [token_id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    };
+    if recorded(id)? {
+        return Ok((id.to_owned(), true));
+    }
+    match id.split_once('.') {
+        // A delegated token's id: revocable when its root is ours.
+        Some((root, _)) if recorded(root)? => Ok((id.to_owned(), false)),
+        Some(_) => Err(StoreError::UnknownToken(id.to_owned())),
+        // A bare `jti`: the recorded delegated tokens whose id ends in it.
+        None => {
+            let suffix = format!(".{id}");
+            let mut statement = tx.prepare_cached(
+                "SELECT token_id FROM sec_capability_tokens
+                 WHERE parent_token_id IS NOT NULL AND substr(token_id, -?2) = ?1
+                 ORDER BY token_id LIMIT 11",
+            )?;
+            let candidates = statement
+                .query_map(
+                    params![suffix, i64::try_from(suffix.len()).unwrap_or(i64::MAX)],
+                    |row| row.get::<_, String>(0),
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+            match candidates.as_slice() {
+                [] => Err(StoreError::UnknownToken(id.to_owned())),
+                [one] => Ok((one.clone(), true)),
+                _ => Err(StoreError::AmbiguousId {
+                    id: id.to_owned(),
+                    candidates,
+                }),
+            }
+        }
+    }
+}
+
+/// The first of `ids` listed in `sec_revocations`, read inside `tx`.
+pub(super) fn revoked_in(
+    tx: &Transaction<'_>,
+    ids: &[String],
+) -> Result<Option<String>, StoreError> {
+    for id in ids {
+        let revoked = tx
+            .query_row("SELECT 1 FROM sec_revocations WHERE jti = ?1", [id], |_| {
+                Ok(())
+            })
+            .optional()?
+            .is_some();
+        if revoked {
+            return Ok(Some(id.clone()));
+        }
+    }
+    Ok(None)
+}

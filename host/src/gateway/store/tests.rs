@@ -1,0 +1,495 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+use super::*;
+use serde_json::json;
+use std::sync::{Arc, OnceLock};
+
+fn auditor() -> Auditor {
+    static RUNTIME: OnceLock<Arc<crate::Runtime>> = OnceLock::new();
+    let runtime = RUNTIME.get_or_init(|| Arc::new(crate::Runtime::embedded().unwrap()));
+    Auditor::new(Arc::clone(runtime)).unwrap()
+}
+
+fn open(path: &Path) -> Result<Store, StoreError> {
+    Store::open(path, auditor())
+}
+
+fn issued(id: &str) -> AuditEvent {
+    AuditEvent::new("token_issued", json!({ "jti": id }))
+}
+
+fn row(id: &str, parent: Option<&str>, principal: &str, until: i64) -> TokenRow {
+    TokenRow {
+        token_id: id.to_owned(),
+        workspace_id: "default".to_owned(),
+        issued_to: principal.to_owned(),
+        granted_by: "admin".to_owned(),
+        parent_token_id: parent.map(str::to_owned),
+        scopes: json!({ "caps": [] }),
+        valid_until: Some(until),
+        revoked_at: None,
+        created_at: 100,
+        token_sha256: Some(format!("digest of {id}")),
+    }
+}
+
+#[test]
+fn the_revocation_list_drops_ids_once_their_root_has_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("s.db")).unwrap();
+    store
+        .insert_token(&row("root", None, "alice", 1000), &issued("x"))
+        .unwrap();
+    // The root itself, and a delegated child never recorded here; an id
+    // this store never issued names nothing and is refused.
+    for id in ["root", "root.child"] {
+        store
+            .revoke(id, "admin", None, 500, "token_revoked")
+            .unwrap();
+    }
+    let err = store
+        .revoke("stranger", "admin", None, 500, "token_revoked")
+        .unwrap_err();
+    assert_eq!(err.code(), "unknown_token");
+    // One from an older gateway, which listed whatever it was given.
+    lock(&store.writer)
+        .execute_batch(
+            "INSERT INTO sec_revocations VALUES ('stranger', 500, 'admin', NULL);
+             UPDATE sec_revocation_list_state SET seq = seq + 1;",
+        )
+        .unwrap();
+    let ids = |now| -> Vec<String> {
+        store
+            .revocation_list(now, 300)
+            .unwrap()
+            .entries
+            .into_iter()
+            .map(|e| e.id)
+            .collect()
+    };
+    assert_eq!(ids(900), ["root", "root.child", "stranger"]);
+    // Past the root's expiry plus the grace, nothing of its chain can be
+    // accepted anywhere: its entries go; the stranger's stays.
+    assert_eq!(ids(1299), ["root", "root.child", "stranger"]);
+    assert_eq!(ids(1300), ["stranger"]);
+    assert_eq!(store.revocation_list(1300, 300).unwrap().seq, 3);
+    assert_eq!(store.revocation_seq().unwrap(), 3);
+}
+
+/// What makes an acknowledged write survive power loss, not only a
+/// killed process (which the crash test covers, and which keeps the
+/// page cache): WAL with every commit fsynced.
+#[test]
+fn every_connection_commits_durably() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("s.db")).unwrap();
+    for conn in [&store.writer, &store.reader] {
+        let conn = lock(conn);
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        let sync: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!((mode.as_str(), sync), ("wal", 2), "2 is FULL");
+    }
+}
+
+#[test]
+fn migrates_once_and_refuses_a_newer_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    drop(store);
+    // Opening again does not re-run migration 1 (it would fail on
+    // CREATE TABLE).
+    drop(open(&path).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch("PRAGMA user_version = 99").unwrap();
+    drop(conn);
+    let err = open(&path).unwrap_err();
+    assert_eq!(err.code(), "store_too_new");
+}
+
+#[test]
+fn revoking_a_parent_marks_its_descendants_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("s.db")).unwrap();
+    store
+        .insert_token(&row("p", None, "alice", 1000), &issued("x"))
+        .unwrap();
+    store
+        .insert_token(&row("c", Some("p"), "bob", 1000), &issued("x"))
+        .unwrap();
+    store
+        .insert_token(&row("other", None, "alice", 1000), &issued("x"))
+        .unwrap();
+    let first = store
+        .revoke("p", "admin", Some("lost"), 500, "token_revoked")
+        .unwrap();
+    assert_eq!(
+        first,
+        Revocation {
+            id: "p".to_owned(),
+            revoked_at: 500,
+            already_revoked: false,
+            known_token: true,
+            rows_marked: 2
+        }
+    );
+    let again = store
+        .revoke("p", "admin", None, 600, "token_revoked")
+        .unwrap();
+    assert!(again.already_revoked);
+    assert_eq!(again.revoked_at, 500);
+    assert_eq!(again.rows_marked, 0);
+    assert_eq!(store.first_revoked(&["x", "c", "p"]).unwrap(), Some("p"));
+    assert_eq!(store.first_revoked(&["other"]).unwrap(), None);
+    let unknown = store
+        .revoke("never-issued", "admin", None, 700, "token_revoked")
+        .unwrap_err();
+    assert_eq!(unknown.code(), "unknown_token");
+}
+
+#[test]
+fn a_bare_jti_revokes_the_one_recorded_token_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("s.db")).unwrap();
+    for (id, parent) in [
+        ("r1", None),
+        ("r2", None),
+        ("r1.kid", Some("r1")),
+        ("r1.twin", Some("r1")),
+        ("r2.twin", Some("r2")),
+    ] {
+        store
+            .insert_token(&row(id, parent, "alice", 1000), &issued(id))
+            .unwrap();
+    }
+    // A delegated token's bare jti: its one recorded token is revoked,
+    // by its id, which is what verify checks.
+    let done = store
+        .revoke("kid", "admin", None, 500, "token_revoked")
+        .unwrap();
+    assert_eq!((done.id.as_str(), done.known_token), ("r1.kid", true));
+    assert_eq!(
+        store.first_revoked(&["r1", "r1.kid"]).unwrap(),
+        Some("r1.kid")
+    );
+    // Two recorded tokens have it: refused, naming both; nothing listed.
+    let ambiguous = store.revoke("twin", "admin", None, 500, "token_revoked");
+    assert!(
+        matches!(&ambiguous, Err(StoreError::AmbiguousId { candidates, .. })
+            if candidates == &["r1.twin", "r2.twin"]),
+        "{ambiguous:?}"
+    );
+    assert_eq!(
+        store
+            .first_revoked(&["twin", "r1.twin", "r2.twin"])
+            .unwrap(),
+        None
+    );
+    // A full id under a recorded root, recorded or not, is taken as it is.
+    assert!(
+        store
+            .revoke("r2.twin", "admin", None, 500, "token_revoked")
+            .unwrap()
+            .known_token
+    );
+    let unrecorded = store
+        .revoke("r2.minted.offline", "admin", None, 500, "token_revoked")
+        .unwrap();
+    assert!(!unrecorded.known_token);
+    // Under a root this store never recorded, or naming nothing: refused.
+    for id in ["elsewhere.kid", "nothing"] {
+        let err = store
+            .revoke(id, "admin", None, 500, "token_revoked")
+            .unwrap_err();
+        assert_eq!(err.code(), "unknown_token", "{id}");
+    }
+}
+
+#[test]
+fn lists_only_active_tokens_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("s.db")).unwrap();
+    store
+        .insert_token(&row("live", None, "alice", 1000), &issued("x"))
+        .unwrap();
+    store
+        .insert_token(&row("old", None, "alice", 50), &issued("x"))
+        .unwrap();
+    store
+        .insert_token(&row("gone", None, "alice", 1000), &issued("x"))
+        .unwrap();
+    store
+        .insert_token(&row("bobs", None, "bob", 1000), &issued("x"))
+        .unwrap();
+    store
+        .revoke("gone", "admin", None, 60, "token_revoked")
+        .unwrap();
+    let ids = |rows: Vec<TokenRow>| rows.into_iter().map(|r| r.token_id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.tokens_of("alice", None, 100, false, 100).unwrap()),
+        ["live"]
+    );
+    assert_eq!(
+        ids(store.tokens_of("alice", None, 100, true, 100).unwrap()),
+        ["gone", "live", "old"]
+    );
+    assert!(
+        store
+            .tokens_of("alice", Some("w2"), 100, true, 100)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn audit_log_is_append_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("s.db")).unwrap();
+    let conn = lock(&store.writer);
+    conn.execute(
+        "INSERT INTO audit_events (seq, prev_hash, hash, event, record, created_at)
+         VALUES (1, '', 'h1', 'e', '{}', 1)",
+        [],
+    )
+    .unwrap();
+    assert!(
+        conn.execute("UPDATE audit_events SET event = 'x'", [])
+            .is_err()
+    );
+    assert!(conn.execute("DELETE FROM audit_events", []).is_err());
+}
+
+fn audit_rows(store: &Store) -> Vec<(i64, String)> {
+    let conn = lock(&store.reader);
+    let mut statement = conn
+        .prepare("SELECT seq, event FROM audit_events ORDER BY seq")
+        .unwrap();
+    statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Bumped by every commit of another connection to the file.
+fn data_version(conn: &Connection) -> i64 {
+    conn.query_row("PRAGMA data_version", [], |row| row.get(0))
+        .unwrap()
+}
+
+fn keys(ids: &[&str]) -> Vec<String> {
+    ids.iter().map(|id| (*id).to_owned()).collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn the_store_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = open(&path).unwrap();
+    store
+        .insert_token(&row("p", None, "alice", 1000), &issued("p"))
+        .unwrap();
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&dir.path().join("s.db-wal")), 0o600);
+    assert_eq!(mode(&dir.path().join("s.db-shm")), 0o600);
+    drop(store);
+    // An older gateway's world-readable files are made private.
+    for name in ["s.db", "s.db-wal"] {
+        let file = dir.path().join(name);
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+    let _store = open(&path).unwrap();
+    assert_eq!(mode(&path), 0o600);
+}
+
+#[test]
+fn a_replay_is_answered_from_a_read_and_only_a_first_use_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = open(&path).unwrap();
+    let watcher = Connection::open(&path).unwrap();
+    let chain = keys(&["root", "root.child"]);
+    let before = data_version(&watcher);
+    assert_eq!(
+        store.spend(&chain, &chain, 1400, 1000).unwrap(),
+        Spend::Fresh
+    );
+    let written = data_version(&watcher);
+    assert_ne!(written, before, "a first use is committed");
+    for _ in 0..3 {
+        assert_eq!(
+            store.spend(&chain, &chain, 1400, 1001).unwrap(),
+            Spend::Replayed
+        );
+    }
+    assert_eq!(data_version(&watcher), written, "replays wrote nothing");
+    // A sibling spent through the same grant: replayed, and nothing
+    // written, since the grant's entry outlives it.
+    let sibling = keys(&["root", "root.other"]);
+    assert_eq!(
+        store.spend(&sibling, &sibling, 1300, 1002).unwrap(),
+        Spend::Replayed
+    );
+    assert_eq!(data_version(&watcher), written);
+    // The parent itself, kept longer than its child: replayed, and its
+    // entry now kept as long as the parent could be presented.
+    let parent = keys(&["root"]);
+    assert_eq!(
+        store.spend(&parent, &parent, 2000, 1003).unwrap(),
+        Spend::Replayed
+    );
+    assert_ne!(data_version(&watcher), written);
+    store.purge_replay(1500, 100).unwrap();
+    assert_eq!(
+        store.spend(&parent, &parent, 2000, 1501).unwrap(),
+        Spend::Replayed
+    );
+}
+
+#[test]
+fn a_clock_stepped_forward_then_back_does_not_re_allow_a_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("s.db")).unwrap();
+    let chain = keys(&["t"]);
+    assert_eq!(
+        store.spend(&chain, &chain, 1400, 1000).unwrap(),
+        Spend::Fresh
+    );
+    // The clock jumps to 5000: the entry looks expired and is purged.
+    assert_eq!(store.purge_replay(5000, 100).unwrap(), 1);
+    // Back at 1001 the token is valid again, but its use stays spent.
+    assert_eq!(
+        store.spend(&chain, &chain, 1400, 1001).unwrap(),
+        Spend::Replayed
+    );
+    // A use kept longer than anything purged is told apart exactly.
+    let later = keys(&["u"]);
+    assert_eq!(
+        store.spend(&later, &later, 1401, 1001).unwrap(),
+        Spend::Fresh
+    );
+    // An expired entry alone does not block a new use of its key.
+    assert_eq!(
+        store.spend(&later, &later, 1500, 1402).unwrap(),
+        Spend::Fresh
+    );
+}
+
+#[test]
+fn the_replay_guard_is_purged_in_batches_oldest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("s.db")).unwrap();
+    for i in 0..25 {
+        let key = keys(&[&format!("k{i}")]);
+        let until = 100 + i;
+        assert_eq!(store.spend(&key, &key, until, 50).unwrap(), Spend::Fresh);
+    }
+    assert_eq!(store.purge_replay(200, 10).unwrap(), 10);
+    // The ten oldest went: a use kept until 109 is refused, 110 is not.
+    let old = keys(&["k9"]);
+    assert_eq!(store.spend(&old, &old, 109, 60).unwrap(), Spend::Replayed);
+    let kept = keys(&["k10"]);
+    assert_eq!(store.spend(&kept, &kept, 110, 60).unwrap(), Spend::Replayed);
+    let fresh = keys(&["new"]);
+    assert_eq!(store.spend(&fresh, &fresh, 110, 60).unwrap(), Spend::Fresh);
+    assert_eq!(store.purge_replay(200, 10).unwrap(), 10);
+    assert_eq!(store.purge_replay(200, 10).unwrap(), 6);
+    assert_eq!(store.purge_replay(200, 10).unwrap(), 0);
+}
+
+#[test]
+fn every_change_appends_one_linked_record_and_a_failed_change_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = open(&path).unwrap();
+    store
+        .insert_token(&row("p", None, "alice", 1000), &issued("p"))
+        .unwrap();
+    // The same token id again: the insert fails, and so no record.
+    assert!(
+        store
+            .insert_token(&row("p", None, "alice", 1000), &issued("p"))
+            .is_err()
+    );
+    store
+        .revoke("p", "admin", None, 500, "token_revoked")
+        .unwrap();
+    // Revoking again changes nothing and records nothing.
+    store
+        .revoke("p", "admin", None, 501, "token_revoked")
+        .unwrap();
+    // An event the module does not know is refused, with the change.
+    let err = store
+        .record_event(502, &AuditEvent::new("made_up", json!({})))
+        .unwrap_err();
+    assert_eq!(err.code(), "bad_request");
+    assert_eq!(
+        audit_rows(&store),
+        [
+            (0, "token_issued".to_owned()),
+            (1, "token_revoked".to_owned())
+        ]
+    );
+    let report = super::super::audit::verify_log(&path, &auditor(), None).unwrap();
+    assert!(
+        matches!(
+            report,
+            super::super::audit::AuditReport::Valid {
+                count: 2,
+                last_seq: 1,
+                ..
+            }
+        ),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn the_revocation_list_seq_rises_with_each_new_revocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("s.db")).unwrap();
+    assert_eq!(store.revocation_list(100, 0).unwrap().seq, 0);
+    store
+        .insert_token(&row("old", None, "alice", 50), &issued("old"))
+        .unwrap();
+    store
+        .revoke("old", "admin", Some("lost"), 40, "token_revoked")
+        .unwrap();
+    store
+        .insert_token(
+            &row("old.child", Some("old"), "bob", 50),
+            &issued("old.child"),
+        )
+        .unwrap();
+    store
+        .revoke("old.child", "admin", None, 41, "token_revoked")
+        .unwrap();
+    store
+        .revoke("old", "admin", None, 42, "token_revoked")
+        .unwrap();
+    let list = store.revocation_list(45, 0).unwrap();
+    assert_eq!(list.seq, 2);
+    assert_eq!(
+        list.entries
+            .iter()
+            .map(|e| e.id.as_str())
+            .collect::<Vec<_>>(),
+        ["old", "old.child"]
+    );
+    assert_eq!(list.entries[0].reason.as_deref(), Some("lost"));
+    assert_eq!(list.entries[1].reason.as_deref(), Some(DEFAULT_REASON));
+    // Long after `old` expired, its chain's entries are no longer
+    // published.
+    let later = store.revocation_list(1000, 300).unwrap();
+    assert_eq!(later.seq, 2);
+    assert!(later.entries.is_empty());
+}
