@@ -1,6 +1,6 @@
 //! Signed revocation lists, proofs of possession, the audit chain, refresh.
 
-use alloc::collections::BTreeSet;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -288,7 +288,7 @@ pub(super) fn refresh(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let trust = Trust::take(&mut f)?;
     let key = OpSigner::take(&mut f)?;
     let policy = Policy::from_value(&f.value("policy")?)?;
-    let attributes = super::tokens::read_attributes(&mut f)?;
+    let attributes = read_attributes(&mut f)?;
     let ttl = f.uint("ttl")?;
     let budget = read_budget(&mut f)?;
     let entropy = f.bytes("entropy")?;
@@ -326,4 +326,22 @@ pub(super) fn refresh(request: &[u8]) -> Result<Vec<u8>, OpError> {
     out.set("caps", caps);
     key.finish(&mut out, "token")?;
     respond(&out)
+}
+
+/// The optional `attributes` member: what the issuer knows of the subject,
+/// an object of strings that policy rules may match.
+fn read_attributes(f: &mut Fields) -> Result<BTreeMap<String, String>, OpError> {
+    let mut attributes = BTreeMap::new();
+    if let Some(v) = f.opt("attributes")? {
+        let Value::Object(map) = v else {
+            return Err(wrong_type("attributes", "an object of strings"));
+        };
+        for (name, value) in map {
+            let Value::String(value) = value else {
+                return Err(wrong_type(&format!("attributes.{name}"), "a string"));
+            };
+            attributes.insert(name, value);
+        }
+    }
+    Ok(attributes)
 }

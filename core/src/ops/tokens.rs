@@ -1,6 +1,6 @@
 //! Keys, tokens, authorization, delegation and `min()`.
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -71,58 +71,35 @@ pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let key = OpSigner::take(&mut f)?;
     let issuer = f.string("issuer")?;
     let now = f.int("now")?;
-    let policy = match f.opt("policy")? {
-        Some(doc) => Some((
-            Policy::from_value(&doc)?,
-            f.opt("attributes")?,
-            read_budget(&mut f)?,
-        )),
-        None => None,
-    };
-    let ttl = match policy {
-        Some(_) => f.opt_uint("ttl")?,
-        None => Some(f.uint("ttl")?),
+    let lifetime = match f.opt("policy")? {
+        Some(doc) => Lifetime::Decided(ThroughPolicy {
+            policy: Policy::from_value(&doc)?,
+            attributes: f.opt("attributes")?,
+            budget: read_budget(&mut f)?,
+            ttl: f.opt_uint("ttl")?,
+        }),
+        None => Lifetime::Given(f.uint("ttl")?),
     };
     let entropy = f.bytes("entropy")?;
     let mut claims = f.object("claims")?;
     f.done()?;
 
-    let mut decided = None;
-    let mut ttl = ttl;
-    if let Some((policy, attributes, budget)) = policy {
-        // The policy request `policy_evaluate` would be given, read by the
-        // same reader (so a fault has the same code and path): the claims'
-        // subject and capabilities, the caller's attributes and lifetime.
-        let (Some(sub), Some(caps)) = (claims.get("sub"), claims.get("caps")) else {
-            // What is missing is the claims' fault, said below.
-            return Err(TokenRequest::from_json(claims)
-                .map(|_| OpError::BadRequest("`claims` needs `sub` and `caps`".into()))
-                .map_err(TokenError::from)?);
-        };
-        let mut subject = object! { "id" => sub.clone() };
-        if let Some(attributes) = attributes {
-            subject.set("attributes", attributes);
+    let (ttl, decided) = match lifetime {
+        Lifetime::Given(ttl) => (ttl, None),
+        Lifetime::Decided(through) => {
+            let decision = through.decide(&claims)?;
+            let Decision::Granted {
+                capabilities, ttl, ..
+            } = &decision
+            else {
+                // A denial is the answer, and nothing is signed.
+                return respond(&Value::Object(decision.to_json()));
+            };
+            claims.insert("caps".into(), Capability::list_to_json(capabilities));
+            (*ttl, Some(decision.to_json()))
         }
-        let mut asked = object! { "subject" => subject, "capabilities" => caps.clone() };
-        if let Some(ttl) = ttl {
-            asked.set("ttl", ttl);
-        }
-        let decision = policy.evaluate(&PolicyRequest::from_value(&asked)?, budget)?;
-        match &decision {
-            Decision::Denied { .. } => return respond(&Value::Object(decision.to_json())),
-            Decision::Granted {
-                capabilities,
-                ttl: granted,
-                ..
-            } => {
-                claims.insert("caps".into(), Capability::list_to_json(capabilities));
-                ttl = Some(*granted);
-            }
-        }
-        decided = Some(decision.to_json());
-    }
+    };
     let claims = TokenRequest::from_json(claims).map_err(TokenError::from)?;
-    let ttl = ttl.ok_or_else(|| OpError::BadRequest("`ttl` is required".into()))?;
 
     let issued =
         TokenIssuer::new(&key, issuer).issue(claims, now, ttl, &mut SliceEntropy::new(&entropy))?;
@@ -147,22 +124,46 @@ pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
     respond(&out)
 }
 
-/// The optional `attributes` member: what the issuer knows of the subject,
-/// an object of strings that policy rules may match.
-pub(super) fn read_attributes(f: &mut Fields) -> Result<BTreeMap<String, String>, OpError> {
-    let mut attributes = BTreeMap::new();
-    if let Some(v) = f.opt("attributes")? {
-        let Value::Object(map) = v else {
-            return Err(wrong_type("attributes", "an object of strings"));
+/// How long an issued token lives: the `ttl` given, or what a policy
+/// decides (capping `ttl`, when one is asked for).
+enum Lifetime {
+    Given(u64),
+    Decided(ThroughPolicy),
+}
+
+/// An issue's policy members: the policy, what the issuer knows of the
+/// subject, the evaluation budget and the lifetime asked for.
+struct ThroughPolicy {
+    policy: Policy,
+    attributes: Option<Value>,
+    budget: u64,
+    ttl: Option<u64>,
+}
+
+impl ThroughPolicy {
+    /// The decision for the claims' subject asking for the claims' `caps`:
+    /// the policy request `policy_evaluate` would be given, read by the
+    /// same reader (so a fault has the same code and path).
+    fn decide(self, claims: &Map) -> Result<Decision, OpError> {
+        let (Some(sub), Some(caps)) = (claims.get("sub"), claims.get("caps")) else {
+            // Missing claims are the claims reader's to name.
+            TokenRequest::from_json(claims.clone()).map_err(TokenError::from)?;
+            return Err(OpError::BadRequest(
+                "`claims` needs `sub` and `caps`".into(),
+            ));
         };
-        for (name, value) in map {
-            let Value::String(value) = value else {
-                return Err(wrong_type(&format!("attributes.{name}"), "a string"));
-            };
-            attributes.insert(name, value);
+        let mut subject = object! { "id" => sub.clone() };
+        if let Some(attributes) = self.attributes {
+            subject.set("attributes", attributes);
         }
+        let mut asked = object! { "subject" => subject, "capabilities" => caps.clone() };
+        if let Some(ttl) = self.ttl {
+            asked.set("ttl", ttl);
+        }
+        Ok(self
+            .policy
+            .evaluate(&PolicyRequest::from_value(&asked)?, self.budget)?)
     }
-    Ok(attributes)
 }
 
 /// `{"event", "data"}`: what the host appends to its audit log for an
