@@ -78,7 +78,6 @@ pub(crate) struct NewRecord {
 #[derive(Clone)]
 pub struct Auditor {
     runtime: Arc<Runtime>,
-    append: fn(&[u8]) -> Result<Vec<u8>, captoken_core::OpError>,
     verify_op: u32,
 }
 
@@ -96,15 +95,7 @@ impl Auditor {
     ///
     /// `guest_bad_response` if the module lacks `audit_verify`.
     pub fn new(runtime: Arc<Runtime>) -> Result<Self, HostError> {
-        let append = captoken_core::OPERATIONS
-            .iter()
-            .find(|op| op.name == "audit_append")
-            .map(|op| op.run)
-            .ok_or_else(|| HostError::GuestBadResponse {
-                reason: "core has no operation `audit_append`".to_owned(),
-            })?;
         Ok(Self {
-            append,
             verify_op: runtime.op_id("audit_verify")?,
             runtime,
         })
@@ -129,8 +120,8 @@ impl Auditor {
         let request = serde_json::to_vec(&request).map_err(|err| HostError::BadRequestJson {
             reason: err.to_string(),
         })?;
-        let bytes =
-            (self.append)(&request).map_err(|err| HostError::from_error_object(&err.to_json()))?;
+        let bytes = captoken_core::ops::call_named("audit_append", &request)
+            .map_err(|err| HostError::from_error_object(&err.to_json()))?;
         let text = String::from_utf8(bytes).map_err(|err| HostError::GuestBadResponse {
             reason: format!("audit record is not utf-8: {err}"),
         })?;

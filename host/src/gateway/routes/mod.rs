@@ -169,11 +169,6 @@ fn store_error(err: StoreError) -> ApiError {
             format!("`{id}` is the jti of several recorded delegated tokens: revoke one by its id"),
         )
         .with("candidates", json!(candidates)),
-        // The store's writes call the module (audit records): a full
-        // instance pool is the same 503 as for any other module call.
-        err if err.code() == "host_busy" => {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, err.code(), err.to_string())
-        }
         err => ApiError::internal(err.code(), err.to_string()),
     }
 }

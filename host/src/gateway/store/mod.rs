@@ -69,8 +69,9 @@ pub enum StoreError {
         /// The newest schema this build can migrate to.
         known: i64,
     },
-    /// The module could not make an audit record: the change it would have
-    /// recorded is not made either.
+    /// `audit_append` (core's, linked natively) refused to make the record,
+    /// e.g. because the stored last record was tampered with: the change it
+    /// would have recorded is not made either.
     #[error("audit log: {0}")]
     Audit(HostError),
     /// The database would not switch to write-ahead logging.
