@@ -146,17 +146,20 @@ test('authorize and delegate through the JS API', () => {
   );
 });
 
+// Operators may drive any robot for two minutes, without personal data;
+// nobody touches robot:0.
+const policy = {
+  version: 1,
+  rules: [
+    { id: 'ops', effect: 'allow', subjects: { attributes: { role: ['operator'] } },
+      capabilities: [{ actions: ['drive'], resources: ['robot:*'] }],
+      required_constraints: { pii_access: false }, max_ttl: 120 },
+    { id: 'not-robot-0', effect: 'deny', subjects: { patterns: ['*'] },
+      capabilities: [{ actions: ['*'], resources: ['robot:0'] }] },
+  ],
+};
+
 test('policy: grant with required constraints, deny by rule, explain agrees', () => {
-  const policy = {
-    version: 1,
-    rules: [
-      { id: 'ops', effect: 'allow', subjects: { attributes: { role: ['operator'] } },
-        capabilities: [{ actions: ['drive'], resources: ['robot:*'] }],
-        required_constraints: { pii_access: false }, max_ttl: 120 },
-      { id: 'not-robot-0', effect: 'deny', subjects: { patterns: ['*'] },
-        capabilities: [{ actions: ['*'], resources: ['robot:0'] }] },
-    ],
-  };
   assert.equal(checkPolicy(policy).rules, 2);
   const request = { subject: { id: 'op-1', attributes: { role: 'operator' } }, capabilities: [{ actions: ['drive'], resources: ['robot:7'] }], ttl: 600 };
   const granted = evaluatePolicy(policy, request);
@@ -171,16 +174,6 @@ test('policy: grant with required constraints, deny by rule, explain agrees', ()
 
 test('issue through a policy signs what it grants, in one call, here or with a signer', async () => {
   const now = 1_700_000_000;
-  const policy = {
-    version: 1,
-    rules: [
-      { id: 'ops', effect: 'allow', subjects: { attributes: { role: ['operator'] } },
-        capabilities: [{ actions: ['drive'], resources: ['robot:*'] }],
-        required_constraints: { pii_access: false }, max_ttl: 120 },
-      { id: 'not-robot-0', effect: 'deny', subjects: { patterns: ['*'] },
-        capabilities: [{ actions: ['*'], resources: ['robot:0'] }] },
-    ],
-  };
   const asked = { ...claims, caps: [{ actions: ['drive'], resources: ['robot:7'] }] };
   const attributes = { role: 'operator' };
   const out = issue({ key: issuerKey.privateJwk, issuer: 'gw', claims: asked, now, policy, attributes });

@@ -93,6 +93,13 @@ fn policy_request(subject: &str) -> Value {
     })
 }
 
+/// An issue through the seed's policy of `caps` for `sub`, held by key 2.
+fn through_policy(sub: &str, caps: Value) -> Value {
+    json!({ "key": keygen(1)["private_jwk"], "issuer": ISS, "now": NOW, "entropy": b64(&[8; 16]),
+            "policy": policy_doc(),
+            "claims": { "sub": sub, "aud": AUD, "cnf": { "jwk": keygen(2)["public_jwk"] }, "caps": caps } })
+}
+
 fn verify_jti(token: &str) -> Value {
     ok("verify", &trust(token))["claims"]["jti"].clone()
 }
@@ -417,28 +424,32 @@ fn table() -> Vec<Row> {
         Row {
             name: "issue through a policy: granted, narrowed, capped",
             op: "issue",
-            request: json!({ "key": keygen(1)["private_jwk"], "issuer": ISS, "now": NOW, "ttl": 3600,
-                             "entropy": b64(&[8; 16]), "policy": policy_doc(),
-                             "claims": { "sub": "agent:planner", "aud": AUD, "cnf": { "jwk": keygen(2)["public_jwk"] },
-                                         "caps": policy_request("agent:planner")["capabilities"] } }),
+            request: with(
+                through_policy(
+                    "agent:planner",
+                    policy_request("agent:planner")["capabilities"].clone(),
+                ),
+                "ttl",
+                json!(3600),
+            ),
             expect: "ok",
         },
         Row {
             name: "issue through a policy: denied is a decision, nothing signed",
             op: "issue",
-            request: json!({ "key": keygen(1)["private_jwk"], "issuer": ISS, "now": NOW,
-                             "entropy": b64(&[8; 16]), "policy": policy_doc(),
-                             "claims": { "sub": "stranger", "aud": AUD, "cnf": { "jwk": keygen(2)["public_jwk"] },
-                                         "caps": policy_request("stranger")["capabilities"] } }),
+            request: through_policy(
+                "stranger",
+                policy_request("stranger")["capabilities"].clone(),
+            ),
             expect: "ok",
         },
         Row {
             name: "issue through a policy: a malformed capability is the policy reader's",
             op: "issue",
-            request: json!({ "key": keygen(1)["private_jwk"], "issuer": ISS, "now": NOW,
-                             "entropy": b64(&[8; 16]), "policy": policy_doc(),
-                             "claims": { "sub": "agent:planner", "aud": AUD, "cnf": { "jwk": keygen(2)["public_jwk"] },
-                                         "caps": [{ "actions": [], "resources": ["web:player"] }] } }),
+            request: through_policy(
+                "agent:planner",
+                json!([{ "actions": [], "resources": ["web:player"] }]),
+            ),
             expect: "bad_request",
         },
         Row {
