@@ -59,6 +59,7 @@
 //!   head (the last one the gateway published, logged elsewhere, or signed)
 //!   detects the rewrite.
 
+use crate::codes::ErrorCode;
 use alloc::format;
 use alloc::string::{String, ToString};
 
@@ -80,6 +81,7 @@ const MEMBERS: &[&str] = &["data", "event", "hash", "prev", "seq", "time", "v"];
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum EventKind {
     /// A token was issued (`token_issued`).
     TokenIssued,
@@ -143,6 +145,7 @@ impl fmt::Display for EventKind {
 /// Every variant but [`AuditError::Empty`] names the `seq` where the chain
 /// first went wrong; records before it verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AuditError {
     /// A record does not fit the record format (missing, mistyped or unknown
     /// member, unknown event, `v` not the event's version).
@@ -187,15 +190,20 @@ pub enum AuditError {
 
 impl AuditError {
     /// The stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            AuditError::BadRecord { .. } => "audit_bad_record",
-            AuditError::BadHash { .. } => "audit_bad_hash",
-            AuditError::BrokenLink { .. } => "audit_broken_link",
-            AuditError::BadSequence { .. } => "audit_bad_sequence",
-            AuditError::HeadMismatch { .. } => "audit_head_mismatch",
-            AuditError::Empty => "audit_empty_chain",
+            AuditError::BadRecord { .. } => ErrorCode::AuditBadRecord,
+            AuditError::BadHash { .. } => ErrorCode::AuditBadHash,
+            AuditError::BrokenLink { .. } => ErrorCode::AuditBrokenLink,
+            AuditError::BadSequence { .. } => ErrorCode::AuditBadSequence,
+            AuditError::HeadMismatch { .. } => ErrorCode::AuditHeadMismatch,
+            AuditError::Empty => ErrorCode::AuditEmptyChain,
         }
+    }
+
+    /// The stable code as its string: `self.error_code().as_str()`.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 
     /// The `seq` where the chain first went wrong, when known.
@@ -260,6 +268,7 @@ impl std::error::Error for AuditError {}
 /// built or changed by hand is checked by [`verify_chain`] like anything read
 /// from disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AuditRecord {
     /// Position in the log, contiguous from 0.
     pub seq: u64,
@@ -465,6 +474,7 @@ impl AuditChain {
 
 /// What a verified chain covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ChainSummary {
     /// `seq` of the first record. Not 0 means a segment was verified, whose
     /// start is only as trustworthy as the head it continues from.

@@ -12,6 +12,7 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 /// Why a base64url string was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum B64Error {
     /// A byte outside the base64url alphabet (includes `=`, `+`, `/`, whitespace).
     InvalidByte {

@@ -1,6 +1,7 @@
 //! The captoken claims set: registered JWT claims, the holder binding, and
 //! capabilities. Described for users in `docs/FORMAT.md`.
 
+use crate::codes::ErrorCode;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -32,6 +33,7 @@ const UNSAFE_NUMBERS: &str =
 
 /// Why a claims set was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClaimsError {
     /// `ver` is not a version this crate understands.
     UnsupportedVersion(String),
@@ -52,13 +54,18 @@ pub enum ClaimsError {
 
 impl ClaimsError {
     /// The stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            ClaimsError::UnsupportedVersion(_) => "unsupported_version",
-            ClaimsError::BadDate(_) => "bad_date",
-            ClaimsError::MissingExp => "missing_exp",
-            ClaimsError::Missing(_) | ClaimsError::Invalid { .. } => "bad_claims",
+            ClaimsError::UnsupportedVersion(_) => ErrorCode::UnsupportedVersion,
+            ClaimsError::BadDate(_) => ErrorCode::BadDate,
+            ClaimsError::MissingExp => ErrorCode::MissingExp,
+            ClaimsError::Missing(_) | ClaimsError::Invalid { .. } => ErrorCode::BadClaims,
         }
+    }
+
+    /// The stable code as its string: `self.error_code().as_str()`.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
     fn invalid(path: impl Into<String>, reason: impl fmt::Display) -> Self {
         ClaimsError::Invalid {
@@ -118,6 +125,7 @@ impl Audience {
 /// this version does not know are kept in `other`, and authorization fails
 /// closed on them.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Constraints {
     /// Domain patterns the holder may act on (`*.example.com`).
     pub domains: Option<Vec<String>>,
@@ -243,6 +251,7 @@ impl Constraints {
 /// actions on resource `*`; `service:<name>` is the resource of a
 /// service-to-service grant.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Capability {
     /// Actions, e.g. `drive`, or `*` for all.
     pub actions: Vec<String>,
@@ -253,6 +262,16 @@ pub struct Capability {
 }
 
 impl Capability {
+    /// `actions` on `resources` under `constraints`. Unchecked: a token
+    /// issuer or scope operation validates the lists it is handed.
+    pub fn new(actions: Vec<String>, resources: Vec<String>, constraints: Constraints) -> Self {
+        Capability {
+            actions,
+            resources,
+            constraints,
+        }
+    }
+
     /// Read a capability from JSON; `path` locates it in error messages.
     ///
     /// # Errors
@@ -380,6 +399,7 @@ impl<'de> Deserialize<'de> for Constraints {
 /// delegation needs the point (a field exponentiation it need not pay to
 /// check a bearer token), and [`Confirmation::key`] fails closed then.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Confirmation {
     x: [u8; 32],
 }
@@ -432,6 +452,7 @@ impl Confirmation {
 
 /// What the caller chooses when asking for a token; the issuer adds the rest.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct TokenRequest {
     /// Subject: who the token is for (principal id).
     pub sub: String,
@@ -449,6 +470,7 @@ pub struct TokenRequest {
 
 /// A complete claims set, as signed.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Claims {
     /// Schema version (`ver`).
     pub ver: u64,

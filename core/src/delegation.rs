@@ -9,6 +9,7 @@
 //! chain verifies offline from the root issuer's key set alone, and a child
 //! never allows what its parent does not.
 
+use crate::codes::ErrorCode;
 use alloc::format;
 use alloc::string::String;
 use core::fmt;
@@ -32,6 +33,7 @@ pub const CHAIN_SEPARATOR: char = '~';
 
 /// Why a delegation was refused, when minting or when verifying a chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DelegationError {
     /// The signer is not the key the parent token binds.
     NotHolder,
@@ -69,15 +71,20 @@ pub enum DelegationError {
 
 impl DelegationError {
     /// The stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            DelegationError::NotHolder => "delegation_not_holder",
-            DelegationError::TooDeep { .. } => "delegation_too_deep",
-            DelegationError::Escalation { .. } => "delegation_escalation",
-            DelegationError::BrokenLink { .. } => "delegation_broken_link",
-            DelegationError::ParentMismatch { .. } => "delegation_parent_mismatch",
-            DelegationError::Cycle { .. } => "delegation_cycle",
+            DelegationError::NotHolder => ErrorCode::DelegationNotHolder,
+            DelegationError::TooDeep { .. } => ErrorCode::DelegationTooDeep,
+            DelegationError::Escalation { .. } => ErrorCode::DelegationEscalation,
+            DelegationError::BrokenLink { .. } => ErrorCode::DelegationBrokenLink,
+            DelegationError::ParentMismatch { .. } => ErrorCode::DelegationParentMismatch,
+            DelegationError::Cycle { .. } => ErrorCode::DelegationCycle,
         }
+    }
+
+    /// The stable code as its string: `self.error_code().as_str()`.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }
 

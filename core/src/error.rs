@@ -4,6 +4,7 @@
 //! Rust (`code()`), JS (`err.code`), the raw ABI, HTTP bodies and the CLI.
 //! Codes are API: they are never renamed, only added.
 
+use crate::codes::ErrorCode;
 use alloc::string::String;
 use core::fmt;
 
@@ -35,6 +36,7 @@ impl fmt::Display for Part {
 
 /// Why a token could not be issued or was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenError {
     /// Longer than the configured limit; checked before anything else.
     TooLarge {
@@ -131,33 +133,38 @@ pub enum TokenError {
 
 impl TokenError {
     /// The stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            TokenError::TooLarge { .. } => "token_too_large",
-            TokenError::Malformed(_) => "malformed_token",
-            TokenError::Base64 { .. } => "bad_base64",
-            TokenError::Json { err, .. } => err.code(),
-            TokenError::UnsupportedAlg(_) => "unsupported_alg",
-            TokenError::BadTyp { .. } => "bad_typ",
-            TokenError::UntrustedKeyHeader(_) => "untrusted_key_header",
-            TokenError::UnknownCrit => "unknown_crit",
-            TokenError::BadHeader(_) => "bad_header",
-            TokenError::MissingKid => "missing_kid",
-            TokenError::UnknownKid(_) => "unknown_kid",
-            TokenError::KeyNotValid(_) => "key_not_valid",
-            TokenError::BadSignature => "bad_signature",
-            TokenError::Claims(err) => err.code(),
-            TokenError::Expired { .. } => "expired",
-            TokenError::NotYetValid { .. } => "not_yet_valid",
-            TokenError::IssuedInFuture { .. } => "issued_in_future",
-            TokenError::BadAudience { .. } => "bad_audience",
-            TokenError::BadIssuer { .. } => "bad_issuer",
-            TokenError::Key(err) => err.code(),
-            TokenError::Delegation(err) => err.code(),
-            TokenError::BadTtl(_) => "bad_ttl",
-            TokenError::EntropyUnavailable => "entropy_unavailable",
-            TokenError::SigningFailed => "signing_failed",
+            TokenError::TooLarge { .. } => ErrorCode::TokenTooLarge,
+            TokenError::Malformed(_) => ErrorCode::MalformedToken,
+            TokenError::Base64 { .. } => ErrorCode::BadBase64,
+            TokenError::Json { err, .. } => err.error_code(),
+            TokenError::UnsupportedAlg(_) => ErrorCode::UnsupportedAlg,
+            TokenError::BadTyp { .. } => ErrorCode::BadTyp,
+            TokenError::UntrustedKeyHeader(_) => ErrorCode::UntrustedKeyHeader,
+            TokenError::UnknownCrit => ErrorCode::UnknownCrit,
+            TokenError::BadHeader(_) => ErrorCode::BadHeader,
+            TokenError::MissingKid => ErrorCode::MissingKid,
+            TokenError::UnknownKid(_) => ErrorCode::UnknownKid,
+            TokenError::KeyNotValid(_) => ErrorCode::KeyNotValid,
+            TokenError::BadSignature => ErrorCode::BadSignature,
+            TokenError::Claims(err) => err.error_code(),
+            TokenError::Expired { .. } => ErrorCode::Expired,
+            TokenError::NotYetValid { .. } => ErrorCode::NotYetValid,
+            TokenError::IssuedInFuture { .. } => ErrorCode::IssuedInFuture,
+            TokenError::BadAudience { .. } => ErrorCode::BadAudience,
+            TokenError::BadIssuer { .. } => ErrorCode::BadIssuer,
+            TokenError::Key(err) => err.error_code(),
+            TokenError::Delegation(err) => err.error_code(),
+            TokenError::BadTtl(_) => ErrorCode::BadTtl,
+            TokenError::EntropyUnavailable => ErrorCode::EntropyUnavailable,
+            TokenError::SigningFailed => ErrorCode::SigningFailed,
         }
+    }
+
+    /// The stable code as its string: `self.error_code().as_str()`.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }
 

@@ -48,6 +48,7 @@ const KEY_CARRYING: &[&str] = &["jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256"];
 /// A compact JWS whose structure and header policy have been checked, and
 /// whose signature has not.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Compact<'t> {
     /// The protected header.
     pub header: Map,

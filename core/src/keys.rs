@@ -1,6 +1,7 @@
 //! Ed25519 keys as JWKs (RFC 8037), `kid` as the RFC 7638 thumbprint, and
 //! the trusted key set a verifier consults.
 
+use crate::codes::ErrorCode;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -14,6 +15,7 @@ use crate::b64;
 
 /// Why a key or key set was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeyError {
     /// Not a JSON object, or a member has the wrong JSON type.
     Malformed(String),
@@ -52,19 +54,24 @@ pub enum KeyError {
 
 impl KeyError {
     /// The stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            KeyError::Malformed(_) => "bad_key",
-            KeyError::UnsupportedKeyType { .. } => "unsupported_key_type",
-            KeyError::BadUse(_) => "bad_key_use",
-            KeyError::BadAlg(_) => "bad_key_alg",
-            KeyError::BadKeyMaterial(_) => "bad_key",
-            KeyError::WeakKey => "weak_key",
-            KeyError::PrivateKeyInPublicSet { .. } => "private_key_in_public_set",
-            KeyError::DuplicateKid(_) => "duplicate_kid",
-            KeyError::KidMismatch { .. } => "kid_mismatch",
-            KeyError::KeyPairMismatch => "key_pair_mismatch",
+            KeyError::Malformed(_) => ErrorCode::BadKey,
+            KeyError::UnsupportedKeyType { .. } => ErrorCode::UnsupportedKeyType,
+            KeyError::BadUse(_) => ErrorCode::BadKeyUse,
+            KeyError::BadAlg(_) => ErrorCode::BadKeyAlg,
+            KeyError::BadKeyMaterial(_) => ErrorCode::BadKey,
+            KeyError::WeakKey => ErrorCode::WeakKey,
+            KeyError::PrivateKeyInPublicSet { .. } => ErrorCode::PrivateKeyInPublicSet,
+            KeyError::DuplicateKid(_) => ErrorCode::DuplicateKid,
+            KeyError::KidMismatch { .. } => ErrorCode::KidMismatch,
+            KeyError::KeyPairMismatch => ErrorCode::KeyPairMismatch,
         }
+    }
+
+    /// The stable code as its string: `self.error_code().as_str()`.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }
 
@@ -272,6 +279,7 @@ pub fn signing_key_from_jwk(jwk: &Value) -> Result<SigningKey, KeyError> {
 
 /// A key trusted to sign tokens for one issuer, with an optional window.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TrustedKey {
     kid: String,
     key: VerifyingKey,

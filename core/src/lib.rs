@@ -10,6 +10,7 @@ extern crate std;
 pub mod audit;
 pub mod b64;
 pub mod claims;
+pub mod codes;
 pub mod delegation;
 pub mod entropy;
 pub mod error;

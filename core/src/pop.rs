@@ -19,6 +19,7 @@
 //! The verifier takes the holder key from the verified token's `cnf`, never
 //! from the proof: `kid` only says which key was meant.
 
+use crate::codes::ErrorCode;
 use alloc::format;
 use alloc::string::{String, ToString};
 use core::fmt;
@@ -66,6 +67,7 @@ const MAX_JTI_BYTES: usize = 64;
 
 /// Why a presentation could not be made, or was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PopError {
     /// The JWS was refused (size, structure, header policy, signature), or
     /// the host's entropy or signer failed.
@@ -126,20 +128,25 @@ pub enum PopError {
 
 impl PopError {
     /// The stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            PopError::Token(err) => err.code(),
-            PopError::KeyMismatch { .. } => "pop_key_mismatch",
-            PopError::Key(err) => err.code(),
-            PopError::BadPresentation { .. } => "bad_presentation",
-            PopError::TokenMismatch => "pop_token_mismatch",
-            PopError::BadAudience { .. } => "pop_bad_audience",
-            PopError::Stale { .. } => "pop_stale",
-            PopError::InFuture { .. } => "pop_in_future",
-            PopError::NonceMismatch { .. } => "pop_nonce_mismatch",
-            PopError::RequestMismatch { .. } => "pop_request_mismatch",
-            PopError::Replay(err) => err.code(),
+            PopError::Token(err) => err.error_code(),
+            PopError::KeyMismatch { .. } => ErrorCode::PopKeyMismatch,
+            PopError::Key(err) => err.error_code(),
+            PopError::BadPresentation { .. } => ErrorCode::BadPresentation,
+            PopError::TokenMismatch => ErrorCode::PopTokenMismatch,
+            PopError::BadAudience { .. } => ErrorCode::PopBadAudience,
+            PopError::Stale { .. } => ErrorCode::PopStale,
+            PopError::InFuture { .. } => ErrorCode::PopInFuture,
+            PopError::NonceMismatch { .. } => ErrorCode::PopNonceMismatch,
+            PopError::RequestMismatch { .. } => ErrorCode::PopRequestMismatch,
+            PopError::Replay(err) => err.error_code(),
         }
+    }
+
+    /// The stable code as its string: `self.error_code().as_str()`.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 
     fn bad(path: &str, reason: &str) -> Self {
@@ -352,6 +359,7 @@ impl PopOptions {
 /// A presentation whose signature, binding, age and uniqueness have been
 /// checked. Only [`verify_presentation`] makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VerifiedPresentation {
     kid: String,
     aud: String,

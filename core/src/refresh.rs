@@ -8,6 +8,7 @@
 //! (the policy changed) but never widen. Subject, audience, holder key,
 //! plan and extra claims carry over; `jti`, `iat`, `nbf` and `exp` are new.
 
+use crate::codes::ErrorCode;
 use alloc::string::String;
 use core::fmt;
 
@@ -23,6 +24,7 @@ use crate::token::{IssuedToken, TokenIssuer, VerifiedToken};
 
 /// Why a token was not refreshed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RefreshError {
     /// A delegated token: its delegator, not the issuer, decides what it holds.
     NotRoot {
@@ -48,15 +50,20 @@ pub enum RefreshError {
 
 impl RefreshError {
     /// The stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            RefreshError::NotRoot { .. } => "refresh_not_root",
-            RefreshError::Revoked(err) => err.code(),
-            RefreshError::Denied { code, .. } => code.code(),
-            RefreshError::Policy(err) => err.code(),
-            RefreshError::Scope(err) => err.code(),
-            RefreshError::Token(err) => err.code(),
+            RefreshError::NotRoot { .. } => ErrorCode::RefreshNotRoot,
+            RefreshError::Revoked(err) => err.error_code(),
+            RefreshError::Denied { code, .. } => code.error_code(),
+            RefreshError::Policy(err) => err.error_code(),
+            RefreshError::Scope(err) => err.error_code(),
+            RefreshError::Token(err) => err.error_code(),
         }
+    }
+
+    /// The stable code as its string: `self.error_code().as_str()`.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }
 

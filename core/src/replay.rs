@@ -10,6 +10,7 @@
 //! own, so the guard forgets it and its memory stays bounded by the tokens
 //! currently live.
 
+use crate::codes::ErrorCode;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use core::fmt;
@@ -18,6 +19,7 @@ use crate::token::MAX_LEEWAY;
 
 /// Why a `jti` was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReplayError {
     /// This `jti` was already used and its token is still acceptable.
     Replayed {
@@ -44,12 +46,17 @@ pub enum ReplayError {
 
 impl ReplayError {
     /// The stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            ReplayError::Replayed { .. } => "replayed",
-            ReplayError::Expired { .. } => "replay_expired",
-            ReplayError::Full { .. } => "replay_guard_full",
+            ReplayError::Replayed { .. } => ErrorCode::Replayed,
+            ReplayError::Expired { .. } => ErrorCode::ReplayExpired,
+            ReplayError::Full { .. } => ErrorCode::ReplayGuardFull,
         }
+    }
+
+    /// The stable code as its string: `self.error_code().as_str()`.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }
 

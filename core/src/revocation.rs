@@ -16,6 +16,7 @@
 //! closed, or accept it for a while) is the caller's decision, and the types
 //! make the caller take it.
 
+use crate::codes::ErrorCode;
 use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -60,6 +61,7 @@ const ENTRY_MEMBERS: &[&str] = &["jti", "revoked_at", "reason"];
 
 /// Why a token was refused as revoked, or a revocation list was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RevocationError {
     /// A `jti` in the token's chain is revoked.
     Revoked {
@@ -118,17 +120,22 @@ pub enum RevocationError {
 
 impl RevocationError {
     /// The stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            RevocationError::Revoked { .. } => "revoked",
-            RevocationError::Rollback { .. } => "revocation_list_rollback",
-            RevocationError::Stale { .. } => "revocation_list_stale",
-            RevocationError::BadList { .. } => "bad_revocation_list",
-            RevocationError::TooLarge { .. } => "revocation_list_too_large",
-            RevocationError::BadIssuer { .. } => "bad_issuer",
-            RevocationError::IssuedInFuture { .. } => "issued_in_future",
-            RevocationError::Token(err) => err.code(),
+            RevocationError::Revoked { .. } => ErrorCode::Revoked,
+            RevocationError::Rollback { .. } => ErrorCode::RevocationListRollback,
+            RevocationError::Stale { .. } => ErrorCode::RevocationListStale,
+            RevocationError::BadList { .. } => ErrorCode::BadRevocationList,
+            RevocationError::TooLarge { .. } => ErrorCode::RevocationListTooLarge,
+            RevocationError::BadIssuer { .. } => ErrorCode::BadIssuer,
+            RevocationError::IssuedInFuture { .. } => ErrorCode::IssuedInFuture,
+            RevocationError::Token(err) => err.error_code(),
         }
+    }
+
+    /// The stable code as its string: `self.error_code().as_str()`.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 
     fn bad(path: impl Into<String>, reason: impl fmt::Display) -> Self {
@@ -215,6 +222,7 @@ pub fn check_chain<'a>(
 
 /// One revoked token.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RevokedEntry {
     /// The revoked token's `jti`.
     pub jti: String,

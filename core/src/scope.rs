@@ -13,6 +13,7 @@
 //! are either nested or disjoint, so the meet of two grants is exactly the
 //! intersection of what they allow, never an approximation of it.
 
+use crate::codes::ErrorCode;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -27,6 +28,7 @@ const MAX_DOMAIN_LEN: usize = 253;
 
 /// Why a request was not authorized, or a scope could not be computed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ScopeError {
     /// No capability allows this action on this resource.
     NotGranted {
@@ -67,15 +69,20 @@ pub enum ScopeError {
 
 impl ScopeError {
     /// The stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            ScopeError::NotGranted { .. } => "not_granted",
-            ScopeError::ConstraintViolated { .. } => "constraint_violated",
-            ScopeError::MissingContext { .. } => "missing_context",
-            ScopeError::UnknownConstraint { .. } => "unknown_constraint",
-            ScopeError::BadContext(_) => "bad_context",
-            ScopeError::BadPattern { .. } => "bad_pattern",
+            ScopeError::NotGranted { .. } => ErrorCode::NotGranted,
+            ScopeError::ConstraintViolated { .. } => ErrorCode::ConstraintViolated,
+            ScopeError::MissingContext { .. } => ErrorCode::MissingContext,
+            ScopeError::UnknownConstraint { .. } => ErrorCode::UnknownConstraint,
+            ScopeError::BadContext(_) => ErrorCode::BadContext,
+            ScopeError::BadPattern { .. } => ErrorCode::BadPattern,
         }
+    }
+
+    /// The stable code as its string: `self.error_code().as_str()`.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 
     /// The path of the capability or constraint at fault, when there is one.
@@ -281,6 +288,7 @@ pub fn validate_caps(caps: &[Capability]) -> Result<(), ScopeError> {
 /// constraints are checked against. Unknown members are refused, so a typo
 /// (`purchse_amount`) can never slip past a limit.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Context {
     /// The domain the action targets (checked against `domains`).
     pub domain: Option<String>,
@@ -335,6 +343,7 @@ impl Context {
 
 /// A request to authorize: an action on a resource, in a context.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Request {
     /// The action, e.g. `drive`.
     pub action: String,
@@ -344,8 +353,20 @@ pub struct Request {
     pub context: Context,
 }
 
+impl Request {
+    /// A request for `action` on `resource` in `context`.
+    pub fn new(action: impl Into<String>, resource: impl Into<String>, context: Context) -> Self {
+        Request {
+            action: action.into(),
+            resource: resource.into(),
+            context,
+        }
+    }
+}
+
 /// An allowed request: which capability allowed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Allowed {
     /// Index into the token's `caps`.
     pub cap_index: usize,

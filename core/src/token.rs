@@ -39,6 +39,7 @@ const JTI_BYTES: usize = 16;
 
 /// The protected header of a captoken token.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Header {
     /// The signing key's thumbprint.
     pub kid: String,
@@ -52,6 +53,7 @@ impl Header {
 
 /// A freshly signed token.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct IssuedToken {
     /// The compact serialization.
     pub token: String,
@@ -221,11 +223,7 @@ pub(crate) fn mint<S: Signer<Signature> + ?Sized>(
 /// #     .token;
 /// # let mut keys = KeySet::new("https://gw.example");
 /// # keys.insert(TrustedKey::new(issuer.verifying_key(), None, None))?;
-/// # let request = captoken_core::Request {
-/// #     action: "drive".into(),
-/// #     resource: "robot:7".into(),
-/// #     context: Default::default(),
-/// # };
+/// # let request = captoken_core::Request::new("drive", "robot:7", Default::default());
 /// # let child = claims("agent-2", &SigningKey::from_bytes(&[11; 32]))?;
 /// # let mut entropy = SliceEntropy::new(&[43; 16]);
 /// use captoken_core::jws::Limits;
@@ -260,11 +258,7 @@ pub(crate) fn mint<S: Signer<Signature> + ?Sized>(
 /// #     .token;
 /// # let mut keys = KeySet::new("https://gw.example");
 /// # keys.insert(TrustedKey::new(issuer.verifying_key(), None, None))?;
-/// # let request = captoken_core::Request {
-/// #     action: "drive".into(),
-/// #     resource: "robot:7".into(),
-/// #     context: Default::default(),
-/// # };
+/// # let request = captoken_core::Request::new("drive", "robot:7", Default::default());
 /// # let child = claims("agent-2", &SigningKey::from_bytes(&[11; 32]))?;
 /// # let mut entropy = SliceEntropy::new(&[43; 16]);
 /// use captoken_core::jws::Limits;
@@ -297,11 +291,7 @@ pub(crate) fn mint<S: Signer<Signature> + ?Sized>(
 /// #     .token;
 /// # let mut keys = KeySet::new("https://gw.example");
 /// # keys.insert(TrustedKey::new(issuer.verifying_key(), None, None))?;
-/// # let request = captoken_core::Request {
-/// #     action: "drive".into(),
-/// #     resource: "robot:7".into(),
-/// #     context: Default::default(),
-/// # };
+/// # let request = captoken_core::Request::new("drive", "robot:7", Default::default());
 /// # let child = claims("agent-2", &SigningKey::from_bytes(&[11; 32]))?;
 /// # let mut entropy = SliceEntropy::new(&[43; 16]);
 /// use captoken_core::jws::Limits;
@@ -367,6 +357,7 @@ pub fn is_token_id(id: &str) -> bool {
 
 /// One ancestor of a delegated token, root first.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Link {
     /// The ancestor's `jti`.
     pub jti: String,

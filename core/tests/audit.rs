@@ -415,15 +415,15 @@ fn deleting_a_record_is_detected() {
 fn inserting_a_forged_record_is_detected() {
     let records = log(20);
     let forged = |prev: &str| {
-        let mut r = AuditRecord {
-            seq: 10,
-            time: T0 + 10,
-            kind: EventKind::TokenIssued,
-            version: 1,
-            data: data::token_issued("forged", "mallory", &caps(), T0 + 9999),
-            prev: prev.into(),
-            hash: String::new(),
-        };
+        // Every member set: a record is built only by its chain.
+        let mut r = records[10].clone();
+        r.seq = 10;
+        r.time = T0 + 10;
+        r.kind = EventKind::TokenIssued;
+        r.version = 1;
+        r.data = data::token_issued("forged", "mallory", &caps(), T0 + 9999);
+        r.prev = prev.into();
+        r.hash = String::new();
         rehash(&mut r);
         r
     };

@@ -126,14 +126,9 @@ fn a_chain_of_three_delegations_verifies_offline_from_the_root_keys() {
     assert_eq!(v.chain_jtis().count(), 4);
     // now + ttl, inside the parent's lifetime.
     assert_eq!(v.claims().exp, NOW + 1 + 200);
-    let ok = Request {
-        action: "drive".into(),
-        resource: "robot:7".into(),
-        context: Context {
-            domain: Some("b.example.com".into()),
-            ..Context::default()
-        },
-    };
+    let mut context = Context::default();
+    context.domain = Some("b.example.com".into());
+    let ok = Request::new("drive", "robot:7", context);
     assert!(v.authorize(&ok).is_ok());
     // A fourth delegation is refused when minting and when verifying.
     let err = delegate(&t3, &c, &key(24), drive_robot7(), 100).unwrap_err();
@@ -321,7 +316,10 @@ proptest! {
                     for resource in ["robot:7", "robot:8", "cam:1"] {
                         for purchase in [None, Some(5u64), Some(50)] {
                             for pii in [None, Some(true)] {
-                                let r = Request { action: action.into(), resource: resource.into(), context: Context { purchase_amount: purchase, pii, ..Context::default() } };
+                                let mut context = Context::default();
+                                context.purchase_amount = purchase;
+                                context.pii = pii;
+                                let r = Request::new(action, resource, context);
                                 prop_assert!(child.authorize(&r).is_err() || parent.authorize(&r).is_ok(), "{:?}", r);
                             }
                         }

@@ -87,11 +87,7 @@ fn denied(d: Decision) -> (DenialCode, Option<String>, String) {
 }
 
 fn req(action: &str, resource: &str, ctx: Value) -> Request {
-    Request {
-        action: action.into(),
-        resource: resource.into(),
-        context: Context::from_json(ctx).unwrap(),
-    }
+    Request::new(action, resource, Context::from_json(ctx).unwrap())
 }
 
 fn allows(caps: &[Capability], r: &Request) -> bool {
@@ -335,14 +331,11 @@ fn narrowing_grants_the_allowed_part_only() {
         { "actions": ["drive", "fly"], "resources": ["robot:*", "drone:*"] },
         { "actions": ["stop"], "resources": ["robot:3"], "constraints": { "pii_access": false } }
     ]));
-    let r = PolicyRequest {
-        subject: Subject {
-            id: "operator-1".into(),
-            attributes: BTreeMap::new(),
-        },
-        capabilities: asked.clone(),
-        ttl: 60,
-    };
+    let r = PolicyRequest::new(
+        Subject::new("operator-1", BTreeMap::new()),
+        asked.clone(),
+        60,
+    );
     let g = granted(eval(&p, &r));
     assert_eq!(
         g.caps,
@@ -362,10 +355,8 @@ fn narrowing_grants_the_allowed_part_only() {
     assert_eq!(scope::first_uncovered(&required, &g.caps), None);
 
     // Asking for exactly what is allowed is not narrowed.
-    let exact = PolicyRequest {
-        capabilities: required.clone(),
-        ..r
-    };
+    let mut exact = r.clone();
+    exact.capabilities = required.clone();
     let g = granted(eval(&p, &exact));
     assert!(!g.narrowed);
     assert_eq!(g.caps, required);
@@ -988,11 +979,7 @@ fn malformed_requests_are_errors_not_denials() {
         "request `capabilities[0].actions[0]`: `r*d` is not a valid pattern"
     );
     // A request built in code is checked on evaluation.
-    let built = PolicyRequest {
-        subject: Subject::default(),
-        capabilities: caps(ok_caps.clone()),
-        ttl: 60,
-    };
+    let built = PolicyRequest::new(Subject::default(), caps(ok_caps.clone()), 60);
     let err = p.evaluate(&built, DEFAULT_BUDGET).unwrap_err();
     assert_eq!(
         (err.code(), err.path()),
@@ -1122,16 +1109,13 @@ fn cap_strategy() -> impl Strategy<Value = Capability> {
         proptest::option::of(any::<bool>()),
         proptest::option::of(prop::sample::subsequence(vec!["lab", "hall"], 0..=2)),
     )
-        .prop_map(|(a, r, d, m, p, rooms)| Capability {
-            actions: strings(a),
-            resources: strings(r),
-            constraints: Constraints {
-                domains: d.map(strings),
-                max_purchase: m,
-                pii_access: p,
-                rooms: rooms.map(strings),
-                ..Constraints::default()
-            },
+        .prop_map(|(a, r, d, m, p, rooms)| {
+            let mut constraints = Constraints::default();
+            constraints.domains = d.map(strings);
+            constraints.max_purchase = m;
+            constraints.pii_access = p;
+            constraints.rooms = rooms.map(strings);
+            Capability::new(strings(a), strings(r), constraints)
         })
 }
 
@@ -1140,11 +1124,7 @@ fn deny_cap_strategy() -> impl Strategy<Value = Capability> {
         pick(&["drive", "stop", "read", "*", "st*"]),
         pick(&["robot:1", "robot:*", "cam:*", "*"]),
     )
-        .prop_map(|(a, r)| Capability {
-            actions: strings(a),
-            resources: strings(r),
-            constraints: Constraints::default(),
-        })
+        .prop_map(|(a, r)| Capability::new(strings(a), strings(r), Constraints::default()))
 }
 
 fn required_strategy() -> impl Strategy<Value = Constraints> {
@@ -1154,12 +1134,13 @@ fn required_strategy() -> impl Strategy<Value = Constraints> {
         proptest::option::of(Just(false)),
         proptest::option::of(prop::sample::subsequence(vec!["lab", "hall"], 1..=2)),
     )
-        .prop_map(|(d, m, p, rooms)| Constraints {
-            domains: d.map(strings),
-            max_purchase: m,
-            pii_access: p,
-            rooms: rooms.map(strings),
-            ..Constraints::default()
+        .prop_map(|(d, m, p, rooms)| {
+            let mut constraints = Constraints::default();
+            constraints.domains = d.map(strings);
+            constraints.max_purchase = m;
+            constraints.pii_access = p;
+            constraints.rooms = rooms.map(strings);
+            constraints
         })
 }
 
@@ -1254,14 +1235,7 @@ fn request_strategy() -> impl Strategy<Value = PolicyRequest> {
             if lab {
                 attributes.insert("site".to_string(), "lab".to_string());
             }
-            PolicyRequest {
-                subject: Subject {
-                    id: id.into(),
-                    attributes,
-                },
-                capabilities,
-                ttl,
-            }
+            PolicyRequest::new(Subject::new(id, attributes), capabilities, ttl)
         })
 }
 
@@ -1285,10 +1259,11 @@ fn applies(s: &Subjects, subject: &Subject) -> bool {
 fn with_required(rule: &Rule) -> Vec<Capability> {
     rule.capabilities
         .iter()
-        .map(|c| Capability {
-            constraints: scope::meet_constraints(&c.constraints, &rule.required_constraints)
-                .unwrap(),
-            ..c.clone()
+        .map(|c| {
+            let mut c = c.clone();
+            c.constraints =
+                scope::meet_constraints(&c.constraints, &rule.required_constraints).unwrap();
+            c
         })
         .collect()
 }
@@ -1348,6 +1323,7 @@ proptest! {
                     prop_assert!(scope::meet(&rule.capabilities, &capabilities).unwrap().is_empty());
                 }
             }
+            Decision::Denied { code, .. } => prop_assert!(false, "unexpected denial {:?}", code),
         }
     }
 

@@ -21,11 +21,7 @@ fn cap(v: Value) -> Capability {
 }
 
 fn req(action: &str, resource: &str, ctx: Value) -> Request {
-    Request {
-        action: action.into(),
-        resource: resource.into(),
-        context: Context::from_json(ctx).unwrap(),
-    }
+    Request::new(action, resource, Context::from_json(ctx).unwrap())
 }
 
 fn code(caps: &[Capability], r: &Request) -> &'static str {
@@ -293,16 +289,17 @@ fn cap_strategy() -> impl Strategy<Value = Capability> {
         proptest::option::of(any::<bool>()),
         proptest::option::of(prop::sample::subsequence(vec!["lab", "hall"], 0..=2)),
     )
-        .prop_map(|(a, r, d, m, p, rooms)| Capability {
-            actions: a.into_iter().map(String::from).collect(),
-            resources: r.into_iter().map(String::from).collect(),
-            constraints: Constraints {
-                domains: d.map(|v| v.into_iter().map(String::from).collect()),
-                max_purchase: m,
-                pii_access: p,
-                rooms: rooms.map(|v| v.into_iter().map(String::from).collect()),
-                ..Constraints::default()
-            },
+        .prop_map(|(a, r, d, m, p, rooms)| {
+            let mut constraints = Constraints::default();
+            constraints.domains = d.map(|v| v.into_iter().map(String::from).collect());
+            constraints.max_purchase = m;
+            constraints.pii_access = p;
+            constraints.rooms = rooms.map(|v| v.into_iter().map(String::from).collect());
+            Capability::new(
+                a.into_iter().map(String::from).collect(),
+                r.into_iter().map(String::from).collect(),
+                constraints,
+            )
         })
 }
 

@@ -16,6 +16,7 @@
 //! Output is compact, escapes exactly `"`, `\` and control characters
 //! (`\b \f \n \r \t`, else `\u00xx`), and writes everything else as UTF-8.
 
+use crate::codes::ErrorCode;
 use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -23,6 +24,7 @@ use core::fmt::{self, Write as _};
 
 /// Why a JSON document was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum JsonError {
     /// Not well-formed JSON (includes invalid UTF-8 and lone surrogates).
     Syntax(String),
@@ -39,12 +41,17 @@ pub enum JsonError {
 
 impl JsonError {
     /// The stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            JsonError::Syntax(_) | JsonError::NotObject => "bad_json",
-            JsonError::DuplicateKey(_) => "duplicate_key",
-            JsonError::TooDeep { .. } => "json_too_deep",
+            JsonError::Syntax(_) | JsonError::NotObject => ErrorCode::BadJson,
+            JsonError::DuplicateKey(_) => ErrorCode::DuplicateKey,
+            JsonError::TooDeep { .. } => ErrorCode::JsonTooDeep,
         }
+    }
+
+    /// The stable code as its string: `self.error_code().as_str()`.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }
 

@@ -7,6 +7,8 @@ use alloc::vec::Vec;
 use crate::json::{Map, Value};
 
 use super::OpError;
+#[cfg(debug_assertions)]
+use super::contract;
 use crate::b64;
 use crate::claims::Capability;
 use crate::json;
@@ -20,20 +22,90 @@ pub const MAX_REQUEST_DEPTH: usize = 32;
 /// is an error, never a silently ignored setting. (Hand-written rather than
 /// derived: one reader instead of a serde visitor per request type keeps the
 /// `.wasm` small.)
-pub(super) struct Fields(pub(super) Map);
+///
+/// In debug builds the reader is held to the operation's [`contract`]:
+/// asking for an undeclared member panics, and so does finishing without
+/// having asked for every member declared (other than those read only
+/// with another).
+pub(super) struct Fields {
+    map: Map,
+    /// The operation's declared members (nothing in a release build).
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
+    declared: Declared,
+    /// The members asked for so far (nothing in a release build).
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
+    asked: Asked,
+}
+
+#[cfg(debug_assertions)]
+type Declared = contract::Members;
+#[cfg(not(debug_assertions))]
+type Declared = ();
+#[cfg(debug_assertions)]
+type Asked = Vec<&'static str>;
+#[cfg(not(debug_assertions))]
+type Asked = ();
 
 impl Fields {
-    pub(super) fn parse(request: &[u8]) -> Result<Self, OpError> {
-        json::parse_object(request, MAX_REQUEST_DEPTH)
-            .map(Fields)
-            .map_err(OpError::Json)
+    /// Read the request of operation `op`.
+    pub(super) fn parse(request: &[u8], op: &str) -> Result<Self, OpError> {
+        let map = json::parse_object(request, MAX_REQUEST_DEPTH).map_err(OpError::Json)?;
+        #[cfg(debug_assertions)]
+        let declared = {
+            let found = contract::request(op);
+            assert!(found.is_some(), "operation `{op}` has no request contract");
+            found.unwrap_or_default()
+        };
+        #[cfg(not(debug_assertions))]
+        let declared = {
+            let _ = op;
+        };
+        Ok(Fields {
+            map,
+            declared,
+            asked: Asked::default(),
+        })
+    }
+
+    /// The members of object member `name` (already taken from `self`).
+    pub(super) fn nested(&self, name: &str, map: Map) -> Self {
+        #[cfg(debug_assertions)]
+        let declared = {
+            let shape = contract::find(self.declared, name).map(|m| m.shape);
+            assert!(
+                matches!(shape, Some(contract::Shape::Object(_))),
+                "`{name}` is not declared an object in its contract"
+            );
+            match shape {
+                Some(contract::Shape::Object(members)) => members,
+                _ => &[],
+            }
+        };
+        #[cfg(not(debug_assertions))]
+        let declared = {
+            let _ = name;
+        };
+        Fields {
+            map,
+            declared,
+            asked: Asked::default(),
+        }
     }
 
     /// An optional member. `null` is refused rather than read as absent:
     /// JavaScript turns `NaN` into `null`, and `"revoked": null` must not
     /// quietly mean "nothing is revoked".
     pub(super) fn opt(&mut self, name: &str) -> Result<Option<Value>, OpError> {
-        match self.0.remove(name) {
+        #[cfg(debug_assertions)]
+        {
+            let member = contract::find(self.declared, name);
+            assert!(
+                member.is_some(),
+                "the reader asks for `{name}`, which its contract does not declare"
+            );
+            self.asked.extend(member.map(|m| m.name));
+        }
+        match self.map.remove(name) {
             Some(Value::Null) => Err(OpError::BadRequest(format!(
                 "`{name}` must not be null (leave it out instead)"
             ))),
@@ -111,8 +183,17 @@ impl Fields {
         Ok(caps)
     }
 
-    pub(super) fn done(self) -> Result<(), OpError> {
-        match self.0.keys().next() {
+    pub(super) fn done(&self) -> Result<(), OpError> {
+        #[cfg(debug_assertions)]
+        for member in self.declared.iter().flat_map(|group| group.iter()) {
+            assert!(
+                matches!(member.presence, contract::Presence::With(_))
+                    || self.asked.contains(&member.name),
+                "the reader never asks for `{}`, which its contract declares",
+                member.name
+            );
+        }
+        match self.map.keys().next() {
             None => Ok(()),
             Some(extra) => Err(OpError::BadRequest(format!("unknown member `{extra}`"))),
         }

@@ -6,12 +6,14 @@
 //! JSON rules as tokens, and unknown request fields are refused, so a typo in
 //! a field name is an error rather than a silently ignored setting.
 
+pub mod contract;
 mod fields;
 mod policy;
 mod records;
 mod signer;
 mod tokens;
 
+use crate::codes::ErrorCode;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
@@ -55,6 +57,7 @@ pub const ABI_VERSION: u32 = 1;
 
 /// Why an operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OpError {
     /// No operation has this id or name.
     UnknownOp(String),
@@ -85,21 +88,26 @@ pub enum OpError {
 
 impl OpError {
     /// The stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            OpError::UnknownOp(_) => "unknown_op",
-            OpError::BadRequest(_) => "bad_request",
-            OpError::Json(err) => err.code(),
-            OpError::Token(err) => err.code(),
-            OpError::Key(err) => err.code(),
-            OpError::Scope(err) => err.code(),
-            OpError::Policy(err) => err.code(),
-            OpError::Revocation(err) => err.code(),
-            OpError::Pop(err) => err.code(),
-            OpError::Audit(err) => err.code(),
-            OpError::Refresh(err) => err.code(),
-            OpError::Audited(err, _) => err.code(),
+            OpError::UnknownOp(_) => ErrorCode::UnknownOp,
+            OpError::BadRequest(_) => ErrorCode::BadRequest,
+            OpError::Json(err) => err.error_code(),
+            OpError::Token(err) => err.error_code(),
+            OpError::Key(err) => err.error_code(),
+            OpError::Scope(err) => err.error_code(),
+            OpError::Policy(err) => err.error_code(),
+            OpError::Revocation(err) => err.error_code(),
+            OpError::Pop(err) => err.error_code(),
+            OpError::Audit(err) => err.error_code(),
+            OpError::Refresh(err) => err.error_code(),
+            OpError::Audited(err, _) => err.error_code(),
         }
+    }
+
+    /// The stable code as its string: `self.error_code().as_str()`.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 
     /// `{"code": ..., "message": ...}`: the error as every host reports it.

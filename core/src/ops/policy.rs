@@ -14,7 +14,7 @@ use crate::policy::{self, Policy, PolicyRequest};
 const MAX_POLICY_BUDGET: u64 = 4 * policy::DEFAULT_BUDGET;
 
 pub(super) fn policy_check(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let mut f = Fields::parse(request)?;
+    let mut f = Fields::parse(request, "policy_check")?;
     let doc = f.value("policy")?;
     f.done()?;
     let policy = Policy::from_value(&doc)?;
@@ -42,8 +42,8 @@ pub(super) fn read_budget(f: &mut Fields) -> Result<u64, OpError> {
 }
 
 /// The policy, the request and the step budget of an evaluate/explain call.
-fn policy_args(request: &[u8]) -> Result<(Policy, PolicyRequest, u64), OpError> {
-    let mut f = Fields::parse(request)?;
+fn policy_args(op: &str, request: &[u8]) -> Result<(Policy, PolicyRequest, u64), OpError> {
+    let mut f = Fields::parse(request, op)?;
     let doc = f.value("policy")?;
     let req = f.value("request")?;
     let budget = read_budget(&mut f)?;
@@ -56,11 +56,11 @@ fn policy_args(request: &[u8]) -> Result<(Policy, PolicyRequest, u64), OpError> 
 }
 
 pub(super) fn policy_evaluate(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let (policy, req, budget) = policy_args(request)?;
+    let (policy, req, budget) = policy_args("policy_evaluate", request)?;
     respond(&Value::Object(policy.evaluate(&req, budget)?.to_json()))
 }
 
 pub(super) fn policy_explain(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let (policy, req, budget) = policy_args(request)?;
+    let (policy, req, budget) = policy_args("policy_explain", request)?;
     respond(&Value::Object(policy.explain(&req, budget)?.to_json()))
 }

@@ -27,7 +27,7 @@ use crate::token::TokenIssuer;
 // Revocation lists
 
 pub(super) fn revocation_list_sign(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let mut f = Fields::parse(request)?;
+    let mut f = Fields::parse(request, "revocation_list_sign")?;
     let key = OpSigner::take(&mut f)?;
     let list = RevocationList::from_unsigned_json(f.object("list")?)?;
     f.done()?;
@@ -39,7 +39,7 @@ pub(super) fn revocation_list_sign(request: &[u8]) -> Result<Vec<u8>, OpError> {
 }
 
 pub(super) fn revocation_list_verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let mut f = Fields::parse(request)?;
+    let mut f = Fields::parse(request, "revocation_list_verify")?;
     let text = f.string("list")?;
     let jwks = f.value("jwks")?;
     let issuer = f.string("issuer")?;
@@ -74,7 +74,7 @@ pub(super) fn revocation_list_verify(request: &[u8]) -> Result<Vec<u8>, OpError>
 // Proof of possession
 
 pub(super) fn pop_create(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let mut f = Fields::parse(request)?;
+    let mut f = Fields::parse(request, "pop_create")?;
     let key = OpSigner::take(&mut f)?;
     let token = f.string("token")?;
     let audience = f.string("audience")?;
@@ -118,7 +118,7 @@ impl ReplayGuard for Recording {
 }
 
 pub(super) fn pop_verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let mut f = Fields::parse(request)?;
+    let mut f = Fields::parse(request, "pop_verify")?;
     let proof = f.string("proof")?;
     let token = f.string("token")?;
     let trust = Trust::take(&mut f)?;
@@ -207,7 +207,7 @@ impl ProofCheck {
 // Audit
 
 pub(super) fn audit_append(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let mut f = Fields::parse(request)?;
+    let mut f = Fields::parse(request, "audit_append")?;
     let last = f.opt("last")?;
     let time = f.int("time")?;
     let event = f.string("event")?;
@@ -236,7 +236,7 @@ pub(super) fn audit_append(request: &[u8]) -> Result<Vec<u8>, OpError> {
 }
 
 pub(super) fn audit_verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let mut f = Fields::parse(request)?;
+    let mut f = Fields::parse(request, "audit_verify")?;
     let records = match f.value("records")? {
         Value::Array(items) => items,
         _ => return Err(wrong_type("records", "an array of audit records")),
@@ -257,7 +257,7 @@ pub(super) fn audit_verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
         (Some(Value::Bool(true)), None) => audit::ChainVerifier::genesis(),
         (_, None) => audit::ChainVerifier::new(),
         (_, Some(Value::Object(after))) => {
-            let mut after = Fields(after);
+            let mut after = f.nested("after", after);
             let seq = after.uint("seq")?;
             let hash = after.string("hash")?;
             after.done()?;
@@ -283,7 +283,7 @@ pub(super) fn audit_verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
 // Refresh
 
 pub(super) fn refresh(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let mut f = Fields::parse(request)?;
+    let mut f = Fields::parse(request, "refresh")?;
     let token = f.string("token")?;
     let trust = Trust::take(&mut f)?;
     let key = OpSigner::take(&mut f)?;

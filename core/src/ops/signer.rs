@@ -40,7 +40,7 @@ impl OpSigner {
         match (f.opt("key")?, f.opt("signer")?) {
             (Some(key), None) => Ok(OpSigner::Key(keys::signing_key_from_jwk(&key)?)),
             (None, Some(Value::Object(signer))) => {
-                let mut signer = Fields(signer);
+                let mut signer = f.nested("signer", signer);
                 let public = keys::verifying_key_from_jwk(&signer.value("public_jwk")?)?;
                 signer.done()?;
                 Ok(OpSigner::External(public))
@@ -112,7 +112,7 @@ impl Signer<Signature> for OpSigner {
 /// `{"signing_input", "signature", "public_jwk", "chain_rest"?}` →
 /// `{"token"}`: the signature must verify (strictly) under the key.
 pub(super) fn attach_signature(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let mut f = Fields::parse(request)?;
+    let mut f = Fields::parse(request, "attach_signature")?;
     let input = f.string("signing_input")?;
     let signature = f.bytes("signature")?;
     let public = keys::verifying_key_from_jwk(&f.value("public_jwk")?)?;

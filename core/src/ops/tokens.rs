@@ -25,7 +25,7 @@ use crate::scope::{self, Context};
 use crate::token::{self, MAX_LEEWAY, TokenIssuer, VerifiedToken, Verifier};
 
 pub(super) fn info(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    Fields::parse(request)?.done()?;
+    Fields::parse(request, "info")?.done()?;
     // Ids with their names: a host looks an id up by name, never by the
     // position in this list.
     let ops: Vec<Value> = OPERATIONS
@@ -36,7 +36,7 @@ pub(super) fn info(request: &[u8]) -> Result<Vec<u8>, OpError> {
 }
 
 pub(super) fn keygen(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let mut f = Fields::parse(request)?;
+    let mut f = Fields::parse(request, "keygen")?;
     let seed: [u8; 32] = f
         .bytes("seed")?
         .try_into()
@@ -67,7 +67,7 @@ pub(super) fn issued_json(issued: &crate::token::IssuedToken) -> Value {
 /// is an answer, not an error (as `policy_evaluate` gives it), and signs
 /// nothing; a grant answers the token and the decision's members.
 pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let mut f = Fields::parse(request)?;
+    let mut f = Fields::parse(request, "issue")?;
     let key = OpSigner::take(&mut f)?;
     let issuer = f.string("issuer")?;
     let now = f.int("now")?;
@@ -315,13 +315,13 @@ fn verified_json(verified: &VerifiedToken) -> Value {
 /// the verified token too, in the same call (as `pop_verify` checks it;
 /// its `audience` defaults to this verifier's).
 pub(super) fn verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let mut f = Fields::parse(request)?;
+    let mut f = Fields::parse(request, "verify")?;
     let token = f.string("token")?;
     let trust = Trust::take(&mut f)?;
     let proof = match f.opt("proof")? {
         None => None,
         Some(Value::Object(members)) => {
-            let mut p = Fields(members);
+            let mut p = f.nested("proof", members);
             let text = p.string("proof")?;
             let audience = p
                 .opt_string("audience")?
@@ -342,12 +342,13 @@ pub(super) fn verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
 }
 
 pub(super) fn authorize(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let mut f = Fields::parse(request)?;
+    let mut f = Fields::parse(request, "authorize")?;
     let token = f.string("token")?;
     let trust = Trust::take(&mut f)?;
     // The action is read before the token is verified: a malformed request
     // is the caller's bug and should say so whatever the token.
-    let mut action = Fields(f.object("request")?);
+    let action = f.object("request")?;
+    let mut action = f.nested("request", action);
     f.done()?;
     let context = match action.opt("context")? {
         Some(v) => Context::from_json(v)?,
@@ -373,7 +374,7 @@ pub(super) fn authorize(request: &[u8]) -> Result<Vec<u8>, OpError> {
 }
 
 pub(super) fn delegate(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let mut f = Fields::parse(request)?;
+    let mut f = Fields::parse(request, "delegate")?;
     let parent_text = f.string("parent")?;
     let trust = Trust::take(&mut f)?;
     let holder = OpSigner::take(&mut f)?;
@@ -441,7 +442,7 @@ pub(super) fn delegate(request: &[u8]) -> Result<Vec<u8>, OpError> {
 const MAX_MEET_PAIRS: usize = 64;
 
 pub(super) fn scope_meet(request: &[u8]) -> Result<Vec<u8>, OpError> {
-    let mut f = Fields::parse(request)?;
+    let mut f = Fields::parse(request, "scope_meet")?;
     let a = f.caps("a")?;
     let b = f.caps("b")?;
     f.done()?;

@@ -1,12 +1,14 @@
 //! Requests and decisions.
 
 use super::*;
+use crate::codes::ErrorCode;
 
 // ---------------------------------------------------------------------------
 // Requests and decisions
 
 /// Who is asking.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Subject {
     /// The principal id; it becomes the token's `sub`.
     pub id: String,
@@ -16,6 +18,7 @@ pub struct Subject {
 
 /// What is asked for.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct PolicyRequest {
     /// Who is asking.
     pub subject: Subject,
@@ -25,7 +28,27 @@ pub struct PolicyRequest {
     pub ttl: u64,
 }
 
+impl Subject {
+    /// The principal `id` with the `attributes` rules may match.
+    pub fn new(id: impl Into<String>, attributes: BTreeMap<String, String>) -> Self {
+        Subject {
+            id: id.into(),
+            attributes,
+        }
+    }
+}
+
 impl PolicyRequest {
+    /// `subject` asking for `capabilities` for `ttl` seconds. Unchecked:
+    /// [`PolicyRequest::from_value`] reads a document with its bounds.
+    pub fn new(subject: Subject, capabilities: Vec<Capability>, ttl: u64) -> Self {
+        PolicyRequest {
+            subject,
+            capabilities,
+            ttl,
+        }
+    }
+
     /// Read a request document (`docs/POLICY.md`). An absent `ttl` asks for
     /// as long as the policy allows.
     ///
@@ -98,6 +121,7 @@ impl PolicyRequest {
 
 /// Why a request was denied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DenialCode {
     /// A deny rule for this subject overlaps the request.
     DeniedByRule,
@@ -107,11 +131,16 @@ pub enum DenialCode {
 
 impl DenialCode {
     /// The stable machine code: `denied_by_rule` or `no_matching_rule`.
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            DenialCode::DeniedByRule => "denied_by_rule",
-            DenialCode::NoMatchingRule => "no_matching_rule",
+            DenialCode::DeniedByRule => ErrorCode::DeniedByRule,
+            DenialCode::NoMatchingRule => ErrorCode::NoMatchingRule,
         }
+    }
+
+    /// The stable code as its string: `self.error_code().as_str()`.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }
 
@@ -184,6 +213,7 @@ impl Decision {
 
 /// How one rule took part in an evaluation.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RuleTrace {
     /// The rule's id.
     pub id: String,
@@ -224,6 +254,7 @@ impl RuleTrace {
 
 /// An evaluation, rule by rule.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Explanation {
     /// The lifetime the request asked for.
     pub requested_ttl: u64,

@@ -1,6 +1,7 @@
 //! Why a policy or a request was refused, and where (`path`).
 
 use super::*;
+use crate::codes::ErrorCode;
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -9,6 +10,7 @@ use super::*;
 ///
 /// A denial is not an error: it is a [`Decision::Denied`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PolicyError {
     /// A document is not a strict JSON object.
     Json {
@@ -72,18 +74,23 @@ pub enum PolicyError {
 
 impl PolicyError {
     /// The stable machine code.
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            PolicyError::Json { err, .. } => err.code(),
-            PolicyError::UnsupportedVersion { .. } => "unsupported_policy_version",
-            PolicyError::Invalid { .. } => "bad_policy",
-            PolicyError::BadPattern { .. } => "bad_pattern",
-            PolicyError::UnknownConstraint { .. } => "unknown_constraint",
-            PolicyError::DuplicateRuleId { .. } => "duplicate_rule_id",
-            PolicyError::TooManyRules { .. } => "too_many_rules",
-            PolicyError::BadRequest { .. } => "bad_request",
-            PolicyError::BudgetExceeded { .. } => "policy_budget_exceeded",
+            PolicyError::Json { err, .. } => err.error_code(),
+            PolicyError::UnsupportedVersion { .. } => ErrorCode::UnsupportedPolicyVersion,
+            PolicyError::Invalid { .. } => ErrorCode::BadPolicy,
+            PolicyError::BadPattern { .. } => ErrorCode::BadPattern,
+            PolicyError::UnknownConstraint { .. } => ErrorCode::UnknownConstraint,
+            PolicyError::DuplicateRuleId { .. } => ErrorCode::DuplicateRuleId,
+            PolicyError::TooManyRules { .. } => ErrorCode::TooManyRules,
+            PolicyError::BadRequest { .. } => ErrorCode::BadRequest,
+            PolicyError::BudgetExceeded { .. } => ErrorCode::PolicyBudgetExceeded,
         }
+    }
+
+    /// The stable code as its string: `self.error_code().as_str()`.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 
     /// The JSON path of the member at fault, when there is one.

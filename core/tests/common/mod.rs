@@ -129,17 +129,14 @@ pub fn all_requests() -> Vec<captoken_core::scope::Request> {
                 for purchase in [None, Some(5u64), Some(10), Some(11), Some(50)] {
                     for pii in [None, Some(true)] {
                         for room in [None, Some("lab"), Some("roof")] {
-                            out.push(captoken_core::scope::Request {
-                                action: action.into(),
-                                resource: resource.into(),
-                                context: captoken_core::scope::Context {
-                                    domain: domain.map(String::from),
-                                    purchase_amount: purchase,
-                                    pii,
-                                    room: room.map(String::from),
-                                    tool: None,
-                                },
-                            });
+                            let mut context = captoken_core::scope::Context::default();
+                            context.domain = domain.map(String::from);
+                            context.purchase_amount = purchase;
+                            context.pii = pii;
+                            context.room = room.map(String::from);
+                            out.push(captoken_core::scope::Request::new(
+                                action, resource, context,
+                            ));
                         }
                     }
                 }

@@ -1,0 +1,656 @@
+//! The request of every operation, described once.
+//!
+//! Each operation reads its request member by member ([`super::fields`]);
+//! this table says which members those are, their JSON shapes and whether
+//! they may be left out. The readers are held to it: in debug builds (every
+//! test run) reading a member the table does not declare panics, and so
+//! does finishing a request without having asked for a member it declares
+//! (unless the member is only read [`Presence::With`] another). The
+//! generated TypeScript request types and the JS wrappers' option maps come
+//! from it (`npm/ops.d.ts`, `npm/ops.js`), and a test fails when those
+//! files drift from it. In a release build nothing reads the table, so it
+//! costs the `.wasm` nothing.
+
+/// A list of member groups: an operation's own members and the groups it
+/// shares with others (e.g. [`TRUST`]), in the order its reader asks.
+pub type Members = &'static [&'static [Member]];
+
+/// One member of a request object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Member {
+    /// The member's name in the JSON request.
+    pub name: &'static str,
+    /// What its value looks like.
+    pub shape: Shape,
+    /// Whether it must be there.
+    pub presence: Presence,
+    /// One line for the generated declarations.
+    pub doc: &'static str,
+}
+
+/// The JSON shape of a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// A string.
+    String,
+    /// An integer (within ±2^53).
+    Integer,
+    /// A non-negative integer.
+    Uint,
+    /// `true` or `false`.
+    Boolean,
+    /// Bytes in unpadded base64url.
+    Bytes,
+    /// The current time in seconds since the epoch: hosts fill it from
+    /// their clock when the caller leaves it out.
+    Now,
+    /// Random bytes in base64url: hosts always fill it, callers never do.
+    Entropy,
+    /// A list of strings.
+    Strings,
+    /// A document of a kind the declarations name (`Jwk`, `Claims`, …).
+    Named(&'static str),
+    /// An object of these members.
+    Object(Members),
+}
+
+/// Whether a member may be left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// It must be there.
+    Required,
+    /// It may be left out.
+    Optional,
+    /// It is read only when the named member is there (and refused as not
+    /// applying otherwise).
+    With(&'static str),
+    /// Exactly one of it and the named member must be there.
+    Either(&'static str),
+}
+
+/// One operation's request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Contract {
+    /// The operation's name, as in [`super::OPERATIONS`].
+    pub op: &'static str,
+    /// Its request members.
+    pub request: Members,
+}
+
+const fn member(name: &'static str, shape: Shape, presence: Presence, doc: &'static str) -> Member {
+    Member {
+        name,
+        shape,
+        presence,
+        doc,
+    }
+}
+
+use Presence::{Either, Optional, Required, With};
+
+/// How a verifying operation trusts a token.
+pub const TRUST: &[Member] = &[
+    member(
+        "leeway",
+        Shape::Integer,
+        Optional,
+        "Clock skew allowed on time claims, in seconds.",
+    ),
+    member(
+        "max_depth",
+        Shape::Uint,
+        Optional,
+        "Most delegation steps accepted.",
+    ),
+    member(
+        "revoked",
+        Shape::Strings,
+        Optional,
+        "Token ids (`jti`) the caller knows are revoked; a revoked ancestor revokes its descendants.",
+    ),
+    member(
+        "revocation_list",
+        Shape::String,
+        Optional,
+        "A signed revocation list to check the chain against too.",
+    ),
+    member(
+        "max_stale",
+        Shape::Integer,
+        Optional,
+        "How long past its `next_update` the revocation list may still be used, in seconds.",
+    ),
+    member(
+        "last_seen_seq",
+        Shape::Uint,
+        Optional,
+        "The highest revocation list `seq` accepted before: an older list is refused.",
+    ),
+    member(
+        "jwks",
+        Shape::Named("JwkSet"),
+        Required,
+        "The issuer's public keys.",
+    ),
+    member(
+        "issuer",
+        Shape::String,
+        Required,
+        "The issuer (`iss`) trusted.",
+    ),
+    member(
+        "audience",
+        Shape::String,
+        Required,
+        "This verifier's audience: the token's `aud` must name it.",
+    ),
+    member("now", Shape::Now, Required, "The time to verify at."),
+];
+
+/// Who signs: a private key, or a signer outside the module.
+pub const SIGNER: &[Member] = &[
+    member(
+        "key",
+        Shape::Named("Jwk"),
+        Either("signer"),
+        "The private Ed25519 JWK to sign with.",
+    ),
+    member(
+        "signer",
+        Shape::Object(&[&[member(
+            "public_jwk",
+            Shape::Named("Jwk"),
+            Required,
+            "The public JWK of the key that will sign.",
+        )]]),
+        Either("key"),
+        "Sign outside the module: the answer holds `signing_input` for `attach_signature`.",
+    ),
+];
+
+const ENTROPY: Member = member(
+    "entropy",
+    Shape::Entropy,
+    Required,
+    "16 random bytes for the `jti`.",
+);
+
+const BUDGET: Member = member(
+    "budget",
+    Shape::Uint,
+    Optional,
+    "Policy evaluation steps allowed.",
+);
+
+const TOKEN: Member = member("token", Shape::String, Required, "The token, as issued.");
+
+const PROOF_CHECKS: &[Member] = &[
+    member(
+        "max_age",
+        Shape::Integer,
+        Optional,
+        "How old the proof may be, in seconds.",
+    ),
+    member(
+        "nonce",
+        Shape::String,
+        Optional,
+        "The nonce the proof must carry.",
+    ),
+    member(
+        "request_hash",
+        Shape::String,
+        Optional,
+        "The request hash the proof must carry.",
+    ),
+    member(
+        "seen",
+        Shape::Strings,
+        Optional,
+        "Replay keys already recorded: a proof among them is `replayed`.",
+    ),
+];
+
+const POLICY_ARGS: &[Member] = &[
+    member(
+        "policy",
+        Shape::Named("Policy"),
+        Required,
+        "The policy document.",
+    ),
+    member(
+        "request",
+        Shape::Named("PolicyRequest"),
+        Required,
+        "Who asks for what, for how long.",
+    ),
+    BUDGET,
+];
+
+/// Every operation's request, in the order of [`super::OPERATIONS`].
+pub const CONTRACTS: &[Contract] = &[
+    Contract {
+        op: "info",
+        request: &[],
+    },
+    Contract {
+        op: "keygen",
+        request: &[&[member(
+            "seed",
+            Shape::Bytes,
+            Required,
+            "The 32-byte private key seed.",
+        )]],
+    },
+    Contract {
+        op: "issue",
+        request: &[
+            SIGNER,
+            &[
+                member("issuer", Shape::String, Required, "The issuer (`iss`)."),
+                member("now", Shape::Now, Required, "The issue time (`iat`)."),
+                member(
+                    "policy",
+                    Shape::Named("Policy"),
+                    Optional,
+                    "Decide through this policy what is granted, and for how long.",
+                ),
+                member(
+                    "attributes",
+                    Shape::Named("Attributes"),
+                    With("policy"),
+                    "What the issuer knows of the subject, for the policy's rules.",
+                ),
+                member(
+                    "budget",
+                    Shape::Uint,
+                    With("policy"),
+                    "Policy evaluation steps allowed.",
+                ),
+                member(
+                    "ttl",
+                    Shape::Uint,
+                    Optional,
+                    "Lifetime in seconds: required without a policy; with one, capped by it.",
+                ),
+                ENTROPY,
+                member(
+                    "claims",
+                    Shape::Named("ClaimsRequest"),
+                    Required,
+                    "`sub`, `aud`, `caps`, `cnf` and the optional claims.",
+                ),
+            ],
+        ],
+    },
+    Contract {
+        op: "verify",
+        request: &[
+            &[TOKEN],
+            TRUST,
+            &[member(
+                "proof",
+                Shape::Object(&[
+                    &[
+                        member(
+                            "proof",
+                            Shape::String,
+                            Required,
+                            "The holder's proof of possession.",
+                        ),
+                        member(
+                            "audience",
+                            Shape::String,
+                            Optional,
+                            "The proof's audience (default: this verifier's).",
+                        ),
+                    ],
+                    PROOF_CHECKS,
+                ]),
+                Optional,
+                "Check the holder's proof of possession in the same call.",
+            )],
+        ],
+    },
+    Contract {
+        op: "authorize",
+        request: &[
+            &[TOKEN],
+            TRUST,
+            &[member(
+                "request",
+                Shape::Object(&[&[
+                    member(
+                        "context",
+                        Shape::Named("RequestContext"),
+                        Optional,
+                        "Facts the constraints are checked against.",
+                    ),
+                    member(
+                        "action",
+                        Shape::String,
+                        Required,
+                        "The action, e.g. `drive`.",
+                    ),
+                    member(
+                        "resource",
+                        Shape::String,
+                        Required,
+                        "The resource, e.g. `robot:7`.",
+                    ),
+                ]]),
+                Required,
+                "The action on a resource to authorize.",
+            )],
+        ],
+    },
+    Contract {
+        op: "delegate",
+        request: &[
+            &[member(
+                "parent",
+                Shape::String,
+                Required,
+                "The parent token (a chain for a delegated parent).",
+            )],
+            TRUST,
+            SIGNER,
+            &[
+                member(
+                    "ttl",
+                    Shape::Uint,
+                    Required,
+                    "The child's lifetime in seconds, within the parent's.",
+                ),
+                ENTROPY,
+                member(
+                    "claims",
+                    Shape::Named("ClaimsRequest"),
+                    Required,
+                    "The child's claims; its `caps` must lie within the parent's.",
+                ),
+            ],
+        ],
+    },
+    Contract {
+        op: "scope_meet",
+        request: &[&[
+            member(
+                "a",
+                Shape::Named("Capability[]"),
+                Required,
+                "One list of capabilities.",
+            ),
+            member("b", Shape::Named("Capability[]"), Required, "The other."),
+        ]],
+    },
+    Contract {
+        op: "policy_check",
+        request: &[&[member(
+            "policy",
+            Shape::Named("Policy"),
+            Required,
+            "The policy document.",
+        )]],
+    },
+    Contract {
+        op: "policy_evaluate",
+        request: &[POLICY_ARGS],
+    },
+    Contract {
+        op: "policy_explain",
+        request: &[POLICY_ARGS],
+    },
+    Contract {
+        op: "revocation_list_sign",
+        request: &[
+            SIGNER,
+            &[member(
+                "list",
+                Shape::Named("UnsignedRevocationList"),
+                Required,
+                "The list's claims: `iss`, `seq`, `iat`, `next_update`, `revoked`.",
+            )],
+        ],
+    },
+    Contract {
+        op: "revocation_list_verify",
+        request: &[&[
+            member("list", Shape::String, Required, "The signed list."),
+            member(
+                "jwks",
+                Shape::Named("JwkSet"),
+                Required,
+                "The issuer's public keys.",
+            ),
+            member("issuer", Shape::String, Required, "The issuer trusted."),
+            member("now", Shape::Now, Required, "The time to verify at."),
+            member(
+                "last_seen_seq",
+                Shape::Uint,
+                Optional,
+                "The highest list `seq` accepted before: an older list is refused.",
+            ),
+            member(
+                "leeway",
+                Shape::Integer,
+                Optional,
+                "Clock skew allowed, in seconds.",
+            ),
+        ]],
+    },
+    Contract {
+        op: "pop_create",
+        request: &[
+            SIGNER,
+            &[
+                member(
+                    "token",
+                    Shape::String,
+                    Required,
+                    "The token the proof presents.",
+                ),
+                member("audience", Shape::String, Required, "Who the proof is for."),
+                member(
+                    "nonce",
+                    Shape::String,
+                    Optional,
+                    "A nonce the verifier issued.",
+                ),
+                member(
+                    "request_hash",
+                    Shape::String,
+                    Optional,
+                    "A hash of the request the proof authorizes.",
+                ),
+                member("now", Shape::Now, Required, "The proof's time (`iat`)."),
+                ENTROPY,
+            ],
+        ],
+    },
+    Contract {
+        op: "pop_verify",
+        request: &[
+            &[
+                member(
+                    "proof",
+                    Shape::String,
+                    Required,
+                    "The holder's proof of possession.",
+                ),
+                TOKEN,
+            ],
+            TRUST,
+            &[member(
+                "pop_audience",
+                Shape::String,
+                Required,
+                "The audience the proof must name.",
+            )],
+            PROOF_CHECKS,
+        ],
+    },
+    Contract {
+        op: "audit_append",
+        request: &[&[
+            member(
+                "last",
+                Shape::Named("AuditRecord"),
+                Optional,
+                "The chain's last record (absent: the genesis record is made).",
+            ),
+            member("time", Shape::Now, Required, "When the event happened."),
+            member("event", Shape::String, Required, "The event name."),
+            member("data", Shape::Named("Json"), Required, "The event's data."),
+        ]],
+    },
+    Contract {
+        op: "audit_verify",
+        request: &[&[
+            member(
+                "records",
+                Shape::Named("AuditRecord[]"),
+                Required,
+                "The records, in order.",
+            ),
+            member(
+                "head",
+                Shape::String,
+                Optional,
+                "The anchored hash the chain must end at.",
+            ),
+            member(
+                "genesis",
+                Shape::Boolean,
+                Optional,
+                "`true`: the records must start at the genesis record.",
+            ),
+            member(
+                "after",
+                Shape::Object(&[&[
+                    member(
+                        "seq",
+                        Shape::Uint,
+                        Required,
+                        "The last verified record's `seq`.",
+                    ),
+                    member("hash", Shape::String, Required, "Its `hash`."),
+                ]]),
+                Optional,
+                "Resume after a record verified before.",
+            ),
+        ]],
+    },
+    Contract {
+        op: "refresh",
+        request: &[
+            &[TOKEN],
+            TRUST,
+            SIGNER,
+            &[
+                member(
+                    "policy",
+                    Shape::Named("Policy"),
+                    Required,
+                    "The policy the refreshed grant must still pass.",
+                ),
+                member(
+                    "attributes",
+                    Shape::Named("Attributes"),
+                    Optional,
+                    "What the issuer knows of the subject.",
+                ),
+                member(
+                    "ttl",
+                    Shape::Uint,
+                    Required,
+                    "The new token's lifetime in seconds.",
+                ),
+                BUDGET,
+                ENTROPY,
+            ],
+        ],
+    },
+    Contract {
+        op: "attach_signature",
+        request: &[&[
+            member(
+                "signing_input",
+                Shape::String,
+                Required,
+                "`header.payload`, as prepared.",
+            ),
+            member(
+                "signature",
+                Shape::Bytes,
+                Required,
+                "The 64-byte Ed25519 signature over it.",
+            ),
+            member(
+                "public_jwk",
+                Shape::Named("Jwk"),
+                Required,
+                "The public key that signed.",
+            ),
+            member(
+                "chain_rest",
+                Shape::String,
+                Optional,
+                "`~parent~…`, as prepared for a delegated token.",
+            ),
+        ]],
+    },
+];
+
+/// The request members of operation `op`.
+pub fn request(op: &str) -> Option<Members> {
+    CONTRACTS.iter().find(|c| c.op == op).map(|c| c.request)
+}
+
+/// Member `name` of `members`, if declared.
+pub fn find(members: Members, name: &str) -> Option<&'static Member> {
+    members
+        .iter()
+        .flat_map(|g| g.iter())
+        .find(|m| m.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CONTRACTS, Members, Presence, Shape, find};
+    use crate::ops::OPERATIONS;
+
+    fn check(members: Members, at: &str) {
+        let all: alloc::vec::Vec<_> = members.iter().flat_map(|g| g.iter()).collect();
+        for (i, m) in all.iter().enumerate() {
+            assert!(
+                all.iter().take(i).all(|o| o.name != m.name),
+                "{at}: `{}` twice",
+                m.name
+            );
+            match m.presence {
+                Presence::With(other) => assert!(find(members, other).is_some(), "{at}.{}", m.name),
+                Presence::Either(other) => assert_eq!(
+                    find(members, other).map(|o| o.presence),
+                    Some(Presence::Either(m.name)),
+                    "{at}.{}",
+                    m.name
+                ),
+                Presence::Required | Presence::Optional => {}
+            }
+            if let Shape::Object(inner) = m.shape {
+                check(inner, &alloc::format!("{at}.{}", m.name));
+            }
+        }
+    }
+
+    #[test]
+    fn every_operation_has_one_contract_in_table_order_and_each_is_consistent() {
+        let ops: alloc::vec::Vec<_> = OPERATIONS.iter().map(|o| o.name).collect();
+        let contracts: alloc::vec::Vec<_> = CONTRACTS.iter().map(|c| c.op).collect();
+        assert_eq!(ops, contracts);
+        for c in CONTRACTS {
+            check(c.request, c.op);
+        }
+    }
+}
