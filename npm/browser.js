@@ -6,10 +6,13 @@
 // This file also holds the wrapper code every entry shares (the "shared"
 // region below): index.js builds the Node ESM API from it by importing
 // `createCaptoken`, and index.cjs loads the region as a plain script because
-// Node 18 cannot require() an ES module. Add a wrapper for a new operation
-// in `createCaptoken`, then name it in the export lists of this file and
-// index.js, and in index.d.ts; test/entries.test.js fails if an entry
-// misses it.
+// Node 18 cannot require() an ES module. The option maps of the operations
+// (`CONTRACT`) and their option types (ops.d.ts) are generated from the
+// module's own description of its requests (core/src/ops/contract.rs) by
+// tests/tests/npm_contract.rs, which fails when they drift. Add a wrapper
+// for a new operation in `createCaptoken`, then name it in the export lists
+// of this file and index.js, and in index.d.ts; test/entries.test.js fails
+// if an entry misses it.
 
 // #region shared
 // Runs as module code here and as a strict-mode script in index.cjs: no
@@ -165,6 +168,220 @@ function rawEngine(module, maxResidentBytes = MAX_RESIDENT_BYTES) {
   };
 }
 
+// #region generated operations
+// Generated from captoken_core::ops::contract by tests/tests/npm_contract.rs
+// (CAPTOKEN_BLESS=1 cargo test -p captoken-tests --test npm_contract): do not edit.
+// Per operation: `options`, each JS option's request member (an object
+// member as `[member, its options]`); `now`, the members filled from the
+// clock when left out; `entropy`, the members always filled with random
+// bytes. `TRUST_OPTIONS`: the options every verifying operation shares.
+const TRUST_OPTIONS = {
+  leeway: 'leeway',
+  maxDepth: 'max_depth',
+  revoked: 'revoked',
+  revocationList: 'revocation_list',
+  maxStale: 'max_stale',
+  lastSeenSeq: 'last_seen_seq',
+  jwks: 'jwks',
+  issuer: 'issuer',
+  audience: 'audience',
+  now: 'now',
+};
+const CONTRACT = {
+  info: {
+    options: {},
+    now: [],
+    entropy: [],
+  },
+  keygen: {
+    options: {
+      seed: 'seed',
+    },
+    now: [],
+    entropy: [],
+  },
+  issue: {
+    options: {
+      key: 'key',
+      issuer: 'issuer',
+      now: 'now',
+      policy: 'policy',
+      attributes: 'attributes',
+      budget: 'budget',
+      ttl: 'ttl',
+      claims: 'claims',
+    },
+    now: ['now'],
+    entropy: ['entropy'],
+  },
+  verify: {
+    options: {
+      ...TRUST_OPTIONS,
+      token: 'token',
+      proof: ['proof', {
+        proof: 'proof',
+        audience: 'audience',
+        maxAge: 'max_age',
+        nonce: 'nonce',
+        requestHash: 'request_hash',
+        seen: 'seen',
+      }],
+    },
+    now: ['now'],
+    entropy: [],
+  },
+  authorize: {
+    options: {
+      ...TRUST_OPTIONS,
+      token: 'token',
+      request: ['request', {
+        context: 'context',
+        action: 'action',
+        resource: 'resource',
+      }],
+    },
+    now: ['now'],
+    entropy: [],
+  },
+  delegate: {
+    options: {
+      ...TRUST_OPTIONS,
+      parent: 'parent',
+      key: 'key',
+      ttl: 'ttl',
+      claims: 'claims',
+    },
+    now: ['now'],
+    entropy: ['entropy'],
+  },
+  scope_meet: {
+    options: {
+      a: 'a',
+      b: 'b',
+    },
+    now: [],
+    entropy: [],
+  },
+  policy_check: {
+    options: {
+      policy: 'policy',
+    },
+    now: [],
+    entropy: [],
+  },
+  policy_evaluate: {
+    options: {
+      policy: 'policy',
+      request: 'request',
+      budget: 'budget',
+    },
+    now: [],
+    entropy: [],
+  },
+  policy_explain: {
+    options: {
+      policy: 'policy',
+      request: 'request',
+      budget: 'budget',
+    },
+    now: [],
+    entropy: [],
+  },
+  revocation_list_sign: {
+    options: {
+      key: 'key',
+      list: 'list',
+    },
+    now: [],
+    entropy: [],
+  },
+  revocation_list_verify: {
+    options: {
+      list: 'list',
+      jwks: 'jwks',
+      issuer: 'issuer',
+      now: 'now',
+      lastSeenSeq: 'last_seen_seq',
+      leeway: 'leeway',
+    },
+    now: ['now'],
+    entropy: [],
+  },
+  pop_create: {
+    options: {
+      key: 'key',
+      token: 'token',
+      audience: 'audience',
+      nonce: 'nonce',
+      requestHash: 'request_hash',
+      now: 'now',
+    },
+    now: ['now'],
+    entropy: ['entropy'],
+  },
+  pop_verify: {
+    options: {
+      ...TRUST_OPTIONS,
+      proof: 'proof',
+      token: 'token',
+      popAudience: 'pop_audience',
+      maxAge: 'max_age',
+      nonce: 'nonce',
+      requestHash: 'request_hash',
+      seen: 'seen',
+    },
+    now: ['now'],
+    entropy: [],
+  },
+  audit_append: {
+    options: {
+      last: 'last',
+      time: 'time',
+      event: 'event',
+      data: 'data',
+    },
+    now: ['time'],
+    entropy: [],
+  },
+  audit_verify: {
+    options: {
+      records: 'records',
+      head: 'head',
+      genesis: 'genesis',
+      after: ['after', {
+        seq: 'seq',
+        hash: 'hash',
+      }],
+    },
+    now: [],
+    entropy: [],
+  },
+  refresh: {
+    options: {
+      ...TRUST_OPTIONS,
+      token: 'token',
+      key: 'key',
+      policy: 'policy',
+      attributes: 'attributes',
+      ttl: 'ttl',
+      budget: 'budget',
+    },
+    now: ['now'],
+    entropy: ['entropy'],
+  },
+  attach_signature: {
+    options: {
+      signingInput: 'signing_input',
+      signature: 'signature',
+      publicJwk: 'public_jwk',
+      chainRest: 'chain_rest',
+    },
+    now: [],
+    entropy: [],
+  },
+};
+// #endregion generated operations
+
 /**
  * The API over one instance of the module. `source` says how to get it:
  * `{ sha256, sha256File, module | bytes | instantiate, randomBytes, now }`,
@@ -219,54 +436,58 @@ function createCaptoken(source) {
     }
   }
 
-  const clock = () => source.now();
   const entropy = () => base64url(source.randomBytes(16));
 
-  // An operation whose request is one options object. `members` maps each
-  // option the caller may pass to its request member; an option not listed
-  // is refused, as the module refuses unknown members, so a misspelt
-  // `maxdepth` never silently means "the default". `fill` computes members
-  // the caller left out (or may not set, like `entropy`).
-  function operation(op, members, fill = {}) {
+  // The request an options object stands for, as `map` (from CONTRACT, the
+  // module's own description of its requests) names each option's member.
+  // An option not listed is refused, as the module refuses unknown
+  // members, so a misspelt `maxdepth` never silently means "the default".
+  function requestOf(op, options, map, at) {
+    const request = {};
+    for (const [name, value] of Object.entries(options)) {
+      if (!Object.hasOwn(map, name)) {
+        throw new CaptokenError('bad_request', `\`${op}\` has no option \`${at}${name}\``);
+      }
+      if (value === undefined) continue;
+      const member = map[name];
+      if (typeof member === 'string') {
+        request[member] = value;
+      } else {
+        // An object member: its own options, mapped the same way. Anything
+        // but a plain object goes as it is, for the module to refuse.
+        const [wire, inner] = member;
+        const plain = value !== null && typeof value === 'object' && !Array.isArray(value);
+        request[wire] = plain ? requestOf(op, value, inner, `${at}${name}.`) : value;
+      }
+    }
+    return request;
+  }
+
+  // An operation whose request is one options object. `omit` drops options
+  // this form does not take; `raw` adds members passed as they are. Members
+  // the contract marks `now` are filled from the clock when left out, and
+  // `entropy` members always; every other default is the module's.
+  function operation(op, { omit = [], raw = {} } = {}) {
+    const { options: all, now, entropy: random } = CONTRACT[op];
+    const map = { ...all, ...raw };
+    for (const name of omit) delete map[name];
     return (options = {}) => {
       if (options === null || typeof options !== 'object' || Array.isArray(options)) {
         throw new CaptokenError('bad_request', `\`${op}\` takes one options object`);
       }
-      const request = {};
-      for (const [name, value] of Object.entries(options)) {
-        if (!Object.hasOwn(members, name)) {
-          throw new CaptokenError('bad_request', `\`${op}\` has no option \`${name}\``);
-        }
-        if (value !== undefined) request[members[name]] = value;
-      }
-      for (const [member, make] of Object.entries(fill)) {
-        if (request[member] !== undefined) continue;
-        const value = make(request);
-        if (value !== undefined) request[member] = value;
-      }
+      const request = requestOf(op, options, map, '');
+      for (const member of now) if (request[member] === undefined) request[member] = source.now();
+      for (const member of random) request[member] = entropy();
       return run(op, request);
     };
   }
-
-  // The members every verifying operation shares (docs/ABI.md, `...trust`).
-  const trust = {
-    jwks: 'jwks', issuer: 'issuer', audience: 'audience', now: 'now',
-    leeway: 'leeway', maxDepth: 'max_depth', revoked: 'revoked',
-    revocationList: 'revocation_list', maxStale: 'max_stale', lastSeenSeq: 'last_seen_seq',
-  };
-  const signing = { key: 'key', claims: 'claims', ttl: 'ttl', now: 'now' };
-  const defaultTtl = () => 300;
-  // An issue through a policy asks, without a `ttl`, for as long as the
-  // policy allows (the module's default); a plain issue defaults to 300 s.
-  const issueTtl = (request) => (request.policy === undefined ? 300 : undefined);
-  const issueMembers = { ...signing, issuer: 'issuer', policy: 'policy', attributes: 'attributes', budget: 'budget' };
 
   // Signing outside the module (docs/ABI.md, `signer`): the private key
   // stays where it lives (a non-extractable WebCrypto key, an HSM); the
   // module builds the bytes to sign, and checks the signature it is handed
   // back against the public key before assembling the result.
-  function signedElsewhere(op, members, fill, member) {
-    const prepare = operation(op, { ...members, signer: 'signer' }, fill);
+  function signedElsewhere(op, member) {
+    const prepare = operation(op, { omit: ['key'], raw: { signer: 'signer' } });
     return async (options = {}) => {
       const { signer } = options;
       if (!signer || typeof signer.sign !== 'function' || typeof signer.publicJwk !== 'object') {
@@ -342,55 +563,27 @@ function createCaptoken(source) {
       if (jwk && jwk.d !== undefined) throw new CaptokenError('private_key_in_public_set', 'a key set must hold public keys only');
       return jwk;
     }) }),
-    issue: operation('issue', issueMembers, { now: clock, ttl: issueTtl, entropy }),
-    verify: operation('verify', { token: 'token', ...trust }, { now: clock }),
-    authorize: operation('authorize', { token: 'token', request: 'request', ...trust }, { now: clock }),
-    delegate: operation('delegate', { parent: 'parent', ...trust, ...signing }, { now: clock, ttl: defaultTtl, entropy }),
+    issue: operation('issue'),
+    verify: operation('verify'),
+    authorize: operation('authorize'),
+    delegate: operation('delegate'),
     scopeMeet: (a, b) => run('scope_meet', { a, b }).caps,
     checkPolicy: (policy) => run('policy_check', { policy }),
     evaluatePolicy: (policy, request, budget) => run('policy_evaluate', { policy, request, budget }),
     explainPolicy: (policy, request, budget) => run('policy_explain', { policy, request, budget }),
-    signRevocationList: operation('revocation_list_sign', { key: 'key', list: 'list' }),
-    verifyRevocationList: operation(
-      'revocation_list_verify',
-      { list: 'list', jwks: 'jwks', issuer: 'issuer', now: 'now', leeway: 'leeway', lastSeenSeq: 'last_seen_seq' },
-      { now: clock },
-    ),
-    createProof: operation(
-      'pop_create',
-      { key: 'key', token: 'token', audience: 'audience', nonce: 'nonce', requestHash: 'request_hash', now: 'now' },
-      { now: clock, entropy },
-    ),
-    verifyProof: operation(
-      'pop_verify',
-      {
-        proof: 'proof', token: 'token', ...trust, popAudience: 'pop_audience', maxAge: 'max_age',
-        nonce: 'nonce', requestHash: 'request_hash', seen: 'seen',
-      },
-      { now: clock },
-    ),
-    appendAudit: operation('audit_append', { last: 'last', time: 'time', event: 'event', data: 'data' }, { time: clock }),
+    signRevocationList: operation('revocation_list_sign'),
+    verifyRevocationList: operation('revocation_list_verify'),
+    createProof: operation('pop_create'),
+    verifyProof: operation('pop_verify'),
+    appendAudit: operation('audit_append'),
     verifyAuditChain: (records, head) => run('audit_verify', head === undefined ? { records } : { records, head }),
-    refresh: operation(
-      'refresh',
-      { token: 'token', ...trust, key: 'key', policy: 'policy', attributes: 'attributes', ttl: 'ttl', budget: 'budget' },
-      { now: clock, ttl: defaultTtl, entropy },
-    ),
+    refresh: operation('refresh'),
     webCryptoSigner,
-    issueAsync: signedElsewhere('issue', issueMembers, { now: clock, ttl: issueTtl, entropy }, 'token'),
-    delegateAsync: signedElsewhere(
-      'delegate', { parent: 'parent', ...trust, ...signing }, { now: clock, ttl: defaultTtl, entropy }, 'token',
-    ),
-    createProofAsync: signedElsewhere(
-      'pop_create',
-      { token: 'token', audience: 'audience', nonce: 'nonce', requestHash: 'request_hash', now: 'now' },
-      { now: clock, entropy },
-      'proof',
-    ),
-    signRevocationListAsync: signedElsewhere('revocation_list_sign', { list: 'list' }, {}, 'list'),
-    attachSignature: operation('attach_signature', {
-      signingInput: 'signing_input', signature: 'signature', publicJwk: 'public_jwk', chainRest: 'chain_rest',
-    }),
+    issueAsync: signedElsewhere('issue', 'token'),
+    delegateAsync: signedElsewhere('delegate', 'token'),
+    createProofAsync: signedElsewhere('pop_create', 'proof'),
+    signRevocationListAsync: signedElsewhere('revocation_list_sign', 'list'),
+    attachSignature: operation('attach_signature'),
     info: () => run('info', {}),
     callOperation: (op, request) => run(op, request),
     callOperationText: (op, requestText) => runText(op, requestText),

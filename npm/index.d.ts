@@ -1,7 +1,20 @@
 // Types of the captoken package: one file for every entry (index.js for
 // Node ESM, index.cjs for CommonJS, browser.js for browsers and bundlers),
 // which all export the same names. Written by hand and type-checked by
-// `tsc` (tsconfig.json), together with test/types/usage.ts.
+// `tsc` (tsconfig.json), together with test/types/usage.ts; the options of
+// each operation and the module's error codes are generated from the
+// module's own description of its requests (ops.d.ts).
+
+import type {
+  AppendAuditOptions, AttachSignatureOptions, AuthorizeOptions, CreateProofOptions, DelegateOptions,
+  IssueOptions, ModuleErrorCode, RefreshOptions, SignRevocationListOptions, VerifyOptions,
+  VerifyProofOptions, VerifyRevocationListOptions,
+} from './ops.js';
+export type {
+  AppendAuditOptions, AttachSignatureOptions, AuthorizeOptions, CreateProofOptions, DelegateOptions,
+  IssueOptions, ModuleErrorCode, RefreshOptions, SignRevocationListOptions, TrustOptions, VerifyOptions,
+  VerifyProofOptions, VerifyRevocationListOptions,
+} from './ops.js';
 
 /** A JSON Web Key (public or private Ed25519, RFC 8037). */
 export interface Jwk {
@@ -94,6 +107,10 @@ export interface Verified {
   chain: ChainLink[];
   /** The principal the issuer vouched for (a delegated token's own `sub` is named by its delegator). */
   root_sub: string;
+  /** The revocation key, as `revoked` takes it: the `jti`, or for a delegated token the chain's `jti`s joined by `.`. */
+  id: string;
+  /** With the `proof` option: the holder's proof of possession, checked in the same call. */
+  proof?: Omit<VerifiedProof, 'token_jti' | 'token_id' | 'sub' | 'root_sub'>;
 }
 
 /** What a request does, checked against constraints. Unknown members are refused. */
@@ -121,38 +138,6 @@ export interface Authorized {
   depth: number;
 }
 
-/** How a verifier trusts tokens: shared by `verify`, `authorize` and `delegate`. */
-export interface TrustOptions {
-  /** The issuer's public key set. */
-  jwks: Jwks;
-  issuer: string;
-  /** This verifier's audience. */
-  audience: string;
-  /** Seconds since the Unix epoch; default: the clock. */
-  now?: number;
-  /** Clock skew allowed, 0..=300 seconds; default 30. */
-  leeway?: number;
-  /** Delegation links allowed below the issuer's token; default 3. */
-  maxDepth?: number;
-  /**
-   * Revoked token ids, as `verify` reports them (`id`): a token is refused
-   * when any id of its chain is listed. A delegated token's id is its
-   * chain's `jti`s joined by `.`; its bare `jti` matches nothing.
-   */
-  revoked?: string[];
-  /**
-   * A signed revocation list (`signRevocationList`), verified with the same
-   * keys, issuer and clock; a token is refused when any `jti` of its chain
-   * is listed. A list past its `next_update` is refused
-   * (`revocation_list_stale`) unless it is within `maxStale` seconds of it.
-   */
-  revocationList?: string;
-  /** Seconds past its `next_update` a revocation list may still be used; default 0 (fresh only). */
-  maxStale?: number;
-  /** The highest list `seq` you accepted before: an older list (which could un-revoke) is refused. */
-  lastSeenSeq?: number;
-}
-
 export interface RevokedEntry {
   jti: string;
   revoked_at: number;
@@ -168,54 +153,11 @@ export interface RevocationListContent {
   revoked: RevokedEntry[];
 }
 
-export interface SignRevocationListOptions {
-  /** The issuer's private JWK (the token signing key). */
-  key: Jwk;
-  list: RevocationListContent;
-}
-
-export interface VerifyRevocationListOptions {
-  /** The signed list (compact JWS, `typ: captoken-rl+jwt`). */
-  list: string;
-  jwks: Jwks;
-  issuer: string;
-  now?: number;
-  leeway?: number;
-  /** The highest `seq` accepted before; an older list is refused (`revocation_list_rollback`). */
-  lastSeenSeq?: number;
-}
-
 export interface CheckedRevocationList extends RevocationListContent {
   /** `stale`: past `next_update`; fetch a newer list, or decide to accept it. */
   status: 'fresh' | 'stale';
   stale_since: number | null;
   kid: string;
-}
-
-export interface CreateProofOptions {
-  /** The holder's private JWK: the key the token's `cnf` names. */
-  key: Jwk;
-  /** The token or chain being presented. */
-  token: string;
-  /** Who the proof is for (the verifier). */
-  audience: string;
-  /** The verifier's challenge, if it gave one. */
-  nonce?: string;
-  /** Binds the proof to one request (e.g. base64url SHA-256 of it). */
-  requestHash?: string;
-  now?: number;
-}
-
-export interface VerifyProofOptions extends VerifyOptions {
-  proof: string;
-  /** This verifier's name, as the holder put it in `audience`. */
-  popAudience: string;
-  /** Oldest proof accepted, 1..=300 seconds; default 60. */
-  maxAge?: number;
-  nonce?: string;
-  requestHash?: string;
-  /** Replay keys already recorded (see `VerifiedProof.replay`); a listed one is refused (`replayed`). */
-  seen?: string[];
 }
 
 export interface VerifiedProof {
@@ -226,6 +168,8 @@ export interface VerifiedProof {
   nonce: string | null;
   request_hash: string | null;
   token_jti: string;
+  /** The presented token's revocation key. */
+  token_id: string;
   sub: string;
   root_sub: string;
   /** Record `key` until `exp` and pass recorded keys as `seen`: the module keeps no state. */
@@ -247,15 +191,6 @@ export interface AuditRecord {
   hash: string;
 }
 
-export interface AppendAuditOptions {
-  /** The last stored record; absent for the first. */
-  last?: AuditRecord;
-  /** Seconds since the Unix epoch; default: the clock. */
-  time?: number;
-  event: AuditEvent;
-  data: Record<string, unknown>;
-}
-
 export interface AuditSummary {
   valid: true;
   first_seq: number;
@@ -264,67 +199,18 @@ export interface AuditSummary {
   head: string;
 }
 
-export interface RefreshOptions extends VerifyOptions {
-  /** The issuer's private JWK. */
-  key: Jwk;
-  /** The policy in force now. */
-  policy: Policy;
-  /** The subject's attributes as the issuer knows them now. */
-  attributes?: Record<string, string>;
-  /** Lifetime asked for; the policy caps it. Default 300. */
-  ttl?: number;
-  budget?: number;
-}
-
-export interface IssueOptions {
-  /** The issuer's private JWK. */
-  key: Jwk;
-  issuer: string;
-  claims: TokenRequest;
-  /** Lifetime in seconds; default 300. */
-  ttl?: number;
-  /** Seconds since the Unix epoch; default: the clock. */
-  now?: number;
-}
-
 /**
  * An issue decided by `policy` in the same call: the claims' subject asks
  * for the claims' `caps` for `ttl`; exactly what the policy grants is signed.
  */
 export interface IssueThroughPolicyOptions extends IssueOptions {
   policy: Policy;
-  /** The subject's attributes, for rules that match on them. */
-  attributes?: Record<string, string>;
-  /** Lifetime asked for; the policy caps it. Default: as long as the policy allows. */
-  ttl?: number;
-  /** Policy evaluation steps. */
-  budget?: number;
 }
 
 /** An issue through a policy: the token and the grant, or the denial (nothing signed). */
 export type IssuedThroughPolicy =
   | (Issued & Extract<Decision, { decision: 'granted' }>)
   | Extract<Decision, { decision: 'denied' }>;
-
-export interface VerifyOptions extends TrustOptions {
-  /** A token, or a delegation chain `leaf~parent~...~root`. */
-  token: string;
-}
-
-export interface AuthorizeOptions extends VerifyOptions {
-  request: ActionRequest;
-}
-
-export interface DelegateOptions extends TrustOptions {
-  /** The token or chain you hold. */
-  parent: string;
-  /** Your private JWK: the one the parent's `cnf` names. */
-  key: Jwk;
-  /** The child's claims; they may only narrow the parent's. */
-  claims: TokenRequest;
-  /** Lifetime in seconds (capped by the parent's `exp`); default 300. */
-  ttl?: number;
-}
 
 export interface KeyPair {
   kid: string;
@@ -382,39 +268,16 @@ export interface PolicyExplanation {
 }
 
 /**
- * The stable error codes: the module's (docs/FORMAT.md, docs/POLICY.md),
- * the same strings the gateway and CLI report, and the package's own while
- * loading the module. Open-ended, so a newer module's codes still type-check.
+ * The stable error codes: the module's (`ModuleErrorCode`, generated from
+ * the module's one list; the same strings the gateway and CLI report) and
+ * the package's own while loading and calling the module. Open-ended, so a
+ * newer module's codes still type-check.
  */
 export type ErrorCode =
-  // token format and verification
-  | 'token_too_large' | 'malformed_token' | 'bad_base64' | 'bad_json' | 'duplicate_key' | 'json_too_deep'
-  | 'unsupported_alg' | 'untrusted_key_header' | 'unknown_crit' | 'bad_header' | 'bad_typ' | 'missing_kid'
-  | 'unknown_kid' | 'key_not_valid' | 'bad_signature' | 'unsupported_version' | 'bad_date' | 'missing_exp'
-  | 'bad_claims' | 'expired' | 'not_yet_valid' | 'issued_in_future' | 'bad_audience' | 'bad_issuer'
-  // keys and issuing
-  | 'bad_key' | 'unsupported_key_type' | 'bad_key_use' | 'bad_key_alg' | 'weak_key' | 'private_key_in_public_set'
-  | 'duplicate_kid' | 'kid_mismatch' | 'key_pair_mismatch' | 'bad_ttl' | 'entropy_unavailable' | 'signing_failed'
-  // requests
-  | 'bad_request' | 'unknown_op'
-  // authorization and delegation
-  | 'not_granted' | 'constraint_violated' | 'missing_context' | 'unknown_constraint' | 'bad_context' | 'bad_pattern'
-  | 'delegation_not_holder' | 'delegation_too_deep' | 'delegation_escalation' | 'delegation_broken_link'
-  | 'delegation_parent_mismatch' | 'delegation_cycle'
-  // policy
-  | 'bad_policy' | 'unsupported_policy_version' | 'duplicate_rule_id' | 'too_many_rules' | 'policy_budget_exceeded'
-  // revocation, proof of possession, replay, audit
-  | 'revoked' | 'revocation_list_rollback' | 'revocation_list_stale' | 'bad_revocation_list'
-  | 'revocation_list_too_large'
-  | 'pop_key_mismatch' | 'pop_token_mismatch' | 'pop_bad_audience' | 'pop_stale' | 'pop_in_future'
-  | 'pop_nonce_mismatch' | 'pop_request_mismatch' | 'bad_presentation'
-  | 'replayed' | 'replay_expired' | 'replay_guard_full'
-  | 'audit_bad_record' | 'audit_bad_hash' | 'audit_broken_link' | 'audit_bad_sequence' | 'audit_head_mismatch'
-  | 'audit_empty_chain' | 'refresh_not_root' | 'denied_by_rule' | 'no_matching_rule'
-  // loading the module (this package)
+  | ModuleErrorCode
   | 'module_digest_mismatch' | 'module_bad_digest' | 'module_unavailable' | 'module_unverifiable'
   | 'abi_mismatch' | 'not_initialized' | 'guest_trap' | 'guest_alloc' | 'guest_bad_status'
-  | 'guest_bad_response' | 'module_invalid' | 'request_too_large' | 'unknown_op'
+  | 'guest_bad_response' | 'module_invalid' | 'request_too_large'
   | (string & {});
 
 export declare class CaptokenError extends Error {
@@ -523,12 +386,7 @@ export declare function createProofAsync(options: WithSigner<CreateProofOptions>
 /** `signRevocationList`, signed by the issuer's `signer`. */
 export declare function signRevocationListAsync(options: WithSigner<SignRevocationListOptions>): Promise<{ list: string; kid: string }>;
 /** Check `signature` over `signingInput` under `publicJwk` and assemble the token (low level; the `...Async` functions use it). */
-export declare function attachSignature(options: {
-  signingInput: string;
-  signature: string;
-  publicJwk: Jwk;
-  chainRest?: string;
-}): { token: string };
+export declare function attachSignature(options: AttachSignatureOptions): { token: string };
 /** Module version, ABI version and the operations table. */
 export declare function info(): ModuleInfo;
 /** Call any operation of the table by name with a JSON-able request (escape hatch). */

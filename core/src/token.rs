@@ -33,6 +33,9 @@ pub const DEFAULT_LIMITS: Limits = Limits::TOKEN;
 pub const DEFAULT_LEEWAY: i64 = 30;
 /// Largest clock skew a verifier may be configured with, in seconds.
 pub const MAX_LEEWAY: i64 = 300;
+/// The lifetime the operations give a token whose caller asks for none,
+/// in seconds (an issue through a policy gets as long as the policy allows).
+pub const DEFAULT_TTL: u64 = 300;
 
 /// Bytes of entropy in a `jti` (128 bits).
 const JTI_BYTES: usize = 16;

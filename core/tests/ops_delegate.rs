@@ -376,3 +376,30 @@ fn claims_that_do_not_fit_the_schema_are_refused_unaudited_before_the_parent_is_
         assert_not_audited(case, &expired, "bad_claims");
     }
 }
+
+#[test]
+fn a_lifetime_left_out_is_the_modules_default_for_issue_and_delegate() {
+    let (parent, _) = root();
+    let mut request = delegate(&parent, 2, 3);
+    request.as_object_mut().unwrap().remove("ttl");
+    let child = ok("delegate", &request);
+    let ttl = i64::try_from(captoken_core::token::DEFAULT_TTL).unwrap();
+    // The default, capped by the parent's life (until NOW + 300).
+    assert_eq!(
+        child["exp"].as_i64().unwrap(),
+        (NOW + 1 + ttl).min(NOW + 300)
+    );
+    let issued = ok(
+        "issue",
+        &json!({
+            "key": key(1)["private_jwk"], "issuer": ISS, "now": NOW,
+            "entropy": b64::encode(&[4; 16]),
+            "claims": { "sub": "principal-2", "aud": AUD, "cnf": { "jwk": key(2)["public_jwk"] },
+                        "caps": narrow_caps() }
+        }),
+    );
+    assert_eq!(
+        issued["exp"].as_i64().unwrap() - issued["iat"].as_i64().unwrap(),
+        ttl
+    );
+}

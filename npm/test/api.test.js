@@ -236,6 +236,12 @@ test('a proof of possession verifies once per recorded replay key', () => {
   assert.throws(() => verifyProof({ token: t.token, proof, ...trust, popAudience: 'other', nonce: 'abc' }), { code: 'pop_bad_audience' });
   const forged = createProof({ key: issuerKey.privateJwk, token: t.token, audience: 'svc', nonce: 'abc' }).proof;
   assert.throws(() => verifyProof({ token: t.token, proof: forged, ...trust, popAudience: 'svc' }), { code: 'pop_key_mismatch' });
+  // The same check inside verify, in one module call: the same replay key.
+  const both = verify({ token: t.token, ...trust, proof: { proof, audience: 'svc', nonce: 'abc' } });
+  assert.equal(both.id, t.jti);
+  assert.deepEqual(both.proof.replay, ok.replay);
+  assert.throws(() => verify({ token: t.token, ...trust, proof: { proof, audience: 'svc', nonce: 'abc', seen: [ok.replay.key] } }), { code: 'replayed' });
+  assert.throws(() => verify({ token: t.token, ...trust, proof: { proof: forged, audience: 'svc' } }), { code: 'pop_key_mismatch' });
 });
 
 test('an audit chain built here verifies, and an edit is found', () => {

@@ -121,10 +121,30 @@ test('the wrappers supply the clock and fresh entropy, and the caller may pin no
   api.issue({ key: {}, issuer: 'i', claims: {} });
   api.verify({ token: 't', jwks: {}, issuer: 'i', audience: 'a', now: 5, maxDepth: 2 });
   assert.deepEqual(fake.calls.slice(1), [
-    ['issue', { key: {}, issuer: 'i', claims: {}, now: 1_700_000_000, ttl: 300, entropy: '_____________________w' }],
+    // No `ttl`: every default but the clock and entropy is the module's.
+    ['issue', { key: {}, issuer: 'i', claims: {}, now: 1_700_000_000, entropy: '_____________________w' }],
     ['verify', { token: 't', jwks: {}, issuer: 'i', audience: 'a', now: 5, max_depth: 2 }],
   ]);
   assert.throws(() => api.issue({ key: {}, issuer: 'i', claims: {}, entropy: 'mine' }), (e) => e.code === 'bad_request');
+});
+
+test('object options map to their members as the contract names them, and misspelt ones are refused', () => {
+  const fake = fakeModule();
+  const api = esm.createCaptoken(fake.binding);
+  api.verify({ token: 't', jwks: {}, issuer: 'i', audience: 'a', now: 5, proof: { proof: 'p', requestHash: 'h', maxAge: 9 } });
+  assert.deepEqual(fake.calls.at(-1), [
+    'verify',
+    { token: 't', jwks: {}, issuer: 'i', audience: 'a', now: 5, proof: { proof: 'p', request_hash: 'h', max_age: 9 } },
+  ]);
+  assert.throws(
+    () => api.verify({ token: 't', jwks: {}, issuer: 'i', audience: 'a', proof: { proof: 'p', request_hash: 'h' } }),
+    (e) => e.code === 'bad_request' && /`proof\.request_hash`/.test(e.message),
+  );
+  // Not an object: passed as it is, for the module to refuse.
+  api.verify({ token: 't', jwks: {}, issuer: 'i', audience: 'a', now: 5, proof: 'p' });
+  assert.equal(fake.calls.at(-1)[1].proof, 'p');
+  // The sync forms take no external signer; the async ones no private key.
+  assert.throws(() => api.issue({ key: {}, issuer: 'i', claims: {}, signer: {} }), (e) => e.code === 'bad_request');
 });
 
 test('a trap in the module is a guest_trap CaptokenError', () => {

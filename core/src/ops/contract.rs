@@ -26,6 +26,19 @@ pub struct Member {
     pub presence: Presence,
     /// One line for the generated declarations.
     pub doc: &'static str,
+    /// What the module takes when the member is left out, where that is a
+    /// number (the same constant the reader uses).
+    pub default: Option<u64>,
+}
+
+impl Member {
+    /// `self`, defaulting to `value` when left out.
+    const fn defaults_to(self, value: u64) -> Self {
+        Member {
+            default: Some(value),
+            ..self
+        }
+    }
 }
 
 /// The JSON shape of a member.
@@ -48,7 +61,8 @@ pub enum Shape {
     Entropy,
     /// A list of strings.
     Strings,
-    /// A document of a kind the declarations name (`Jwk`, `Claims`, …).
+    /// A document of a kind named by the TypeScript declarations
+    /// (`Jwk`, `TokenRequest`, `Capability[]`, …).
     Named(&'static str),
     /// An object of these members.
     Object(Members),
@@ -83,9 +97,11 @@ const fn member(name: &'static str, shape: Shape, presence: Presence, doc: &'sta
         shape,
         presence,
         doc,
+        default: None,
     }
 }
 
+use crate::{delegation, policy, pop, token};
 use Presence::{Either, Optional, Required, With};
 
 /// How a verifying operation trusts a token.
@@ -95,13 +111,15 @@ pub const TRUST: &[Member] = &[
         Shape::Integer,
         Optional,
         "Clock skew allowed on time claims, in seconds.",
-    ),
+    )
+    .defaults_to(token::DEFAULT_LEEWAY as u64),
     member(
         "max_depth",
         Shape::Uint,
         Optional,
         "Most delegation steps accepted.",
-    ),
+    )
+    .defaults_to(delegation::DEFAULT_MAX_DEPTH as u64),
     member(
         "revoked",
         Shape::Strings,
@@ -128,7 +146,7 @@ pub const TRUST: &[Member] = &[
     ),
     member(
         "jwks",
-        Shape::Named("JwkSet"),
+        Shape::Named("Jwks"),
         Required,
         "The issuer's public keys.",
     ),
@@ -180,7 +198,8 @@ const BUDGET: Member = member(
     Shape::Uint,
     Optional,
     "Policy evaluation steps allowed.",
-);
+)
+.defaults_to(policy::DEFAULT_BUDGET);
 
 const TOKEN: Member = member("token", Shape::String, Required, "The token, as issued.");
 
@@ -190,7 +209,8 @@ const PROOF_CHECKS: &[Member] = &[
         Shape::Integer,
         Optional,
         "How old the proof may be, in seconds.",
-    ),
+    )
+    .defaults_to(pop::DEFAULT_MAX_AGE as u64),
     member(
         "nonce",
         Shape::String,
@@ -257,7 +277,7 @@ pub const CONTRACTS: &[Contract] = &[
                 ),
                 member(
                     "attributes",
-                    Shape::Named("Attributes"),
+                    Shape::Named("Record<string, string>"),
                     With("policy"),
                     "What the issuer knows of the subject, for the policy's rules.",
                 ),
@@ -266,17 +286,19 @@ pub const CONTRACTS: &[Contract] = &[
                     Shape::Uint,
                     With("policy"),
                     "Policy evaluation steps allowed.",
-                ),
+                )
+    .defaults_to(policy::DEFAULT_BUDGET),
                 member(
                     "ttl",
                     Shape::Uint,
                     Optional,
-                    "Lifetime in seconds: required without a policy; with one, capped by it.",
-                ),
+                    "Lifetime in seconds; through a policy, capped by it (absent: as long as it allows).",
+                )
+    .defaults_to(token::DEFAULT_TTL),
                 ENTROPY,
                 member(
                     "claims",
-                    Shape::Named("ClaimsRequest"),
+                    Shape::Named("TokenRequest"),
                     Required,
                     "`sub`, `aud`, `caps`, `cnf` and the optional claims.",
                 ),
@@ -322,7 +344,7 @@ pub const CONTRACTS: &[Contract] = &[
                 Shape::Object(&[&[
                     member(
                         "context",
-                        Shape::Named("RequestContext"),
+                        Shape::Named("Context"),
                         Optional,
                         "Facts the constraints are checked against.",
                     ),
@@ -359,13 +381,14 @@ pub const CONTRACTS: &[Contract] = &[
                 member(
                     "ttl",
                     Shape::Uint,
-                    Required,
+                    Optional,
                     "The child's lifetime in seconds, within the parent's.",
-                ),
+                )
+    .defaults_to(token::DEFAULT_TTL),
                 ENTROPY,
                 member(
                     "claims",
-                    Shape::Named("ClaimsRequest"),
+                    Shape::Named("TokenRequest"),
                     Required,
                     "The child's claims; its `caps` must lie within the parent's.",
                 ),
@@ -407,7 +430,7 @@ pub const CONTRACTS: &[Contract] = &[
             SIGNER,
             &[member(
                 "list",
-                Shape::Named("UnsignedRevocationList"),
+                Shape::Named("RevocationListContent"),
                 Required,
                 "The list's claims: `iss`, `seq`, `iat`, `next_update`, `revoked`.",
             )],
@@ -419,7 +442,7 @@ pub const CONTRACTS: &[Contract] = &[
             member("list", Shape::String, Required, "The signed list."),
             member(
                 "jwks",
-                Shape::Named("JwkSet"),
+                Shape::Named("Jwks"),
                 Required,
                 "The issuer's public keys.",
             ),
@@ -436,7 +459,8 @@ pub const CONTRACTS: &[Contract] = &[
                 Shape::Integer,
                 Optional,
                 "Clock skew allowed, in seconds.",
-            ),
+            )
+    .defaults_to(token::DEFAULT_LEEWAY as u64),
         ]],
     },
     Contract {
@@ -500,8 +524,13 @@ pub const CONTRACTS: &[Contract] = &[
                 "The chain's last record (absent: the genesis record is made).",
             ),
             member("time", Shape::Now, Required, "When the event happened."),
-            member("event", Shape::String, Required, "The event name."),
-            member("data", Shape::Named("Json"), Required, "The event's data."),
+            member(
+                "event",
+                Shape::Named("AuditEvent"),
+                Required,
+                "The event name.",
+            ),
+            member("data", Shape::Named("Record<string, unknown>"), Required, "The event's data."),
         ]],
     },
     Contract {
@@ -556,16 +585,17 @@ pub const CONTRACTS: &[Contract] = &[
                 ),
                 member(
                     "attributes",
-                    Shape::Named("Attributes"),
+                    Shape::Named("Record<string, string>"),
                     Optional,
                     "What the issuer knows of the subject.",
                 ),
                 member(
                     "ttl",
                     Shape::Uint,
-                    Required,
+                    Optional,
                     "The new token's lifetime in seconds.",
-                ),
+                )
+    .defaults_to(token::DEFAULT_TTL),
                 BUDGET,
                 ENTROPY,
             ],

@@ -289,7 +289,7 @@ pub(super) fn refresh(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let key = OpSigner::take(&mut f)?;
     let policy = Policy::from_value(&f.value("policy")?)?;
     let attributes = read_attributes(&mut f)?;
-    let ttl = f.uint("ttl")?;
+    let ttl = f.opt_uint("ttl")?.unwrap_or(crate::token::DEFAULT_TTL);
     let budget = read_budget(&mut f)?;
     let entropy = f.bytes("entropy")?;
     f.done()?;

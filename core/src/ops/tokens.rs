@@ -78,7 +78,7 @@ pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
             budget: read_budget(&mut f)?,
             ttl: f.opt_uint("ttl")?,
         }),
-        None => Lifetime::Given(f.uint("ttl")?),
+        None => Lifetime::Given(f.opt_uint("ttl")?.unwrap_or(token::DEFAULT_TTL)),
     };
     let entropy = f.bytes("entropy")?;
     let mut claims = f.object("claims")?;
@@ -378,7 +378,7 @@ pub(super) fn delegate(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let parent_text = f.string("parent")?;
     let trust = Trust::take(&mut f)?;
     let holder = OpSigner::take(&mut f)?;
-    let ttl = f.uint("ttl")?;
+    let ttl = f.opt_uint("ttl")?.unwrap_or(token::DEFAULT_TTL);
     let entropy = f.bytes("entropy")?;
     let claims = TokenRequest::from_json(f.object("claims")?).map_err(TokenError::from)?;
     f.done()?;

@@ -22,6 +22,13 @@ export async function usage(): Promise<string[]> {
   });
   const trust = { jwks, issuer: 'https://gw.example', audience: 'robot-gateway' };
   const verified: Verified = verify({ ...trust, token: issued.token, leeway: 5, revoked: [] });
+  const revocationKey: string = verified.id;
+  // The holder's proof of possession in the same call.
+  const proven = verify({ ...trust, token: issued.token, proof: { proof: 'p', requestHash: 'h', maxAge: 30 } });
+  const replayKey: string | undefined = proven.proof?.replay.key;
+  // @ts-expect-error: nested options are camelCase too.
+  verify({ ...trust, token: issued.token, proof: { proof: 'p', request_hash: 'h' } });
+  void revocationKey, replayKey;
   const ok = authorize({ ...trust, token: issued.token, request: { action: 'drive', resource: 'robot:7', context: { purchase_amount: 0 } } });
   const allowed: true = ok.allowed;
 
