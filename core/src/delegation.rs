@@ -192,45 +192,95 @@ pub(crate) fn check_narrower(
     Ok(())
 }
 
-/// Mint a child of `parent` for `request`, signed by the parent's holder.
+/// A delegation from one verified parent: the child's lifetime and the
+/// deepest chain allowed, then [`Delegation::sign`] by the parent's holder.
 ///
-/// `parent_text` is the parent as it was verified (a token or a chain); the
-/// result's `token` is the new chain `child~parent_text`. The child's
-/// capabilities must be covered by the parent's (an escalation is refused,
-/// never silently narrowed, so the delegator learns and the attempt can be
-/// audited); it expires no later than the parent and starts no earlier.
-///
-/// # Errors
-/// [`DelegationError`] (as [`TokenError::Delegation`]) for a signer that is
-/// not the holder, a chain that would be too deep, an escalation, or a
-/// `parent_text` that is not `parent`; otherwise as
-/// [`crate::TokenIssuer::issue`].
-#[allow(clippy::too_many_arguments)]
-pub fn delegate<S>(
-    parent: &VerifiedToken,
-    parent_text: &str,
+/// ```
+/// # use captoken_core::delegation::Delegation;
+/// # fn f(parent: &captoken_core::VerifiedToken, holder: &ed25519_dalek::SigningKey,
+/// #      child: captoken_core::TokenRequest, now: i64,
+/// #      entropy: &mut dyn captoken_core::Entropy) -> Result<(), captoken_core::TokenError> {
+/// let issued = Delegation::of(parent).ttl(60).sign(holder, child, now, entropy)?;
+/// # let _ = issued; Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy)]
+#[must_use]
+pub struct Delegation<'p> {
+    parent: &'p VerifiedToken,
+    ttl: u64,
+    max_depth: usize,
+}
+
+impl<'p> Delegation<'p> {
+    /// A delegation from `parent`, for [`crate::token::DEFAULT_TTL`]
+    /// seconds (capped by the parent's `exp`), at most
+    /// [`DEFAULT_MAX_DEPTH`] links deep.
+    pub fn of(parent: &'p VerifiedToken) -> Self {
+        Delegation {
+            parent,
+            ttl: crate::token::DEFAULT_TTL,
+            max_depth: DEFAULT_MAX_DEPTH,
+        }
+    }
+
+    /// The child lives `seconds` (capped by the parent's `exp`).
+    pub fn ttl(self, seconds: u64) -> Self {
+        Delegation {
+            ttl: seconds,
+            ..self
+        }
+    }
+
+    /// Refuse a child deeper than `depth` links below the issuer's token.
+    pub fn max_depth(self, depth: usize) -> Self {
+        Delegation {
+            max_depth: depth,
+            ..self
+        }
+    }
+
+    /// Mint the child for `request` at `now`, signed by `holder`.
+    ///
+    /// The result's `token` is the new chain `child~parent`, the parent as
+    /// it was verified. The child's capabilities must be covered by the
+    /// parent's (an escalation is refused, never silently narrowed, so the
+    /// delegator learns and the attempt can be audited); it expires no later
+    /// than the parent and starts no earlier.
+    ///
+    /// # Errors
+    /// [`DelegationError`] (as [`TokenError::Delegation`]) for a signer that
+    /// is not the holder, a chain that would be too deep or an escalation;
+    /// otherwise as [`crate::TokenIssuer::issue`].
+    pub fn sign<S>(
+        &self,
+        holder: &S,
+        request: TokenRequest,
+        now: i64,
+        entropy: &mut dyn Entropy,
+    ) -> Result<IssuedToken, TokenError>
+    where
+        S: Signer<Signature> + Keypair<VerifyingKey = VerifyingKey>,
+    {
+        mint_child(self, holder, request, now, entropy)
+    }
+}
+
+fn mint_child<S>(
+    delegation: &Delegation<'_>,
     holder: &S,
     request: TokenRequest,
     now: i64,
-    ttl: u64,
-    max_depth: usize,
     entropy: &mut dyn Entropy,
 ) -> Result<IssuedToken, TokenError>
 where
     S: Signer<Signature> + Keypair<VerifyingKey = VerifyingKey>,
 {
+    let Delegation {
+        parent,
+        ttl,
+        max_depth,
+    } = *delegation;
     let depth = parent.depth() + 1;
-    let leaf = parent_text
-        .split(CHAIN_SEPARATOR)
-        .next()
-        .unwrap_or_default();
-    let leaf_hash: [u8; 32] = {
-        use sha2::Digest;
-        sha2::Sha256::digest(leaf.as_bytes()).into()
-    };
-    if &leaf_hash != parent.token_hash() {
-        return Err(DelegationError::ParentMismatch { depth }.into());
-    }
     let kid = keys::thumbprint(&holder.verifying_key());
     if kid != parent.holder().thumbprint() {
         return Err(DelegationError::NotHolder.into());
@@ -259,10 +309,10 @@ where
         kid: &kid,
         exp_cap: Some(parent.claims().exp),
         nbf_floor: Some(parent.claims().nbf),
-        prf: Some(b64::encode(&leaf_hash)),
+        prf: Some(b64::encode(parent.token_hash())),
     };
     let mut issued = mint(holder, fields, request, now, ttl, entropy)?;
     issued.token.push(CHAIN_SEPARATOR);
-    issued.token.push_str(parent_text);
+    issued.token.push_str(parent.text());
     Ok(issued)
 }

@@ -28,7 +28,7 @@ pub mod token;
 
 pub use audit::{AuditChain, AuditError, AuditRecord, EventKind};
 pub use claims::{Audience, Capability, Claims, Confirmation, Constraints, TokenRequest};
-pub use delegation::{DelegationError, delegate};
+pub use delegation::{Delegation, DelegationError};
 pub use entropy::{Entropy, SliceEntropy};
 pub use error::TokenError;
 pub use keys::{KeyError, KeySet, TrustedKey};

@@ -462,9 +462,8 @@ impl Payload {
 /// Verify a presentation of `token` at `now`, and record its `jti` in
 /// `replay` so it cannot be used again.
 ///
-/// `token` is the caller's to verify first, at the same `now`, and
-/// `token_text` the text it was verified from (a delegated chain
-/// `leaf~parent~…` included): the proof must be bound to it.
+/// `token` is the caller's to verify first, at the same `now`: the proof
+/// must be bound to the text it was verified from (its leaf's hash, `ath`).
 ///
 /// The order: size, structure and the EdDSA header policy
 /// ([`jws::parse`]); no unknown header member; `typ`; `kid` is the
@@ -480,7 +479,6 @@ impl Payload {
 pub fn verify_presentation(
     proof: &str,
     token: &VerifiedToken,
-    token_text: &str,
     opts: &PopOptions,
     now: i64,
     replay: &mut dyn ReplayGuard,
@@ -501,8 +499,7 @@ pub fn verify_presentation(
     })?;
     let payload = Payload::from_json(payload)?;
 
-    let hash = token_hash(token_text);
-    if hash != *token.token_hash() || payload.ath != hash {
+    if payload.ath != *token.token_hash() {
         return Err(PopError::TokenMismatch);
     }
     if payload.aud != opts.audience {

@@ -230,12 +230,12 @@ pub(crate) fn mint<S: Signer<Signature> + ?Sized>(
 /// # let child = claims("agent-2", &SigningKey::from_bytes(&[11; 32]))?;
 /// # let mut entropy = SliceEntropy::new(&[43; 16]);
 /// use captoken_core::jws::Limits;
-/// use captoken_core::{UnverifiedToken, Verifier, delegate};
+/// use captoken_core::{Delegation, UnverifiedToken, Verifier};
 ///
 /// let token = UnverifiedToken::parse(&text, &Limits::default())?;
 /// let token = Verifier::new(&keys, "robot-gateway").verify_parsed(token, now)?;
 /// token.authorize(&request)?;
-/// delegate(&token, &text, &holder, child, now, 60, 3, &mut entropy)?;
+/// Delegation::of(&token).ttl(60).sign(&holder, child, now, &mut entropy)?;
 /// # Ok::<(), Error>(())
 /// ```
 ///
@@ -298,10 +298,10 @@ pub(crate) fn mint<S: Signer<Signature> + ?Sized>(
 /// # let child = claims("agent-2", &SigningKey::from_bytes(&[11; 32]))?;
 /// # let mut entropy = SliceEntropy::new(&[43; 16]);
 /// use captoken_core::jws::Limits;
-/// use captoken_core::{UnverifiedToken, Verifier, delegate};
+/// use captoken_core::{Delegation, UnverifiedToken, Verifier};
 ///
 /// let token = UnverifiedToken::parse(&text, &Limits::default())?;
-/// delegate(&token, &text, &holder, child, now, 60, 3, &mut entropy)?;
+/// Delegation::of(&token).ttl(60).sign(&holder, child, now, &mut entropy)?;
 /// # Ok::<(), Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -341,6 +341,8 @@ pub struct VerifiedToken {
     chain: Vec<Link>,
     token_hash: [u8; 32],
     id: String,
+    /// The text verified: the compact token, or the chain `leaf~…~root`.
+    text: String,
 }
 
 /// Separates the `jti`s of a delegated token's id (see [`VerifiedToken::id`]).
@@ -442,6 +444,13 @@ impl VerifiedToken {
     /// SHA-256 of this token's own compact text (its `prf` for a child).
     pub fn token_hash(&self) -> &[u8; 32] {
         &self.token_hash
+    }
+
+    /// The text this token was verified from: the compact token, or for a
+    /// delegated token the whole chain `leaf~parent~…~root`. A delegation
+    /// from it or a proof of possession for it needs no other copy.
+    pub fn text(&self) -> &str {
+        &self.text
     }
 }
 
@@ -553,6 +562,7 @@ impl<'k> Verifier<'k> {
             claims,
             chain: Vec::new(),
             token_hash: sha256(token.raw),
+            text: token.raw.to_string(),
         })
     }
 
@@ -582,6 +592,11 @@ impl<'k> Verifier<'k> {
         }
         crate::delegation::check_narrower(&parent.claims, &claims, depth)?;
         let id = format!("{}{ID_SEPARATOR}{}", parent.id, claims.jti);
+        let text = format!(
+            "{child_text}{}{}",
+            crate::delegation::CHAIN_SEPARATOR,
+            parent.text
+        );
         let mut chain = parent.chain;
         chain.push(Link {
             jti: parent.claims.jti,
@@ -595,6 +610,7 @@ impl<'k> Verifier<'k> {
             claims,
             chain,
             token_hash: sha256(child_text),
+            text,
         })
     }
 

@@ -10,10 +10,10 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use captoken_core::Delegation;
 use captoken_core::policy::{DEFAULT_BUDGET, Policy};
 use captoken_core::{
-    RefreshRequest, SliceEntropy, TokenIssuer, TokenRequest, VerifiedToken, delegation, keys,
-    refresh,
+    RefreshRequest, SliceEntropy, TokenIssuer, TokenRequest, VerifiedToken, keys, refresh,
 };
 use common::*;
 mod lit;
@@ -110,7 +110,7 @@ fn refresh_narrows_when_the_policy_narrowed() {
 
 #[test]
 fn refresh_is_refused_when_denied_revoked_delegated_or_foreign() {
-    let (token, v) = current(drive(10));
+    let (_, v) = current(drive(10));
     let nothing = policy(
         json!([{ "id": "others", "effect": "allow", "subjects": { "ids": ["someone-else"] }, "capabilities": drive(10) }]),
     );
@@ -136,17 +136,16 @@ fn refresh_is_refused_when_denied_revoked_delegated_or_foreign() {
 
     let friend = captoken_core::SigningKey::from_bytes(&[21; 32]);
     let child_req = TokenRequest::from_json(json!({ "sub": "operator-2", "aud": AUD, "cnf": { "jwk": keys::public_jwk(&friend.verifying_key()) }, "caps": drive(5) }).as_object().unwrap().clone()).unwrap();
-    let child = delegation::delegate(
-        &v,
-        &token,
-        &holder_key(),
-        child_req,
-        NOW + 100,
-        60,
-        3,
-        &mut SliceEntropy::new(&[3; 16]),
-    )
-    .unwrap();
+    let child = Delegation::of(&v)
+        .ttl(60)
+        .max_depth(3)
+        .sign(
+            &holder_key(),
+            child_req,
+            NOW + 100,
+            &mut SliceEntropy::new(&[3; 16]),
+        )
+        .unwrap();
     let keys = keyset();
     let cv = verifier(&keys).verify(&child.token, NOW + 100).unwrap();
     assert_eq!(

@@ -11,6 +11,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
+use captoken_core::Delegation;
 use captoken_core::b64;
 use captoken_core::jws::Limits;
 use captoken_core::keys;
@@ -777,18 +778,17 @@ fn revoking_a_parent_revokes_its_delegated_children() {
     let mut req = request_json();
     req["cnf"] =
         json!({ "jwk": keys::public_jwk(&SigningKey::from_bytes(&[13; 32]).verifying_key()) });
-    let chain = captoken_core::delegation::delegate(
-        &parent,
-        &parent_text,
-        &holder_key(),
-        captoken_core::TokenRequest::from_json(req.as_object().unwrap().clone()).unwrap(),
-        NOW,
-        60,
-        3,
-        &mut captoken_core::SliceEntropy::new(&[44; 16]),
-    )
-    .unwrap()
-    .token;
+    let chain = Delegation::of(&parent)
+        .ttl(60)
+        .max_depth(3)
+        .sign(
+            &holder_key(),
+            captoken_core::TokenRequest::from_json(req.as_object().unwrap().clone()).unwrap(),
+            NOW,
+            &mut captoken_core::SliceEntropy::new(&[44; 16]),
+        )
+        .unwrap()
+        .token;
     let child = verifier(&keys).verify(&chain, NOW).unwrap();
     assert_eq!(child.chain_jtis().count(), 2);
 

@@ -126,7 +126,7 @@ pub(super) fn pop_verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let check = ProofCheck::take(&mut f, proof, audience, trust.leeway)?;
     f.done()?;
     let verified = trust.verify(&token)?;
-    let mut out = check.run(&verified, &token, trust.now)?;
+    let mut out = check.run(&verified, trust.now)?;
     out.set("token_jti", verified.claims().jti.as_str());
     out.set("token_id", verified.id());
     out.set("sub", verified.claims().request.sub.as_str());
@@ -173,20 +173,18 @@ impl ProofCheck {
         Ok(Self { proof, opts, seen })
     }
 
-    /// Checks the proof against `verified` (whose text is `token`): the
-    /// presentation's members and the replay record to keep.
+    /// Checks the proof against `verified`: the presentation's members and
+    /// the replay record to keep.
     pub(super) fn run(
         self,
         verified: &crate::token::VerifiedToken,
-        token: &str,
         now: i64,
     ) -> Result<Value, OpError> {
         let mut guard = Recording {
             seen: self.seen,
             recorded: None,
         };
-        let p =
-            pop::verify_presentation(&self.proof, verified, token, &self.opts, now, &mut guard)?;
+        let p = pop::verify_presentation(&self.proof, verified, &self.opts, now, &mut guard)?;
         let replay = match guard.recorded {
             Some((key, exp)) => object! { "key" => key, "exp" => exp },
             None => Value::Null,

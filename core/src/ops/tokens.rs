@@ -15,7 +15,7 @@ use super::records::ProofCheck;
 use super::signer::OpSigner;
 use super::{ABI_VERSION, OPERATIONS, OpError};
 use crate::claims::{Capability, TokenRequest};
-use crate::delegation;
+use crate::delegation::{self, Delegation};
 use crate::entropy::SliceEntropy;
 use crate::error::TokenError;
 use crate::keys::{self, KeySet};
@@ -336,7 +336,7 @@ pub(super) fn verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let verified = trust.verify(&token)?;
     let mut out = verified_json(&verified);
     if let Some(check) = proof {
-        out.set("proof", check.run(&verified, &token, trust.now)?);
+        out.set("proof", check.run(&verified, trust.now)?);
     }
     respond(&out)
 }
@@ -384,33 +384,27 @@ pub(super) fn delegate(request: &[u8]) -> Result<Vec<u8>, OpError> {
     f.done()?;
     let parent = trust.verify(&parent_text)?;
     let sub = claims.sub.clone();
-    let issued = delegation::delegate(
-        &parent,
-        &parent_text,
-        &holder,
-        claims,
-        trust.now,
-        ttl,
-        trust.max_depth,
-        &mut SliceEntropy::new(&entropy),
-    )
-    .map_err(|err| {
-        // A refusal by the delegation rules (not a host failure) is an
-        // attempt the log must show.
-        let event = match &err {
-            TokenError::Delegation(_) | TokenError::Claims(_) | TokenError::BadTtl { .. } => {
-                Some(audit_event(
-                    EventKind::DelegationAttempted,
-                    audit::data::delegation_attempted(parent.id(), &sub, err.code()),
-                ))
+    let issued = Delegation::of(&parent)
+        .ttl(ttl)
+        .max_depth(trust.max_depth)
+        .sign(&holder, claims, trust.now, &mut SliceEntropy::new(&entropy))
+        .map_err(|err| {
+            // A refusal by the delegation rules (not a host failure) is an
+            // attempt the log must show.
+            let event = match &err {
+                TokenError::Delegation(_) | TokenError::Claims(_) | TokenError::BadTtl { .. } => {
+                    Some(audit_event(
+                        EventKind::DelegationAttempted,
+                        audit::data::delegation_attempted(parent.id(), &sub, err.code()),
+                    ))
+                }
+                _ => None,
+            };
+            match event {
+                Some(event) => OpError::Audited(alloc::boxed::Box::new(err.into()), event),
+                None => err.into(),
             }
-            _ => None,
-        };
-        match event {
-            Some(event) => OpError::Audited(alloc::boxed::Box::new(err.into()), event),
-            None => err.into(),
-        }
-    })?;
+        })?;
     let mut out = issued_json(&issued);
     out.set("depth", parent.depth() + 1);
     let id = format!(
