@@ -226,6 +226,7 @@ const CONTRACT = {
         requestHash: 'request_hash',
         seen: 'seen',
       }],
+      grant: 'grant',
     },
     now: ['now'],
     entropy: [],

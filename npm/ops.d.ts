@@ -152,6 +152,8 @@ export interface VerifyOptions extends TrustOptions {
     /** Replay keys already recorded: a proof among them is `replayed`. */
     seen?: string[];
   };
+  /** The chain is presented to be recorded as a delegation: a refusal whose parent verifies carries the `agent.delegation.attempted` event to append (`audit`). */
+  grant?: boolean;
 }
 
 /** The options of `authorize` (operation `authorize`). */

@@ -781,13 +781,14 @@ pub mod data {
         object([("id", text(id)), ("reason", text(reason))])
     }
 
-    /// [`super::EventKind::DelegationAttempted`]: `{"parent_id","sub","code"}`,
+    /// [`super::EventKind::DelegationAttempted`]: `{"parent_id","sub"?,"code"}`,
     /// where `parent_id` is the id of the token a delegation was attempted
-    /// from, `sub` who it was for and `code` why it was refused.
-    pub fn delegation_attempted(parent_id: &str, sub: &str, code: &str) -> Map {
+    /// from, `sub` who it was for (when known: a refused chain presented
+    /// for recording may not say) and `code` why it was refused.
+    pub fn delegation_attempted(parent_id: &str, sub: Option<&str>, code: &str) -> Map {
         object([
             ("parent_id", text(parent_id)),
-            ("sub", text(sub)),
+            ("sub", sub.and_then(text)),
             ("code", text(code)),
         ])
     }

@@ -360,6 +360,14 @@ pub fn is_token_id(id: &str) -> bool {
         .all(|jti| b64::decode(jti.as_bytes()).is_ok_and(|b| b.len() >= claims::MIN_JTI_BYTES))
 }
 
+/// The ids of a token id's chain, root first, `id` itself last: a token is
+/// revoked when any of them is. (`root.child` gives `root`, `root.child`.)
+pub fn id_chain(id: &str) -> impl Iterator<Item = &str> {
+    id.match_indices(ID_SEPARATOR)
+        .map(|(at, _)| id.get(..at).unwrap_or_default())
+        .chain(core::iter::once(id))
+}
+
 /// One ancestor of a delegated token, root first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -42,7 +42,7 @@ fn event(i: usize) -> (EventKind, Map) {
         ),
         3 => (
             EventKind::DelegationAttempted,
-            data::delegation_attempted("jti-02", "agent-8", "scope_widened"),
+            data::delegation_attempted("jti-02", Some("agent-8"), "scope_widened"),
         ),
         4 => (
             EventKind::CapabilityRevoked,

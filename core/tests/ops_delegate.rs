@@ -403,3 +403,70 @@ fn a_lifetime_left_out_is_the_modules_default_for_issue_and_delegate() {
         ttl
     );
 }
+
+/// A verify request for `token` as the delegate requests above trust it.
+fn verify_request(token: &str) -> Value {
+    json!({ "token": token, "jwks": { "keys": [key(1)["public_jwk"]] }, "issuer": ISS,
+            "audience": AUD, "now": NOW + 2, "grant": true })
+}
+
+fn verify_refused(request: &Value) -> Value {
+    match call_named("verify", &request.to_vec()) {
+        Ok(out) => panic!("verify accepted: {}", String::from_utf8_lossy(&out)),
+        Err(err) => lit::parse(&err.to_json()),
+    }
+}
+
+#[test]
+fn a_chain_presented_as_a_grant_says_what_to_audit_when_its_parent_is_sound() {
+    let (parent, parent_id) = root();
+    let chain = ok("delegate", &delegate(&parent, 2, 3))["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The leaf's signature broken: the parent still verifies on its own.
+    let (leaf, rest) = chain.split_once('~').unwrap();
+    let forged = format!("{}~{rest}", broken(leaf));
+    let body = verify_refused(&verify_request(&forged));
+    assert_eq!(body["code"], "bad_signature");
+    assert_eq!(
+        body["audit"],
+        json!({ "event": "agent.delegation.attempted",
+                "data": { "parent_id": parent_id, "code": "bad_signature" } })
+    );
+    // Too deep for this verifier: refused, and audited the same way.
+    let mut shallow = verify_request(&chain);
+    shallow["max_depth"] = json!(0);
+    let body = verify_refused(&shallow);
+    assert_eq!(body["code"], "delegation_too_deep");
+    assert_eq!(body["audit"]["data"]["parent_id"], json!(parent_id));
+
+    // Not presented as a grant: no event.
+    let mut plain = verify_request(&forged);
+    plain.as_object_mut().unwrap().remove("grant");
+    assert_eq!(verify_refused(&plain).get("audit"), None);
+    // A revoked parent is no sound parent: nothing to audit.
+    let mut revoked = verify_request(&forged);
+    revoked["revoked"] = json!([parent_id]);
+    assert_eq!(verify_refused(&revoked).get("audit"), None);
+    // Nor is there one for a root token.
+    let body = verify_refused(&verify_request(&broken(&parent)));
+    assert_eq!(body["code"], "bad_signature");
+    assert_eq!(body.get("audit"), None);
+}
+
+/// `token` with one character inside its signature changed (not the last,
+/// whose low bits are padding).
+fn broken(token: &str) -> String {
+    let at = token.len() - 10;
+    let (head, tail) = token.split_at(at);
+    let (c, rest) = tail.split_at(1);
+    format!("{head}{}{rest}", if c == "A" { 'B' } else { 'A' })
+}
+
+#[test]
+fn an_id_chain_lists_every_ancestor_root_first() {
+    use captoken_core::token::id_chain;
+    assert_eq!(id_chain("r").collect::<Vec<_>>(), ["r"]);
+    assert_eq!(id_chain("r.c.g").collect::<Vec<_>>(), ["r", "r.c", "r.c.g"]);
+}

@@ -1495,11 +1495,29 @@ fn refused_delegations_are_403_and_audited_as_attempts() {
     );
     grant(addr, grandchild["token"].as_str().unwrap()).expect_error(409, "parent_not_recorded");
 
+    // A recorded child, revoked, presented again: its parent is sound, so
+    // that is a refused delegation, audited with whom it was for.
+    assert_eq!(revoke(addr, child["id"].as_str().unwrap()).status, 200);
+    grant(addr, child_token).expect_error(403, "revoked");
+    assert_eq!(
+        attempts(&server.paths.db).pop().unwrap(),
+        json!({ "parent_id": first["jti"], "sub": "operator-1-helper", "code": "revoked" })
+    );
+
     // A child of a revoked token: the chain is simply invalid (its parent
     // is), so 401 and no attempt recorded.
     let before = attempts(&server.paths.db).len();
     assert_eq!(revoke(addr, second["jti"].as_str().unwrap()).status, 200);
     grant(addr, unrecorded["token"].as_str().unwrap()).expect_error(401, "revoked");
+    assert_eq!(attempts(&server.paths.db).len(), before);
+    // Nor is a broken link below it an attempt: the module finds the
+    // parent sound, the gateway finds its root revoked.
+    let grandchild_token = grandchild["token"].as_str().unwrap();
+    let (leaf, rest) = grandchild_token.split_once('~').unwrap();
+    let at = leaf.len() - 10;
+    let swapped = if &leaf[at..=at] == "A" { "B" } else { "A" };
+    let broken = format!("{}{swapped}{}~{rest}", &leaf[..at], &leaf[at + 1..]);
+    grant(addr, &broken).expect_error(401, "bad_signature");
     assert_eq!(attempts(&server.paths.db).len(), before);
 
     // Garbage is a 401 with the module's code, and no attempt.

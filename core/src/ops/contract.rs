@@ -331,6 +331,12 @@ pub const CONTRACTS: &[Contract] = &[
                 ]),
                 Optional,
                 "Check the holder's proof of possession in the same call.",
+            ),
+            member(
+                "grant",
+                Shape::Boolean,
+                Optional,
+                "The chain is presented to be recorded as a delegation: a refusal whose parent verifies carries the `agent.delegation.attempted` event to append (`audit`).",
             )],
         ],
     },

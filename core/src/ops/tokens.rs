@@ -332,13 +332,45 @@ pub(super) fn verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
         }
         Some(_) => return Err(wrong_type("proof", "an object")),
     };
+    let grant = match f.opt("grant")? {
+        None => false,
+        Some(v) => v
+            .as_bool()
+            .ok_or_else(|| wrong_type("grant", "a boolean"))?,
+    };
     f.done()?;
-    let verified = trust.verify(&token)?;
+    let verified = match trust.verify(&token) {
+        Ok(verified) => verified,
+        Err(err) if grant => return Err(refused_grant(&trust, &token, err)),
+        Err(err) => return Err(err),
+    };
     let mut out = verified_json(&verified);
     if let Some(check) = proof {
         out.set("proof", check.run(&verified, trust.now)?);
     }
     respond(&out)
+}
+
+/// A chain presented as a grant (`"grant": true`) and refused: when its
+/// parent (the chain without its leaf) verifies on its own, the refusal is
+/// of the delegation itself, an attempt the host must audit; otherwise the
+/// token is simply not valid and there is no sound parent to audit from.
+fn refused_grant(trust: &Trust, token: &str, err: OpError) -> OpError {
+    let parent = token
+        .split_once(delegation::CHAIN_SEPARATOR)
+        .and_then(|(_, parent)| trust.verify(parent).ok());
+    match parent {
+        Some(parent) => {
+            // Who the leaf was for is not known here (it may not even
+            // parse): the event names the parent and the refusal.
+            let event = audit_event(
+                EventKind::DelegationAttempted,
+                audit::data::delegation_attempted(parent.id(), None, err.code()),
+            );
+            OpError::Audited(alloc::boxed::Box::new(err), event)
+        }
+        None => err,
+    }
 }
 
 pub(super) fn authorize(request: &[u8]) -> Result<Vec<u8>, OpError> {
@@ -395,7 +427,7 @@ pub(super) fn delegate(request: &[u8]) -> Result<Vec<u8>, OpError> {
                 TokenError::Delegation(_) | TokenError::Claims(_) | TokenError::BadTtl { .. } => {
                     Some(audit_event(
                         EventKind::DelegationAttempted,
-                        audit::data::delegation_attempted(parent.id(), &sub, err.code()),
+                        audit::data::delegation_attempted(parent.id(), Some(&sub), err.code()),
                     ))
                 }
                 _ => None,

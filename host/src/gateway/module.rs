@@ -28,6 +28,9 @@ pub(crate) enum CallError {
         message: String,
         /// Where in the request the problem is, when the module says.
         path: Option<String>,
+        /// The audit event the module asks the host to append for this
+        /// refusal (`{"event", "data"}`), when it names one.
+        audit: Option<Box<Value>>,
     },
     /// The module or the host failed to run the call: a typed 5xx for this
     /// request only.
@@ -122,11 +125,13 @@ impl Module {
                 code,
                 message,
                 path,
+                audit,
                 ..
             })) => Err(CallError::Rejected {
                 code,
                 message,
                 path,
+                audit,
             }),
             Ok(Err(err)) => {
                 self.metrics.module_failure(name, err.code());

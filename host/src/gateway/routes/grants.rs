@@ -31,14 +31,7 @@ pub(super) async fn grant(
     let audience = fields.opt_string("audience", MAX_ID_BYTES)?;
     fields.done()?;
 
-    let jwks = gateway.trusted_jwks();
-    let verified = match verify_token(gw, jwks.clone(), token.clone(), audience.clone()).await {
-        Ok(verified) => verified,
-        Err(err) if err.status() == StatusCode::UNAUTHORIZED => {
-            return Err(refused_delegation(gw, jwks, &token, audience, err).await);
-        }
-        Err(err) => return Err(err),
-    };
+    let verified = verify_grant(gw, gateway.trusted_jwks(), &token, audience).await?;
     let depth = verified
         .get("depth")
         .and_then(Value::as_i64)
@@ -136,7 +129,7 @@ pub(super) async fn grant(
                      every child its own `jti`"
                 ),
             );
-            return Err(attempted(gw, &parent_id, conflict).await);
+            return Err(attempted(gw, &parent_id, Some(&sub), conflict).await);
         }
         Grant::UnknownParent => {
             return Err(ApiError::new(
@@ -169,30 +162,80 @@ pub(super) async fn grant(
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
-/// A chain the module (or the revocation check) refused, as a grant's
-/// answer: when the chain's parent verifies on its own, the refusal is of
-/// the delegation itself, which is audited and answered 403; otherwise the
-/// token is simply not valid (401, nothing recorded: there is no sound
-/// parent a delegation was attempted from).
-pub(super) async fn refused_delegation(
+/// Verifies `token` as a grant: one module call (`verify` with `grant`),
+/// then this gateway's revocations. A chain refused while its parent is
+/// sound (the module says so by naming the `agent.delegation.attempted`
+/// event to append; the store then finds no revoked id on the parent's
+/// chain) is a refused delegation: audited and answered 403 with the
+/// module's code. Any other refusal is 401, nothing recorded: there is no
+/// sound parent a delegation was attempted from.
+async fn verify_grant(
     gw: &Inner,
     jwks: Value,
     token: &str,
     audience: Option<String>,
-    err: ApiError,
-) -> ApiError {
-    // docs/FORMAT.md: a chain is `child~parent~…~root`.
-    let Some((_, parent_text)) = token.split_once('~') else {
-        return err;
+) -> Result<Value, ApiError> {
+    let request = json!({
+        "token": token,
+        "jwks": jwks,
+        "issuer": gw.config.issuer,
+        "audience": audience.unwrap_or_else(|| gw.config.audience.clone()),
+        "now": now(),
+        "grant": true,
+    });
+    let verified = match gw.module.call(gw.ops.verify, "verify", request).await {
+        Ok(verified) => verified,
+        Err(CallError::Rejected {
+            code,
+            message,
+            path,
+            audit,
+        }) => {
+            let refusal = ApiError::unauthorized(&code, message).at(path);
+            let Some(event) = audit.as_deref().and_then(AuditEvent::from_module) else {
+                return Err(refusal);
+            };
+            let parent_id = text(&event.data, "parent_id")
+                .ok_or_else(|| bad_module_response("verify", "audit.data.parent_id"))?
+                .to_owned();
+            let ids: Vec<String> = id_chain(&parent_id).map(str::to_owned).collect();
+            if first_revoked(gw, ids).await?.is_some() {
+                return Err(refusal);
+            }
+            return Err(
+                append_refusal(gw, event, refusal.with_status(StatusCode::FORBIDDEN)).await,
+            );
+        }
+        Err(CallError::Failed(err)) => return Err(err),
     };
-    let Ok(parent) = verify_token(gw, jwks, parent_text.to_owned(), audience).await else {
-        return err;
-    };
-    let Some(parent_id) = text(&parent, "id") else {
-        return bad_module_response("verify", "id");
-    };
-    let refused = err.with_status(StatusCode::FORBIDDEN);
-    attempted(gw, parent_id, refused).await
+    let ids = chain_ids(&verified)?;
+    let own = ids.last().cloned().unwrap_or_default();
+    match first_revoked(gw, ids).await? {
+        None => Ok(verified),
+        // The child itself was revoked (recorded, then revoked): its parent
+        // is sound, so presenting it again is a refused delegation.
+        Some(id) if id == own => {
+            let parent_id = verified
+                .get("chain")
+                .and_then(Value::as_array)
+                .and_then(|chain| chain.last())
+                .and_then(|parent| text(parent, "id"))
+                .ok_or_else(|| bad_module_response("verify", "chain[].id"))?;
+            let sub = verified.get("claims").and_then(|c| text(c, "sub"));
+            let refusal = revoked_error(&id, &own).with_status(StatusCode::FORBIDDEN);
+            Err(attempted(gw, parent_id, sub, refusal).await)
+        }
+        Some(id) => Err(revoked_error(&id, &own)),
+    }
+}
+
+/// The first of `ids` this gateway has revoked.
+async fn first_revoked(gw: &Inner, ids: Vec<String>) -> Result<Option<String>, ApiError> {
+    blocking(gw, move |store| {
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        Ok(store.first_revoked(&refs)?.map(str::to_owned))
+    })
+    .await
 }
 
 /// The lowercase hex SHA-256 of a token's text, as the store keeps it.
@@ -201,13 +244,26 @@ pub(super) fn token_sha256(text: &str) -> String {
 }
 
 /// Appends `agent.delegation.attempted` for a refused delegation from
-/// `parent_id`, and answers `refusal`, or the store's error if the record
-/// could not be written (a refusal is not reported as audited unless it is).
-pub(super) async fn attempted(gw: &Inner, parent_id: &str, refusal: ApiError) -> ApiError {
+/// `parent_id` (for `sub`, when known), as core writes that event's data,
+/// and answers `refusal`, or the store's error if the record could not be
+/// written (a refusal is not reported as audited unless it is).
+pub(super) async fn attempted(
+    gw: &Inner,
+    parent_id: &str,
+    sub: Option<&str>,
+    refusal: ApiError,
+) -> ApiError {
+    let data = captoken_core::audit::data::delegation_attempted(parent_id, sub, refusal.code());
     let event = AuditEvent::new(
         "agent.delegation.attempted",
-        json!({ "parent_id": parent_id, "code": refusal.code() }),
+        serde_json::to_value(&data).unwrap_or_default(),
     );
+    append_refusal(gw, event, refusal).await
+}
+
+/// Appends `event` for a refusal and answers `refusal`, or the store's
+/// error if the record could not be written.
+async fn append_refusal(gw: &Inner, event: AuditEvent, refusal: ApiError) -> ApiError {
     let at = now();
     match blocking(gw, move |store| store.record_event(at, &event)).await {
         Ok(()) => refusal,

@@ -24,7 +24,7 @@ use super::module::CallError;
 use super::store::{Grant, Spend, Store, StoreError, TokenRow};
 use super::{Gateway, Inner};
 use captoken_core::b64;
-use captoken_core::token::is_token_id;
+use captoken_core::token::{id_chain, is_token_id};
 
 use crate::{entropy, now};
 

@@ -97,6 +97,7 @@ pub(super) async fn issue(
                 code,
                 message,
                 path,
+                ..
             } if code == "policy_budget_exceeded" => {
                 ApiError::new(StatusCode::FORBIDDEN, code, message).at(path)
             }
@@ -107,6 +108,7 @@ pub(super) async fn issue(
                 code,
                 message,
                 path,
+                ..
             } => ApiError::bad_request(&code, message).at(path),
             CallError::Failed(err) => err,
         })?;
@@ -357,18 +359,9 @@ pub(super) async fn spend(
     }
 }
 
-/// Verifies `token` and refuses it if any `jti` of its chain is revoked.
-pub(super) async fn verify_token(
-    gw: &Inner,
-    jwks: Value,
-    token: String,
-    audience: Option<String>,
-) -> Result<Value, ApiError> {
-    verify_token_at(gw, jwks, token, audience, None, now()).await
-}
-
-/// [`verify_token`] at `now`, with a proof of possession (`verify`'s
-/// `proof` member) checked in the same module call.
+/// Verifies `token` at `now` and refuses it if any id of its chain is
+/// revoked here; with a proof of possession (`verify`'s `proof` member)
+/// checked in the same module call.
 pub(super) async fn verify_token_at(
     gw: &Inner,
     jwks: Value,
@@ -396,6 +389,7 @@ pub(super) async fn verify_token_at(
                 code,
                 message,
                 path,
+                ..
             } => ApiError::unauthorized(&code, message).at(path),
             CallError::Failed(err) => err,
         })?;
