@@ -67,7 +67,7 @@ impl ClaimsError {
     pub fn code(&self) -> &'static str {
         self.error_code().as_str()
     }
-    fn invalid(path: impl Into<String>, reason: impl fmt::Display) -> Self {
+    pub(crate) fn invalid(path: impl Into<String>, reason: impl fmt::Display) -> Self {
         ClaimsError::Invalid {
             path: path.into(),
             reason: format!("{reason}"),
@@ -147,7 +147,7 @@ pub struct Constraints {
 /// whatever a request or token contains.
 pub const MAX_LIST_LEN: usize = 64;
 
-fn string_list(v: &Value, path: &str) -> Result<Vec<String>, ClaimsError> {
+pub(crate) fn string_list(v: &Value, path: &str) -> Result<Vec<String>, ClaimsError> {
     if v.as_array().is_some_and(|items| items.len() > MAX_LIST_LEN) {
         return Err(ClaimsError::invalid(
             path,
@@ -192,26 +192,9 @@ impl Constraints {
             if value.is_null() {
                 return Err(ClaimsError::invalid(at, "must not be null"));
             }
-            match kind.as_str() {
-                "domains" => c.domains = Some(string_list(value, &at)?),
-                "rooms" => c.rooms = Some(string_list(value, &at)?),
-                "tools" => c.tools = Some(string_list(value, &at)?),
-                "max_purchase" => {
-                    let max = value
-                        .as_u64()
-                        .filter(|m| *m <= MAX_SAFE_INTEGER as u64)
-                        .ok_or_else(|| {
-                            ClaimsError::invalid(&at, "must be an integer in 0..=2^53-1")
-                        })?;
-                    c.max_purchase = Some(max);
-                }
-                "pii_access" => {
-                    let b = value
-                        .as_bool()
-                        .ok_or_else(|| ClaimsError::invalid(&at, "must be a boolean"))?;
-                    c.pii_access = Some(b);
-                }
-                _ => {
+            match crate::constraint::kind(kind) {
+                Some(known) => known.read(&mut c, value, &at)?,
+                None => {
                     if !crate::json::numbers_are_safe(value) {
                         return Err(ClaimsError::invalid(&at, UNSAFE_NUMBERS));
                     }
@@ -225,21 +208,8 @@ impl Constraints {
     /// The constraints as a JSON object (absent kinds omitted).
     pub fn to_json(&self) -> Map {
         let mut map = self.other.clone();
-        let list = |l: &Vec<String>| Value::Array(l.iter().cloned().map(Value::String).collect());
-        if let Some(d) = &self.domains {
-            map.insert("domains".into(), list(d));
-        }
-        if let Some(m) = self.max_purchase {
-            map.insert("max_purchase".into(), m.into());
-        }
-        if let Some(p) = self.pii_access {
-            map.insert("pii_access".into(), p.into());
-        }
-        if let Some(r) = &self.rooms {
-            map.insert("rooms".into(), list(r));
-        }
-        if let Some(t) = &self.tools {
-            map.insert("tools".into(), list(t));
+        for kind in crate::constraint::KINDS {
+            kind.write(self, &mut map);
         }
         map
     }
@@ -538,15 +508,13 @@ pub(crate) fn check_caps(caps: &[Capability]) -> Result<(), ClaimsError> {
                 ));
             }
         }
-        if cap
-            .constraints
-            .max_purchase
-            .is_some_and(|m| m > MAX_SAFE_INTEGER as u64)
-        {
-            return Err(ClaimsError::invalid(
-                format!("caps[{i}].constraints.max_purchase"),
-                "must be at most 2^53-1",
-            ));
+        for kind in crate::constraint::KINDS {
+            if let Some(crate::constraint::Fault::Range(reason)) = kind.fault(&cap.constraints) {
+                return Err(ClaimsError::invalid(
+                    format!("caps[{i}].constraints.{}", kind.name()),
+                    reason,
+                ));
+            }
         }
     }
     Ok(())

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod b64;
 pub mod claims;
 pub mod codes;
+mod constraint;
 pub mod delegation;
 pub mod entropy;
 pub mod error;

@@ -22,6 +22,7 @@ use core::fmt;
 use crate::json::Value;
 
 use crate::claims::{Capability, Constraints};
+use crate::constraint::{self, Fault};
 
 /// The largest domain name (RFC 1035 §2.3.4).
 const MAX_DOMAIN_LEN: usize = 253;
@@ -242,7 +243,20 @@ pub fn domain_matches(pattern: &str, domain: &str) -> bool {
     }
 }
 
-fn domain_covers(outer: &str, inner: &str) -> bool {
+/// Whether domain `domain` matches one of `patterns`.
+///
+/// # Errors
+/// [`ScopeError::BadContext`] when `domain` is not a domain name.
+pub(crate) fn domain_allowed(patterns: &[String], domain: &str) -> Result<bool, ScopeError> {
+    let normalized = normalize_domain(domain)
+        .ok_or_else(|| ScopeError::BadContext(format!("`{domain}` is not a domain name")))?;
+    Ok(patterns
+        .iter()
+        .filter_map(|p| DomainPattern::parse(p))
+        .any(|p| p.matches(&normalized)))
+}
+
+pub(crate) fn domain_covers(outer: &str, inner: &str) -> bool {
     match (DomainPattern::parse(outer), DomainPattern::parse(inner)) {
         (Some(o), Some(i)) => o.covers(&i),
         _ => false,
@@ -266,16 +280,13 @@ pub fn validate_caps(caps: &[Capability]) -> Result<(), ScopeError> {
                 });
             }
         }
-        if let Some(domains) = &cap.constraints.domains
-            && let Some((j, p)) = domains
-                .iter()
-                .enumerate()
-                .find(|(_, p)| !valid_domain_pattern(p))
-        {
-            return Err(ScopeError::BadPattern {
-                path: format!("caps[{i}].constraints.domains[{j}]"),
-                pattern: p.clone(),
-            });
+        for kind in constraint::KINDS {
+            if let Some(Fault::Pattern { at, pattern }) = kind.fault(&cap.constraints) {
+                return Err(ScopeError::BadPattern {
+                    path: format!("caps[{i}].constraints.{}{at}", kind.name()),
+                    pattern,
+                });
+            }
         }
     }
     Ok(())
@@ -377,58 +388,8 @@ fn check_constraints(i: usize, c: &Constraints, ctx: &Context) -> Result<(), Sco
     if let Some(kind) = c.other.keys().next() {
         return Err(ScopeError::UnknownConstraint { path: path(kind) });
     }
-    if let Some(patterns) = &c.domains {
-        let domain = ctx
-            .domain
-            .as_deref()
-            .ok_or_else(|| ScopeError::MissingContext {
-                path: path("domains"),
-                member: "domain",
-            })?;
-        let normalized = normalize_domain(domain)
-            .ok_or_else(|| ScopeError::BadContext(format!("`{domain}` is not a domain name")))?;
-        let allowed = patterns
-            .iter()
-            .filter_map(|p| DomainPattern::parse(p))
-            .any(|p| p.matches(&normalized));
-        if !allowed {
-            return Err(ScopeError::ConstraintViolated {
-                path: path("domains"),
-                reason: format!("domain `{domain}` is not allowed"),
-            });
-        }
-    }
-    if let Some(max) = c.max_purchase {
-        let amount = ctx.purchase_amount.unwrap_or(0);
-        if amount > max {
-            return Err(ScopeError::ConstraintViolated {
-                path: path("max_purchase"),
-                reason: format!("purchase of {amount} exceeds the limit of {max}"),
-            });
-        }
-    }
-    if c.pii_access == Some(false) && ctx.pii == Some(true) {
-        return Err(ScopeError::ConstraintViolated {
-            path: path("pii_access"),
-            reason: "personal data may not be accessed".into(),
-        });
-    }
-    for (kind, allowed, value, member) in [
-        ("rooms", &c.rooms, &ctx.room, "room"),
-        ("tools", &c.tools, &ctx.tool, "tool"),
-    ] {
-        if let Some(allowed) = allowed {
-            let value = value.as_deref().ok_or_else(|| ScopeError::MissingContext {
-                path: path(kind),
-                member,
-            })?;
-            if !allowed.iter().any(|a| a == value) {
-                return Err(ScopeError::ConstraintViolated {
-                    path: path(kind),
-                    reason: format!("{member} `{value}` is not allowed"),
-                });
-            }
-        }
+    for kind in constraint::KINDS {
+        kind.check(c, ctx, &path(kind.name()))?;
     }
     Ok(())
 }
@@ -469,39 +430,22 @@ pub fn authorize_caps(caps: &[Capability], request: &Request) -> Result<Allowed,
 // ---------------------------------------------------------------------------
 // Containment
 
-fn patterns_cover(outer: &[String], inner: &[String], covers: fn(&str, &str) -> bool) -> bool {
+pub(crate) fn patterns_cover(
+    outer: &[String],
+    inner: &[String],
+    covers: fn(&str, &str) -> bool,
+) -> bool {
     inner.iter().all(|i| outer.iter().any(|o| covers(o, i)))
 }
 
 /// Whether constraints `inner` are at least as strict as `outer`.
 fn constraints_cover(outer: &Constraints, inner: &Constraints) -> bool {
-    let domains = match (&outer.domains, &inner.domains) {
-        (None, _) => true,
-        (Some(_), None) => false,
-        (Some(o), Some(i)) => patterns_cover(o, i, domain_covers),
-    };
-    let purchase = match (outer.max_purchase, inner.max_purchase) {
-        (None, _) => true,
-        (Some(_), None) => false,
-        (Some(o), Some(i)) => i <= o,
-    };
-    let pii = outer.pii_access != Some(false) || inner.pii_access == Some(false);
-    let set = |o: &Option<Vec<String>>, i: &Option<Vec<String>>| match (o, i) {
-        (None, _) => true,
-        (Some(_), None) => false,
-        (Some(o), Some(i)) => i.iter().all(|x| o.contains(x)),
-    };
     // A kind we cannot reason about is covered only by the same value.
     let unknown = outer
         .other
         .iter()
         .all(|(k, v)| inner.other.get(k) == Some(v));
-    domains
-        && purchase
-        && pii
-        && set(&outer.rooms, &inner.rooms)
-        && set(&outer.tools, &inner.tools)
-        && unknown
+    unknown && constraint::KINDS.iter().all(|k| k.covers(outer, inner))
 }
 
 /// Whether `outer` allows every request `inner` allows.
@@ -523,7 +467,11 @@ pub fn first_uncovered(outer: &[Capability], inner: &[Capability]) -> Option<usi
 // ---------------------------------------------------------------------------
 // Meet
 
-fn meet_patterns(a: &[String], b: &[String], covers: fn(&str, &str) -> bool) -> Vec<String> {
+pub(crate) fn meet_patterns(
+    a: &[String],
+    b: &[String],
+    covers: fn(&str, &str) -> bool,
+) -> Vec<String> {
     let mut out: Vec<String> = a
         .iter()
         .filter(|x| b.iter().any(|y| covers(y, x)))
@@ -547,19 +495,6 @@ fn meet_patterns(a: &[String], b: &[String], covers: fn(&str, &str) -> bool) -> 
         .collect()
 }
 
-fn meet_sets(a: &Option<Vec<String>>, b: &Option<Vec<String>>) -> Option<Vec<String>> {
-    match (a, b) {
-        (None, None) => None,
-        (Some(x), None) | (None, Some(x)) => Some(x.clone()),
-        (Some(x), Some(y)) => {
-            let mut out: Vec<String> = x.iter().filter(|v| y.contains(v)).cloned().collect();
-            out.sort();
-            out.dedup();
-            Some(out)
-        }
-    }
-}
-
 /// The constraints both `a` and `b` impose.
 ///
 /// # Errors
@@ -579,27 +514,14 @@ pub fn meet_constraints(a: &Constraints, b: &Constraints) -> Result<Constraints,
             }
         }
     }
-    let domains = match (&a.domains, &b.domains) {
-        (None, None) => None,
-        (Some(x), None) | (None, Some(x)) => Some(x.clone()),
-        (Some(x), Some(y)) => Some(meet_patterns(x, y, domain_covers)),
-    };
-    let max_purchase = match (a.max_purchase, b.max_purchase) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, y) => x.or(y),
-    };
-    let pii_access = match (a.pii_access, b.pii_access) {
-        (Some(x), Some(y)) => Some(x && y),
-        (x, y) => x.or(y),
-    };
-    Ok(Constraints {
-        domains,
-        max_purchase,
-        pii_access,
-        rooms: meet_sets(&a.rooms, &b.rooms),
-        tools: meet_sets(&a.tools, &b.tools),
+    let mut out = Constraints {
         other,
-    })
+        ..Constraints::default()
+    };
+    for kind in constraint::KINDS {
+        kind.meet(a, b, &mut out);
+    }
+    Ok(out)
 }
 
 /// The largest capability both `a` and `b` allow, or `None` when they share
@@ -616,8 +538,10 @@ pub fn meet_cap(a: &Capability, b: &Capability) -> Result<Option<Capability>, Sc
     let constraints = meet_constraints(&a.constraints, &b.constraints)?;
     // An empty allow-list allows nothing: say so, rather than return a
     // capability that looks like a grant and can never be used.
-    let empty = |set: &Option<Vec<String>>| set.as_ref().is_some_and(Vec::is_empty);
-    if empty(&constraints.domains) || empty(&constraints.rooms) || empty(&constraints.tools) {
+    if constraint::KINDS
+        .iter()
+        .any(|k| k.allows_nothing(&constraints))
+    {
         return Ok(None);
     }
     Ok(Some(Capability {

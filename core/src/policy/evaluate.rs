@@ -542,11 +542,9 @@ pub(super) fn square(n: u64) -> u64 {
 /// step about one string comparison, so a budget bounds the work even when
 /// a capability lists thousands of patterns.
 pub(super) fn weight(cap: &Capability) -> u64 {
-    let c = &cap.constraints;
-    let lists = [&c.domains, &c.rooms, &c.tools]
-        .into_iter()
-        .flatten()
-        .map(Vec::len)
+    let lists = crate::constraint::KINDS
+        .iter()
+        .map(|kind| kind.weight(&cap.constraints))
         .sum::<usize>();
     (1 + cap.actions.len() + cap.resources.len() + lists) as u64
 }
