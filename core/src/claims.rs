@@ -1,17 +1,19 @@
 //! The captoken claims set: registered JWT claims, the holder binding, and
 //! capabilities. Described for users in `docs/FORMAT.md`.
 
-use crate::codes::ErrorCode;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
 
 use crate::json::{Map, Value};
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
+pub use crate::constraint::{Constraints, MAX_LIST_LEN};
+use crate::constraint::{Fault, UNSAFE_NUMBERS, string_list};
+pub use crate::error::ClaimsError;
 use crate::keys;
+use crate::pattern::valid_pattern;
 
 /// The claims schema version this crate writes and reads.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -27,72 +29,6 @@ pub const MIN_JTI_BYTES: usize = 16;
 /// chain, so an unbounded one would make an id no store can index (a
 /// delegator could mint a child nobody can revoke by itself).
 pub const MAX_JTI_BYTES: usize = 32;
-
-const UNSAFE_NUMBERS: &str =
-    "numbers must be integers within ±(2^53-1), which every JSON reader keeps exactly";
-
-/// Why a claims set was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ClaimsError {
-    /// `ver` is not a version this crate understands.
-    UnsupportedVersion(String),
-    /// A registered date claim (`iat`, `nbf`, `exp`) is not an integer in range.
-    BadDate(&'static str),
-    /// `exp` is absent: captoken tokens are always short-lived.
-    MissingExp,
-    /// A required claim is absent.
-    Missing(&'static str),
-    /// A claim does not have the shape the schema requires.
-    Invalid {
-        /// Path of the claim, e.g. `caps[0].constraints.max_purchase`.
-        path: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-}
-
-impl ClaimsError {
-    /// The stable machine code.
-    pub fn error_code(&self) -> ErrorCode {
-        match self {
-            ClaimsError::UnsupportedVersion(_) => ErrorCode::UnsupportedVersion,
-            ClaimsError::BadDate(_) => ErrorCode::BadDate,
-            ClaimsError::MissingExp => ErrorCode::MissingExp,
-            ClaimsError::Missing(_) | ClaimsError::Invalid { .. } => ErrorCode::BadClaims,
-        }
-    }
-
-    /// The stable code as its string: `self.error_code().as_str()`.
-    pub fn code(&self) -> &'static str {
-        self.error_code().as_str()
-    }
-    pub(crate) fn invalid(path: impl Into<String>, reason: impl fmt::Display) -> Self {
-        ClaimsError::Invalid {
-            path: path.into(),
-            reason: format!("{reason}"),
-        }
-    }
-}
-
-impl fmt::Display for ClaimsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ClaimsError::UnsupportedVersion(v) => write!(f, "unsupported claims version `{v}`"),
-            ClaimsError::BadDate(c) => {
-                write!(
-                    f,
-                    "claim `{c}` must be an integer number of seconds in 0..=2^53-1"
-                )
-            }
-            ClaimsError::MissingExp => f.write_str("claim `exp` is required"),
-            ClaimsError::Missing(c) => write!(f, "claim `{c}` is required"),
-            ClaimsError::Invalid { path, reason } => {
-                write!(f, "claim `{path}` is invalid: {reason}")
-            }
-        }
-    }
-}
 
 /// `aud`: one audience or several (RFC 7519 §4.1.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,100 +54,6 @@ impl Audience {
             Audience::One(a) => a == audience,
             Audience::Many(list) => list.iter().any(|a| a == audience),
         }
-    }
-}
-
-/// What a capability allows beyond action and resource. An open set: kinds
-/// this version does not know are kept in `other`, and authorization fails
-/// closed on them.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct Constraints {
-    /// Domain patterns the holder may act on (`*.example.com`).
-    pub domains: Option<Vec<String>>,
-    /// Largest purchase allowed, in minor currency units.
-    pub max_purchase: Option<u64>,
-    /// Whether personal data may be touched.
-    pub pii_access: Option<bool>,
-    /// Rooms the holder may act in.
-    pub rooms: Option<Vec<String>>,
-    /// Tools the holder may use.
-    pub tools: Option<Vec<String>>,
-    /// Constraint kinds unknown to this version, preserved verbatim.
-    pub other: Map,
-}
-
-/// Most entries in one list of a capability (actions, resources, domains,
-/// rooms, tools), and most capabilities in one list. Comparing grants is
-/// quadratic in list sizes; these bounds keep every comparison cheap
-/// whatever a request or token contains.
-pub const MAX_LIST_LEN: usize = 64;
-
-pub(crate) fn string_list(v: &Value, path: &str) -> Result<Vec<String>, ClaimsError> {
-    if v.as_array().is_some_and(|items| items.len() > MAX_LIST_LEN) {
-        return Err(ClaimsError::invalid(
-            path,
-            format!("must have at most {MAX_LIST_LEN} entries"),
-        ));
-    }
-    let items = v
-        .as_array()
-        .ok_or_else(|| ClaimsError::invalid(path, "must be a list of strings"))?;
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, x)| {
-            x.as_str()
-                .map(String::from)
-                .ok_or_else(|| ClaimsError::invalid(format!("{path}[{i}]"), "must be a string"))
-        })
-        .collect()
-}
-
-// Hand-written readers and writers rather than serde derives: the derive for
-// `#[serde(flatten)]` buffers through serde's generic content type, which
-// cost the `.wasm` several kilobytes, and these give errors a precise path.
-impl Constraints {
-    /// Whether no constraint is set.
-    pub fn is_empty(&self) -> bool {
-        *self == Constraints::default()
-    }
-
-    /// Read constraints from JSON; `path` locates them in error messages.
-    ///
-    /// # Errors
-    /// [`ClaimsError::Invalid`] naming the first malformed constraint. A
-    /// `null` is refused: read as "absent" it would silently drop a limit.
-    pub fn from_json(v: &Value, path: &str) -> Result<Self, ClaimsError> {
-        let map = v
-            .as_object()
-            .ok_or_else(|| ClaimsError::invalid(path, "must be an object"))?;
-        let mut c = Constraints::default();
-        for (kind, value) in map {
-            let at = format!("{path}.{kind}");
-            if value.is_null() {
-                return Err(ClaimsError::invalid(at, "must not be null"));
-            }
-            match crate::constraint::kind(kind) {
-                Some(known) => known.read(&mut c, value, &at)?,
-                None => {
-                    if !crate::json::numbers_are_safe(value) {
-                        return Err(ClaimsError::invalid(&at, UNSAFE_NUMBERS));
-                    }
-                    c.other.insert(kind.clone(), value.clone());
-                }
-            }
-        }
-        Ok(c)
-    }
-
-    /// The constraints as a JSON object (absent kinds omitted).
-    pub fn to_json(&self) -> Map {
-        let mut map = self.other.clone();
-        for kind in crate::constraint::KINDS {
-            kind.write(self, &mut map);
-        }
-        map
     }
 }
 
@@ -246,7 +88,7 @@ impl Capability {
     ///
     /// # Errors
     /// [`ClaimsError::Invalid`] for a missing or unknown member or a
-    /// malformed constraint. Patterns are checked by [`crate::scope::validate_caps`].
+    /// malformed constraint. Patterns are checked with the capability list (`check_caps`).
     pub fn from_json(v: &Value, path: &str) -> Result<Self, ClaimsError> {
         let map = v
             .as_object()
@@ -484,6 +326,27 @@ fn take_date(map: &mut Map, name: &'static str) -> Result<Option<i64>, ClaimsErr
     }
 }
 
+/// The path and text of the first malformed pattern of `caps`: an action
+/// or resource pattern, or one a constraint kind holds (a domain pattern).
+pub(crate) fn first_bad_pattern(caps: &[Capability]) -> Option<(String, String)> {
+    for (i, cap) in caps.iter().enumerate() {
+        for (field, list) in [("actions", &cap.actions), ("resources", &cap.resources)] {
+            if let Some((j, p)) = list.iter().enumerate().find(|(_, p)| !valid_pattern(p)) {
+                return Some((format!("caps[{i}].{field}[{j}]"), p.clone()));
+            }
+        }
+        for kind in crate::constraint::KINDS {
+            if let Some(Fault::Pattern { at, pattern }) = kind.fault(&cap.constraints) {
+                return Some((
+                    format!("caps[{i}].constraints.{}{at}", kind.name()),
+                    pattern,
+                ));
+            }
+        }
+    }
+    None
+}
+
 pub(crate) fn check_caps(caps: &[Capability]) -> Result<(), ClaimsError> {
     if caps.is_empty() {
         return Err(ClaimsError::invalid(
@@ -491,9 +354,7 @@ pub(crate) fn check_caps(caps: &[Capability]) -> Result<(), ClaimsError> {
             "must grant at least one capability",
         ));
     }
-    if let Err(crate::scope::ScopeError::BadPattern { path, pattern }) =
-        crate::scope::validate_caps(caps)
-    {
+    if let Some((path, pattern)) = first_bad_pattern(caps) {
         return Err(ClaimsError::invalid(
             path,
             format!("`{pattern}` is not a valid pattern"),

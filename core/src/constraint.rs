@@ -13,9 +13,164 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::claims::{ClaimsError, Constraints, MAX_SAFE_INTEGER, string_list};
-use crate::json::{Map, Value};
-use crate::scope::{self, Context, ScopeError};
+use crate::error::{ClaimsError, ScopeError};
+use crate::json::{MAX_SAFE_INTEGER, Map, Value};
+use crate::pattern;
+
+/// Why an unknown constraint kind or extra claim with such numbers is refused.
+pub(crate) const UNSAFE_NUMBERS: &str =
+    "numbers must be integers within ±(2^53-1), which every JSON reader keeps exactly";
+
+/// What a capability allows beyond action and resource. An open set: kinds
+/// this version does not know are kept in `other`, and authorization fails
+/// closed on them.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Constraints {
+    /// Domain patterns the holder may act on (`*.example.com`).
+    pub domains: Option<Vec<String>>,
+    /// Largest purchase allowed, in minor currency units.
+    pub max_purchase: Option<u64>,
+    /// Whether personal data may be touched.
+    pub pii_access: Option<bool>,
+    /// Rooms the holder may act in.
+    pub rooms: Option<Vec<String>>,
+    /// Tools the holder may use.
+    pub tools: Option<Vec<String>>,
+    /// Constraint kinds unknown to this version, preserved verbatim.
+    pub other: Map,
+}
+
+/// Most entries in one list of a capability (actions, resources, domains,
+/// rooms, tools), and most capabilities in one list. Comparing grants is
+/// quadratic in list sizes; these bounds keep every comparison cheap
+/// whatever a request or token contains.
+pub const MAX_LIST_LEN: usize = 64;
+
+pub(crate) fn string_list(v: &Value, path: &str) -> Result<Vec<String>, ClaimsError> {
+    if v.as_array().is_some_and(|items| items.len() > MAX_LIST_LEN) {
+        return Err(ClaimsError::invalid(
+            path,
+            format!("must have at most {MAX_LIST_LEN} entries"),
+        ));
+    }
+    let items = v
+        .as_array()
+        .ok_or_else(|| ClaimsError::invalid(path, "must be a list of strings"))?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            x.as_str()
+                .map(String::from)
+                .ok_or_else(|| ClaimsError::invalid(format!("{path}[{i}]"), "must be a string"))
+        })
+        .collect()
+}
+
+// Hand-written readers and writers rather than serde derives: the derive for
+// `#[serde(flatten)]` buffers through serde's generic content type, which
+// cost the `.wasm` several kilobytes, and these give errors a precise path.
+impl Constraints {
+    /// Whether no constraint is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Constraints::default()
+    }
+
+    /// Read constraints from JSON; `path` locates them in error messages.
+    ///
+    /// # Errors
+    /// [`ClaimsError::Invalid`] naming the first malformed constraint. A
+    /// `null` is refused: read as "absent" it would silently drop a limit.
+    pub fn from_json(v: &Value, path: &str) -> Result<Self, ClaimsError> {
+        let map = v
+            .as_object()
+            .ok_or_else(|| ClaimsError::invalid(path, "must be an object"))?;
+        let mut c = Constraints::default();
+        for (kind, value) in map {
+            let at = format!("{path}.{kind}");
+            if value.is_null() {
+                return Err(ClaimsError::invalid(at, "must not be null"));
+            }
+            match crate::constraint::kind(kind) {
+                Some(known) => known.read(&mut c, value, &at)?,
+                None => {
+                    if !crate::json::numbers_are_safe(value) {
+                        return Err(ClaimsError::invalid(&at, UNSAFE_NUMBERS));
+                    }
+                    c.other.insert(kind.clone(), value.clone());
+                }
+            }
+        }
+        Ok(c)
+    }
+
+    /// The constraints as a JSON object (absent kinds omitted).
+    pub fn to_json(&self) -> Map {
+        let mut map = self.other.clone();
+        for kind in crate::constraint::KINDS {
+            kind.write(self, &mut map);
+        }
+        map
+    }
+}
+
+/// What a request does, beyond its action and resource: the facts the
+/// constraints are checked against. Unknown members are refused, so a typo
+/// (`purchse_amount`) can never slip past a limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Context {
+    /// The domain the action targets (checked against `domains`).
+    pub domain: Option<String>,
+    /// Amount the action spends, in minor units; absent means nothing is
+    /// spent (checked against `max_purchase`).
+    pub purchase_amount: Option<u64>,
+    /// Whether personal data is touched; absent means not (checked against
+    /// `pii_access`).
+    pub pii: Option<bool>,
+    /// The room the action happens in (checked against `rooms`).
+    pub room: Option<String>,
+    /// The tool the action uses (checked against `tools`).
+    pub tool: Option<String>,
+}
+
+impl Context {
+    /// Read a context from JSON.
+    ///
+    /// # Errors
+    /// [`ScopeError::BadContext`] for unknown members or wrong types.
+    pub fn from_json(value: Value) -> Result<Self, ScopeError> {
+        let Value::Object(map) = value else {
+            return Err(ScopeError::BadContext(
+                "the context must be an object".into(),
+            ));
+        };
+        let mut ctx = Context::default();
+        for (member, v) in map {
+            // Refused rather than read as absent: JSON.stringify turns NaN
+            // into null, and `purchase_amount: NaN` must not mean "free".
+            if v.is_null() {
+                return Err(ScopeError::BadContext(format!(
+                    "`{member}` must not be null"
+                )));
+            }
+            let bad = |what: &str| ScopeError::BadContext(format!("`{member}` must be {what}"));
+            match member.as_str() {
+                "domain" => ctx.domain = Some(v.as_str().ok_or_else(|| bad("a string"))?.into()),
+                "room" => ctx.room = Some(v.as_str().ok_or_else(|| bad("a string"))?.into()),
+                "tool" => ctx.tool = Some(v.as_str().ok_or_else(|| bad("a string"))?.into()),
+                "pii" => ctx.pii = Some(v.as_bool().ok_or_else(|| bad("a boolean"))?),
+                "purchase_amount" => {
+                    ctx.purchase_amount =
+                        Some(v.as_u64().ok_or_else(|| bad("a non-negative integer"))?);
+                }
+                _ => return Err(ScopeError::BadContext(format!("unknown member `{member}`"))),
+            }
+        }
+        Ok(ctx)
+    }
+}
 
 /// One constraint kind's behaviour. Every method reads or writes only its
 /// own kind's field.
@@ -107,7 +262,7 @@ impl Kind for Domains {
             .iter()
             .flatten()
             .enumerate()
-            .find(|(_, p)| !scope::valid_domain_pattern(p))?;
+            .find(|(_, p)| !pattern::valid_domain_pattern(p))?;
         Some(Fault::Pattern {
             at: format!("[{j}]"),
             pattern: p.clone(),
@@ -124,7 +279,7 @@ impl Kind for Domains {
                 path: path.into(),
                 member: "domain",
             })?;
-        if scope::domain_allowed(patterns, domain)? {
+        if pattern::domain_allowed(patterns, domain)? {
             Ok(())
         } else {
             Err(ScopeError::ConstraintViolated {
@@ -135,12 +290,12 @@ impl Kind for Domains {
     }
     fn covers(&self, outer: &Constraints, inner: &Constraints) -> bool {
         cover_opt(&outer.domains, &inner.domains, |o, i| {
-            scope::patterns_cover(o, i, scope::domain_covers)
+            pattern::patterns_cover(o, i, pattern::domain_covers)
         })
     }
     fn meet(&self, a: &Constraints, b: &Constraints, out: &mut Constraints) {
         out.domains = meet_opt(&a.domains, &b.domains, |x, y| {
-            scope::meet_patterns(x, y, scope::domain_covers)
+            pattern::meet_patterns(x, y, pattern::domain_covers)
         });
     }
     fn allows_nothing(&self, c: &Constraints) -> bool {

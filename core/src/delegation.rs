@@ -9,188 +9,19 @@
 //! chain verifies offline from the root issuer's key set alone, and a child
 //! never allows what its parent does not.
 
-use crate::codes::ErrorCode;
-use alloc::format;
-use alloc::string::String;
-use core::fmt;
-
 use ed25519_dalek::{Signature, VerifyingKey};
 use signature::{Keypair, Signer};
 
 use crate::b64;
-use crate::claims::{Audience, Claims, TokenRequest};
+use crate::claims::TokenRequest;
 use crate::entropy::Entropy;
 use crate::error::TokenError;
 use crate::keys;
-use crate::scope;
 use crate::token::{IssuedToken, Minted, VerifiedToken, mint};
 
-/// Most delegations between the issuer and a token, by default (TASK-103).
-pub const DEFAULT_MAX_DEPTH: usize = 3;
-
-/// Separates the tokens of a chain. A compact JWS never contains it.
-pub const CHAIN_SEPARATOR: char = '~';
-
-/// Why a delegation was refused, when minting or when verifying a chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DelegationError {
-    /// The signer is not the key the parent token binds.
-    NotHolder,
-    /// More delegations than allowed.
-    TooDeep {
-        /// Depth of the refused token.
-        depth: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// The child would allow more than its parent.
-    Escalation {
-        /// Depth of the child in its chain.
-        depth: usize,
-        /// What widened, e.g. `caps[1]`, `aud`, `exp`.
-        path: String,
-    },
-    /// The child is not signed by its parent's holder key.
-    BrokenLink {
-        /// Depth of the child.
-        depth: usize,
-    },
-    /// The parent presented is not the one the child was minted from (or a
-    /// token signed by the issuer claims to have a parent).
-    ParentMismatch {
-        /// Depth of the token whose parent does not match.
-        depth: usize,
-    },
-    /// A `jti` appears twice in one chain.
-    Cycle {
-        /// The repeated `jti`.
-        jti: String,
-    },
-}
-
-impl DelegationError {
-    /// The stable machine code.
-    pub fn error_code(&self) -> ErrorCode {
-        match self {
-            DelegationError::NotHolder => ErrorCode::DelegationNotHolder,
-            DelegationError::TooDeep { .. } => ErrorCode::DelegationTooDeep,
-            DelegationError::Escalation { .. } => ErrorCode::DelegationEscalation,
-            DelegationError::BrokenLink { .. } => ErrorCode::DelegationBrokenLink,
-            DelegationError::ParentMismatch { .. } => ErrorCode::DelegationParentMismatch,
-            DelegationError::Cycle { .. } => ErrorCode::DelegationCycle,
-        }
-    }
-
-    /// The stable code as its string: `self.error_code().as_str()`.
-    pub fn code(&self) -> &'static str {
-        self.error_code().as_str()
-    }
-}
-
-impl fmt::Display for DelegationError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DelegationError::NotHolder => {
-                f.write_str("only the holder of the parent token's key may delegate it")
-            }
-            DelegationError::TooDeep { depth, max } => {
-                write!(f, "delegation depth {depth} exceeds the limit of {max}")
-            }
-            DelegationError::Escalation { depth, path } => write!(
-                f,
-                "delegated token at depth {depth} widens `{path}` beyond its parent"
-            ),
-            DelegationError::BrokenLink { depth } => write!(
-                f,
-                "delegated token at depth {depth} is not signed by its parent's holder"
-            ),
-            DelegationError::ParentMismatch { depth } => write!(
-                f,
-                "token at depth {depth} was not minted from the parent presented with it"
-            ),
-            DelegationError::Cycle { jti } => write!(f, "`jti` `{jti}` appears twice in one chain"),
-        }
-    }
-}
-
-#[cfg(feature = "std")]
-impl std::error::Error for DelegationError {}
-
-impl From<DelegationError> for TokenError {
-    fn from(err: DelegationError) -> Self {
-        TokenError::Delegation(err)
-    }
-}
-
-fn escalation(depth: usize, path: impl Into<String>) -> TokenError {
-    DelegationError::Escalation {
-        depth,
-        path: path.into(),
-    }
-    .into()
-}
-
-fn audiences(aud: &Audience) -> &[String] {
-    match aud {
-        Audience::One(a) => core::slice::from_ref(a),
-        Audience::Many(list) => list,
-    }
-}
-
-/// The request part of a child must be inside its parent's.
-fn check_request(parent: &Claims, child: &TokenRequest, depth: usize) -> Result<(), TokenError> {
-    if let Some(i) = scope::first_uncovered(&parent.request.caps, &child.caps) {
-        return Err(escalation(depth, format!("caps[{i}]")));
-    }
-    let allowed = audiences(&parent.request.aud);
-    if !audiences(&child.aud).iter().all(|a| allowed.contains(a)) {
-        return Err(escalation(depth, "aud"));
-    }
-    Ok(())
-}
-
-/// A child carries its parent's `plan_id` and extra claims unchanged: they
-/// are the issuer's statements, and a delegator must not be able to rewrite
-/// what a verifier reports (a tenant, a plan) for the token it hands on.
-fn check_inherited(parent: &Claims, child: &TokenRequest, depth: usize) -> Result<(), TokenError> {
-    if child.plan_id != parent.request.plan_id {
-        return Err(escalation(depth, "plan_id"));
-    }
-    let differs = parent
-        .request
-        .extra
-        .iter()
-        .find(|(k, v)| child.extra.get(k.as_str()) != Some(v))
-        .map(|(k, _)| k)
-        .or_else(|| {
-            child
-                .extra
-                .keys()
-                .find(|k| !parent.request.extra.contains_key(k.as_str()))
-        });
-    match differs {
-        Some(name) => Err(escalation(depth, name.as_str())),
-        None => Ok(()),
-    }
-}
-
-/// Verify-time rule for one link: the child only narrows its parent.
-pub(crate) fn check_narrower(
-    parent: &Claims,
-    child: &Claims,
-    depth: usize,
-) -> Result<(), TokenError> {
-    check_request(parent, &child.request, depth)?;
-    check_inherited(parent, &child.request, depth)?;
-    if child.exp > parent.exp {
-        return Err(escalation(depth, "exp"));
-    }
-    if child.nbf < parent.nbf {
-        return Err(escalation(depth, "nbf"));
-    }
-    Ok(())
-}
+pub use crate::error::DelegationError;
+pub use crate::narrowing::{CHAIN_SEPARATOR, DEFAULT_MAX_DEPTH};
+use crate::narrowing::{check_inherited, check_request};
 
 /// A delegation from one verified parent: the child's lifetime and the
 /// deepest chain allowed, then [`Delegation::sign`] by the parent's holder.

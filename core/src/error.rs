@@ -5,11 +5,11 @@
 //! Codes are API: they are never renamed, only added.
 
 use crate::codes::ErrorCode;
+use alloc::format;
 use alloc::string::String;
 use core::fmt;
 
 use crate::b64::B64Error;
-use crate::claims::ClaimsError;
 use crate::json::JsonError;
 use crate::keys::KeyError;
 
@@ -122,7 +122,7 @@ pub enum TokenError {
     /// A key could not be used.
     Key(KeyError),
     /// A delegation chain link was refused.
-    Delegation(crate::delegation::DelegationError),
+    Delegation(DelegationError),
     /// `ttl` or `now` out of range when issuing.
     BadTtl(&'static str),
     /// The entropy source could not supply bytes for `jti`.
@@ -250,3 +250,259 @@ impl std::error::Error for KeyError {}
 impl std::error::Error for ClaimsError {}
 #[cfg(feature = "std")]
 impl std::error::Error for JsonError {}
+
+/// Why a delegation was refused, when minting or when verifying a chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DelegationError {
+    /// The signer is not the key the parent token binds.
+    NotHolder,
+    /// More delegations than allowed.
+    TooDeep {
+        /// Depth of the refused token.
+        depth: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The child would allow more than its parent.
+    Escalation {
+        /// Depth of the child in its chain.
+        depth: usize,
+        /// What widened, e.g. `caps[1]`, `aud`, `exp`.
+        path: String,
+    },
+    /// The child is not signed by its parent's holder key.
+    BrokenLink {
+        /// Depth of the child.
+        depth: usize,
+    },
+    /// The parent presented is not the one the child was minted from (or a
+    /// token signed by the issuer claims to have a parent).
+    ParentMismatch {
+        /// Depth of the token whose parent does not match.
+        depth: usize,
+    },
+    /// A `jti` appears twice in one chain.
+    Cycle {
+        /// The repeated `jti`.
+        jti: String,
+    },
+}
+
+impl DelegationError {
+    /// The stable machine code.
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            DelegationError::NotHolder => ErrorCode::DelegationNotHolder,
+            DelegationError::TooDeep { .. } => ErrorCode::DelegationTooDeep,
+            DelegationError::Escalation { .. } => ErrorCode::DelegationEscalation,
+            DelegationError::BrokenLink { .. } => ErrorCode::DelegationBrokenLink,
+            DelegationError::ParentMismatch { .. } => ErrorCode::DelegationParentMismatch,
+            DelegationError::Cycle { .. } => ErrorCode::DelegationCycle,
+        }
+    }
+
+    /// The stable code as its string: `self.error_code().as_str()`.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+}
+
+impl fmt::Display for DelegationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DelegationError::NotHolder => {
+                f.write_str("only the holder of the parent token's key may delegate it")
+            }
+            DelegationError::TooDeep { depth, max } => {
+                write!(f, "delegation depth {depth} exceeds the limit of {max}")
+            }
+            DelegationError::Escalation { depth, path } => write!(
+                f,
+                "delegated token at depth {depth} widens `{path}` beyond its parent"
+            ),
+            DelegationError::BrokenLink { depth } => write!(
+                f,
+                "delegated token at depth {depth} is not signed by its parent's holder"
+            ),
+            DelegationError::ParentMismatch { depth } => write!(
+                f,
+                "token at depth {depth} was not minted from the parent presented with it"
+            ),
+            DelegationError::Cycle { jti } => write!(f, "`jti` `{jti}` appears twice in one chain"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for DelegationError {}
+
+impl From<DelegationError> for TokenError {
+    fn from(err: DelegationError) -> Self {
+        TokenError::Delegation(err)
+    }
+}
+
+/// Why a claims set was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClaimsError {
+    /// `ver` is not a version this crate understands.
+    UnsupportedVersion(String),
+    /// A registered date claim (`iat`, `nbf`, `exp`) is not an integer in range.
+    BadDate(&'static str),
+    /// `exp` is absent: captoken tokens are always short-lived.
+    MissingExp,
+    /// A required claim is absent.
+    Missing(&'static str),
+    /// A claim does not have the shape the schema requires.
+    Invalid {
+        /// Path of the claim, e.g. `caps[0].constraints.max_purchase`.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl ClaimsError {
+    /// The stable machine code.
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            ClaimsError::UnsupportedVersion(_) => ErrorCode::UnsupportedVersion,
+            ClaimsError::BadDate(_) => ErrorCode::BadDate,
+            ClaimsError::MissingExp => ErrorCode::MissingExp,
+            ClaimsError::Missing(_) | ClaimsError::Invalid { .. } => ErrorCode::BadClaims,
+        }
+    }
+
+    /// The stable code as its string: `self.error_code().as_str()`.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+    pub(crate) fn invalid(path: impl Into<String>, reason: impl fmt::Display) -> Self {
+        ClaimsError::Invalid {
+            path: path.into(),
+            reason: format!("{reason}"),
+        }
+    }
+}
+
+impl fmt::Display for ClaimsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClaimsError::UnsupportedVersion(v) => write!(f, "unsupported claims version `{v}`"),
+            ClaimsError::BadDate(c) => {
+                write!(
+                    f,
+                    "claim `{c}` must be an integer number of seconds in 0..=2^53-1"
+                )
+            }
+            ClaimsError::MissingExp => f.write_str("claim `exp` is required"),
+            ClaimsError::Missing(c) => write!(f, "claim `{c}` is required"),
+            ClaimsError::Invalid { path, reason } => {
+                write!(f, "claim `{path}` is invalid: {reason}")
+            }
+        }
+    }
+}
+
+/// Why a request was not authorized, or a scope could not be computed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ScopeError {
+    /// No capability allows this action on this resource.
+    NotGranted {
+        /// The requested action.
+        action: String,
+        /// The requested resource.
+        resource: String,
+    },
+    /// A capability allows the action and resource, but a constraint refuses.
+    ConstraintViolated {
+        /// Path of the constraint, e.g. `caps[0].constraints.max_purchase`.
+        path: String,
+        /// What the request did that the constraint forbids.
+        reason: String,
+    },
+    /// A constraint applies but the request context lacks the value it needs.
+    MissingContext {
+        /// Path of the constraint.
+        path: String,
+        /// The context member that is needed.
+        member: &'static str,
+    },
+    /// A constraint kind this version does not understand: fail closed.
+    UnknownConstraint {
+        /// Path of the constraint.
+        path: String,
+    },
+    /// The request context is malformed.
+    BadContext(String),
+    /// A pattern is malformed.
+    BadPattern {
+        /// Where it is.
+        path: String,
+        /// The pattern.
+        pattern: String,
+    },
+}
+
+impl ScopeError {
+    /// The stable machine code.
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            ScopeError::NotGranted { .. } => ErrorCode::NotGranted,
+            ScopeError::ConstraintViolated { .. } => ErrorCode::ConstraintViolated,
+            ScopeError::MissingContext { .. } => ErrorCode::MissingContext,
+            ScopeError::UnknownConstraint { .. } => ErrorCode::UnknownConstraint,
+            ScopeError::BadContext(_) => ErrorCode::BadContext,
+            ScopeError::BadPattern { .. } => ErrorCode::BadPattern,
+        }
+    }
+
+    /// The stable code as its string: `self.error_code().as_str()`.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The path of the capability or constraint at fault, when there is one.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            ScopeError::ConstraintViolated { path, .. }
+            | ScopeError::MissingContext { path, .. }
+            | ScopeError::UnknownConstraint { path }
+            | ScopeError::BadPattern { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ScopeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScopeError::NotGranted { action, resource } => {
+                write!(f, "no capability allows `{action}` on `{resource}`")
+            }
+            ScopeError::ConstraintViolated { path, reason } => write!(f, "`{path}`: {reason}"),
+            ScopeError::MissingContext { path, member } => {
+                write!(
+                    f,
+                    "`{path}` applies but the request context has no `{member}`"
+                )
+            }
+            ScopeError::UnknownConstraint { path } => {
+                write!(
+                    f,
+                    "`{path}` is a constraint kind this verifier does not understand"
+                )
+            }
+            ScopeError::BadContext(why) => write!(f, "bad request context: {why}"),
+            ScopeError::BadPattern { path, pattern } => {
+                write!(f, "`{path}`: `{pattern}` is not a valid pattern")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ScopeError {}

@@ -13,255 +13,18 @@
 //! are either nested or disjoint, so the meet of two grants is exactly the
 //! intersection of what they allow, never an approximation of it.
 
-use crate::codes::ErrorCode;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
-
-use crate::json::Value;
 
 use crate::claims::{Capability, Constraints};
-use crate::constraint::{self, Fault};
-
-/// The largest domain name (RFC 1035 §2.3.4).
-const MAX_DOMAIN_LEN: usize = 253;
-
-/// Why a request was not authorized, or a scope could not be computed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ScopeError {
-    /// No capability allows this action on this resource.
-    NotGranted {
-        /// The requested action.
-        action: String,
-        /// The requested resource.
-        resource: String,
-    },
-    /// A capability allows the action and resource, but a constraint refuses.
-    ConstraintViolated {
-        /// Path of the constraint, e.g. `caps[0].constraints.max_purchase`.
-        path: String,
-        /// What the request did that the constraint forbids.
-        reason: String,
-    },
-    /// A constraint applies but the request context lacks the value it needs.
-    MissingContext {
-        /// Path of the constraint.
-        path: String,
-        /// The context member that is needed.
-        member: &'static str,
-    },
-    /// A constraint kind this version does not understand: fail closed.
-    UnknownConstraint {
-        /// Path of the constraint.
-        path: String,
-    },
-    /// The request context is malformed.
-    BadContext(String),
-    /// A pattern is malformed.
-    BadPattern {
-        /// Where it is.
-        path: String,
-        /// The pattern.
-        pattern: String,
-    },
-}
-
-impl ScopeError {
-    /// The stable machine code.
-    pub fn error_code(&self) -> ErrorCode {
-        match self {
-            ScopeError::NotGranted { .. } => ErrorCode::NotGranted,
-            ScopeError::ConstraintViolated { .. } => ErrorCode::ConstraintViolated,
-            ScopeError::MissingContext { .. } => ErrorCode::MissingContext,
-            ScopeError::UnknownConstraint { .. } => ErrorCode::UnknownConstraint,
-            ScopeError::BadContext(_) => ErrorCode::BadContext,
-            ScopeError::BadPattern { .. } => ErrorCode::BadPattern,
-        }
-    }
-
-    /// The stable code as its string: `self.error_code().as_str()`.
-    pub fn code(&self) -> &'static str {
-        self.error_code().as_str()
-    }
-
-    /// The path of the capability or constraint at fault, when there is one.
-    pub fn path(&self) -> Option<&str> {
-        match self {
-            ScopeError::ConstraintViolated { path, .. }
-            | ScopeError::MissingContext { path, .. }
-            | ScopeError::UnknownConstraint { path }
-            | ScopeError::BadPattern { path, .. } => Some(path),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for ScopeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ScopeError::NotGranted { action, resource } => {
-                write!(f, "no capability allows `{action}` on `{resource}`")
-            }
-            ScopeError::ConstraintViolated { path, reason } => write!(f, "`{path}`: {reason}"),
-            ScopeError::MissingContext { path, member } => {
-                write!(
-                    f,
-                    "`{path}` applies but the request context has no `{member}`"
-                )
-            }
-            ScopeError::UnknownConstraint { path } => {
-                write!(
-                    f,
-                    "`{path}` is a constraint kind this verifier does not understand"
-                )
-            }
-            ScopeError::BadContext(why) => write!(f, "bad request context: {why}"),
-            ScopeError::BadPattern { path, pattern } => {
-                write!(f, "`{path}`: `{pattern}` is not a valid pattern")
-            }
-        }
-    }
-}
-
-#[cfg(feature = "std")]
-impl std::error::Error for ScopeError {}
-
-// ---------------------------------------------------------------------------
-// Action and resource patterns
-
-/// Whether an action or resource pattern is well-formed: non-empty, and `*`
-/// only as its last character.
-pub fn valid_pattern(p: &str) -> bool {
-    match p.find('*') {
-        None => !p.is_empty(),
-        Some(i) => i + 1 == p.len(),
-    }
-}
-
-/// Whether `pattern` allows the literal `value`.
-pub fn pattern_matches(pattern: &str, value: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => value.starts_with(prefix),
-        None => pattern == value,
-    }
-}
-
-/// Whether every value `inner` allows, `outer` allows too.
-pub fn pattern_covers(outer: &str, inner: &str) -> bool {
-    match (outer.strip_suffix('*'), inner.strip_suffix('*')) {
-        (Some(o), Some(i)) => i.starts_with(o),
-        (Some(o), None) => inner.starts_with(o),
-        (None, Some(_)) => false,
-        (None, None) => outer == inner,
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Domains
-
-/// Normalize a domain name: ASCII-lowercase, one trailing dot removed.
-/// Labels must be 1..=63 bytes of letters, digits, `-` and `_`;
-/// internationalized names must be given in their `xn--` form.
-fn normalize_domain(name: &str) -> Option<String> {
-    let name = name.strip_suffix('.').unwrap_or(name);
-    if name.is_empty() || name.len() > MAX_DOMAIN_LEN {
-        return None;
-    }
-    let ok = name.split('.').all(|label| {
-        !label.is_empty()
-            && label.len() <= 63
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    });
-    ok.then(|| name.to_ascii_lowercase())
-}
-
-/// A parsed domain pattern.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum DomainPattern {
-    /// `*`: any domain.
-    Any,
-    /// `example.com`: that name only.
-    Exact(String),
-    /// `*.example.com`: names strictly below `example.com`, at any depth.
-    Below(String),
-}
-
-impl DomainPattern {
-    fn parse(p: &str) -> Option<Self> {
-        if p == "*" {
-            return Some(DomainPattern::Any);
-        }
-        match p.strip_prefix("*.") {
-            Some(rest) => normalize_domain(rest).map(DomainPattern::Below),
-            None => normalize_domain(p).map(DomainPattern::Exact),
-        }
-    }
-
-    fn matches(&self, domain: &str) -> bool {
-        match self {
-            DomainPattern::Any => true,
-            DomainPattern::Exact(d) => d == domain,
-            DomainPattern::Below(suffix) => is_strictly_below(domain, suffix),
-        }
-    }
-
-    fn covers(&self, inner: &DomainPattern) -> bool {
-        match (self, inner) {
-            (DomainPattern::Any, _) => true,
-            (_, DomainPattern::Any) => false,
-            (DomainPattern::Exact(a), DomainPattern::Exact(b)) => a == b,
-            (DomainPattern::Exact(_), DomainPattern::Below(_)) => false,
-            (DomainPattern::Below(s), DomainPattern::Exact(d)) => is_strictly_below(d, s),
-            (DomainPattern::Below(s), DomainPattern::Below(t)) => t == s || is_strictly_below(t, s),
-        }
-    }
-}
-
-/// `a.example.com` is strictly below `example.com`; `example.com`,
-/// `evilexample.com` and `example.com.evil` are not.
-fn is_strictly_below(name: &str, suffix: &str) -> bool {
-    name.len() > suffix.len() + 1
-        && name.ends_with(suffix)
-        && name.as_bytes().get(name.len() - suffix.len() - 1) == Some(&b'.')
-}
-
-/// Whether a domain pattern is well-formed.
-pub fn valid_domain_pattern(p: &str) -> bool {
-    DomainPattern::parse(p).is_some()
-}
-
-/// Whether domain pattern `pattern` allows the domain name `domain`
-/// (compared case-insensitively, a trailing dot ignored).
-pub fn domain_matches(pattern: &str, domain: &str) -> bool {
-    match (DomainPattern::parse(pattern), normalize_domain(domain)) {
-        (Some(p), Some(d)) => p.matches(&d),
-        _ => false,
-    }
-}
-
-/// Whether domain `domain` matches one of `patterns`.
-///
-/// # Errors
-/// [`ScopeError::BadContext`] when `domain` is not a domain name.
-pub(crate) fn domain_allowed(patterns: &[String], domain: &str) -> Result<bool, ScopeError> {
-    let normalized = normalize_domain(domain)
-        .ok_or_else(|| ScopeError::BadContext(format!("`{domain}` is not a domain name")))?;
-    Ok(patterns
-        .iter()
-        .filter_map(|p| DomainPattern::parse(p))
-        .any(|p| p.matches(&normalized)))
-}
-
-pub(crate) fn domain_covers(outer: &str, inner: &str) -> bool {
-    match (DomainPattern::parse(outer), DomainPattern::parse(inner)) {
-        (Some(o), Some(i)) => o.covers(&i),
-        _ => false,
-    }
-}
+use crate::constraint;
+pub use crate::constraint::Context;
+pub use crate::error::ScopeError;
+pub use crate::pattern::{
+    domain_matches, pattern_covers, pattern_matches, valid_domain_pattern, valid_pattern,
+};
+use crate::pattern::{meet_patterns, patterns_cover};
 
 // ---------------------------------------------------------------------------
 // Validation
@@ -271,86 +34,14 @@ pub(crate) fn domain_covers(outer: &str, inner: &str) -> bool {
 /// # Errors
 /// [`ScopeError::BadPattern`] with the path of the offending pattern.
 pub fn validate_caps(caps: &[Capability]) -> Result<(), ScopeError> {
-    for (i, cap) in caps.iter().enumerate() {
-        for (field, list) in [("actions", &cap.actions), ("resources", &cap.resources)] {
-            if let Some((j, p)) = list.iter().enumerate().find(|(_, p)| !valid_pattern(p)) {
-                return Err(ScopeError::BadPattern {
-                    path: format!("caps[{i}].{field}[{j}]"),
-                    pattern: p.clone(),
-                });
-            }
-        }
-        for kind in constraint::KINDS {
-            if let Some(Fault::Pattern { at, pattern }) = kind.fault(&cap.constraints) {
-                return Err(ScopeError::BadPattern {
-                    path: format!("caps[{i}].constraints.{}{at}", kind.name()),
-                    pattern,
-                });
-            }
-        }
+    match crate::claims::first_bad_pattern(caps) {
+        Some((path, pattern)) => Err(ScopeError::BadPattern { path, pattern }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------
 // Authorization
-
-/// What a request does, beyond its action and resource: the facts the
-/// constraints are checked against. Unknown members are refused, so a typo
-/// (`purchse_amount`) can never slip past a limit.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Context {
-    /// The domain the action targets (checked against `domains`).
-    pub domain: Option<String>,
-    /// Amount the action spends, in minor units; absent means nothing is
-    /// spent (checked against `max_purchase`).
-    pub purchase_amount: Option<u64>,
-    /// Whether personal data is touched; absent means not (checked against
-    /// `pii_access`).
-    pub pii: Option<bool>,
-    /// The room the action happens in (checked against `rooms`).
-    pub room: Option<String>,
-    /// The tool the action uses (checked against `tools`).
-    pub tool: Option<String>,
-}
-
-impl Context {
-    /// Read a context from JSON.
-    ///
-    /// # Errors
-    /// [`ScopeError::BadContext`] for unknown members or wrong types.
-    pub fn from_json(value: Value) -> Result<Self, ScopeError> {
-        let Value::Object(map) = value else {
-            return Err(ScopeError::BadContext(
-                "the context must be an object".into(),
-            ));
-        };
-        let mut ctx = Context::default();
-        for (member, v) in map {
-            // Refused rather than read as absent: JSON.stringify turns NaN
-            // into null, and `purchase_amount: NaN` must not mean "free".
-            if v.is_null() {
-                return Err(ScopeError::BadContext(format!(
-                    "`{member}` must not be null"
-                )));
-            }
-            let bad = |what: &str| ScopeError::BadContext(format!("`{member}` must be {what}"));
-            match member.as_str() {
-                "domain" => ctx.domain = Some(v.as_str().ok_or_else(|| bad("a string"))?.into()),
-                "room" => ctx.room = Some(v.as_str().ok_or_else(|| bad("a string"))?.into()),
-                "tool" => ctx.tool = Some(v.as_str().ok_or_else(|| bad("a string"))?.into()),
-                "pii" => ctx.pii = Some(v.as_bool().ok_or_else(|| bad("a boolean"))?),
-                "purchase_amount" => {
-                    ctx.purchase_amount =
-                        Some(v.as_u64().ok_or_else(|| bad("a non-negative integer"))?);
-                }
-                _ => return Err(ScopeError::BadContext(format!("unknown member `{member}`"))),
-            }
-        }
-        Ok(ctx)
-    }
-}
 
 /// A request to authorize: an action on a resource, in a context.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -430,14 +121,6 @@ pub fn authorize_caps(caps: &[Capability], request: &Request) -> Result<Allowed,
 // ---------------------------------------------------------------------------
 // Containment
 
-pub(crate) fn patterns_cover(
-    outer: &[String],
-    inner: &[String],
-    covers: fn(&str, &str) -> bool,
-) -> bool {
-    inner.iter().all(|i| outer.iter().any(|o| covers(o, i)))
-}
-
 /// Whether constraints `inner` are at least as strict as `outer`.
 fn constraints_cover(outer: &Constraints, inner: &Constraints) -> bool {
     // A kind we cannot reason about is covered only by the same value.
@@ -466,34 +149,6 @@ pub fn first_uncovered(outer: &[Capability], inner: &[Capability]) -> Option<usi
 
 // ---------------------------------------------------------------------------
 // Meet
-
-pub(crate) fn meet_patterns(
-    a: &[String],
-    b: &[String],
-    covers: fn(&str, &str) -> bool,
-) -> Vec<String> {
-    let mut out: Vec<String> = a
-        .iter()
-        .filter(|x| b.iter().any(|y| covers(y, x)))
-        .chain(b.iter().filter(|y| a.iter().any(|x| covers(x, y))))
-        .cloned()
-        .collect();
-    out.sort();
-    out.dedup();
-    // Drop entries another entry already covers, so the result is minimal.
-    // Two spellings of one pattern (`Example.com`, `example.com.`) cover
-    // each other: keep the first of them rather than drop both.
-    let redundant = |i: usize, x: &String| {
-        out.iter()
-            .enumerate()
-            .any(|(j, y)| j != i && covers(y, x) && (!covers(x, y) || j < i))
-    };
-    out.iter()
-        .enumerate()
-        .filter(|(i, x)| !redundant(*i, x))
-        .map(|(_, x)| x.clone())
-        .collect()
-}
 
 /// The constraints both `a` and `b` impose.
 ///

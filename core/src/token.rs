@@ -14,12 +14,13 @@ use signature::{Keypair, Signer};
 
 use crate::b64;
 use crate::claims::{self, Claims, ClaimsError, TokenRequest};
-use crate::delegation::DelegationError;
 use crate::entropy::Entropy;
+use crate::error::DelegationError;
 use crate::error::{Part, TokenError};
 use crate::json;
 use crate::jws::{self, Compact, Limits};
 use crate::keys::{self, KeySet};
+use crate::narrowing::{self, CHAIN_SEPARATOR};
 
 /// The `typ` header of every captoken token (RFC 8725 §3.11 explicit typing,
 /// so a captoken cannot be confused with an ID token or any other JWT).
@@ -272,7 +273,7 @@ pub(crate) fn mint<S: Signer<Signature> + ?Sized>(
 /// # Ok::<(), Error>(())
 /// ```
 ///
-/// and is not a parent [`crate::delegate`] accepts:
+/// and is not a parent [`crate::Delegation`] accepts:
 ///
 /// ```compile_fail,E0308
 /// # use captoken_core::json;
@@ -482,7 +483,7 @@ impl<'k> Verifier<'k> {
             audience: audience.into(),
             leeway: DEFAULT_LEEWAY,
             limits: Limits::default(),
-            max_depth: crate::delegation::DEFAULT_MAX_DEPTH,
+            max_depth: narrowing::DEFAULT_MAX_DEPTH,
         }
     }
 
@@ -523,7 +524,7 @@ impl<'k> Verifier<'k> {
                 max: self.limits.max_token_len,
             });
         }
-        let parts: Vec<&str> = token.split(crate::delegation::CHAIN_SEPARATOR).collect();
+        let parts: Vec<&str> = token.split(CHAIN_SEPARATOR).collect();
         let links = parts.len().saturating_sub(1);
         if links > self.max_depth {
             return Err(DelegationError::TooDeep {
@@ -598,13 +599,9 @@ impl<'k> Verifier<'k> {
             }
             .into());
         }
-        crate::delegation::check_narrower(&parent.claims, &claims, depth)?;
+        narrowing::check_narrower(&parent.claims, &claims, depth)?;
         let id = format!("{}{ID_SEPARATOR}{}", parent.id, claims.jti);
-        let text = format!(
-            "{child_text}{}{}",
-            crate::delegation::CHAIN_SEPARATOR,
-            parent.text
-        );
+        let text = format!("{child_text}{}{}", CHAIN_SEPARATOR, parent.text);
         let mut chain = parent.chain;
         chain.push(Link {
             jti: parent.claims.jti,

@@ -1,6 +1,6 @@
 //! The request of every operation, described once.
 //!
-//! Each operation reads its request member by member ([`super::fields`]);
+//! Each operation reads its request member by member (`ops/fields.rs`);
 //! this table says which members those are, their JSON shapes and whether
 //! they may be left out. The readers are held to it: in debug builds (every
 //! test run) reading a member the table does not declare panics, and so

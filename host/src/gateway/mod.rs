@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-pub use audit::{AuditEvent, AuditReport, AuditVerifyError, Auditor, verify_log};
+pub use audit::{AuditEvent, Auditor};
 pub use auth::AdminToken;
 pub use error::ApiError;
 pub use metrics::Metrics;
@@ -43,6 +43,7 @@ pub use setup::{
     rotate_signing_key,
 };
 pub use signer::{KeyFileSigner, TokenSigner};
+pub use store::{AuditReport, AuditVerifyError, verify_log};
 pub use store::{
     DEFAULT_REASON, Grant, Revocation, RevocationSnapshot, RevokedId, SCHEMA_VERSION, Spend, Store,
     StoreError, TokenRow,

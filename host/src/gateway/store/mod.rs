@@ -25,11 +25,13 @@ use serde_json::Value;
 use super::audit::{AuditEvent, Auditor};
 use crate::HostError;
 
+mod log;
 mod replay;
 mod revocations;
 mod schema;
 mod tokens;
 
+pub use log::{AuditReport, AuditVerifyError, verify_log};
 use revocations::*;
 pub use schema::SCHEMA_VERSION;
 use schema::*;

@@ -439,11 +439,11 @@ fn every_change_appends_one_linked_record_and_a_failed_change_none() {
             (1, "token_revoked".to_owned())
         ]
     );
-    let report = super::super::audit::verify_log(&path, &auditor(), None).unwrap();
+    let report = super::verify_log(&path, &auditor(), None).unwrap();
     assert!(
         matches!(
             report,
-            super::super::audit::AuditReport::Valid {
+            super::AuditReport::Valid {
                 count: 2,
                 last_seq: 1,
                 ..
