@@ -274,3 +274,31 @@ fn the_npm_option_and_code_types_are_the_contract() {
     let current = std::fs::read_to_string(&path).unwrap_or_default();
     settle(&path, &current, &render_ts());
 }
+
+/// The CommonJS form of an ESM declaration file: the same declarations,
+/// importing their siblings' `.cts` forms, so a `require` consumer never
+/// gets ESM types for a CommonJS entry.
+fn commonjs(esm: &str, sibling: &str) -> String {
+    let header = "// Generated from the file of the same name ending in .d.ts by\n\
+                  // tests/tests/npm_contract.rs (CAPTOKEN_BLESS=1): do not edit.\n";
+    let body = esm.replace(
+        &format!("from './{sibling}.js';"),
+        &format!("from './{sibling}.cjs';"),
+    );
+    format!("{header}{body}")
+}
+
+#[test]
+fn the_commonjs_declarations_are_the_esm_ones() {
+    for (name, sibling) in [("index", "ops"), ("ops", "index")] {
+        let esm = std::fs::read_to_string(npm().join(format!("{name}.d.ts"))).unwrap();
+        let path = npm().join(format!("{name}.d.cts"));
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        let rendered = commonjs(&esm, sibling);
+        assert!(
+            rendered.contains(&format!("'./{sibling}.cjs'")),
+            "{name}.d.ts no longer imports ./{sibling}.js"
+        );
+        settle(&path, &current, &rendered);
+    }
+}

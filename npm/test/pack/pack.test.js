@@ -79,7 +79,8 @@ test('the tarball holds the entries, types, README and the committed module, not
   const files = tarball.files.map((f) => f.path).sort();
   assert.deepEqual(files, [
     'README.md', 'browser.js', 'dist/captoken.d.ts', 'dist/captoken.js', 'dist/captoken_bg.wasm',
-    'dist/captoken_bg.wasm.sha256', 'index.cjs', 'index.d.ts', 'index.js', 'ops.d.ts', 'package.json',
+    'dist/captoken_bg.wasm.sha256', 'index.cjs', 'index.d.cts', 'index.d.ts', 'index.js', 'ops.d.cts', 'ops.d.ts',
+    'package.json',
   ]);
   const installed = readFileSync(join(project, 'node_modules/captoken/dist/captoken_bg.wasm'));
   assert.deepEqual(installed, readFileSync(join(packageDir, 'dist/captoken_bg.wasm')));

@@ -1,0 +1,476 @@
+// Generated from the file of the same name ending in .d.ts by
+// tests/tests/npm_contract.rs (CAPTOKEN_BLESS=1): do not edit.
+// Types of the captoken package: one file for every entry (index.js for
+// Node ESM, index.cjs for CommonJS, browser.js for browsers and bundlers),
+// which all export the same names. Written by hand and type-checked by
+// `tsc` (tsconfig.json), together with test/types/usage.ts; the options of
+// each operation and the module's error codes are generated from the
+// module's own description of its requests (ops.d.ts).
+
+import type {
+  AppendAuditOptions, AttachSignatureOptions, AuthorizeOptions, CreateProofOptions, DelegateOptions,
+  IssueOptions, ModuleErrorCode, RefreshOptions, SignRevocationListOptions, VerifyOptions,
+  VerifyProofOptions, VerifyRevocationListOptions,
+} from './ops.cjs';
+export type {
+  AppendAuditOptions, AttachSignatureOptions, AuthorizeOptions, CreateProofOptions, DelegateOptions,
+  IssueOptions, ModuleErrorCode, RefreshOptions, SignRevocationListOptions, TrustOptions, VerifyOptions,
+  VerifyProofOptions, VerifyRevocationListOptions,
+} from './ops.cjs';
+
+/** A JSON Web Key (public or private Ed25519, RFC 8037). */
+export interface Jwk {
+  kty: 'OKP';
+  crv: 'Ed25519';
+  x: string;
+  /** The private seed: present only in private keys. */
+  d?: string;
+  kid?: string;
+  alg?: 'EdDSA';
+  use?: 'sig';
+  key_ops?: string[];
+  /** Validity window of an issuer key (integer seconds; a captoken extension for rotation). */
+  nbf?: number;
+  exp?: number;
+}
+
+/** The public keys of one issuer. */
+export interface Jwks {
+  keys: Jwk[];
+}
+
+/** Limits a capability is granted under; an unknown kind fails closed at authorization. */
+export interface Constraints {
+  domains?: string[];
+  max_purchase?: number;
+  pii_access?: boolean;
+  rooms?: string[];
+  tools?: string[];
+  [kind: string]: unknown;
+}
+
+/** Every listed action on every listed resource, under all the constraints. */
+export interface Capability {
+  actions: string[];
+  resources: string[];
+  constraints?: Constraints;
+}
+
+/** What the caller chooses when issuing; the issuer adds ver, iss, iat, nbf, exp and jti. */
+export interface TokenRequest {
+  sub: string;
+  aud: string | string[];
+  cnf: { jwk: Jwk };
+  caps: Capability[];
+  plan_id?: string;
+  [extra: string]: unknown;
+}
+
+/** The claims of a verified token. */
+export interface Claims extends TokenRequest {
+  ver: 1;
+  iss: string;
+  iat: number;
+  nbf: number;
+  exp: number;
+  jti: string;
+  /** In a delegated token: base64url SHA-256 of its parent's compact text. */
+  prf?: string;
+}
+
+export interface Issued {
+  /** The compact token; for `delegate`, the whole chain `child~parent~...~root`. */
+  token: string;
+  kid: string;
+  jti: string;
+  iat: number;
+  exp: number;
+  /**
+   * The audit event to append for it (`token_issued` for `issue` and
+   * `refresh`, `agent.capability.granted` for `delegate`).
+   */
+  audit: { event: AuditEvent; data: Record<string, unknown> };
+}
+
+/** One ancestor in a delegation chain. */
+export interface ChainLink {
+  jti: string;
+  sub: string;
+  kid: string;
+}
+
+export interface Verified {
+  header: { alg: 'EdDSA'; typ: 'captoken+jwt'; kid: string };
+  /** The claims of the leaf (the token presented first). */
+  claims: Claims;
+  /** Delegations between the issuer and this token (0: signed by the issuer). */
+  depth: number;
+  /** The leaf's ancestors, root first; empty for a token signed by the issuer. */
+  chain: ChainLink[];
+  /** The principal the issuer vouched for (a delegated token's own `sub` is named by its delegator). */
+  root_sub: string;
+  /** The revocation key, as `revoked` takes it: the `jti`, or for a delegated token the chain's `jti`s joined by `.`. */
+  id: string;
+  /** With the `proof` option: the holder's proof of possession, checked in the same call. */
+  proof?: Omit<VerifiedProof, 'token_jti' | 'token_id' | 'sub' | 'root_sub'>;
+}
+
+/** What a request does, checked against constraints. Unknown members are refused. */
+export interface Context {
+  domain?: string;
+  purchase_amount?: number;
+  pii?: boolean;
+  room?: string;
+  tool?: string;
+}
+
+export interface ActionRequest {
+  action: string;
+  resource: string;
+  context?: Context;
+}
+
+export interface Authorized {
+  allowed: true;
+  /** Index in `claims.caps` of the capability that allowed the request. */
+  cap_index: number;
+  sub: string;
+  root_sub: string;
+  jti: string;
+  depth: number;
+}
+
+export interface RevokedEntry {
+  jti: string;
+  revoked_at: number;
+  reason?: string;
+}
+
+export interface RevocationListContent {
+  iss: string;
+  /** Monotonic: a verifier refuses a list older than one it has seen. */
+  seq: number;
+  iat: number;
+  next_update: number;
+  revoked: RevokedEntry[];
+}
+
+export interface CheckedRevocationList extends RevocationListContent {
+  /** `stale`: past `next_update`; fetch a newer list, or decide to accept it. */
+  status: 'fresh' | 'stale';
+  stale_since: number | null;
+  kid: string;
+}
+
+export interface VerifiedProof {
+  kid: string;
+  jti: string;
+  iat: number;
+  aud: string;
+  nonce: string | null;
+  request_hash: string | null;
+  token_jti: string;
+  /** The presented token's revocation key. */
+  token_id: string;
+  sub: string;
+  root_sub: string;
+  /** Record `key` until `exp` and pass recorded keys as `seen`: the module keeps no state. */
+  replay: { key: string; exp: number };
+}
+
+export type AuditEvent =
+  | 'token_issued' | 'token_revoked' | 'token_denied'
+  | 'agent.capability.granted' | 'agent.capability.revoked' | 'agent.delegation.attempted';
+
+export interface AuditRecord {
+  seq: number;
+  time: number;
+  event: AuditEvent;
+  v: number;
+  /** Integers only among numbers: a record must hash one way. */
+  data: Record<string, unknown>;
+  prev: string;
+  hash: string;
+}
+
+export interface AuditSummary {
+  valid: true;
+  first_seq: number;
+  last_seq: number;
+  count: number;
+  head: string;
+}
+
+/**
+ * An issue decided by `policy` in the same call: the claims' subject asks
+ * for the claims' `caps` for `ttl`; exactly what the policy grants is signed.
+ */
+export interface IssueThroughPolicyOptions extends IssueOptions {
+  policy: Policy;
+}
+
+/** An issue through a policy: the token and the grant, or the denial (nothing signed). */
+export type IssuedThroughPolicy =
+  | (Issued & Extract<Decision, { decision: 'granted' }>)
+  | Extract<Decision, { decision: 'denied' }>;
+
+export interface KeyPair {
+  kid: string;
+  privateJwk: Jwk;
+  publicJwk: Jwk;
+}
+
+export interface ModuleInfo {
+  abi: number;
+  version: string;
+  /** The operations table: every operation, with the id the raw ABI calls it by. */
+  ops: { id: number; name: string }[];
+}
+
+export interface PolicyRule {
+  id: string;
+  effect: 'allow' | 'deny';
+  subjects: { ids?: string[]; patterns?: string[]; attributes?: Record<string, string[]> };
+  capabilities: Capability[];
+  required_constraints?: Constraints;
+  max_ttl?: number;
+}
+
+export interface Policy {
+  version: 1;
+  max_ttl?: number;
+  rules: PolicyRule[];
+}
+
+export interface PolicyRequest {
+  subject: { id: string; attributes?: Record<string, string> };
+  capabilities: Capability[];
+  ttl?: number;
+}
+
+export type Decision =
+  | { decision: 'granted'; capabilities: Capability[]; ttl: number; matched_rules: string[]; narrowed: boolean }
+  | { decision: 'denied'; code: 'denied_by_rule' | 'no_matching_rule'; rule: string | null; reason: string };
+
+export interface PolicyCheck {
+  valid: true;
+  rules: number;
+  max_ttl: number;
+  /** The policy in normal form. */
+  policy: Policy;
+}
+
+export interface PolicyExplanation {
+  requested_ttl: number;
+  policy_max_ttl: number;
+  /** One entry per rule visited, in order. */
+  rules: Record<string, unknown>[];
+  steps: number;
+  decision: Decision;
+}
+
+/**
+ * The stable error codes: the module's (`ModuleErrorCode`, generated from
+ * the module's one list; the same strings the gateway and CLI report) and
+ * the package's own while loading and calling the module. Open-ended, so a
+ * newer module's codes still type-check.
+ */
+export type ErrorCode =
+  | ModuleErrorCode
+  | 'module_digest_mismatch' | 'module_bad_digest' | 'module_unavailable' | 'module_unverifiable'
+  | 'abi_mismatch' | 'not_initialized' | 'guest_trap' | 'guest_alloc' | 'guest_bad_status'
+  | 'guest_bad_response' | 'module_invalid' | 'request_too_large'
+  | (string & {});
+
+export declare class CaptokenError extends Error {
+  readonly name: 'CaptokenError';
+  readonly code: ErrorCode;
+  /** Where in a document the problem is, e.g. `caps[0].constraints.max_purchase`, when the module says. */
+  readonly path?: string;
+  /** The audit event this refusal must leave, e.g. `agent.delegation.attempted` for a refused delegation. */
+  readonly audit?: { event: AuditEvent; data: Record<string, unknown> };
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { path?: string; audit?: { event: AuditEvent; data: Record<string, unknown> }; cause?: unknown },
+  );
+}
+
+/**
+ * SHA-256 (hex) of the loaded module: the digest the gateway checks too.
+ * Node: set on import. Browser entry: `null` until `init()` resolves.
+ */
+export declare const moduleSha256: string;
+/** ABI version of the loaded module (1). Browser entry: `null` until `init()` resolves. */
+export declare const ABI_VERSION: number;
+
+/**
+ * Where `init` gets the module: a URL (string or `URL`), a fetch `Response`,
+ * or the bytes. Written structurally so these types need neither the DOM
+ * library nor @types/node.
+ */
+export type ModuleSource =
+  | string
+  | { readonly href: string }
+  | { readonly ok: boolean; arrayBuffer(): Promise<ArrayBuffer> }
+  | ArrayBuffer
+  | ArrayBufferView;
+
+/**
+ * Browsers and bundlers: fetch the module (default: the package's own
+ * `dist/captoken_bg.wasm`, next to the entry), check its SHA-256 against the
+ * package's committed digest and instantiate it. Must resolve before any
+ * other call. Node: the module is loaded on import; this resolves at once.
+ */
+export declare function init(source?: ModuleSource): Promise<{ moduleSha256: string; abiVersion: number }>;
+
+/** Generate an Ed25519 key from the platform's CSPRNG. */
+export declare function generateKey(): KeyPair;
+/** The key pair of a stored private JWK (checks that its `x` belongs to its `d`). */
+export declare function importKey(privateJwk: Jwk): KeyPair;
+/** `{ keys: [...] }`, the JWKS to publish; refuses a private key. */
+export declare function jwks(...publicJwks: Jwk[]): Jwks;
+/** Issue a token signed with `key` as `issuer`. */
+export declare function issue(options: IssueThroughPolicyOptions): IssuedThroughPolicy;
+export declare function issue(options: IssueOptions): Issued;
+/** Verify a token or delegation chain; throws a `CaptokenError` when it is refused. */
+export declare function verify(options: VerifyOptions): Verified;
+/** Verify, then authorize `request`; throws `not_granted`, `constraint_violated`, ... when refused. */
+export declare function authorize(options: AuthorizeOptions): Authorized;
+/** Mint a narrower child of `parent` for a new holder; returns the new chain. */
+export declare function delegate(options: DelegateOptions): Issued & { depth: number };
+/** `min(a, b)`: exactly the requests both capability lists allow. */
+export declare function scopeMeet(a: Capability[], b: Capability[]): Capability[];
+/** Validate a policy document; returns its normal form. */
+export declare function checkPolicy(policy: Policy): PolicyCheck;
+/** What `request` may be granted under `policy`; a denial is a decision, not an error. */
+export declare function evaluatePolicy(policy: Policy, request: PolicyRequest, budget?: number): Decision;
+/** As `evaluatePolicy`, with a rule-by-rule trace. */
+export declare function explainPolicy(policy: Policy, request: PolicyRequest, budget?: number): PolicyExplanation;
+/** Sign a revocation list with the issuer's key. */
+export declare function signRevocationList(options: SignRevocationListOptions): { list: string; kid: string };
+/** Verify a signed revocation list offline; a stale list is an outcome (`status`), not an error. */
+export declare function verifyRevocationList(options: VerifyRevocationListOptions): CheckedRevocationList;
+/** As a holder, prove possession of the token's key to `audience`. */
+export declare function createProof(options: CreateProofOptions): { proof: string };
+/** Verify the token, then the proof against its `cnf` key, audience, age, nonce, request hash and `seen`. */
+export declare function verifyProof(options: VerifyProofOptions): VerifiedProof;
+/** The next record of an audit hash chain. */
+export declare function appendAudit(options: AppendAuditOptions): AuditRecord;
+/** Check an audit chain (any edit, insertion, deletion or reordering), and that it ends at `head` when given. */
+export declare function verifyAuditChain(records: AuditRecord[], head?: string): AuditSummary;
+/** Re-issue an unrevoked issuer token through the policy in force; never wider than it was. */
+export declare function refresh(options: RefreshOptions): Issued & { replaces: string; caps: Capability[] };
+/**
+ * Signs outside the module: `sign` gets the exact bytes (the JWS signing
+ * input) and returns the 64-byte Ed25519 signature. The module checks it
+ * against `publicJwk` before using it.
+ */
+export interface ExternalSigner {
+  publicJwk: Jwk;
+  sign(bytes: Uint8Array): Promise<Uint8Array> | Uint8Array;
+}
+/** Structural stand-in for a WebCrypto `CryptoKeyPair` (Ed25519), so no DOM types are needed. */
+export interface Ed25519KeyPair {
+  publicKey: unknown;
+  privateKey: unknown;
+}
+/** A signer over a WebCrypto Ed25519 key pair: the private key may be non-extractable and never enters wasm memory. */
+export declare function webCryptoSigner(keyPair: Ed25519KeyPair): Promise<ExternalSigner>;
+type WithSigner<T> = Omit<T, 'key'> & { signer: ExternalSigner };
+/** `issue`, signed by `signer` instead of a key handed to the module. */
+export declare function issueAsync(options: WithSigner<IssueThroughPolicyOptions>): Promise<IssuedThroughPolicy>;
+export declare function issueAsync(options: WithSigner<IssueOptions>): Promise<Issued>;
+/** `delegate`, signed by the holder's `signer`. */
+export declare function delegateAsync(options: WithSigner<DelegateOptions>): Promise<Issued & { depth: number; id: string }>;
+/** `createProof`, signed by the holder's `signer`. */
+export declare function createProofAsync(options: WithSigner<CreateProofOptions>): Promise<{ proof: string }>;
+/** `signRevocationList`, signed by the issuer's `signer`. */
+export declare function signRevocationListAsync(options: WithSigner<SignRevocationListOptions>): Promise<{ list: string; kid: string }>;
+/** Check `signature` over `signingInput` under `publicJwk` and assemble the token (low level; the `...Async` functions use it). */
+export declare function attachSignature(options: AttachSignatureOptions): { token: string };
+/** Module version, ABI version and the operations table. */
+export declare function info(): ModuleInfo;
+/** Call any operation of the table by name with a JSON-able request (escape hatch). */
+export declare function callOperation(op: string, request: unknown): unknown;
+/**
+ * As `callOperation`, with the request as JSON text and the module's
+ * response returned as the exact text it wrote (to forward or compare it
+ * byte for byte). Refusals throw a `CaptokenError`, as everywhere.
+ */
+export declare function callOperationText(op: string, requestText: string): string;
+
+/**
+ * The module instance behind this API: its resident linear memory and how
+ * many instances were made. A trap, or a call that left the memory over
+ * 32 MiB, makes the next call use a fresh instance, so one large request
+ * never holds its memory for the life of the process. Requests over 1 MiB
+ * are refused (`request_too_large`) before the module sees them.
+ */
+export declare function engineStats(): { memoryBytes: number; instances: number } | null;
+
+/** The operations, as `createCaptoken` returns them. */
+export interface Captoken {
+  readonly moduleSha256: string;
+  readonly ABI_VERSION: number;
+  generateKey: typeof generateKey;
+  importKey: typeof importKey;
+  jwks: typeof jwks;
+  issue: typeof issue;
+  verify: typeof verify;
+  authorize: typeof authorize;
+  delegate: typeof delegate;
+  scopeMeet: typeof scopeMeet;
+  checkPolicy: typeof checkPolicy;
+  evaluatePolicy: typeof evaluatePolicy;
+  explainPolicy: typeof explainPolicy;
+  signRevocationList: typeof signRevocationList;
+  verifyRevocationList: typeof verifyRevocationList;
+  createProof: typeof createProof;
+  verifyProof: typeof verifyProof;
+  appendAudit: typeof appendAudit;
+  verifyAuditChain: typeof verifyAuditChain;
+  refresh: typeof refresh;
+  webCryptoSigner: typeof webCryptoSigner;
+  issueAsync: typeof issueAsync;
+  delegateAsync: typeof delegateAsync;
+  createProofAsync: typeof createProofAsync;
+  signRevocationListAsync: typeof signRevocationListAsync;
+  attachSignature: typeof attachSignature;
+  info: typeof info;
+  callOperation: typeof callOperation;
+  callOperationText: typeof callOperationText;
+  /** As `engineStats`; `null` for an engine of your own (`instantiate`). */
+  engineStats: typeof engineStats;
+}
+
+/** A module instance for `createCaptoken`. */
+export interface ModuleBinding {
+  /** Hex SHA-256 of the module's bytes. */
+  sha256: string;
+  /** Text of the committed `dist/captoken_bg.wasm.sha256`. */
+  sha256File: string;
+  /** The module compiled (a `WebAssembly.Module`, after checking its bytes against `sha256`). */
+  module?: object;
+  /** The module's bytes, compiled after the digest check. */
+  bytes?: ArrayBuffer | ArrayBufferView;
+  /** Linear memory an instance may keep after a call before it is replaced; default 32 MiB. */
+  maxResidentBytes?: number;
+  /** An engine of your own instead of `module` / `bytes` (called after the digest check). */
+  instantiate?(): {
+    /** Run operation `op` on a JSON request; throws `{ code, message, path? }` when the module refuses. */
+    call(op: string, request: string): string;
+    abiVersion: number;
+  };
+  /** `n` bytes from a CSPRNG. */
+  randomBytes(n: number): Uint8Array;
+  /** Seconds since the Unix epoch. */
+  now(): number;
+}
+
+/**
+ * Advanced: the API over a module instance you load yourself (a worker
+ * handed a compiled module, a runtime without `fetch`). The digest and ABI
+ * are checked as `init` checks them. The entries are built with it.
+ */
+export declare function createCaptoken(binding: ModuleBinding): Captoken;
