@@ -162,6 +162,8 @@ fn ts_type(shape: Shape, indent: &str) -> String {
         Shape::Strings => "string[]".into(),
         Shape::Entropy => "never".into(),
         Shape::Named(name) => name.into(),
+        Shape::List(inner) => format!("Array<{}>", ts_type(*inner, indent)),
+        Shape::Nullable(inner) => format!("{} | null", ts_type(*inner, indent)),
         Shape::Object(inner) => {
             let mut out = String::from("{\n");
             ts_members(&mut out, inner.iter().copied(), &format!("{indent}  "));

@@ -66,6 +66,10 @@ pub enum Shape {
     Named(&'static str),
     /// An object of these members.
     Object(Members),
+    /// A list of values of this shape.
+    List(&'static Shape),
+    /// This shape, or `null`.
+    Nullable(&'static Shape),
 }
 
 /// Whether a member may be left out.

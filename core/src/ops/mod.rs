@@ -10,6 +10,7 @@ pub mod contract;
 mod fields;
 mod policy;
 mod records;
+pub mod responses;
 mod signer;
 mod tokens;
 
@@ -327,7 +328,18 @@ pub fn call(id: u32, request: &[u8]) -> Result<Vec<u8>, OpError> {
         .iter()
         .find(|o| o.id == id)
         .ok_or_else(|| OpError::UnknownOp(id.to_string()))?;
-    (op.run)(request)
+    run(op, request)
+}
+
+/// Runs `op`; in debug builds, its answer is checked against its described
+/// response ([`responses`]).
+fn run(op: &Operation, request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let answer = (op.run)(request);
+    #[cfg(debug_assertions)]
+    if let Ok(bytes) = &answer {
+        responses::assert_described(op.name, bytes);
+    }
+    answer
 }
 
 /// Run the operation called `name` on a JSON request.
@@ -339,5 +351,5 @@ pub fn call_named(name: &str, request: &[u8]) -> Result<Vec<u8>, OpError> {
         .iter()
         .find(|o| o.name == name)
         .ok_or_else(|| OpError::UnknownOp(name.to_string()))?;
-    (op.run)(request)
+    run(op, request)
 }
