@@ -92,58 +92,45 @@ impl<'p> Delegation<'p> {
     where
         S: Signer<Signature> + Keypair<VerifyingKey = VerifyingKey>,
     {
-        mint_child(self, holder, request, now, entropy)
-    }
-}
-
-fn mint_child<S>(
-    delegation: &Delegation<'_>,
-    holder: &S,
-    request: TokenRequest,
-    now: i64,
-    entropy: &mut dyn Entropy,
-) -> Result<IssuedToken, TokenError>
-where
-    S: Signer<Signature> + Keypair<VerifyingKey = VerifyingKey>,
-{
-    let Delegation {
-        parent,
-        ttl,
-        max_depth,
-    } = *delegation;
-    let depth = parent.depth() + 1;
-    let kid = keys::thumbprint(&holder.verifying_key());
-    if kid != parent.holder().thumbprint() {
-        return Err(DelegationError::NotHolder.into());
-    }
-    if depth > max_depth {
-        return Err(DelegationError::TooDeep {
-            depth,
-            max: max_depth,
+        let Delegation {
+            parent,
+            ttl,
+            max_depth,
+        } = *self;
+        let depth = parent.depth() + 1;
+        let kid = keys::thumbprint(&holder.verifying_key());
+        if kid != parent.holder().thumbprint() {
+            return Err(DelegationError::NotHolder.into());
         }
-        .into());
-    }
-    check_request(parent.claims(), &request, depth)?;
-    // Inherit what the request leaves out; refuse what it changes.
-    let mut request = request;
-    if request.plan_id.is_none() {
-        request.plan_id.clone_from(&parent.claims().request.plan_id);
-    }
-    for (k, v) in &parent.claims().request.extra {
-        if !request.extra.contains_key(k) {
-            request.extra.insert(k.clone(), v.clone());
+        if depth > max_depth {
+            return Err(DelegationError::TooDeep {
+                depth,
+                max: max_depth,
+            }
+            .into());
         }
+        check_request(parent.claims(), &request, depth)?;
+        // Inherit what the request leaves out; refuse what it changes.
+        let mut request = request;
+        if request.plan_id.is_none() {
+            request.plan_id.clone_from(&parent.claims().request.plan_id);
+        }
+        for (k, v) in &parent.claims().request.extra {
+            if !request.extra.contains_key(k) {
+                request.extra.insert(k.clone(), v.clone());
+            }
+        }
+        check_inherited(parent.claims(), &request, depth)?;
+        let fields = Minted {
+            iss: &parent.claims().iss,
+            kid: &kid,
+            exp_cap: Some(parent.claims().exp),
+            nbf_floor: Some(parent.claims().nbf),
+            prf: Some(b64::encode(parent.token_hash())),
+        };
+        let mut issued = mint(holder, fields, request, now, ttl, entropy)?;
+        issued.token.push(CHAIN_SEPARATOR);
+        issued.token.push_str(parent.text());
+        Ok(issued)
     }
-    check_inherited(parent.claims(), &request, depth)?;
-    let fields = Minted {
-        iss: &parent.claims().iss,
-        kid: &kid,
-        exp_cap: Some(parent.claims().exp),
-        nbf_floor: Some(parent.claims().nbf),
-        prf: Some(b64::encode(parent.token_hash())),
-    };
-    let mut issued = mint(holder, fields, request, now, ttl, entropy)?;
-    issued.token.push(CHAIN_SEPARATOR);
-    issued.token.push_str(parent.text());
-    Ok(issued)
 }

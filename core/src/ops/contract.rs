@@ -95,7 +95,12 @@ pub struct Contract {
     pub request: Members,
 }
 
-const fn member(name: &'static str, shape: Shape, presence: Presence, doc: &'static str) -> Member {
+pub(super) const fn member(
+    name: &'static str,
+    shape: Shape,
+    presence: Presence,
+    doc: &'static str,
+) -> Member {
     Member {
         name,
         shape,

@@ -8,19 +8,9 @@
 //! every debug build (every test run), so an answer can never hold what is
 //! not described; release builds never read this table.
 
-use super::contract::{Member, Members, Presence, Shape};
+use super::contract::{Member, Members, Presence, Shape, member as out};
 
 use Presence::{Either, Optional, Required};
-
-const fn out(name: &'static str, shape: Shape, presence: Presence, doc: &'static str) -> Member {
-    Member {
-        name,
-        shape,
-        presence,
-        doc,
-        default: None,
-    }
-}
 
 const STRING: Shape = Shape::String;
 const INT: Shape = Shape::Integer;

@@ -2,6 +2,7 @@
 //! `GET /v1/capabilities`.
 
 use super::*;
+use captoken_core::audit::EventKind;
 
 /// `POST /v1/capabilities/grant` `{token, workspace_id?, audience?}`:
 /// records a delegation its holder made (`captoken delegate`, or the npm
@@ -175,14 +176,10 @@ async fn verify_grant(
     token: &str,
     audience: Option<String>,
 ) -> Result<Value, ApiError> {
-    let request = json!({
-        "token": token,
-        "jwks": jwks,
-        "issuer": gw.config.issuer,
-        "audience": audience.unwrap_or_else(|| gw.config.audience.clone()),
-        "now": now(),
-        "grant": true,
-    });
+    let mut request = verify_request(gw, jwks, token, audience, now());
+    if let Value::Object(members) = &mut request {
+        members.insert("grant".to_owned(), Value::Bool(true));
+    }
     let verified = match gw.module.call(gw.ops.verify, "verify", request).await {
         Ok(verified) => verified,
         Err(CallError::Rejected {
@@ -229,15 +226,6 @@ async fn verify_grant(
     }
 }
 
-/// The first of `ids` this gateway has revoked.
-async fn first_revoked(gw: &Inner, ids: Vec<String>) -> Result<Option<String>, ApiError> {
-    blocking(gw, move |store| {
-        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        Ok(store.first_revoked(&refs)?.map(str::to_owned))
-    })
-    .await
-}
-
 /// The lowercase hex SHA-256 of a token's text, as the store keeps it.
 pub(super) fn token_sha256(text: &str) -> String {
     captoken_runtime::sha256_hex(text.as_bytes())
@@ -254,10 +242,10 @@ pub(super) async fn attempted(
     refusal: ApiError,
 ) -> ApiError {
     let data = captoken_core::audit::data::delegation_attempted(parent_id, sub, refusal.code());
-    let event = AuditEvent::new(
-        "agent.delegation.attempted",
-        serde_json::to_value(&data).unwrap_or_default(),
-    );
+    let event = match serde_json::to_value(&data) {
+        Ok(data) => AuditEvent::new(EventKind::DelegationAttempted.name(), data),
+        Err(err) => return ApiError::internal("host_json", err.to_string()),
+    };
     append_refusal(gw, event, refusal).await
 }
 

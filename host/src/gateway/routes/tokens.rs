@@ -370,13 +370,7 @@ pub(super) async fn verify_token_at(
     proof: Option<Value>,
     now: i64,
 ) -> Result<Value, ApiError> {
-    let mut request = json!({
-        "token": token,
-        "jwks": jwks,
-        "issuer": gw.config.issuer,
-        "audience": audience.unwrap_or_else(|| gw.config.audience.clone()),
-        "now": now,
-    });
+    let mut request = verify_request(gw, jwks, &token, audience, now);
     if let (Some(proof), Value::Object(members)) = (proof, &mut request) {
         members.insert("proof".to_owned(), proof);
     }
@@ -395,15 +389,40 @@ pub(super) async fn verify_token_at(
         })?;
     let ids = chain_ids(&verified)?;
     let own = ids.last().cloned().unwrap_or_default();
-    let revoked = blocking(gw, move |store| {
-        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        Ok(store.first_revoked(&refs)?.map(str::to_owned))
-    })
-    .await?;
-    match revoked {
+    match first_revoked(gw, ids).await? {
         None => Ok(verified),
         Some(id) => Err(revoked_error(&id, &own)),
     }
+}
+
+/// The `verify` request for `token` as this gateway trusts tokens: its key
+/// set, its issuer, `audience` or its own, at `now`.
+pub(super) fn verify_request(
+    gw: &Inner,
+    jwks: Value,
+    token: &str,
+    audience: Option<String>,
+    now: i64,
+) -> Value {
+    json!({
+        "token": token,
+        "jwks": jwks,
+        "issuer": gw.config.issuer,
+        "audience": audience.unwrap_or_else(|| gw.config.audience.clone()),
+        "now": now,
+    })
+}
+
+/// The first of `ids` this gateway has revoked.
+pub(super) async fn first_revoked(
+    gw: &Inner,
+    ids: Vec<String>,
+) -> Result<Option<String>, ApiError> {
+    blocking(gw, move |store| {
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        Ok(store.first_revoked(&refs)?.map(str::to_owned))
+    })
+    .await
 }
 
 pub(super) fn revoked_error(id: &str, own: &str) -> ApiError {
