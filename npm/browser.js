@@ -169,7 +169,7 @@ function rawEngine(module, maxResidentBytes = MAX_RESIDENT_BYTES) {
 }
 
 // #region generated operations
-// Generated from captoken_core::ops::contract by tests/tests/npm_contract.rs
+// Generated from captoken_core::ops::{contract, responses} by tests/tests/npm_contract.rs
 // (CAPTOKEN_BLESS=1 cargo test -p captoken-tests --test npm_contract): do not edit.
 // Per operation: `options`, each JS option's request member (an object
 // member as `[member, its options]`); `now`, the members filled from the

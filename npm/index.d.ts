@@ -1,19 +1,26 @@
 // Types of the captoken package: one file for every entry (index.js for
 // Node ESM, index.cjs for CommonJS, browser.js for browsers and bundlers),
 // which all export the same names. Written by hand and type-checked by
-// `tsc` (tsconfig.json), together with test/types/usage.ts; the options of
-// each operation and the module's error codes are generated from the
-// module's own description of its requests (ops.d.ts).
+// `tsc` (tsconfig.json), together with test/types/usage.ts; the options
+// and results of each operation, the audit events and the module's error
+// codes are generated from the module's own description of its requests
+// and answers (ops.d.ts).
 
 import type {
-  AppendAuditOptions, AttachSignatureOptions, AuthorizeOptions, CreateProofOptions, DelegateOptions,
-  IssueOptions, ModuleErrorCode, RefreshOptions, SignRevocationListOptions, VerifyOptions,
-  VerifyProofOptions, VerifyRevocationListOptions,
+  AppendAuditOptions, AttachSignatureOptions, AttachedSignature, AuditEvent, AuditRecord, AuditSummary,
+  Authorized, AuthorizeOptions, CheckedRevocationList, CreatedProof, CreateProofOptions, Delegated,
+  DelegateOptions, Denied, Granted, IssueOptions, Issued, IssuedAndGranted, ModuleErrorCode, ModuleInfo,
+  PolicyCheck, PolicyExplanation, Refreshed, RefreshOptions, SignedRevocationList,
+  SignRevocationListOptions, Verified, VerifiedProof, VerifyOptions, VerifyProofOptions,
+  VerifyRevocationListOptions,
 } from './ops.js';
 export type {
-  AppendAuditOptions, AttachSignatureOptions, AuthorizeOptions, CreateProofOptions, DelegateOptions,
-  IssueOptions, ModuleErrorCode, RefreshOptions, SignRevocationListOptions, TrustOptions, VerifyOptions,
-  VerifyProofOptions, VerifyRevocationListOptions,
+  AppendAuditOptions, AttachSignatureOptions, AttachedSignature, AuditEvent, AuditRecord, AuditSummary,
+  Authorized, AuthorizeOptions, CheckedRevocationList, CreatedProof, CreateProofOptions, Delegated,
+  DelegateOptions, Denied, Granted, IssueOptions, Issued, IssuedAndGranted, ModuleErrorCode, ModuleInfo,
+  PolicyCheck, PolicyExplanation, Refreshed, RefreshOptions, SignedRevocationList,
+  SignRevocationListOptions, TrustOptions, Verified, VerifiedProof, VerifyOptions, VerifyProofOptions,
+  VerifyRevocationListOptions,
 } from './ops.js';
 
 /** A JSON Web Key (public or private Ed25519, RFC 8037). */
@@ -76,43 +83,6 @@ export interface Claims extends TokenRequest {
   prf?: string;
 }
 
-export interface Issued {
-  /** The compact token; for `delegate`, the whole chain `child~parent~...~root`. */
-  token: string;
-  kid: string;
-  jti: string;
-  iat: number;
-  exp: number;
-  /**
-   * The audit event to append for it (`token_issued` for `issue` and
-   * `refresh`, `agent.capability.granted` for `delegate`).
-   */
-  audit: { event: AuditEvent; data: Record<string, unknown> };
-}
-
-/** One ancestor in a delegation chain. */
-export interface ChainLink {
-  jti: string;
-  sub: string;
-  kid: string;
-}
-
-export interface Verified {
-  header: { alg: 'EdDSA'; typ: 'captoken+jwt'; kid: string };
-  /** The claims of the leaf (the token presented first). */
-  claims: Claims;
-  /** Delegations between the issuer and this token (0: signed by the issuer). */
-  depth: number;
-  /** The leaf's ancestors, root first; empty for a token signed by the issuer. */
-  chain: ChainLink[];
-  /** The principal the issuer vouched for (a delegated token's own `sub` is named by its delegator). */
-  root_sub: string;
-  /** The revocation key, as `revoked` takes it: the `jti`, or for a delegated token the chain's `jti`s joined by `.`. */
-  id: string;
-  /** With the `proof` option: the holder's proof of possession, checked in the same call. */
-  proof?: Omit<VerifiedProof, 'token_jti' | 'token_id' | 'sub' | 'root_sub'>;
-}
-
 /** What a request does, checked against constraints. Unknown members are refused. */
 export interface Context {
   domain?: string;
@@ -126,16 +96,6 @@ export interface ActionRequest {
   action: string;
   resource: string;
   context?: Context;
-}
-
-export interface Authorized {
-  allowed: true;
-  /** Index in `claims.caps` of the capability that allowed the request. */
-  cap_index: number;
-  sub: string;
-  root_sub: string;
-  jti: string;
-  depth: number;
 }
 
 export interface RevokedEntry {
@@ -153,52 +113,6 @@ export interface RevocationListContent {
   revoked: RevokedEntry[];
 }
 
-export interface CheckedRevocationList extends RevocationListContent {
-  /** `stale`: past `next_update`; fetch a newer list, or decide to accept it. */
-  status: 'fresh' | 'stale';
-  stale_since: number | null;
-  kid: string;
-}
-
-export interface VerifiedProof {
-  kid: string;
-  jti: string;
-  iat: number;
-  aud: string;
-  nonce: string | null;
-  request_hash: string | null;
-  token_jti: string;
-  /** The presented token's revocation key. */
-  token_id: string;
-  sub: string;
-  root_sub: string;
-  /** Record `key` until `exp` and pass recorded keys as `seen`: the module keeps no state. */
-  replay: { key: string; exp: number };
-}
-
-export type AuditEvent =
-  | 'token_issued' | 'token_revoked' | 'token_denied'
-  | 'agent.capability.granted' | 'agent.capability.revoked' | 'agent.delegation.attempted';
-
-export interface AuditRecord {
-  seq: number;
-  time: number;
-  event: AuditEvent;
-  v: number;
-  /** Integers only among numbers: a record must hash one way. */
-  data: Record<string, unknown>;
-  prev: string;
-  hash: string;
-}
-
-export interface AuditSummary {
-  valid: true;
-  first_seq: number;
-  last_seq: number;
-  count: number;
-  head: string;
-}
-
 /**
  * An issue decided by `policy` in the same call: the claims' subject asks
  * for the claims' `caps` for `ttl`; exactly what the policy grants is signed.
@@ -208,21 +122,12 @@ export interface IssueThroughPolicyOptions extends IssueOptions {
 }
 
 /** An issue through a policy: the token and the grant, or the denial (nothing signed). */
-export type IssuedThroughPolicy =
-  | (Issued & Extract<Decision, { decision: 'granted' }>)
-  | Extract<Decision, { decision: 'denied' }>;
+export type IssuedThroughPolicy = IssuedAndGranted | Denied;
 
 export interface KeyPair {
   kid: string;
   privateJwk: Jwk;
   publicJwk: Jwk;
-}
-
-export interface ModuleInfo {
-  abi: number;
-  version: string;
-  /** The operations table: every operation, with the id the raw ABI calls it by. */
-  ops: { id: number; name: string }[];
 }
 
 export interface PolicyRule {
@@ -240,31 +145,16 @@ export interface Policy {
   rules: PolicyRule[];
 }
 
+/** What a policy decides: a grant or a denial. */
+export type Decision = Granted | Denied;
+
+/** One ancestor in a delegation chain. */
+export type ChainLink = Verified['chain'][number];
+
 export interface PolicyRequest {
   subject: { id: string; attributes?: Record<string, string> };
   capabilities: Capability[];
   ttl?: number;
-}
-
-export type Decision =
-  | { decision: 'granted'; capabilities: Capability[]; ttl: number; matched_rules: string[]; narrowed: boolean }
-  | { decision: 'denied'; code: 'denied_by_rule' | 'no_matching_rule'; rule: string | null; reason: string };
-
-export interface PolicyCheck {
-  valid: true;
-  rules: number;
-  max_ttl: number;
-  /** The policy in normal form. */
-  policy: Policy;
-}
-
-export interface PolicyExplanation {
-  requested_ttl: number;
-  policy_max_ttl: number;
-  /** One entry per rule visited, in order. */
-  rules: Record<string, unknown>[];
-  steps: number;
-  decision: Decision;
 }
 
 /**
@@ -336,7 +226,7 @@ export declare function verify(options: VerifyOptions): Verified;
 /** Verify, then authorize `request`; throws `not_granted`, `constraint_violated`, ... when refused. */
 export declare function authorize(options: AuthorizeOptions): Authorized;
 /** Mint a narrower child of `parent` for a new holder; returns the new chain. */
-export declare function delegate(options: DelegateOptions): Issued & { depth: number };
+export declare function delegate(options: DelegateOptions): Delegated;
 /** `min(a, b)`: exactly the requests both capability lists allow. */
 export declare function scopeMeet(a: Capability[], b: Capability[]): Capability[];
 /** Validate a policy document; returns its normal form. */
@@ -346,11 +236,11 @@ export declare function evaluatePolicy(policy: Policy, request: PolicyRequest, b
 /** As `evaluatePolicy`, with a rule-by-rule trace. */
 export declare function explainPolicy(policy: Policy, request: PolicyRequest, budget?: number): PolicyExplanation;
 /** Sign a revocation list with the issuer's key. */
-export declare function signRevocationList(options: SignRevocationListOptions): { list: string; kid: string };
+export declare function signRevocationList(options: SignRevocationListOptions): SignedRevocationList;
 /** Verify a signed revocation list offline; a stale list is an outcome (`status`), not an error. */
 export declare function verifyRevocationList(options: VerifyRevocationListOptions): CheckedRevocationList;
 /** As a holder, prove possession of the token's key to `audience`. */
-export declare function createProof(options: CreateProofOptions): { proof: string };
+export declare function createProof(options: CreateProofOptions): CreatedProof;
 /** Verify the token, then the proof against its `cnf` key, audience, age, nonce, request hash and `seen`. */
 export declare function verifyProof(options: VerifyProofOptions): VerifiedProof;
 /** The next record of an audit hash chain. */
@@ -358,7 +248,7 @@ export declare function appendAudit(options: AppendAuditOptions): AuditRecord;
 /** Check an audit chain (any edit, insertion, deletion or reordering), and that it ends at `head` when given. */
 export declare function verifyAuditChain(records: AuditRecord[], head?: string): AuditSummary;
 /** Re-issue an unrevoked issuer token through the policy in force; never wider than it was. */
-export declare function refresh(options: RefreshOptions): Issued & { replaces: string; caps: Capability[] };
+export declare function refresh(options: RefreshOptions): Refreshed;
 /**
  * Signs outside the module: `sign` gets the exact bytes (the JWS signing
  * input) and returns the 64-byte Ed25519 signature. The module checks it
@@ -380,13 +270,13 @@ type WithSigner<T> = Omit<T, 'key'> & { signer: ExternalSigner };
 export declare function issueAsync(options: WithSigner<IssueThroughPolicyOptions>): Promise<IssuedThroughPolicy>;
 export declare function issueAsync(options: WithSigner<IssueOptions>): Promise<Issued>;
 /** `delegate`, signed by the holder's `signer`. */
-export declare function delegateAsync(options: WithSigner<DelegateOptions>): Promise<Issued & { depth: number; id: string }>;
+export declare function delegateAsync(options: WithSigner<DelegateOptions>): Promise<Delegated>;
 /** `createProof`, signed by the holder's `signer`. */
-export declare function createProofAsync(options: WithSigner<CreateProofOptions>): Promise<{ proof: string }>;
+export declare function createProofAsync(options: WithSigner<CreateProofOptions>): Promise<CreatedProof>;
 /** `signRevocationList`, signed by the issuer's `signer`. */
-export declare function signRevocationListAsync(options: WithSigner<SignRevocationListOptions>): Promise<{ list: string; kid: string }>;
+export declare function signRevocationListAsync(options: WithSigner<SignRevocationListOptions>): Promise<SignedRevocationList>;
 /** Check `signature` over `signingInput` under `publicJwk` and assemble the token (low level; the `...Async` functions use it). */
-export declare function attachSignature(options: AttachSignatureOptions): { token: string };
+export declare function attachSignature(options: AttachSignatureOptions): AttachedSignature;
 /** Module version, ABI version and the operations table. */
 export declare function info(): ModuleInfo;
 /** Call any operation of the table by name with a JSON-able request (escape hatch). */

@@ -1,10 +1,10 @@
 // Generated from the file of the same name ending in .d.ts by
 // tests/tests/npm_contract.rs (CAPTOKEN_BLESS=1): do not edit.
-// Generated from captoken_core::ops::contract by tests/tests/npm_contract.rs
+// Generated from captoken_core::ops::{contract, responses} by tests/tests/npm_contract.rs
 // (CAPTOKEN_BLESS=1 cargo test -p captoken-tests --test npm_contract): do not edit.
 import type {
-  AuditEvent, AuditRecord, Capability, Context, Jwk, Jwks, Policy, PolicyRequest,
-  RevocationListContent, TokenRequest,
+  Capability, Claims, Context, Decision, Jwk, Jwks, Policy, PolicyRequest, RevocationListContent,
+  RevokedEntry, TokenRequest,
 } from './index.cjs';
 
 /** Every code the module reports (`captoken_core::codes::ErrorCode`). */
@@ -89,6 +89,16 @@ export type ModuleErrorCode =
   | 'constraint_violated'
   | 'missing_context'
   | 'bad_context'
+;
+
+/** Every audit event (`captoken_core::audit::EventKind`). */
+export type AuditEvent =
+  | 'token_issued'
+  | 'token_revoked'
+  | 'token_denied'
+  | 'agent.capability.granted'
+  | 'agent.capability.revoked'
+  | 'agent.delegation.attempted'
 ;
 
 /** How a verifier trusts tokens: the members every verifying operation shares. */
@@ -281,4 +291,379 @@ export interface AttachSignatureOptions {
   publicJwk: Jwk;
   /** `~parent~…`, as prepared for a delegated token. */
   chainRest?: string;
+}
+
+/** The module's versions and its operations table. (An answer of `info`.) */
+export interface ModuleInfo {
+  /** The ABI version. */
+  abi: number;
+  /** The crate version. */
+  version: string;
+  /** Every operation. */
+  ops: Array<{
+    /** The id the raw ABI calls it by. */
+    id: number;
+    /** Its name. */
+    name: string;
+  }>;
+}
+
+/** A key, as the module answers it (the JS API renames its members: `KeyPair`). (An answer of `keygen`.) */
+export interface GeneratedKey {
+  /** The key's id. */
+  kid: string;
+  /** The private JWK. */
+  private_jwk: Jwk;
+  /** The public JWK. */
+  public_jwk: Jwk;
+}
+
+/** A token, signed. (An answer of `issue`.) */
+export interface Issued {
+  /** The signed token; for a delegation, the whole chain `child~parent~…~root`. */
+  token: string;
+  /** The signing key's id. */
+  kid: string;
+  /** The token's id. */
+  jti: string;
+  /** Issued at. */
+  iat: number;
+  /** Expires at. */
+  exp: number;
+  /** The event to append to the audit log (`token_issued` for `issue` and `refresh`, `agent.capability.granted` for `delegate`). */
+  audit: {
+    /** The event's name. */
+    event: AuditEvent;
+    /** Its data. */
+    data: Record<string, unknown>;
+  };
+}
+
+/** An issue through a policy that granted: the token and the grant. (An answer of `issue`.) */
+export interface IssuedAndGranted {
+  /** The signed token; for a delegation, the whole chain `child~parent~…~root`. */
+  token: string;
+  /** The signing key's id. */
+  kid: string;
+  /** The token's id. */
+  jti: string;
+  /** Issued at. */
+  iat: number;
+  /** Expires at. */
+  exp: number;
+  /** The event to append to the audit log (`token_issued` for `issue` and `refresh`, `agent.capability.granted` for `delegate`). */
+  audit: {
+    /** The event's name. */
+    event: AuditEvent;
+    /** Its data. */
+    data: Record<string, unknown>;
+  };
+  /** Granted. */
+  decision: 'granted';
+  /** What is granted: the request met with the allow rules, required constraints merged in. */
+  capabilities: Capability[];
+  /** The lifetime granted, in seconds (capped by the policy). */
+  ttl: number;
+  /** The allow rules that granted it. */
+  matched_rules: string[];
+  /** Whether less than asked is granted. */
+  narrowed: boolean;
+}
+
+/** A denial: a decision, not an error; nothing is signed. (An answer of `issue`.) */
+export interface Denied {
+  /** Denied. */
+  decision: 'denied';
+  /** Why, as a stable code. */
+  code: 'denied_by_rule' | 'no_matching_rule';
+  /** The deny rule, if one denied. */
+  rule: string | null;
+  /** Why, for a person. */
+  reason: string;
+}
+
+/** A token or chain that verified. (An answer of `verify`.) */
+export interface Verified {
+  /** The leaf's protected header. */
+  header: {
+    /** The algorithm. */
+    alg: 'EdDSA';
+    /** The type. */
+    typ: 'captoken+jwt';
+    /** The signing key's id. */
+    kid: string;
+  };
+  /** The leaf's claims (the token presented first). */
+  claims: Claims;
+  /** Delegations between the issuer and this token (0: signed by the issuer). */
+  depth: number;
+  /** The revocation key: the `jti`, or for a delegated token the chain's `jti`s joined by `.`. */
+  id: string;
+  /** The leaf's ancestors, root first; empty for a token signed by the issuer. */
+  chain: Array<{
+    /** The ancestor's `jti`. */
+    jti: string;
+    /** Its revocation key. */
+    id: string;
+    /** Its subject. */
+    sub: string;
+    /** The key that signed it. */
+    kid: string;
+  }>;
+  /** The principal the issuer vouched for. */
+  root_sub: string;
+  /** With the `proof` option: the holder's proof of possession, checked in the same call. */
+  proof?: {
+    /** The holder key that signed the proof. */
+    kid: string;
+    /** The proof's id. */
+    jti: string;
+    /** When it was made. */
+    iat: number;
+    /** Who it is for. */
+    aud: string;
+    /** The nonce it carries. */
+    nonce: string | null;
+    /** The request hash it carries. */
+    request_hash: string | null;
+    /** Record `key` until `exp` and pass recorded keys as `seen`: the module keeps no state. */
+    replay: {
+      /** The replay key to record. */
+      key: string;
+      /** Until when to keep it. */
+      exp: number;
+    };
+  };
+}
+
+/** A request the token allows. (An answer of `authorize`.) */
+export interface Authorized {
+  /** Allowed. */
+  allowed: true;
+  /** Index in `claims.caps` of the capability that allowed it. */
+  cap_index: number;
+  /** The token's subject. */
+  sub: string;
+  /** The principal the issuer vouched for. */
+  root_sub: string;
+  /** The token's `jti`. */
+  jti: string;
+  /** The revocation key. */
+  id: string;
+  /** Delegations below the issuer's token. */
+  depth: number;
+}
+
+/** A child token, signed by the holder: the whole chain. (An answer of `delegate`.) */
+export interface Delegated {
+  /** The signed token; for a delegation, the whole chain `child~parent~…~root`. */
+  token: string;
+  /** The signing key's id. */
+  kid: string;
+  /** The token's id. */
+  jti: string;
+  /** Issued at. */
+  iat: number;
+  /** Expires at. */
+  exp: number;
+  /** The event to append to the audit log (`token_issued` for `issue` and `refresh`, `agent.capability.granted` for `delegate`). */
+  audit: {
+    /** The event's name. */
+    event: AuditEvent;
+    /** Its data. */
+    data: Record<string, unknown>;
+  };
+  /** The child's depth. */
+  depth: number;
+  /** The child's revocation key. */
+  id: string;
+}
+
+/** Exactly the requests both lists allow. (An answer of `scope_meet`.) */
+export interface ScopeMeet {
+  /** min(a, b). */
+  caps: Capability[];
+}
+
+/** A policy that is valid. (An answer of `policy_check`.) */
+export interface PolicyCheck {
+  /** Valid. */
+  valid: true;
+  /** How many rules. */
+  rules: number;
+  /** The policy's TTL cap. */
+  max_ttl: number;
+  /** The policy in normal form. */
+  policy: Policy;
+}
+
+/** A grant. (An answer of `policy_evaluate`.) */
+export interface Granted {
+  /** Granted. */
+  decision: 'granted';
+  /** What is granted: the request met with the allow rules, required constraints merged in. */
+  capabilities: Capability[];
+  /** The lifetime granted, in seconds (capped by the policy). */
+  ttl: number;
+  /** The allow rules that granted it. */
+  matched_rules: string[];
+  /** Whether less than asked is granted. */
+  narrowed: boolean;
+}
+
+/** An evaluation, rule by rule. (An answer of `policy_explain`.) */
+export interface PolicyExplanation {
+  /** The lifetime asked for. */
+  requested_ttl: number;
+  /** The policy's TTL cap. */
+  policy_max_ttl: number;
+  /** One entry per rule visited, in order. */
+  rules: Array<{
+    /** The rule's id. */
+    id: string;
+    /** Its effect. */
+    effect: 'allow' | 'deny';
+    /** Whether it names the subject. */
+    subject_matched: boolean;
+    /** What named it: `ids`, `patterns[1]` or `attributes`. */
+    matched_by: string | null;
+    /** Whether its capabilities overlap the request. */
+    overlapped: boolean;
+    /** What an allow rule contributed. */
+    contributed: Capability[];
+    /** The lifetime cap it imposed. */
+    ttl_cap: number | null;
+  }>;
+  /** Evaluation steps spent. */
+  steps: number;
+  /** The decision. */
+  decision: Decision;
+}
+
+/** A revocation list, signed. (An answer of `revocation_list_sign`.) */
+export interface SignedRevocationList {
+  /** The signed list. */
+  list: string;
+  /** The signing key's id. */
+  kid: string;
+}
+
+/** A revocation list that verified; a stale list is an outcome, not an error. (An answer of `revocation_list_verify`.) */
+export interface CheckedRevocationList {
+  /** `stale`: past `next_update`; fetch a newer list, or decide to accept it. */
+  status: 'fresh' | 'stale';
+  /** Past `next_update` since. */
+  stale_since: number | null;
+  /** The signing key's id. */
+  kid: string;
+  /** The issuer. */
+  iss: string;
+  /** Monotonic: a verifier refuses a list older than one it has seen. */
+  seq: number;
+  /** Issued at. */
+  iat: number;
+  /** When a newer list is due. */
+  next_update: number;
+  /** The revoked ids. */
+  revoked: RevokedEntry[];
+}
+
+/** A proof of possession, signed by the holder. (An answer of `pop_create`.) */
+export interface CreatedProof {
+  /** The proof. */
+  proof: string;
+}
+
+/** A proof of possession that verified, and the token it was for. (An answer of `pop_verify`.) */
+export interface VerifiedProof {
+  /** The holder key that signed the proof. */
+  kid: string;
+  /** The proof's id. */
+  jti: string;
+  /** When it was made. */
+  iat: number;
+  /** Who it is for. */
+  aud: string;
+  /** The nonce it carries. */
+  nonce: string | null;
+  /** The request hash it carries. */
+  request_hash: string | null;
+  /** Record `key` until `exp` and pass recorded keys as `seen`: the module keeps no state. */
+  replay: {
+    /** The replay key to record. */
+    key: string;
+    /** Until when to keep it. */
+    exp: number;
+  };
+  /** The presented token's `jti`. */
+  token_jti: string;
+  /** Its revocation key. */
+  token_id: string;
+  /** Its subject. */
+  sub: string;
+  /** The principal the issuer vouched for. */
+  root_sub: string;
+}
+
+/** A record of an audit hash chain. (An answer of `audit_append`.) */
+export interface AuditRecord {
+  /** The record's place in the chain. */
+  seq: number;
+  /** When the event happened. */
+  time: number;
+  /** The event name. */
+  event: AuditEvent;
+  /** The event's data version. */
+  v: number;
+  /** The event's data (integers only among numbers: a record must hash one way). */
+  data: Record<string, unknown>;
+  /** The previous record's hash. */
+  prev: string;
+  /** This record's hash. */
+  hash: string;
+}
+
+/** An audit chain that verified. (An answer of `audit_verify`.) */
+export interface AuditSummary {
+  /** Valid. */
+  valid: true;
+  /** The first record's `seq`. */
+  first_seq: number;
+  /** The last record's `seq`. */
+  last_seq: number;
+  /** How many records. */
+  count: number;
+  /** The last record's hash. */
+  head: string;
+}
+
+/** A token re-issued through the policy in force. (An answer of `refresh`.) */
+export interface Refreshed {
+  /** The signed token; for a delegation, the whole chain `child~parent~…~root`. */
+  token: string;
+  /** The signing key's id. */
+  kid: string;
+  /** The token's id. */
+  jti: string;
+  /** Issued at. */
+  iat: number;
+  /** Expires at. */
+  exp: number;
+  /** The event to append to the audit log (`token_issued` for `issue` and `refresh`, `agent.capability.granted` for `delegate`). */
+  audit: {
+    /** The event's name. */
+    event: AuditEvent;
+    /** Its data. */
+    data: Record<string, unknown>;
+  };
+  /** The `jti` of the token refreshed. */
+  replaces: string;
+  /** The new grant. */
+  caps: Capability[];
+}
+
+/** The assembled text. (An answer of `attach_signature`.) */
+export interface AttachedSignature {
+  /** The assembled text. */
+  token: string;
 }

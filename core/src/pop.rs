@@ -367,6 +367,8 @@ pub struct VerifiedPresentation {
     jti: String,
     nonce: Option<String>,
     req: Option<String>,
+    replay_key: String,
+    replay_exp: i64,
 }
 
 impl VerifiedPresentation {
@@ -393,6 +395,15 @@ impl VerifiedPresentation {
     /// The request hash it is bound to, if any.
     pub fn request_hash(&self) -> Option<&str> {
         self.req.as_deref()
+    }
+    /// The key the replay guard recorded it under.
+    pub fn replay_key(&self) -> &str {
+        &self.replay_key
+    }
+    /// Until when the guard must keep that record: after it, the proof is
+    /// refused as stale anyway.
+    pub fn replay_exp(&self) -> i64 {
+        self.replay_exp
     }
 }
 
@@ -535,7 +546,8 @@ pub fn verify_presentation(
     {
         return Err(PopError::RequestMismatch { found: payload.req });
     }
-    replay.check_and_record(&format!("pop:{kid}:{}", payload.jti), exp, now)?;
+    let replay_key = format!("pop:{kid}:{}", payload.jti);
+    replay.check_and_record(&replay_key, exp, now)?;
     Ok(VerifiedPresentation {
         kid: kid.clone(),
         aud: payload.aud,
@@ -543,5 +555,7 @@ pub fn verify_presentation(
         jti: payload.jti,
         nonce: payload.nonce,
         req: payload.req,
+        replay_key,
+        replay_exp: exp,
     })
 }

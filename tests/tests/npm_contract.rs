@@ -1,7 +1,9 @@
 //! The npm package's operation maps (the generated region of
-//! `npm/browser.js`) and its option and error-code types (`npm/ops.d.ts`)
-//! are rendered from core's one description of the operations
-//! (`captoken_core::ops::contract`) and of the codes
+//! `npm/browser.js`) and its option, result, event and error-code types
+//! (`npm/ops.d.ts`) are rendered from core's one description of the
+//! operations' requests (`captoken_core::ops::contract`) and answers
+//! (`captoken_core::ops::responses`), of the audit events
+//! (`captoken_core::audit::EventKind`) and of the codes
 //! (`captoken_core::codes::ErrorCode`). This test renders them and fails
 //! when the committed files differ, so the JS wrappers and the declarations
 //! cannot drift from what the module reads. To rewrite them:
@@ -11,8 +13,10 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use captoken_core::audit::EventKind;
 use captoken_core::codes::ErrorCode;
 use captoken_core::ops::contract::{self, CONTRACTS, Member, Members, Presence, Shape};
+use captoken_core::ops::responses::{Answer, RESPONSES};
 
 /// The operations the JS API takes one options object for, and the name
 /// of the JS function (its options type is that name, capitalized, +
@@ -33,7 +37,7 @@ const OPTION_OPS: &[(&str, &str)] = &[
 
 const BEGIN: &str = "// #region generated operations\n";
 const END: &str = "// #endregion generated operations\n";
-const HEADER: &str = "Generated from captoken_core::ops::contract by tests/tests/npm_contract.rs\n\
+const HEADER: &str = "Generated from captoken_core::ops::{contract, responses} by tests/tests/npm_contract.rs\n\
     (CAPTOKEN_BLESS=1 cargo test -p captoken-tests --test npm_contract): do not edit.";
 
 fn npm() -> PathBuf {
@@ -154,20 +158,39 @@ fn render_js() -> String {
 // ---------------------------------------------------------------------------
 // TypeScript: the options types and the codes
 
-fn ts_type(shape: Shape, indent: &str) -> String {
+/// Which way a shape travels: request members are JS options (camelCase,
+/// the clock's members optional); response members reach JS as the module
+/// writes them.
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    Request,
+    Response,
+}
+
+fn ts_type(shape: Shape, indent: &str, side: Side) -> String {
     match shape {
         Shape::String | Shape::Bytes => "string".into(),
         Shape::Integer | Shape::Uint | Shape::Now => "number".into(),
         Shape::Boolean => "boolean".into(),
+        Shape::True => "true".into(),
+        Shape::OneOf(words) => words
+            .iter()
+            .map(|w| format!("'{w}'"))
+            .collect::<Vec<_>>()
+            .join(" | "),
         Shape::Strings => "string[]".into(),
         Shape::Entropy => "never".into(),
         Shape::Named(name) => name.into(),
-        Shape::List(inner) => format!("Array<{}>", ts_type(*inner, indent)),
-        Shape::Nullable(inner) => format!("{} | null", ts_type(*inner, indent)),
+        Shape::List(inner) => format!("Array<{}>", ts_type(*inner, indent, side)),
+        Shape::Nullable(inner) => format!("{} | null", ts_type(*inner, indent, side)),
         Shape::Object(inner) => {
             let mut out = String::from("{\n");
-            ts_members(&mut out, inner.iter().copied(), &format!("{indent}  "));
-            write!(out, "{indent}}}").unwrap();
+            let indent = format!("{indent}  ");
+            match side {
+                Side::Request => ts_members(&mut out, inner.iter().copied(), &indent),
+                Side::Response => ts_answer_members(&mut out, inner, &indent),
+            }
+            write!(out, "{}}}", &indent[2..]).unwrap();
             out
         }
     }
@@ -192,10 +215,93 @@ fn ts_members<'a>(out: &mut String, groups: impl Iterator<Item = &'a [Member]>, 
             "{indent}{}{}: {};",
             camel(m.name),
             if optional { "?" } else { "" },
-            ts_type(m.shape, indent)
+            ts_type(m.shape, indent, Side::Request)
         )
         .unwrap();
     }
+}
+
+/// The member an answer holds only when an external signer signs: the
+/// JS functions never hand it out (the `...Async` forms attach the
+/// signature first), so their results always hold its alternative.
+const SIGNER_ONLY: &str = "signing_input";
+
+fn ts_answer_members(out: &mut String, members_: Members, indent: &str) {
+    for m in members(members_) {
+        let optional = match m.presence {
+            Presence::Required => false,
+            Presence::Optional => true,
+            Presence::Either(other) if other == SIGNER_ONLY => false,
+            Presence::With(other) | Presence::Either(other) => {
+                assert!(
+                    other == SIGNER_ONLY || m.name == SIGNER_ONLY,
+                    "answer member `{}`: only the signer's alternatives are rendered",
+                    m.name
+                );
+                continue;
+            }
+        };
+        if m.name == SIGNER_ONLY {
+            continue;
+        }
+        writeln!(out, "{indent}/** {} */", m.doc).unwrap();
+        writeln!(
+            out,
+            "{indent}{}{}: {};",
+            m.name,
+            if optional { "?" } else { "" },
+            ts_type(m.shape, indent, Side::Response)
+        )
+        .unwrap();
+    }
+}
+
+/// Every answer, once by name (two operations may give the same one).
+fn answers() -> Vec<(&'static str, Answer)> {
+    let mut seen: Vec<(&'static str, Answer)> = Vec::new();
+    for (op, alternatives) in RESPONSES {
+        for answer in *alternatives {
+            match seen.iter().find(|(_, a)| a.name == answer.name) {
+                Some((_, known)) => assert_eq!(
+                    known, answer,
+                    "two different answers are both named `{}`",
+                    answer.name
+                ),
+                None => seen.push((op, *answer)),
+            }
+        }
+    }
+    seen
+}
+
+/// The named types the generated declarations use and do not define:
+/// `index.d.ts` defines them.
+fn imported(defined: &[&str]) -> Vec<&'static str> {
+    fn walk(shape: Shape, into: &mut Vec<&'static str>) {
+        match shape {
+            Shape::Named(name) => {
+                let name = name.trim_end_matches("[]");
+                if !name.contains('<') && !into.contains(&name) {
+                    into.push(name);
+                }
+            }
+            Shape::List(inner) | Shape::Nullable(inner) => walk(*inner, into),
+            Shape::Object(inner) => members(inner).for_each(|m| walk(m.shape, into)),
+            _ => {}
+        }
+    }
+    let mut names = Vec::new();
+    let all = CONTRACTS.iter().map(|c| c.request).chain(
+        RESPONSES
+            .iter()
+            .flat_map(|(_, a)| a.iter().map(|a| a.members)),
+    );
+    for group in all {
+        members(group).for_each(|m| walk(m.shape, &mut names));
+    }
+    names.retain(|n| !defined.contains(n));
+    names.sort_unstable();
+    names
 }
 
 fn render_ts() -> String {
@@ -203,14 +309,28 @@ fn render_ts() -> String {
     for line in HEADER.lines() {
         writeln!(out, "// {line}").unwrap();
     }
-    out.push_str(
-        "import type {\n  AuditEvent, AuditRecord, Capability, Context, Jwk, Jwks, Policy, PolicyRequest,\n  \
-         RevocationListContent, TokenRequest,\n} from './index.js';\n\n",
-    );
+    let answers = answers();
+    let mut defined: Vec<&str> = answers.iter().map(|(_, a)| a.name).collect();
+    defined.push("AuditEvent");
+    out.push_str("import type {\n");
+    let mut line = String::from(" ");
+    for name in imported(&defined) {
+        if line.len() + name.len() + 2 > 100 {
+            writeln!(out, "{line}").unwrap();
+            line = String::from(" ");
+        }
+        write!(line, " {name},").unwrap();
+    }
+    writeln!(out, "{line}\n}} from './index.js';\n").unwrap();
     out.push_str("/** Every code the module reports (`captoken_core::codes::ErrorCode`). */\n");
     out.push_str("export type ModuleErrorCode =\n");
     for code in ErrorCode::ALL {
         writeln!(out, "  | '{}'", code.as_str()).unwrap();
+    }
+    out.push_str(";\n\n/** Every audit event (`captoken_core::audit::EventKind`). */\n");
+    out.push_str("export type AuditEvent =\n");
+    for kind in EventKind::ALL {
+        writeln!(out, "  | '{}'", kind.name()).unwrap();
     }
     out.push_str(
         ";\n\n/** How a verifier trusts tokens: the members every verifying operation shares. */\n",
@@ -233,6 +353,16 @@ fn render_ts() -> String {
             c.request.iter().copied().filter(|g| !is_trust(g)),
             "  ",
         );
+        out.push_str("}\n");
+    }
+    for (op, answer) in answers {
+        write!(
+            out,
+            "\n/** {} (An answer of `{op}`.) */\nexport interface {} {{\n",
+            answer.doc, answer.name
+        )
+        .unwrap();
+        ts_answer_members(&mut out, answer.members, "  ");
         out.push_str("}\n");
     }
     out
@@ -293,7 +423,11 @@ fn commonjs(esm: &str, sibling: &str) -> String {
 #[test]
 fn the_commonjs_declarations_are_the_esm_ones() {
     for (name, sibling) in [("index", "ops"), ("ops", "index")] {
-        let esm = std::fs::read_to_string(npm().join(format!("{name}.d.ts"))).unwrap();
+        // ops.d.ts as rendered, not as read, so one blessing run settles both.
+        let esm = match name {
+            "ops" => render_ts(),
+            _ => std::fs::read_to_string(npm().join(format!("{name}.d.ts"))).unwrap(),
+        };
         let path = npm().join(format!("{name}.d.cts"));
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         let rendered = commonjs(&esm, sibling);

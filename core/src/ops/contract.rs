@@ -61,6 +61,10 @@ pub enum Shape {
     Entropy,
     /// A list of strings.
     Strings,
+    /// One of these strings, exactly.
+    OneOf(&'static [&'static str]),
+    /// `true`, the only value: an outcome whose other side is an error.
+    True,
     /// A document of a kind named by the TypeScript declarations
     /// (`Jwk`, `TokenRequest`, `Capability[]`, …).
     Named(&'static str),

@@ -98,21 +98,19 @@ pub(super) fn pop_create(request: &[u8]) -> Result<Vec<u8>, OpError> {
 }
 
 /// The module keeps no state between calls, so replay is the caller's to
-/// record: this guard refuses the keys the caller says it has seen and
-/// hands back the one to record.
+/// record: this guard refuses the keys the caller says it has seen; the
+/// presentation names the one to record.
 struct Recording {
     seen: BTreeSet<String>,
-    recorded: Option<(String, i64)>,
 }
 
 impl ReplayGuard for Recording {
-    fn check_and_record(&mut self, key: &str, exp: i64, _now: i64) -> Result<(), ReplayError> {
+    fn check_and_record(&mut self, key: &str, _exp: i64, _now: i64) -> Result<(), ReplayError> {
         if self.seen.contains(key) {
             return Err(ReplayError::Replayed {
                 jti: key.to_string(),
             });
         }
-        self.recorded = Some((key.to_string(), exp));
         Ok(())
     }
 }
@@ -180,15 +178,9 @@ impl ProofCheck {
         verified: &crate::token::VerifiedToken,
         now: i64,
     ) -> Result<Value, OpError> {
-        let mut guard = Recording {
-            seen: self.seen,
-            recorded: None,
-        };
+        let mut guard = Recording { seen: self.seen };
         let p = pop::verify_presentation(&self.proof, verified, &self.opts, now, &mut guard)?;
-        let replay = match guard.recorded {
-            Some((key, exp)) => object! { "key" => key, "exp" => exp },
-            None => Value::Null,
-        };
+        let replay = object! { "key" => p.replay_key(), "exp" => p.replay_exp() };
         Ok(object! {
             "kid" => p.kid(),
             "jti" => p.jti(),

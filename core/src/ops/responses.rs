@@ -1,20 +1,37 @@
 //! The response of every operation, described once, and the check that
 //! holds the operations to it in debug builds.
 //!
-//! Each operation answers one of its alternatives (an issue through a
-//! policy answers a token or a denial): every member the answer holds is
-//! declared there, every required one is present, and each has its shape.
-//! `ops::call` checks every answer against its operation's alternatives in
-//! every debug build (every test run), so an answer can never hold what is
-//! not described; release builds never read this table.
+//! Each operation gives one of its answers (an issue through a policy
+//! answers a token and its grant, or a denial): every member an answer
+//! holds is declared there, every required one is present, and each has
+//! its shape. `ops::call` checks every answer against its operation's
+//! answers in every debug build (every test run), so an answer can never
+//! hold what is not described; release builds never read this table. The
+//! npm package's result types are rendered from it
+//! (`tests/tests/npm_contract.rs`), each answer under its `name`.
 
 use super::contract::{Member, Members, Presence, Shape, member as out};
 
-use Presence::{Either, Optional, Required};
+use Presence::{Either, Optional, Required, With};
 
 const STRING: Shape = Shape::String;
 const INT: Shape = Shape::Integer;
 const UINT: Shape = Shape::Uint;
+
+/// One answer an operation may give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answer {
+    /// Its name, as the TypeScript declarations export it.
+    pub name: &'static str,
+    /// One line of doc.
+    pub doc: &'static str,
+    /// Its members.
+    pub members: Members,
+}
+
+const fn answer(name: &'static str, doc: &'static str, members: Members) -> Answer {
+    Answer { name, doc, members }
+}
 
 /// The text an operation that signs hands out, or, with an external
 /// signer, what to sign.
@@ -23,7 +40,7 @@ const SIGNED_TEXT: &[Member] = &[
         "token",
         STRING,
         Either("signing_input"),
-        "The signed token (a chain for a delegation).",
+        "The signed token; for a delegation, the whole chain `child~parent~…~root`.",
     ),
     out(
         "signing_input",
@@ -34,10 +51,36 @@ const SIGNED_TEXT: &[Member] = &[
     out(
         "chain_rest",
         STRING,
-        Optional,
+        With("signing_input"),
         "With `signer`, for a delegation: the parents, for `attach_signature`.",
     ),
 ];
+
+const AUDIT_EVENT: Shape = Shape::Object(&[&[
+    out(
+        "event",
+        Shape::Named("AuditEvent"),
+        Required,
+        "The event's name.",
+    ),
+    out(
+        "data",
+        Shape::Named("Record<string, unknown>"),
+        Required,
+        "Its data.",
+    ),
+]]);
+
+const HEADER: Shape = Shape::Object(&[&[
+    out("alg", Shape::OneOf(&["EdDSA"]), Required, "The algorithm."),
+    out(
+        "typ",
+        Shape::OneOf(&[crate::token::TYP]),
+        Required,
+        "The type.",
+    ),
+    out("kid", STRING, Required, "The signing key's id."),
+]]);
 
 const ISSUED: &[Member] = &[
     out("kid", STRING, Required, "The signing key's id."),
@@ -46,21 +89,27 @@ const ISSUED: &[Member] = &[
     out("exp", INT, Required, "Expires at."),
     out(
         "audit",
-        Shape::Named("AuditEventRecord"),
+        AUDIT_EVENT,
         Required,
-        "The event the host appends to its audit log.",
+        "The event to append to the audit log (`token_issued` for `issue` and `refresh`, \
+         `agent.capability.granted` for `delegate`).",
     ),
 ];
 
 const GRANTED: &[Member] = &[
-    out("decision", STRING, Required, "`granted`."),
+    out("decision", Shape::OneOf(&["granted"]), Required, "Granted."),
     out(
         "capabilities",
         Shape::Named("Capability[]"),
         Required,
-        "What is granted.",
+        "What is granted: the request met with the allow rules, required constraints merged in.",
     ),
-    out("ttl", UINT, Required, "The lifetime granted, in seconds."),
+    out(
+        "ttl",
+        UINT,
+        Required,
+        "The lifetime granted, in seconds (capped by the policy).",
+    ),
     out(
         "matched_rules",
         Shape::Strings,
@@ -76,12 +125,12 @@ const GRANTED: &[Member] = &[
 ];
 
 const DENIED: &[Member] = &[
-    out("decision", STRING, Required, "`denied`."),
+    out("decision", Shape::OneOf(&["denied"]), Required, "Denied."),
     out(
         "code",
-        STRING,
+        Shape::OneOf(&["denied_by_rule", "no_matching_rule"]),
         Required,
-        "`denied_by_rule` or `no_matching_rule`.",
+        "Why, as a stable code.",
     ),
     out(
         "rule",
@@ -92,38 +141,15 @@ const DENIED: &[Member] = &[
     out("reason", STRING, Required, "Why, for a person."),
 ];
 
-/// An issue through a policy answers the decision's members as well.
-const GRANTED_OPTIONAL: &[Member] = &[
-    out("decision", STRING, Optional, "Through a policy: `granted`."),
-    out(
-        "capabilities",
-        Shape::Named("Capability[]"),
-        Optional,
-        "Through a policy: what is granted.",
-    ),
-    out(
-        "ttl",
-        UINT,
-        Optional,
-        "Through a policy: the lifetime granted.",
-    ),
-    out(
-        "matched_rules",
-        Shape::Strings,
-        Optional,
-        "Through a policy: the allow rules that granted it.",
-    ),
-    out(
-        "narrowed",
-        Shape::Boolean,
-        Optional,
-        "Through a policy: whether less than asked is granted.",
-    ),
-];
+const DENIAL: Answer = answer(
+    "Denied",
+    "A denial: a decision, not an error; nothing is signed.",
+    &[DENIED],
+);
 
 const LINK: Shape = Shape::Object(&[&[
     out("jti", STRING, Required, "The ancestor's `jti`."),
-    out("id", STRING, Required, "Its id."),
+    out("id", STRING, Required, "Its revocation key."),
     out("sub", STRING, Required, "Its subject."),
     out("kid", STRING, Required, "The key that signed it."),
 ]]);
@@ -157,37 +183,37 @@ const PROOF: &[Member] = &[
     ),
     out(
         "replay",
-        Shape::Nullable(&REPLAY),
+        REPLAY,
         Required,
-        "The replay record to keep.",
+        "Record `key` until `exp` and pass recorded keys as `seen`: the module keeps no state.",
     ),
 ];
 
 const VERIFIED: &[Member] = &[
-    out(
-        "header",
-        Shape::Named("Header"),
-        Required,
-        "The leaf's protected header.",
-    ),
+    out("header", HEADER, Required, "The leaf's protected header."),
     out(
         "claims",
         Shape::Named("Claims"),
         Required,
-        "The leaf's claims.",
+        "The leaf's claims (the token presented first).",
     ),
     out(
         "depth",
         UINT,
         Required,
-        "Delegations below the issuer's token.",
+        "Delegations between the issuer and this token (0: signed by the issuer).",
     ),
-    out("id", STRING, Required, "The revocation key."),
+    out(
+        "id",
+        STRING,
+        Required,
+        "The revocation key: the `jti`, or for a delegated token the chain's `jti`s joined by `.`.",
+    ),
     out(
         "chain",
         Shape::List(&LINK),
         Required,
-        "The ancestors, root first.",
+        "The leaf's ancestors, root first; empty for a token signed by the issuer.",
     ),
     out(
         "root_sub",
@@ -197,261 +223,391 @@ const VERIFIED: &[Member] = &[
     ),
 ];
 
-/// Every operation's answer, as alternatives, by operation name.
-pub const RESPONSES: &[(&str, &[Members])] = &[
+const RULE_TRACE: Shape = Shape::Object(&[&[
+    out("id", STRING, Required, "The rule's id."),
+    out(
+        "effect",
+        Shape::OneOf(&["allow", "deny"]),
+        Required,
+        "Its effect.",
+    ),
+    out(
+        "subject_matched",
+        Shape::Boolean,
+        Required,
+        "Whether it names the subject.",
+    ),
+    out(
+        "matched_by",
+        Shape::Nullable(&STRING),
+        Required,
+        "What named it: `ids`, `patterns[1]` or `attributes`.",
+    ),
+    out(
+        "overlapped",
+        Shape::Boolean,
+        Required,
+        "Whether its capabilities overlap the request.",
+    ),
+    out(
+        "contributed",
+        Shape::Named("Capability[]"),
+        Required,
+        "What an allow rule contributed.",
+    ),
+    out(
+        "ttl_cap",
+        Shape::Nullable(&UINT),
+        Required,
+        "The lifetime cap it imposed.",
+    ),
+]]);
+
+/// Every operation's answers, by operation name.
+pub const RESPONSES: &[(&str, &[Answer])] = &[
     (
         "info",
-        &[&[&[
-            out("abi", UINT, Required, "The ABI version."),
-            out("version", STRING, Required, "The crate version."),
-            out(
-                "ops",
-                Shape::List(&Shape::Object(&[&[
-                    out("id", UINT, Required, "The operation's id."),
-                    out("name", STRING, Required, "Its name."),
-                ]])),
-                Required,
-                "The operations.",
-            ),
-        ]]],
+        &[answer(
+            "ModuleInfo",
+            "The module's versions and its operations table.",
+            &[&[
+                out("abi", UINT, Required, "The ABI version."),
+                out("version", STRING, Required, "The crate version."),
+                out(
+                    "ops",
+                    Shape::List(&Shape::Object(&[&[
+                        out("id", UINT, Required, "The id the raw ABI calls it by."),
+                        out("name", STRING, Required, "Its name."),
+                    ]])),
+                    Required,
+                    "Every operation.",
+                ),
+            ]],
+        )],
     ),
     (
         "keygen",
-        &[&[&[
-            out("kid", STRING, Required, "The key's id."),
-            out(
-                "private_jwk",
-                Shape::Named("Jwk"),
-                Required,
-                "The private JWK.",
-            ),
-            out(
-                "public_jwk",
-                Shape::Named("Jwk"),
-                Required,
-                "The public JWK.",
-            ),
-        ]]],
+        &[answer(
+            "GeneratedKey",
+            "A key, as the module answers it (the JS API renames its members: `KeyPair`).",
+            &[&[
+                out("kid", STRING, Required, "The key's id."),
+                out(
+                    "private_jwk",
+                    Shape::Named("Jwk"),
+                    Required,
+                    "The private JWK.",
+                ),
+                out(
+                    "public_jwk",
+                    Shape::Named("Jwk"),
+                    Required,
+                    "The public JWK.",
+                ),
+            ]],
+        )],
     ),
     (
         "issue",
-        &[&[SIGNED_TEXT, ISSUED, GRANTED_OPTIONAL], &[DENIED]],
+        &[
+            answer("Issued", "A token, signed.", &[SIGNED_TEXT, ISSUED]),
+            answer(
+                "IssuedAndGranted",
+                "An issue through a policy that granted: the token and the grant.",
+                &[SIGNED_TEXT, ISSUED, GRANTED],
+            ),
+            DENIAL,
+        ],
     ),
     (
         "verify",
-        &[&[
-            VERIFIED,
-            &[out(
-                "proof",
-                Shape::Object(&[PROOF]),
-                Optional,
-                "With `proof`: the proof, checked.",
-            )],
-        ]],
+        &[answer(
+            "Verified",
+            "A token or chain that verified.",
+            &[
+                VERIFIED,
+                &[out(
+                    "proof",
+                    Shape::Object(&[PROOF]),
+                    Optional,
+                    "With the `proof` option: the holder's proof of possession, checked in the same call.",
+                )],
+            ],
+        )],
     ),
     (
         "authorize",
-        &[&[&[
-            out("allowed", Shape::Boolean, Required, "`true`."),
-            out(
-                "cap_index",
-                UINT,
-                Required,
-                "The capability that allowed it.",
-            ),
-            out("sub", STRING, Required, "The token's subject."),
-            out(
-                "root_sub",
-                STRING,
-                Required,
-                "The principal the issuer vouched for.",
-            ),
-            out("jti", STRING, Required, "The token's `jti`."),
-            out("id", STRING, Required, "The revocation key."),
-            out(
-                "depth",
-                UINT,
-                Required,
-                "Delegations below the issuer's token.",
-            ),
-        ]]],
-    ),
-    (
-        "delegate",
-        &[&[
-            SIGNED_TEXT,
-            ISSUED,
-            &[
-                out("depth", UINT, Required, "The child's depth."),
-                out("id", STRING, Required, "The child's revocation key."),
-            ],
-        ]],
-    ),
-    (
-        "scope_meet",
-        &[&[&[out(
-            "caps",
-            Shape::Named("Capability[]"),
-            Required,
-            "min(a, b).",
-        )]]],
-    ),
-    (
-        "policy_check",
-        &[&[&[
-            out("valid", Shape::Boolean, Required, "`true`."),
-            out("rules", UINT, Required, "How many rules."),
-            out("max_ttl", UINT, Required, "The policy's TTL cap."),
-            out(
-                "policy",
-                Shape::Named("Policy"),
-                Required,
-                "The policy as read.",
-            ),
-        ]]],
-    ),
-    ("policy_evaluate", &[&[GRANTED], &[DENIED]]),
-    (
-        "policy_explain",
-        &[&[&[
-            out("requested_ttl", UINT, Required, "The lifetime asked for."),
-            out("policy_max_ttl", UINT, Required, "The policy's TTL cap."),
-            out(
-                "rules",
-                Shape::Named("RuleTrace[]"),
-                Required,
-                "Each rule's part.",
-            ),
-            out("steps", UINT, Required, "Evaluation steps spent."),
-            out(
-                "decision",
-                Shape::Named("Decision"),
-                Required,
-                "The decision.",
-            ),
-        ]]],
-    ),
-    (
-        "revocation_list_sign",
-        &[&[&[
-            out("list", STRING, Either("signing_input"), "The signed list."),
-            out(
-                "signing_input",
-                STRING,
-                Either("list"),
-                "With `signer`: the bytes to sign.",
-            ),
-            out("kid", STRING, Required, "The signing key's id."),
-        ]]],
-    ),
-    (
-        "revocation_list_verify",
-        &[&[&[
-            out("status", STRING, Required, "`fresh` or `stale`."),
-            out(
-                "stale_since",
-                Shape::Nullable(&INT),
-                Required,
-                "Past `next_update` since.",
-            ),
-            out("kid", STRING, Required, "The signing key's id."),
-            out("iss", STRING, Required, "The issuer."),
-            out("seq", UINT, Required, "The list's sequence number."),
-            out("iat", INT, Required, "Issued at."),
-            out("next_update", INT, Required, "When a newer list is due."),
-            out(
-                "revoked",
-                Shape::Named("RevokedEntry[]"),
-                Required,
-                "The revoked ids.",
-            ),
-        ]]],
-    ),
-    (
-        "pop_create",
-        &[&[&[
-            out("proof", STRING, Either("signing_input"), "The proof."),
-            out(
-                "signing_input",
-                STRING,
-                Either("proof"),
-                "With `signer`: the bytes to sign.",
-            ),
-        ]]],
-    ),
-    (
-        "pop_verify",
-        &[&[
-            PROOF,
-            &[
+        &[answer(
+            "Authorized",
+            "A request the token allows.",
+            &[&[
+                out("allowed", Shape::True, Required, "Allowed."),
                 out(
-                    "token_jti",
-                    STRING,
+                    "cap_index",
+                    UINT,
                     Required,
-                    "The presented token's `jti`.",
+                    "Index in `claims.caps` of the capability that allowed it.",
                 ),
-                out("token_id", STRING, Required, "Its revocation key."),
-                out("sub", STRING, Required, "Its subject."),
+                out("sub", STRING, Required, "The token's subject."),
                 out(
                     "root_sub",
                     STRING,
                     Required,
                     "The principal the issuer vouched for.",
                 ),
+                out("jti", STRING, Required, "The token's `jti`."),
+                out("id", STRING, Required, "The revocation key."),
+                out(
+                    "depth",
+                    UINT,
+                    Required,
+                    "Delegations below the issuer's token.",
+                ),
+            ]],
+        )],
+    ),
+    (
+        "delegate",
+        &[answer(
+            "Delegated",
+            "A child token, signed by the holder: the whole chain.",
+            &[
+                SIGNED_TEXT,
+                ISSUED,
+                &[
+                    out("depth", UINT, Required, "The child's depth."),
+                    out("id", STRING, Required, "The child's revocation key."),
+                ],
             ],
-        ]],
+        )],
+    ),
+    (
+        "scope_meet",
+        &[answer(
+            "ScopeMeet",
+            "Exactly the requests both lists allow.",
+            &[&[out(
+                "caps",
+                Shape::Named("Capability[]"),
+                Required,
+                "min(a, b).",
+            )]],
+        )],
+    ),
+    (
+        "policy_check",
+        &[answer(
+            "PolicyCheck",
+            "A policy that is valid.",
+            &[&[
+                out("valid", Shape::True, Required, "Valid."),
+                out("rules", UINT, Required, "How many rules."),
+                out("max_ttl", UINT, Required, "The policy's TTL cap."),
+                out(
+                    "policy",
+                    Shape::Named("Policy"),
+                    Required,
+                    "The policy in normal form.",
+                ),
+            ]],
+        )],
+    ),
+    (
+        "policy_evaluate",
+        &[answer("Granted", "A grant.", &[GRANTED]), DENIAL],
+    ),
+    (
+        "policy_explain",
+        &[answer(
+            "PolicyExplanation",
+            "An evaluation, rule by rule.",
+            &[&[
+                out("requested_ttl", UINT, Required, "The lifetime asked for."),
+                out("policy_max_ttl", UINT, Required, "The policy's TTL cap."),
+                out(
+                    "rules",
+                    Shape::List(&RULE_TRACE),
+                    Required,
+                    "One entry per rule visited, in order.",
+                ),
+                out("steps", UINT, Required, "Evaluation steps spent."),
+                out(
+                    "decision",
+                    Shape::Named("Decision"),
+                    Required,
+                    "The decision.",
+                ),
+            ]],
+        )],
+    ),
+    (
+        "revocation_list_sign",
+        &[answer(
+            "SignedRevocationList",
+            "A revocation list, signed.",
+            &[&[
+                out("list", STRING, Either("signing_input"), "The signed list."),
+                out(
+                    "signing_input",
+                    STRING,
+                    Either("list"),
+                    "With `signer`: the bytes to sign.",
+                ),
+                out("kid", STRING, Required, "The signing key's id."),
+            ]],
+        )],
+    ),
+    (
+        "revocation_list_verify",
+        &[answer(
+            "CheckedRevocationList",
+            "A revocation list that verified; a stale list is an outcome, not an error.",
+            &[&[
+                out(
+                    "status",
+                    Shape::OneOf(&["fresh", "stale"]),
+                    Required,
+                    "`stale`: past `next_update`; fetch a newer list, or decide to accept it.",
+                ),
+                out(
+                    "stale_since",
+                    Shape::Nullable(&INT),
+                    Required,
+                    "Past `next_update` since.",
+                ),
+                out("kid", STRING, Required, "The signing key's id."),
+                out("iss", STRING, Required, "The issuer."),
+                out(
+                    "seq",
+                    UINT,
+                    Required,
+                    "Monotonic: a verifier refuses a list older than one it has seen.",
+                ),
+                out("iat", INT, Required, "Issued at."),
+                out("next_update", INT, Required, "When a newer list is due."),
+                out(
+                    "revoked",
+                    Shape::Named("RevokedEntry[]"),
+                    Required,
+                    "The revoked ids.",
+                ),
+            ]],
+        )],
+    ),
+    (
+        "pop_create",
+        &[answer(
+            "CreatedProof",
+            "A proof of possession, signed by the holder.",
+            &[&[
+                out("proof", STRING, Either("signing_input"), "The proof."),
+                out(
+                    "signing_input",
+                    STRING,
+                    Either("proof"),
+                    "With `signer`: the bytes to sign.",
+                ),
+            ]],
+        )],
+    ),
+    (
+        "pop_verify",
+        &[answer(
+            "VerifiedProof",
+            "A proof of possession that verified, and the token it was for.",
+            &[
+                PROOF,
+                &[
+                    out(
+                        "token_jti",
+                        STRING,
+                        Required,
+                        "The presented token's `jti`.",
+                    ),
+                    out("token_id", STRING, Required, "Its revocation key."),
+                    out("sub", STRING, Required, "Its subject."),
+                    out(
+                        "root_sub",
+                        STRING,
+                        Required,
+                        "The principal the issuer vouched for.",
+                    ),
+                ],
+            ],
+        )],
     ),
     (
         "audit_append",
-        &[&[&[
-            out("seq", UINT, Required, "The record's place in the chain."),
-            out("time", INT, Required, "When the event happened."),
-            out("event", STRING, Required, "The event name."),
-            out("v", UINT, Required, "The event's data version."),
-            out(
-                "data",
-                Shape::Named("Record<string, unknown>"),
-                Required,
-                "The event's data.",
-            ),
-            out("prev", STRING, Required, "The previous record's hash."),
-            out("hash", STRING, Required, "This record's hash."),
-        ]]],
+        &[answer(
+            "AuditRecord",
+            "A record of an audit hash chain.",
+            &[&[
+                out("seq", UINT, Required, "The record's place in the chain."),
+                out("time", INT, Required, "When the event happened."),
+                out(
+                    "event",
+                    Shape::Named("AuditEvent"),
+                    Required,
+                    "The event name.",
+                ),
+                out("v", UINT, Required, "The event's data version."),
+                out(
+                    "data",
+                    Shape::Named("Record<string, unknown>"),
+                    Required,
+                    "The event's data (integers only among numbers: a record must hash one way).",
+                ),
+                out("prev", STRING, Required, "The previous record's hash."),
+                out("hash", STRING, Required, "This record's hash."),
+            ]],
+        )],
     ),
     (
         "audit_verify",
-        &[&[&[
-            out("valid", Shape::Boolean, Required, "`true`."),
-            out("first_seq", UINT, Required, "The first record's `seq`."),
-            out("last_seq", UINT, Required, "The last record's `seq`."),
-            out("count", UINT, Required, "How many records."),
-            out("head", STRING, Required, "The last record's hash."),
-        ]]],
+        &[answer(
+            "AuditSummary",
+            "An audit chain that verified.",
+            &[&[
+                out("valid", Shape::True, Required, "Valid."),
+                out("first_seq", UINT, Required, "The first record's `seq`."),
+                out("last_seq", UINT, Required, "The last record's `seq`."),
+                out("count", UINT, Required, "How many records."),
+                out("head", STRING, Required, "The last record's hash."),
+            ]],
+        )],
     ),
     (
         "refresh",
-        &[&[
-            SIGNED_TEXT,
-            ISSUED,
+        &[answer(
+            "Refreshed",
+            "A token re-issued through the policy in force.",
             &[
-                out(
-                    "replaces",
-                    STRING,
-                    Required,
-                    "The `jti` of the token refreshed.",
-                ),
-                out(
-                    "caps",
-                    Shape::Named("Capability[]"),
-                    Required,
-                    "The new grant.",
-                ),
+                SIGNED_TEXT,
+                ISSUED,
+                &[
+                    out(
+                        "replaces",
+                        STRING,
+                        Required,
+                        "The `jti` of the token refreshed.",
+                    ),
+                    out(
+                        "caps",
+                        Shape::Named("Capability[]"),
+                        Required,
+                        "The new grant.",
+                    ),
+                ],
             ],
-        ]],
+        )],
     ),
     (
         "attach_signature",
-        &[&[&[out("token", STRING, Required, "The assembled text.")]]],
+        &[answer(
+            "AttachedSignature",
+            "The assembled text.",
+            &[&[out("token", STRING, Required, "The assembled text.")]],
+        )],
     ),
 ];
 
@@ -464,6 +620,8 @@ fn misfit(shape: Shape, value: &crate::json::Value) -> Option<alloc::string::Str
         Shape::Integer | Shape::Now => value.as_i64().is_some(),
         Shape::Uint => value.as_u64().is_some(),
         Shape::Boolean => value.as_bool().is_some(),
+        Shape::True => value.as_bool() == Some(true),
+        Shape::OneOf(words) => value.as_str().is_some_and(|s| words.contains(&s)),
         Shape::Strings => value
             .as_array()
             .is_some_and(|items| items.iter().all(|v| v.as_str().is_some())),
@@ -506,13 +664,20 @@ pub(super) fn mismatch(members: Members, map: &crate::json::Map) -> Option<alloc
     let all = members.iter().flat_map(|g| g.iter());
     for member in all {
         let present = map.get(member.name).is_some();
-        let missing = match member.presence {
-            Presence::Required => !present,
-            Presence::Either(other) => !present && map.get(other).is_none(),
-            Presence::Optional | Presence::With(_) => false,
+        let why = match member.presence {
+            Presence::Required => (!present).then_some("is missing"),
+            Presence::Either(other) => match (present, map.get(other).is_some()) {
+                (false, false) => Some("is missing, and so is its alternative"),
+                (true, true) => Some("is there, and so is its alternative"),
+                _ => None,
+            },
+            Presence::With(other) => {
+                (present && map.get(other).is_none()).then_some("is there without its companion")
+            }
+            Presence::Optional => None,
         };
-        if missing {
-            return Some(format!("`{}` is missing", member.name));
+        if let Some(why) = why {
+            return Some(format!("`{}` {why}", member.name));
         }
     }
     None
@@ -533,7 +698,7 @@ pub(super) fn assert_described(op: &str, response: &[u8]) {
     let reasons: alloc::vec::Vec<_> = alternatives
         .unwrap_or_default()
         .iter()
-        .map(|members| mismatch(members, &map))
+        .map(|answer| mismatch(answer.members, &map))
         .collect();
     assert!(
         reasons.iter().any(Option::is_none),

@@ -37,12 +37,18 @@ export async function usage(): Promise<string[]> {
     claims: { sub: 'friend', aud: 'robot-gateway', cnf: { jwk: generateKey().publicJwk }, caps: scopeMeet(caps, caps) },
   });
   const depth: number = child.depth + verified.depth + verified.chain.length;
+  // Every result names its revocation key, and a chain link its own.
+  const ids: string[] = [ok.id, child.id, verified.id, ...verified.chain.map((link) => link.id)];
+  // @ts-expect-error: the signer's half of an answer never reaches the sync API.
+  void issued.signing_input;
 
   const policy: Policy = { version: 1, rules: [{ id: 'ops', effect: 'allow', subjects: { ids: ['op-1'] }, capabilities: caps }] };
   const request = { subject: { id: 'op-1' }, capabilities: caps, ttl: 60 };
   const decision: Decision = evaluatePolicy(policy, request, 1000);
   const reason = decision.decision === 'granted' ? decision.matched_rules.join(',') : decision.reason;
-  const steps: number = explainPolicy(policy, request).steps + checkPolicy(policy).rules;
+  const explained = explainPolicy(policy, request);
+  const steps: number = explained.steps + checkPolicy(policy).rules;
+  const effects: ('allow' | 'deny')[] = explained.rules.map((rule) => rule.effect);
   // Through the policy: the token and the grant, or the denial.
   const decided = issue({
     key: gw.privateJwk, issuer: 'x', policy, attributes: { role: 'operator' },
@@ -77,5 +83,5 @@ export async function usage(): Promise<string[]> {
   const ops: string[] = info().ops.concat(api.info().ops).map((op) => op.name + op.id);
   const raw: unknown = callOperation('info', {});
   void raw; void allowed;
-  return [reason, code, String(depth + steps), ...ops];
+  return [reason, code, String(depth + steps), ...ops, ...ids, ...effects];
 }
