@@ -1,0 +1,322 @@
+//! Issuing, verifying and revoking tokens: the policy's decisions, verify's
+//! refusals, delegated chains, single use and proof of possession.
+
+use captoken_core::b64;
+use captoken_host::gateway;
+use captoken_host::now;
+use serde_json::{Value, json};
+
+use super::support::*;
+
+#[test]
+fn issue_verify_list_revoke_round_trip() {
+    let server = start("round-trip");
+    let addr = server.addr;
+    let (_, public) = holder(1);
+    let issued = issue(addr, "operator-1", &public);
+    assert_eq!(issued["subject"], "operator-1");
+    assert_eq!(issued["matched_rules"], json!(["operators-drive"]));
+    assert_eq!(
+        issued["expires_at"].as_i64().unwrap() - issued["issued_at"].as_i64().unwrap(),
+        600
+    );
+    let token = issued["token"].as_str().unwrap();
+    let jti = issued["jti"].as_str().unwrap();
+
+    let verified = verify(addr, token);
+    assert_eq!(verified.status, 200);
+    let verified = verified.json();
+    assert_eq!(verified["valid"], true);
+    assert_eq!(verified["jti"], jti);
+    assert_eq!(verified["sub"], "operator-1");
+    assert_eq!(verified["scope"], issued["capabilities"]);
+    assert_eq!(verified["expires_at"], issued["expires_at"]);
+    // The token carries the key's public essentials (RFC 7638 members).
+    assert_eq!(verified["subject_public_key"]["x"], public["x"]);
+    assert_eq!(verified["subject_public_key"]["kty"], "OKP");
+    assert_eq!(verified["depth"], 0);
+
+    let listed = get(addr, "/v1/capabilities?principal_id=operator-1", true);
+    assert_eq!(listed.status, 200);
+    let listed = listed.json();
+    assert_eq!(listed["count"], 1);
+    let row = &listed["tokens"][0];
+    assert_eq!(row["token_id"], jti);
+    assert_eq!(row["status"], "active");
+    assert_eq!(row["granted_by_principal_id"], "admin");
+    assert_eq!(row["workspace_id"], "default");
+    assert_eq!(row["scopes"]["caps"], issued["capabilities"]);
+    assert_eq!(row["valid_until"], issued["expires_at"]);
+
+    let revoked = revoke(addr, jti);
+    assert_eq!(revoked.status, 200);
+    let revoked = revoked.json();
+    assert_eq!(revoked["already_revoked"], false);
+    assert_eq!(revoked["known_token"], true);
+    assert_eq!(revoked["rows_marked"], 1);
+    verify(addr, token).expect_error(401, "revoked");
+
+    let again = revoke(addr, jti).json();
+    assert_eq!(again["already_revoked"], true);
+    assert_eq!(again["revoked_at"], revoked["revoked_at"]);
+
+    let active = get(addr, "/v1/capabilities?principal_id=operator-1", true).json();
+    assert_eq!(active["count"], 0);
+    let all = get(
+        addr,
+        "/v1/capabilities?principal_id=operator-1&include_inactive=true",
+        true,
+    )
+    .json();
+    assert_eq!(all["tokens"][0]["status"], "revoked");
+    assert_eq!(all["tokens"][0]["revoked_at"], revoked["revoked_at"]);
+}
+
+#[test]
+fn policy_decides_what_is_granted_or_answers_403_with_its_code() {
+    let server = start("policy");
+    let addr = server.addr;
+    let (_, public) = holder(2);
+
+    let denied = post(
+        addr,
+        "/v1/tokens",
+        true,
+        &json!({
+            "subject": "agent-7",
+            "subject_public_key": public,
+            "capabilities": [{ "actions": ["read"], "resources": ["pii:records"] }],
+        }),
+    );
+    let body = denied.expect_error(403, "denied_by_rule");
+    assert_eq!(body["rule"], "agents-never-pii");
+
+    let nobody = post(addr, "/v1/tokens", true, &issue_body("mallory", &public));
+    assert_eq!(
+        nobody.expect_error(403, "no_matching_rule")["rule"],
+        Value::Null
+    );
+
+    // Granted, but narrowed: the rule's constraints merged, its TTL cap applied.
+    let narrowed = post(
+        addr,
+        "/v1/tokens",
+        true,
+        &json!({
+            "subject": "agent-7",
+            "subject_public_key": public,
+            "capabilities": [{ "actions": ["CAP_READ"], "resources": ["web:*"],
+                               "constraints": { "max_purchase": 5000 } }],
+            "expires_in_seconds": 86_400,
+            "plan_id": "plan-1",
+        }),
+    );
+    assert_eq!(narrowed.status, 201);
+    let narrowed = narrowed.json();
+    assert_eq!(narrowed["expires_in_seconds"], 300);
+    assert_eq!(narrowed["narrowed"], true);
+    let constraints = &narrowed["capabilities"][0]["constraints"];
+    assert_eq!(constraints["max_purchase"], 0);
+    assert_eq!(constraints["pii_access"], false);
+    let claims = verify(addr, narrowed["token"].as_str().unwrap()).json()["claims"].clone();
+    assert_eq!(claims["plan_id"], "plan-1");
+    assert_eq!(claims["caps"], narrowed["capabilities"]);
+
+    // The seed documents' tiers are accepted as `scope`.
+    let tier = post(
+        addr,
+        "/v1/tokens",
+        true,
+        &json!({ "subject": "device-1", "subject_public_key": public, "scope": "READ" }),
+    );
+    assert_eq!(tier.status, 201);
+    assert_eq!(
+        tier.json()["capabilities"],
+        json!([{ "actions": ["READ"], "resources": ["*"] }])
+    );
+}
+
+#[test]
+fn verify_answers_401_with_the_modules_code() {
+    let server = start("verify-401");
+    let addr = server.addr;
+    let (_, public) = holder(5);
+    let issued = issue(addr, "operator-1", &public);
+    let token = issued["token"].as_str().unwrap();
+
+    verify(addr, "not-a-token").expect_error(401, "malformed_token");
+    post(
+        addr,
+        "/v1/tokens/verify",
+        false,
+        &json!({ "token": token, "audience": "elsewhere" }),
+    )
+    .expect_error(401, "bad_audience");
+
+    // Tampered payload: the signature no longer matches.
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    let mut sig = parts[2].clone().into_bytes();
+    sig[0] = if sig[0] == b'A' { b'B' } else { b'A' };
+    parts[2] = String::from_utf8(sig).unwrap();
+    verify(addr, &parts.join(".")).expect_error(401, "bad_signature");
+
+    // Signed by a key the gateway does not publish.
+    let stranger = runtime().keygen([99; 32]).unwrap();
+    let foreign = runtime()
+        .issue_now(
+            &stranger["private_jwk"],
+            ISSUER,
+            60,
+            &json!({ "sub": "x", "aud": AUDIENCE, "cnf": { "jwk": public },
+                     "caps": [{ "actions": ["drive"], "resources": ["robot:7"] }] }),
+        )
+        .unwrap();
+    verify(addr, foreign["token"].as_str().unwrap()).expect_error(401, "unknown_kid");
+
+    // The gateway's own key, but long expired.
+    let key: Value = serde_json::from_slice(
+        &std::fs::read(server.paths.key_dir.join(gateway::SIGNING_KEY_FILE)).unwrap(),
+    )
+    .unwrap();
+    let old = runtime()
+        .issue(&json!({
+            "key": key, "issuer": ISSUER, "now": now() - 10_000, "ttl": 60,
+            "entropy": b64::encode(&[1; 32]),
+            "claims": { "sub": "x", "aud": AUDIENCE, "cnf": { "jwk": public },
+                        "caps": [{ "actions": ["drive"], "resources": ["robot:7"] }] },
+        }))
+        .unwrap();
+    verify(addr, old["token"].as_str().unwrap()).expect_error(401, "expired");
+}
+
+#[test]
+fn revoking_a_parent_refuses_its_delegated_child() {
+    let server = start("delegation");
+    let addr = server.addr;
+    let (holder_private, holder_public) = holder(6);
+    let (_, child_public) = holder(7);
+    let parent = issue(addr, "operator-1", &holder_public);
+    let parent_token = parent["token"].as_str().unwrap();
+
+    let child = delegate(&server, parent_token, &holder_private, &child_public);
+    let child_token = child["token"].as_str().unwrap();
+    let verified = verify(addr, child_token);
+    assert_eq!(verified.status, 200);
+    let verified = verified.json();
+    assert_eq!(verified["depth"], 1);
+    assert_eq!(verified["sub"], "operator-1-helper");
+    assert_eq!(verified["root_sub"], "operator-1");
+    assert_eq!(verified["jti"], child["jti"]);
+    assert_eq!(verified["id"], child["id"]);
+
+    // Revoking the child alone (by its id, which its delegator cannot
+    // choose to collide with another token's) leaves the parent valid.
+    let second = delegate(&server, parent_token, &holder_private, &child_public);
+    let second_token = second["token"].as_str().unwrap();
+    assert_eq!(
+        revoke(addr, second["id"].as_str().unwrap()).json()["known_token"],
+        false
+    );
+    verify(addr, second_token).expect_error(401, "revoked");
+    assert_eq!(verify(addr, parent_token).status, 200);
+    assert_eq!(verify(addr, child_token).status, 200);
+
+    // Revoking the parent refuses the parent and every descendant.
+    assert_eq!(revoke(addr, parent["jti"].as_str().unwrap()).status, 200);
+    verify(addr, parent_token).expect_error(401, "revoked");
+    let refused = verify(addr, child_token).expect_error(401, "revoked");
+    assert!(
+        refused["reason"].as_str().unwrap().contains("ancestor"),
+        "{refused}"
+    );
+}
+
+#[test]
+fn a_single_use_token_is_spent_once_even_across_a_restart() {
+    let server = start("single-use");
+    let (_, public) = holder(70);
+    let token = issue_token(server.addr, "operator-1", &public);
+    let other = issue_token(server.addr, "operator-2", &public);
+
+    // Plain verifies do not spend it.
+    assert_eq!(verify(server.addr, &token).status, 200);
+    let first = spend(server.addr, &token);
+    assert_eq!(first.status, 200);
+    assert_eq!(first.json()["single_use"], true);
+    spend(server.addr, &token).expect_error(401, "replayed");
+    // Another token is its own.
+    assert_eq!(spend(server.addr, &other).status, 200);
+    post(
+        server.addr,
+        "/v1/tokens/verify",
+        false,
+        &json!({ "token": token, "single_use": "yes" }),
+    )
+    .expect_error(400, "wrong_type");
+
+    let (paths, dir) = (server.paths.clone(), server.dir.clone());
+    drop(server);
+    let server = restart(paths, dir);
+    spend(server.addr, &token).expect_error(401, "replayed");
+    spend(server.addr, &other).expect_error(401, "replayed");
+}
+
+#[test]
+fn spending_a_delegated_token_spends_the_grant_it_came_from() {
+    let server = start("single-use-chain");
+    let (holder_private, public) = holder(73);
+    let (_, child_public) = holder(74);
+    let root = issue_token(server.addr, "operator-1", &public);
+    // The holder mints itself two children to use the grant twice.
+    let first = text(
+        &delegate(&server, &root, &holder_private, &child_public),
+        "token",
+    );
+    let second = text(
+        &delegate(&server, &root, &holder_private, &child_public),
+        "token",
+    );
+    assert_eq!(spend(server.addr, &first).status, 200);
+    spend(server.addr, &second).expect_error(401, "replayed");
+    spend(server.addr, &root).expect_error(401, "replayed");
+    // Plain verification is untouched by spending.
+    assert_eq!(verify(server.addr, &second).status, 200);
+}
+
+#[test]
+fn a_proof_of_possession_binds_the_presenter_to_the_key_once() {
+    let server = start("pop");
+    let (holder_private, public) = holder(71);
+    let (stranger_private, _) = holder(72);
+    let token = issue_token(server.addr, "operator-1", &public);
+    let present = |body: Value| post(server.addr, "/v1/tokens/verify", false, &body);
+
+    let good = proof(&token, &holder_private, AUDIENCE, Some("n-1"));
+    let ok = present(json!({ "token": token, "proof": good, "nonce": "n-1" }));
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    let ok = ok.json();
+    assert_eq!(ok["proof"]["aud"], AUDIENCE);
+    assert_eq!(ok["proof"]["nonce"], "n-1");
+    let holder_kid = runtime().keygen([71; 32]).unwrap()["kid"].clone();
+    assert!(holder_kid.is_string());
+    assert_eq!(ok["proof"]["kid"], holder_kid);
+    // The same proof again is a replay; a fresh one is fine.
+    present(json!({ "token": token, "proof": good, "nonce": "n-1" })).expect_error(401, "replayed");
+    let again = proof(&token, &holder_private, AUDIENCE, None);
+    assert_eq!(
+        present(json!({ "token": token, "proof": again })).status,
+        200
+    );
+
+    // Someone who copied the token but not the key.
+    let stolen = proof(&token, &stranger_private, AUDIENCE, None);
+    present(json!({ "token": token, "proof": stolen })).expect_error(401, "pop_key_mismatch");
+    // A proof addressed to another verifier, or for another nonce.
+    let elsewhere = proof(&token, &holder_private, "another-service", None);
+    present(json!({ "token": token, "proof": elsewhere })).expect_error(401, "pop_bad_audience");
+    let nonced = proof(&token, &holder_private, AUDIENCE, Some("n-2"));
+    present(json!({ "token": token, "proof": nonced, "nonce": "n-3" }))
+        .expect_error(401, "pop_nonce_mismatch");
+    // Proof qualifiers without a proof are a malformed request.
+    present(json!({ "token": token, "nonce": "n-1" })).expect_error(400, "missing_field");
+}
