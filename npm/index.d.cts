@@ -167,7 +167,7 @@ export interface PolicyRequest {
  */
 export type ErrorCode =
   | ModuleErrorCode
-  | 'module_digest_mismatch' | 'module_bad_digest' | 'module_unavailable' | 'module_unverifiable'
+  | 'module_digest_mismatch' | 'module_unavailable' | 'module_unverifiable'
   | 'abi_mismatch' | 'not_initialized' | 'guest_trap' | 'guest_alloc' | 'guest_bad_status'
   | 'guest_bad_response' | 'module_invalid' | 'request_too_large'
   | (string & {});
@@ -196,21 +196,30 @@ export declare const ABI_VERSION: number;
 
 /**
  * Where `init` gets the module: a URL (string or `URL`), a fetch `Response`,
- * or the bytes. Written structurally so these types need neither the DOM
- * library nor @types/node.
+ * the bytes (each checked against the package's SHA-256 before compiling),
+ * or a compiled `WebAssembly.Module` (what Cloudflare Workers and some
+ * bundlers hand out: trusted as the bundle's own code, ABI still checked).
+ * Written structurally so these types need neither the DOM library nor
+ * @types/node.
  */
 export type ModuleSource =
   | string
   | { readonly href: string }
   | { readonly ok: boolean; arrayBuffer(): Promise<ArrayBuffer> }
   | ArrayBuffer
-  | ArrayBufferView;
+  | ArrayBufferView
+  | CompiledModule;
+
+/** A `WebAssembly.Module` (declared structurally: it has no members of its own). */
+export type CompiledModule = object;
 
 /**
- * Browsers and bundlers: fetch the module (default: the package's own
- * `dist/captoken_bg.wasm`, next to the entry), check its SHA-256 against the
- * package's committed digest and instantiate it. Must resolve before any
- * other call. Node: the module is loaded on import; this resolves at once.
+ * Browsers, bundlers and workers: load the module (default: the package's
+ * own `dist/captoken_bg.wasm`, beside the entry), check its SHA-256 against
+ * the digest in this package's code and instantiate it. Must resolve before
+ * any other call. A bundle without `import.meta.url` (an IIFE, a classic
+ * script) must pass `source`. Node: the module is loaded on import; this
+ * resolves at once.
  */
 export declare function init(source?: ModuleSource): Promise<{ moduleSha256: string; abiVersion: number }>;
 
@@ -336,10 +345,8 @@ export interface Captoken {
 
 /** A module instance for `createCaptoken`. */
 export interface ModuleBinding {
-  /** Hex SHA-256 of the module's bytes. */
+  /** Hex SHA-256 of the module's bytes: refused unless it is the package's own module's. */
   sha256: string;
-  /** Text of the committed `dist/captoken_bg.wasm.sha256`. */
-  sha256File: string;
   /** The module compiled (a `WebAssembly.Module`, after checking its bytes against `sha256`). */
   module?: object;
   /** The module's bytes, compiled after the digest check. */

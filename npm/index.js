@@ -1,6 +1,6 @@
 // captoken for Node (ESM): the same .wasm the gateway runs, initialized
-// synchronously from the file next to this one and checked against its
-// committed SHA-256, then called over its raw ABI (`rawEngine` in
+// synchronously from the file next to this one and checked against the
+// SHA-256 in its code, then called over its raw ABI (`rawEngine` in
 // browser.js), as the gateway calls it. The module has no clock and no randomness of its own;
 // Node supplies both. The wrappers themselves are shared with the browser
 // and CommonJS entries: see `createCaptoken` in browser.js.
@@ -12,7 +12,6 @@ const bytes = readFileSync(new URL('./dist/captoken_bg.wasm', import.meta.url));
 
 const api = createCaptoken({
   sha256: createHash('sha256').update(bytes).digest('hex'),
-  sha256File: readFileSync(new URL('./dist/captoken_bg.wasm.sha256', import.meta.url), 'utf8'),
   // Compiled after the digest check, and called over the raw ABI.
   bytes,
   // node:crypto rather than globalThis.crypto, which Node 18 lacks by default.

@@ -24,9 +24,10 @@ const types = {
 /**
  * Serve `root` (default: the package) on 127.0.0.1:`port` (0: any free
  * port). `routes` maps extra paths to `(request, response) => void`, for a
- * test's own endpoints (a JWKS URL, say). Resolves to `{ url, close }`.
+ * test's own endpoints (a JWKS URL, say); `headers` are added to every file
+ * served (a Content-Security-Policy, say). Resolves to `{ url, close }`.
  */
-export async function serve({ root = packageRoot, port = 0, routes = {} } = {}) {
+export async function serve({ root = packageRoot, port = 0, routes = {}, headers = {} } = {}) {
   const base = resolve(root);
   const server = createServer(async (request, response) => {
     const path = decodeURIComponent(new URL(request.url, 'http://localhost').pathname);
@@ -41,6 +42,7 @@ export async function serve({ root = packageRoot, port = 0, routes = {} } = {}) 
       response.writeHead(200, {
         'content-type': types[extname(file)] ?? 'application/octet-stream',
         'cache-control': 'no-store',
+        ...headers,
       });
       response.end(body);
     } catch {

@@ -2,7 +2,9 @@
 # Every npm-side test, in order, failing on the first failure:
 #   1. the API in Node (node --test test/*.test.js);
 #   2. the types (tsc: index.d.ts and test/types/);
-#   3. the packed tarball installed into an empty project (test/pack/);
+#   3. the packed tarball installed into an empty project (test/pack/), and
+#      linted as its consumers' tools see it (scripts/lint-package.sh:
+#      @arethetypeswrong/cli and publint report nothing);
 #   4. the package and the operator console in headless Chromium (test/browser/);
 #   5. the API tests and the README's Node snippets again on Node 18, the
 #      oldest Node `engines` admits (scripts/node18.sh).
@@ -27,6 +29,7 @@ step() {
 step "API tests (Node $(node --version))" node --test test/*.test.js
 step "types (tsc)" node_modules/.bin/tsc -p tsconfig.json
 step "pack test" node --test test/pack/
+step "package lint (attw, publint)" bash scripts/lint-package.sh
 step "Chromium tests (package and operator console)" node --test test/browser/
 step "Node 18, the engines floor" bash scripts/node18.sh
 echo "npm: screenshot of the console in $(pwd)/test-artifacts/console.png"

@@ -41,10 +41,24 @@ test('browser entry: refuses to work before init, refuses a wrong module, then l
   const loading = captoken.init();
   assert.equal(captoken.init(), loading, 'a second init while loading shares the first');
   assert.deepEqual(await loading, { moduleSha256: committed, abiVersion: 1 });
-  // The digest is fetched from beside the entry, not trusted from the caller.
-  assert.deepEqual(fetched.sort(), [wasmUrl.href, `${wasmUrl.href}.sha256`]);
+  // The digest travels in the code: only the module is fetched.
+  assert.deepEqual(fetched, [wasmUrl.href]);
   assert.equal(captoken.moduleSha256, committed);
   assert.equal(captoken.ABI_VERSION, 1);
+});
+
+test('browser entry: a compiled WebAssembly.Module (as Workers hand out) loads without a fetch', async () => {
+  // A second instance of the entry (a query makes it another module).
+  const fresh = await import('../browser.js?compiled');
+  fetched.length = 0;
+  const module = new WebAssembly.Module(readFileSync(wasmUrl));
+  assert.deepEqual(await fresh.init(module), { moduleSha256: committed, abiVersion: 1 });
+  assert.deepEqual(fetched, []);
+  assert.equal(fresh.info().abi, 1);
+  // Its ABI is still checked: a module without the ABI is refused.
+  const other = await import('../browser.js?compiled-other');
+  const empty = new WebAssembly.Module(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+  await assert.rejects(other.init(empty), (e) => e instanceof other.CaptokenError && e.code === 'module_invalid');
 });
 
 test('browser entry: issue, verify and refuse after init', async () => {

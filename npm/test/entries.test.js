@@ -85,13 +85,12 @@ test('CommonJS reports the path of a refused document part', () => {
 
 // createCaptoken is what every entry builds on; these feed it fake modules.
 const fakeModule = (overrides) => {
-  const sha256 = createHash('sha256').update('fake').digest('hex');
   const calls = [];
   return {
     calls,
     binding: {
-      sha256,
-      sha256File: `${sha256}  captoken_bg.wasm\n`,
+      // An engine of the caller's own attests to the package's module.
+      sha256: esm.moduleSha256,
       instantiate() {
         calls.push('instantiate');
         return { abiVersion: 1, call: (op, json) => { calls.push([op, JSON.parse(json)]); return '{"ok":true}'; } };
@@ -104,11 +103,17 @@ const fakeModule = (overrides) => {
 };
 
 test('createCaptoken refuses a module that is not the committed one, before running it', () => {
-  const wrong = fakeModule({ sha256File: `${'0'.repeat(64)}  captoken_bg.wasm\n` });
+  const wrong = fakeModule({ sha256: createHash('sha256').update('another module').digest('hex') });
   assert.throws(() => esm.createCaptoken(wrong.binding), (e) => e.code === 'module_digest_mismatch');
   assert.deepEqual(wrong.calls, []);
-  const garbled = fakeModule({ sha256File: 'not a digest' });
-  assert.throws(() => esm.createCaptoken(garbled.binding), (e) => e.code === 'module_bad_digest');
+  // The digest is the code's own: no file beside the module is consulted,
+  // so a swapped module and a swapped .sha256 still fail.
+  const bytes = new TextEncoder().encode('not the module');
+  const swapped = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes };
+  assert.throws(() => esm.createCaptoken({ ...fakeModule().binding, instantiate: undefined, ...swapped }),
+    (e) => e.code === 'module_digest_mismatch');
+  assert.throws(() => cjs.createCaptoken({ ...fakeModule().binding, instantiate: undefined, ...swapped }),
+    (e) => e.code === 'module_digest_mismatch');
   const future = fakeModule();
   const instantiate = future.binding.instantiate;
   future.binding.instantiate = () => ({ ...instantiate(), abiVersion: 2 });

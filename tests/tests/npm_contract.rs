@@ -125,6 +125,20 @@ fn names_of(members_: Members, shape: Shape) -> String {
     format!("[{}]", names.join(", "))
 }
 
+/// The committed module's digest, from the file written with it.
+fn module_sha256() -> String {
+    let file = std::fs::read_to_string(npm().join("dist/captoken_bg.wasm.sha256")).unwrap();
+    let hex = file.split_whitespace().next().unwrap_or_default();
+    assert!(
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+        "dist/captoken_bg.wasm.sha256 does not start with a SHA-256 in hex"
+    );
+    hex.to_string()
+}
+
 fn render_js() -> String {
     let mut out = String::from(BEGIN);
     for line in HEADER.lines() {
@@ -138,7 +152,15 @@ fn render_js() -> String {
          const TRUST_OPTIONS = ",
     );
     js_options(&mut out, &[contract::TRUST], "", false);
-    out.push_str(";\nconst CONTRACT = {\n");
+    write!(
+        out,
+        ";\n// The SHA-256 of the module this code trusts, dist/captoken_bg.wasm\n\
+         // (scripts/build-wasm.sh writes it here with the module).\n\
+         const MODULE_SHA256 = '{}';\n",
+        module_sha256()
+    )
+    .unwrap();
+    out.push_str("const CONTRACT = {\n");
     for c in CONTRACTS {
         write!(out, "  {}: {{\n    options: ", c.op).unwrap();
         js_options(&mut out, c.request, "    ", true);
@@ -405,6 +427,41 @@ fn the_npm_option_and_code_types_are_the_contract() {
     let path = npm().join("ops.d.ts");
     let current = std::fs::read_to_string(&path).unwrap_or_default();
     settle(&path, &current, &render_ts());
+}
+
+const SHARED_BEGIN: &str = "// #region shared\n";
+const SHARED_END: &str = "// #endregion shared\n";
+
+/// The wrapper code every entry shares, as the CommonJS entry requires it:
+/// the shared region of browser.js (valid both as module code and as a
+/// strict-mode script), exporting what index.cjs needs. A plain file, so a
+/// bundler follows `require('./shared.cjs')` like any other.
+fn render_shared_cjs(browser_js: &str) -> String {
+    let begin = browser_js
+        .find(SHARED_BEGIN)
+        .expect("browser.js has its shared region");
+    let end = browser_js
+        .find(SHARED_END)
+        .expect("browser.js ends its shared region");
+    format!(
+        "// Generated from the shared region of browser.js by tests/tests/npm_contract.rs\n\
+         // (CAPTOKEN_BLESS=1 cargo test -p captoken-tests --test npm_contract): do not edit.\n\
+         'use strict';\n\n{}\nmodule.exports = {{ CaptokenError, createCaptoken, MODULE_SHA256 }};\n",
+        &browser_js[begin..end]
+    )
+}
+
+#[test]
+fn the_commonjs_wrappers_are_the_shared_region() {
+    let browser = std::fs::read_to_string(npm().join("browser.js")).unwrap();
+    // browser.js as its generated region renders it, so one blessing run
+    // settles both.
+    let begin = browser.find(BEGIN).unwrap();
+    let end = browser.find(END).unwrap() + END.len();
+    let browser = format!("{}{}{}", &browser[..begin], render_js(), &browser[end..]);
+    let path = npm().join("shared.cjs");
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    settle(&path, &current, &render_shared_cjs(&browser));
 }
 
 /// The CommonJS form of an ESM declaration file: the same declarations,

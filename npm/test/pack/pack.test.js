@@ -78,9 +78,9 @@ after(async () => {
 test('the tarball holds the entries, types, README and the committed module, nothing else', () => {
   const files = tarball.files.map((f) => f.path).sort();
   assert.deepEqual(files, [
-    'README.md', 'browser.js', 'dist/captoken.d.ts', 'dist/captoken.js', 'dist/captoken_bg.wasm',
+    'README.md', 'browser.d.ts', 'browser.js', 'dist/captoken.d.ts', 'dist/captoken.js', 'dist/captoken_bg.wasm',
     'dist/captoken_bg.wasm.sha256', 'index.cjs', 'index.d.cts', 'index.d.ts', 'index.js', 'ops.d.cts', 'ops.d.ts',
-    'package.json',
+    'package.json', 'shared.cjs',
   ]);
   const installed = readFileSync(join(project, 'node_modules/captoken/dist/captoken_bg.wasm'));
   assert.deepEqual(installed, readFileSync(join(packageDir, 'dist/captoken_bg.wasm')));
@@ -126,7 +126,11 @@ test('import and require of the installed package load the committed module', ()
   assert.deepEqual(JSON.parse(run.stdout), [committed, committed, 1, 1]);
 });
 
-test('README vite snippet, bundled by vite from the installed tarball, verifies in Chromium', async () => {
+// The policy a strict console page runs under: nothing but its own origin,
+// and wasm compiled only from what the page fetched itself.
+const STRICT_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'";
+
+test('README vite snippet, bundled by vite from the installed tarball, verifies in Chromium under a strict CSP', async () => {
   assert.ok(existsSync(executablePath),
     `Chromium is missing at ${executablePath}: run npm/scripts/setup-browser.sh (this test never skips)`);
   const app = join(work, 'vite-app');
@@ -140,7 +144,7 @@ test('README vite snippet, bundled by vite from the installed tarball, verifies 
   const out = join(app, 'dist');
   writeFileSync(join(out, 'gw.jwks'), JSON.stringify(jwks));
   writeFileSync(join(out, 'token.jws'), `${token}\n`);
-  const server = await serve({ root: out });
+  const server = await serve({ root: out, headers: { 'content-security-policy': STRICT_CSP } });
   const browser = await chromium.launch({
     executablePath,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -150,7 +154,10 @@ test('README vite snippet, bundled by vite from the installed tarball, verifies 
     const page = await browser.newPage();
     const errors = [];
     page.on('pageerror', (err) => errors.push(err));
-    await page.goto(server.url);
+    // A CSP violation is reported on the console, not thrown.
+    page.on('console', (msg) => { if (/Content Security Policy/i.test(msg.text())) errors.push(msg.text()); });
+    const response = await page.goto(server.url);
+    assert.equal(response.headers()['content-security-policy'], STRICT_CSP);
     await page.waitForFunction(() => document.body.textContent.length > 0);
     assert.equal(await page.textContent('body'), expected);
     assert.deepEqual(errors, []);

@@ -75,7 +75,6 @@ export async function usage(): Promise<string[]> {
 
   const api: Captoken = createCaptoken({
     sha256: digest,
-    sha256File: `${digest}  captoken_bg.wasm\n`,
     instantiate: () => ({ call: (op, json) => `${op}${json}`, abiVersion: abi }),
     randomBytes: (n) => new Uint8Array(n),
     now: () => 0,
