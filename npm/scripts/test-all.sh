@@ -2,7 +2,9 @@
 # Every npm-side test, in order, failing on the first failure:
 #   1. the API in Node (node --test test/*.test.js);
 #   2. the types (tsc: index.d.ts and test/types/);
-#   3. the packed tarball installed into an empty project (test/pack/), and
+#   3. the packed tarball installed into an empty project (test/pack/: the
+#      README's snippets and recipes, bundled by Vite, esbuild and webpack
+#      and run in Chromium, workerd, Deno, Bun and Node), and
 #      linted as its consumers' tools see it (scripts/lint-package.sh:
 #      @arethetypeswrong/cli and publint report nothing);
 #   4. the package and the operator console in headless Chromium (test/browser/);

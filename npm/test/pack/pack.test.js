@@ -5,28 +5,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/serve.mjs';
 import { generateKey } from '../../index.js';
 import { startGateway } from '../support/gateway.mjs';
+import { STRICT_CSP, launchChromium, packAndInstall, packageDir, pageText, snippet } from '../support/tarball.mjs';
 
-const packageDir = fileURLToPath(new URL('../..', import.meta.url));
-const readme = readFileSync(join(packageDir, 'README.md'), 'utf8');
 const committed = readFileSync(join(packageDir, 'dist/captoken_bg.wasm.sha256'), 'utf8').slice(0, 64);
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // The Node that runs the snippets (scripts/node18.sh sets an older one).
 const snippetNode = process.env.CAPTOKEN_SNIPPET_NODE ?? process.execPath;
-
-/** The fenced block after `<!-- tested: NAME ... -->` in the README. */
-function snippet(name) {
-  const match = new RegExp(`<!-- tested: ${name}\\b[^>]*-->\\s*\`\`\`\\w*\\n([\\s\\S]*?)\`\`\``).exec(readme);
-  assert.ok(match, `README.md has no snippet marked \`tested: ${name}\``);
-  return match[1];
-}
 
 let work;
 let project;
@@ -44,18 +32,9 @@ function writeToken(text) {
 }
 
 before(async () => {
-  work = mkdtempSync(join(tmpdir(), 'captoken-pack-'));
-  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], {
-    cwd: packageDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
-  }));
+  let packed;
+  ({ work, project, packed } = packAndInstall('captoken-pack-'));
   tarball = packed;
-  project = join(work, 'app');
-  execFileSync('mkdir', [project]);
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', private: true, version: '1.0.0' }));
-  // The package has no dependencies: nothing but the tarball is fetched.
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', join(work, packed.filename)], {
-    cwd: project, stdio: ['ignore', 'ignore', 'inherit'],
-  });
 
   // The files the README says the gateway gives you: its JWKS, and a token
   // it issued through its policy (POST /v1/tokens).
@@ -126,41 +105,22 @@ test('import and require of the installed package load the committed module', ()
   assert.deepEqual(JSON.parse(run.stdout), [committed, committed, 1, 1]);
 });
 
-// The policy a strict console page runs under: nothing but its own origin,
-// and wasm compiled only from what the page fetched itself.
-const STRICT_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'";
-
 test('README vite snippet, bundled by vite from the installed tarball, verifies in Chromium under a strict CSP', async () => {
-  assert.ok(existsSync(executablePath),
-    `Chromium is missing at ${executablePath}: run npm/scripts/setup-browser.sh (this test never skips)`);
   const app = join(work, 'vite-app');
-  execFileSync('mkdir', ['-p', app]);
+  mkdirSync(app);
   writeFileSync(join(app, 'index.html'), '<!doctype html><html><body><script type="module" src="./main.js"></script></body></html>');
   writeFileSync(join(app, 'main.js'), snippet('vite'));
   // The installed package, as a project's node_modules holds it.
-  execFileSync('ln', ['-s', join(project, 'node_modules'), join(app, 'node_modules')]);
+  symlinkSync(join(project, 'node_modules'), join(app, 'node_modules'));
   const vite = join(packageDir, 'node_modules/vite/bin/vite.js');
   execFileSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: app, stdio: ['ignore', 'inherit', 'inherit'] });
   const out = join(app, 'dist');
   writeFileSync(join(out, 'gw.jwks'), JSON.stringify(jwks));
   writeFileSync(join(out, 'token.jws'), `${token}\n`);
   const server = await serve({ root: out, headers: { 'content-security-policy': STRICT_CSP } });
-  const browser = await chromium.launch({
-    executablePath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   try {
-    const page = await browser.newPage();
-    const errors = [];
-    page.on('pageerror', (err) => errors.push(err));
-    // A CSP violation is reported on the console, not thrown.
-    page.on('console', (msg) => { if (/Content Security Policy/i.test(msg.text())) errors.push(msg.text()); });
-    const response = await page.goto(server.url);
-    assert.equal(response.headers()['content-security-policy'], STRICT_CSP);
-    await page.waitForFunction(() => document.body.textContent.length > 0);
-    assert.equal(await page.textContent('body'), expected);
-    assert.deepEqual(errors, []);
+    assert.equal(await pageText(browser, server.url, { csp: STRICT_CSP }), expected);
   } finally {
     await browser.close();
     await server.close();
@@ -168,23 +128,11 @@ test('README vite snippet, bundled by vite from the installed tarball, verifies 
 });
 
 test('README browser snippet verifies the gateway token in Chromium, from the installed tarball', async () => {
-  assert.ok(existsSync(executablePath),
-    `Chromium is missing at ${executablePath}: run npm/scripts/setup-browser.sh (this test never skips)`);
   writeFileSync(join(project, 'index.html'), snippet('browser'));
   const server = await serve({ root: project });
-  const browser = await chromium.launch({
-    executablePath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   try {
-    const page = await browser.newPage();
-    const errors = [];
-    page.on('pageerror', (err) => errors.push(err));
-    await page.goto(server.url);
-    await page.waitForFunction(() => document.body.textContent.length > 0);
-    assert.equal(await page.textContent('body'), expected);
-    assert.deepEqual(errors, []);
+    assert.equal(await pageText(browser, server.url), expected);
   } finally {
     await browser.close();
     await server.close();
