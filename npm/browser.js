@@ -97,6 +97,93 @@ const MAX_RESIDENT_BYTES = 32 << 20;
  * dropped and the next call gets a fresh one (instantiating a compiled
  * module takes microseconds).
  */
+// ---- forms the JS API takes beyond the wire's (jose users write these)
+
+/** Seconds in a duration's unit. */
+const UNIT_SECONDS = {
+  s: 1, sec: 1, secs: 1, second: 1, seconds: 1,
+  m: 60, min: 60, mins: 60, minute: 60, minutes: 60,
+  h: 3600, hr: 3600, hrs: 3600, hour: 3600, hours: 3600,
+  d: 86400, day: 86400, days: 86400,
+};
+
+/**
+ * A duration as the module reads it (integer seconds): a number passes as
+ * it is (the module judges it), a string is a whole number and a unit,
+ * `'30s'`, `'5 min'`, `'2h'`, `'1d'`. Anything else is refused here.
+ */
+function seconds(value, name) {
+  if (typeof value !== 'string') return value;
+  const match = /^\s*(\d+)\s*([a-z]+)?\s*$/i.exec(value);
+  const unit = match && (match[2] === undefined ? 1 : UNIT_SECONDS[match[2].toLowerCase()]);
+  if (!unit) {
+    throw new CaptokenError('bad_request', `\`${name}\`: \`${value}\` is not a duration (seconds, or e.g. '30s', '5m', '2h', '1d')`);
+  }
+  return Number(match[1]) * unit;
+}
+
+// The DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): SEQUENCE,
+// AlgorithmIdentifier with OID 1.3.101.112, BIT STRING of 32 bytes.
+const ED25519_SPKI_PREFIX = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+
+/** The public JWK of a PEM `PUBLIC KEY` block holding an Ed25519 key. */
+function jwkOfPem(pem) {
+  const match = /^-----BEGIN PUBLIC KEY-----([A-Za-z0-9+/=\s]+)-----END PUBLIC KEY-----\s*$/.exec(pem.trim());
+  if (match === null) {
+    throw new CaptokenError('bad_key', 'a PEM key must be one `-----BEGIN PUBLIC KEY-----` block (SPKI)');
+  }
+  const der = Uint8Array.from(atob(match[1].replace(/\s+/g, '')), (c) => c.charCodeAt(0));
+  const prefixed = ED25519_SPKI_PREFIX.every((byte, i) => der[i] === byte);
+  if (der.length !== ED25519_SPKI_PREFIX.length + 32 || !prefixed) {
+    throw new CaptokenError('unsupported_key_type', 'the PEM key is not an Ed25519 public key');
+  }
+  return { kty: 'OKP', crv: 'Ed25519', x: base64url(der.subarray(ED25519_SPKI_PREFIX.length)) };
+}
+
+/** One verification key as a public JWK: a JWK, a PEM block or a Node `KeyObject`. */
+function publicJwkOf(key) {
+  if (typeof key === 'string') return jwkOfPem(key);
+  if (key !== null && typeof key === 'object' && typeof key.export === 'function' && typeof key.type === 'string') {
+    if (key.type !== 'public') {
+      throw new CaptokenError('private_key_in_public_set', `a verification key must be public, not a ${key.type} KeyObject`);
+    }
+    if (key.asymmetricKeyType !== 'ed25519') {
+      throw new CaptokenError('unsupported_key_type', `expected an Ed25519 key, not ${key.asymmetricKeyType}`);
+    }
+    const { kty, crv, x } = key.export({ format: 'jwk' });
+    return { kty, crv, x };
+  }
+  if (key !== null && typeof key === 'object' && typeof key.type === 'string' && typeof key.algorithm === 'object') {
+    throw new CaptokenError('bad_request', 'a CryptoKey exports asynchronously: pass `await toPublicJwk(cryptoKey)`');
+  }
+  return key;
+}
+
+/**
+ * The key set a verifier trusts, from any of the forms the API takes: a
+ * JWKS, one public JWK, a PEM block, a Node `KeyObject`, or a list of these.
+ * What is not recognisably one of them goes as it is, for the module to
+ * refuse with its own code.
+ */
+function keySetOf(value) {
+  if (Array.isArray(value)) return { keys: value.map(publicJwkOf) };
+  if (value !== null && typeof value === 'object' && Array.isArray(value.keys)) return value;
+  if (typeof value === 'string' || (value !== null && typeof value === 'object')) {
+    const jwk = publicJwkOf(value);
+    if (jwk !== null && typeof jwk === 'object' && typeof jwk.kty === 'string') return { keys: [jwk] };
+  }
+  return value;
+}
+
+/** Request members the JS API takes in more forms than the wire, and their conversion. */
+const CONVERT = {
+  jwks: keySetOf,
+  leeway: seconds,
+  max_age: seconds,
+  max_stale: seconds,
+  ttl: seconds,
+};
+
 /** What a module speaking the raw ABI exports (docs/ABI.md). */
 const RAW_ABI_EXPORTS = [
   ['memory', 'memory'], ['ct_abi_version', 'function'], ['ct_alloc', 'function'], ['ct_free', 'function'],
@@ -201,7 +288,7 @@ const TRUST_OPTIONS = {
 };
 // The SHA-256 of the module this code trusts, dist/captoken_bg.wasm
 // (scripts/build-wasm.sh writes it here with the module).
-const MODULE_SHA256 = '93d246780b288445da7face5fe24692f712d80e677969472d84b86d090148f9c';
+const MODULE_SHA256 = '09e1200ada42b8c63a81572a44af0cddf8d0ad2801b7cc036a92daa2c292f527';
 const CONTRACT = {
   info: {
     options: {},
@@ -466,7 +553,7 @@ function createCaptoken(source) {
       if (value === undefined) continue;
       const member = map[name];
       if (typeof member === 'string') {
-        request[member] = value;
+        request[member] = Object.hasOwn(CONVERT, member) ? CONVERT[member](value, `${at}${name}`) : value;
       } else {
         // An object member: its own options, mapped the same way. Anything
         // but a plain object goes as it is, for the module to refuse.
@@ -530,6 +617,24 @@ function createCaptoken(source) {
   }
 
   /** A signer over a WebCrypto Ed25519 key pair; the private key may be non-extractable. */
+  // Any verification key as a public JWK, WebCrypto's `CryptoKey` included
+  // (which only exports asynchronously).
+  async function toPublicJwk(key) {
+    const isCryptoKey = key !== null && typeof key === 'object' && typeof key.export !== 'function'
+      && typeof key.type === 'string' && typeof key.algorithm === 'object';
+    if (!isCryptoKey) return publicJwkOf(key);
+    if (key.type !== 'public') {
+      throw new CaptokenError('private_key_in_public_set', `a verification key must be public, not a ${key.type} CryptoKey`);
+    }
+    const subtle = source.subtle;
+    if (!subtle) throw new CaptokenError('module_unverifiable', 'WebCrypto is unavailable here');
+    const { kty, crv, x } = await subtle.exportKey('jwk', key);
+    if (kty !== 'OKP' || crv !== 'Ed25519') {
+      throw new CaptokenError('unsupported_key_type', `expected an Ed25519 key, not ${kty} ${crv ?? ''}`.trim());
+    }
+    return { kty, crv, x };
+  }
+
   async function webCryptoSigner(keyPair) {
     const subtle = source.subtle;
     if (!subtle) throw new CaptokenError('module_unverifiable', 'WebCrypto is unavailable here');
@@ -594,6 +699,7 @@ function createCaptoken(source) {
     verifyAuditChain: (records, head) => run('audit_verify', head === undefined ? { records } : { records, head }),
     refresh: operation('refresh'),
     webCryptoSigner,
+    toPublicJwk,
     issueAsync: signedElsewhere('issue', 'token'),
     delegateAsync: signedElsewhere('delegate', 'token'),
     createProofAsync: signedElsewhere('pop_create', 'proof'),
@@ -742,4 +848,5 @@ export const info = forward('info');
 export const callOperation = forward('callOperation');
 export const callOperationText = forward('callOperationText');
 export const engineStats = forward('engineStats');
+export const toPublicJwk = forward('toPublicJwk');
 export { CaptokenError, createCaptoken };

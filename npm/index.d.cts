@@ -46,6 +46,33 @@ export interface Jwks {
   keys: Jwk[];
 }
 
+/**
+ * A duration: integer seconds, or a whole number and a unit as a string
+ * (`'30s'`, `'5m'`, `'2h'`, `'1d'`; also `sec`, `min`, `hour`, `day` and
+ * their plurals, with or without a space).
+ */
+export type Duration = number | string;
+
+/**
+ * A Node `KeyObject` (public, Ed25519), declared structurally so these types
+ * need no @types/node.
+ */
+export interface PublicKeyObject {
+  readonly type: 'public';
+  readonly asymmetricKeyType?: string;
+  export(options: { format: 'jwk' }): unknown;
+}
+
+/**
+ * The keys a verifier trusts: a JWKS, one public JWK, a PEM `PUBLIC KEY`
+ * block (SPKI), a Node `KeyObject`, or a list of these. In a JWKS only the
+ * Ed25519 signature keys are used; RSA, EC or encryption keys beside them
+ * are skipped (never trusted), and a set publishing any private or secret
+ * key is refused. A WebCrypto `CryptoKey` exports asynchronously: pass
+ * `await toPublicJwk(cryptoKey)`.
+ */
+export type VerificationKeys = Jwks | Jwk | string | PublicKeyObject | Array<Jwk | string | PublicKeyObject>;
+
 /** Limits a capability is granted under; an unknown kind fails closed at authorization. */
 export interface Constraints {
   domains?: string[];
@@ -286,6 +313,8 @@ export declare function delegateAsync(options: WithSigner<DelegateOptions>): Pro
 export declare function createProofAsync(options: WithSigner<CreateProofOptions>): Promise<CreatedProof>;
 /** `signRevocationList`, signed by the issuer's `signer`. */
 export declare function signRevocationListAsync(options: WithSigner<SignRevocationListOptions>): Promise<SignedRevocationList>;
+/** Any verification key (JWK, PEM, `KeyObject`, WebCrypto `CryptoKey`) as the public JWK `verify` and the others take. */
+export declare function toPublicJwk(key: Jwk | string | PublicKeyObject | object): Promise<Jwk>;
 /** Check `signature` over `signingInput` under `publicJwk` and assemble the token (low level; the `...Async` functions use it). */
 export declare function attachSignature(options: AttachSignatureOptions): AttachedSignature;
 /** Module version, ABI version and the operations table. */
@@ -331,6 +360,7 @@ export interface Captoken {
   verifyAuditChain: typeof verifyAuditChain;
   refresh: typeof refresh;
   webCryptoSigner: typeof webCryptoSigner;
+  toPublicJwk: typeof toPublicJwk;
   issueAsync: typeof issueAsync;
   delegateAsync: typeof delegateAsync;
   createProofAsync: typeof createProofAsync;

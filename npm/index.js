@@ -47,6 +47,7 @@ export const {
   verifyAuditChain,
   refresh,
   webCryptoSigner,
+  toPublicJwk,
   issueAsync,
   delegateAsync,
   createProofAsync,

@@ -1,8 +1,8 @@
 // Generated from captoken_core::ops::{contract, responses} by tests/tests/npm_contract.rs
 // (CAPTOKEN_BLESS=1 cargo test -p captoken-tests --test npm_contract): do not edit.
 import type {
-  Capability, Claims, Context, Decision, Jwk, Jwks, Policy, PolicyRequest, RevocationListContent,
-  RevokedEntry, TokenRequest,
+  Capability, Claims, Context, Decision, Duration, Jwk, Policy, PolicyRequest,
+  RevocationListContent, RevokedEntry, TokenRequest, VerificationKeys,
 } from './index.js';
 
 /** Every code the module reports (`captoken_core::codes::ErrorCode`). */
@@ -102,7 +102,7 @@ export type AuditEvent =
 /** How a verifier trusts tokens: the members every verifying operation shares. */
 export interface TrustOptions {
   /** Clock skew allowed on time claims, in seconds. Default: 30. */
-  leeway?: number;
+  leeway?: Duration;
   /** Most delegation steps accepted. Default: 3. */
   maxDepth?: number;
   /** Token ids (`jti`) the caller knows are revoked; a revoked ancestor revokes its descendants. */
@@ -110,15 +110,15 @@ export interface TrustOptions {
   /** A signed revocation list to check the chain against too. */
   revocationList?: string;
   /** How long past its `next_update` the revocation list may still be used, in seconds. */
-  maxStale?: number;
+  maxStale?: Duration;
   /** The highest revocation list `seq` accepted before: an older list is refused. */
   lastSeenSeq?: number;
   /** The issuer's public keys. */
-  jwks: Jwks;
-  /** The issuer (`iss`) trusted. */
-  issuer: string;
-  /** This verifier's audience: the token's `aud` must name it. */
-  audience: string;
+  jwks: VerificationKeys;
+  /** The issuer (`iss`) trusted, or several names it goes by. */
+  issuer: string | string[];
+  /** This verifier's audience, or several: the token's `aud` must name one. */
+  audience: string | string[];
   /** The time to verify at. Default: the clock. */
   now?: number;
 }
@@ -138,7 +138,7 @@ export interface IssueOptions {
   /** Policy evaluation steps allowed. Default: 16000000. */
   budget?: number;
   /** Lifetime in seconds; through a policy, capped by it (absent: as long as it allows). Default: 300. */
-  ttl?: number;
+  ttl?: Duration;
   /** `sub`, `aud`, `caps`, `cnf` and the optional claims. */
   claims: TokenRequest;
 }
@@ -154,7 +154,7 @@ export interface VerifyOptions extends TrustOptions {
     /** The proof's audience (default: this verifier's). */
     audience?: string;
     /** How old the proof may be, in seconds. Default: 60. */
-    maxAge?: number;
+    maxAge?: Duration;
     /** The nonce the proof must carry. */
     nonce?: string;
     /** The request hash the proof must carry. */
@@ -188,7 +188,7 @@ export interface DelegateOptions extends TrustOptions {
   /** The private Ed25519 JWK to sign with. */
   key: Jwk;
   /** The child's lifetime in seconds, within the parent's. Default: 300. */
-  ttl?: number;
+  ttl?: Duration;
   /** The child's claims; its `caps` must lie within the parent's. */
   claims: TokenRequest;
 }
@@ -206,15 +206,15 @@ export interface VerifyRevocationListOptions {
   /** The signed list. */
   list: string;
   /** The issuer's public keys. */
-  jwks: Jwks;
-  /** The issuer trusted. */
-  issuer: string;
+  jwks: VerificationKeys;
+  /** The issuer trusted, or several names it goes by. */
+  issuer: string | string[];
   /** The time to verify at. Default: the clock. */
   now?: number;
   /** The highest list `seq` accepted before: an older list is refused. */
   lastSeenSeq?: number;
   /** Clock skew allowed, in seconds. Default: 30. */
-  leeway?: number;
+  leeway?: Duration;
 }
 
 /** The options of `createProof` (operation `pop_create`). */
@@ -242,7 +242,7 @@ export interface VerifyProofOptions extends TrustOptions {
   /** The audience the proof must name. */
   popAudience: string;
   /** How old the proof may be, in seconds. Default: 60. */
-  maxAge?: number;
+  maxAge?: Duration;
   /** The nonce the proof must carry. */
   nonce?: string;
   /** The request hash the proof must carry. */
@@ -274,7 +274,7 @@ export interface RefreshOptions extends TrustOptions {
   /** What the issuer knows of the subject. */
   attributes?: Record<string, string>;
   /** The new token's lifetime in seconds. Default: 300. */
-  ttl?: number;
+  ttl?: Duration;
   /** Policy evaluation steps allowed. Default: 16000000. */
   budget?: number;
 }

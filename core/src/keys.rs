@@ -166,6 +166,24 @@ fn y_is_canonical(bytes: &[u8; 32]) -> bool {
 
 /// Checks every member that says what the key is for, and that `x` is 32
 /// bytes in canonical encoding; returns those bytes, not yet decoded.
+/// Whether a key set member is meant for Ed25519 signatures: the keys
+/// [`KeySet::from_jwks`] loads (and checks strictly); it skips the others.
+fn is_ed25519_signature_key(jwk: &Map) -> Result<bool, KeyError> {
+    let ed25519 =
+        str_member(jwk, "kty")? == Some("OKP") && str_member(jwk, "crv")? == Some("Ed25519");
+    let for_signatures = str_member(jwk, "use")?.is_none_or(|u| u == "sig");
+    let for_eddsa = str_member(jwk, "alg")?.is_none_or(|a| a == "EdDSA");
+    let ops = match jwk.get("key_ops") {
+        None => true,
+        Some(ops) => ops
+            .as_array()
+            .ok_or_else(|| KeyError::Malformed("member `key_ops` must be an array".into()))?
+            .iter()
+            .any(|o| matches!(o.as_str(), Some("verify" | "sign"))),
+    };
+    Ok(ed25519 && for_signatures && for_eddsa && ops)
+}
+
 fn check_public_members(jwk: &Map) -> Result<[u8; 32], KeyError> {
     let kty = str_member(jwk, "kty")?.unwrap_or_default();
     let crv = str_member(jwk, "crv")?.unwrap_or_default();
@@ -325,6 +343,9 @@ impl TrustedKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeySet {
     issuer: String,
+    /// Other names the same issuer goes by (a verifier told to accept
+    /// several `iss` values for one key set).
+    aliases: Vec<String>,
     keys: Vec<TrustedKey>,
 }
 
@@ -343,6 +364,7 @@ impl KeySet {
     pub fn new(issuer: impl Into<String>) -> Self {
         KeySet {
             issuer: issuer.into(),
+            aliases: Vec::new(),
             keys: Vec::new(),
         }
     }
@@ -359,12 +381,20 @@ impl KeySet {
         Ok(())
     }
 
-    /// Load a public JWKS (`{"keys": [...]}`) whose keys all sign for `issuer`.
+    /// Load a public JWKS (`{"keys": [...]}`) whose Ed25519 signature keys
+    /// sign for `issuer`.
+    ///
+    /// Keys that are not for Ed25519 signatures (another `kty` or `crv`, a
+    /// `use` other than `sig`, `key_ops` without `verify` or `sign`, an `alg`
+    /// other than `EdDSA`) are skipped, so an issuer's set that also holds
+    /// RSA, EC or encryption keys loads; they can never verify a token.
     ///
     /// # Errors
-    /// [`KeyError`] for the first key that is not a public Ed25519 signature
-    /// key, a private member, or a duplicate `kid`. One bad key refuses the
-    /// whole set: a half-loaded set hides the mistake until rotation day.
+    /// [`KeyError`] for the first Ed25519 signature key that is malformed, a
+    /// private key of any type (`d`, or a symmetric key's `k`: a set that
+    /// publishes a secret is refused, not trimmed), or a duplicate `kid`.
+    /// One bad Ed25519 key refuses the whole set: a half-loaded set hides the
+    /// mistake until rotation day.
     pub fn from_jwks(issuer: impl Into<String>, jwks: &Value) -> Result<Self, KeyError> {
         let keys = jwks
             .as_object()
@@ -376,6 +406,14 @@ impl KeySet {
         let mut set = KeySet::new(issuer);
         for jwk in keys {
             let map = as_object(jwk)?;
+            if !is_ed25519_signature_key(map)? {
+                if map.contains_key("d") || map.contains_key("k") {
+                    return Err(KeyError::PrivateKeyInPublicSet {
+                        kid: str_member(map, "kid")?.unwrap_or_default().into(),
+                    });
+                }
+                continue;
+            }
             if let Some(kid) = str_member(map, "kid")?
                 && set.get(kid).is_some()
             {
@@ -413,6 +451,32 @@ impl KeySet {
     /// The issuer these keys sign for.
     pub fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// Accept `iss` values of `issuer` too, for tokens and revocation lists
+    /// signed by these keys.
+    #[must_use]
+    pub fn also_issuer(mut self, issuer: impl Into<String>) -> Self {
+        let issuer = issuer.into();
+        if !self.signs_for(&issuer) {
+            self.aliases.push(issuer);
+        }
+        self
+    }
+
+    /// Whether these keys sign for an `iss` of `iss`.
+    pub fn signs_for(&self, iss: &str) -> bool {
+        self.issuer == iss || self.aliases.iter().any(|a| a == iss)
+    }
+
+    /// Every issuer name these keys sign for, for an error message.
+    pub fn issuer_names(&self) -> String {
+        let mut names = self.issuer.clone();
+        for alias in &self.aliases {
+            names.push_str("` or `");
+            names.push_str(alias);
+        }
+        names
     }
 
     /// The key with this `kid`.

@@ -745,9 +745,9 @@ impl<'k> RevocationListVerifier<'k> {
                 }
             })?;
         let list = RevocationList::from_json(payload)?;
-        if list.iss != self.keys.issuer() {
+        if !self.keys.signs_for(&list.iss) {
             return Err(RevocationError::BadIssuer {
-                expected: self.keys.issuer().to_string(),
+                expected: self.keys.issuer_names(),
                 found: list.iss,
             });
         }

@@ -467,7 +467,7 @@ impl VerifiedToken {
 #[derive(Debug, Clone)]
 pub struct Verifier<'k> {
     keys: &'k KeySet,
-    audience: String,
+    audiences: Vec<String>,
     leeway: i64,
     limits: Limits,
     max_depth: usize,
@@ -480,11 +480,19 @@ impl<'k> Verifier<'k> {
     pub fn new(keys: &'k KeySet, audience: impl Into<String>) -> Self {
         Verifier {
             keys,
-            audience: audience.into(),
+            audiences: alloc::vec![audience.into()],
             leeway: DEFAULT_LEEWAY,
             limits: Limits::default(),
             max_depth: narrowing::DEFAULT_MAX_DEPTH,
         }
+    }
+
+    /// Serve `audience` too: a token whose `aud` names any of this
+    /// verifier's audiences is for it.
+    #[must_use]
+    pub fn or_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
     }
 
     /// Tolerate this much clock skew, clamped to `0..=MAX_LEEWAY` seconds.
@@ -647,14 +655,18 @@ impl<'k> Verifier<'k> {
                 iat: claims.iat,
             });
         }
-        if !claims.request.aud.contains(&self.audience) {
+        if !self
+            .audiences
+            .iter()
+            .any(|a| claims.request.aud.contains(a))
+        {
             return Err(TokenError::BadAudience {
-                expected: self.audience.clone(),
+                expected: self.audiences.join("` or `"),
             });
         }
-        if claims.iss != self.keys.issuer() {
+        if !self.keys.signs_for(&claims.iss) {
             return Err(TokenError::BadIssuer {
-                expected: self.keys.issuer().to_string(),
+                expected: self.keys.issuer_names(),
                 found: claims.iss,
             });
         }

@@ -50,61 +50,117 @@ fn private_keys_are_refused_in_a_public_set() {
     assert_eq!(jwks_code(jwks), "private_key_in_public_set");
 }
 
+/// Every way a key can be meant for something else than Ed25519
+/// signatures, with the code the single-key reader refuses it with.
+fn foreign_keys() -> Vec<(Value, &'static str)> {
+    let mutated = |f: &dyn Fn(&mut Map)| {
+        let mut jwk = public_jwk(&issuer_key().verifying_key());
+        f(jwk.as_object_mut().unwrap());
+        jwk
+    };
+    vec![
+        (
+            mutated(&|m| {
+                m.insert("kty".into(), "RSA".into());
+            }),
+            "unsupported_key_type",
+        ),
+        (
+            mutated(&|m| {
+                m.insert("kty".into(), "EC".into());
+            }),
+            "unsupported_key_type",
+        ),
+        (
+            mutated(&|m| {
+                m.insert("crv".into(), "X25519".into());
+            }),
+            "unsupported_key_type",
+        ),
+        (
+            mutated(&|m| {
+                m.insert("crv".into(), "Ed448".into());
+            }),
+            "unsupported_key_type",
+        ),
+        (
+            mutated(&|m| {
+                m.remove("kty");
+            }),
+            "unsupported_key_type",
+        ),
+        (
+            mutated(&|m| {
+                m.insert("use".into(), "enc".into());
+            }),
+            "bad_key_use",
+        ),
+        (
+            mutated(&|m| {
+                m.insert("key_ops".into(), json!(["encrypt"]));
+            }),
+            "bad_key_use",
+        ),
+        (
+            mutated(&|m| {
+                m.insert("alg".into(), "ES256".into());
+            }),
+            "bad_key_alg",
+        ),
+        (
+            mutated(&|m| {
+                m.insert("alg".into(), "none".into());
+            }),
+            "bad_key_alg",
+        ),
+    ]
+}
+
 #[test]
-fn wrong_type_curve_use_and_alg_are_refused() {
+fn a_key_for_another_type_curve_use_or_alg_is_refused_alone() {
+    for (jwk, expected) in foreign_keys() {
+        let got = verifying_key_from_jwk(&jwk)
+            .map(|_| ())
+            .map_err(|e| e.code());
+        assert_eq!(got, Err(expected), "{jwk}");
+    }
+}
+
+#[test]
+fn a_set_skips_keys_for_anything_but_ed25519_signatures() {
+    let holder = public_jwk(&holder_key().verifying_key());
+    for (jwk, _) in foreign_keys() {
+        // Beside an Ed25519 key: the set loads that key only, so the
+        // foreign key can never verify a token.
+        let set =
+            KeySet::from_jwks(ISS, &json!({ "keys": [jwk.clone(), holder.clone()] })).unwrap();
+        assert_eq!(set.keys().len(), 1, "{jwk}");
+        assert_eq!(
+            set.keys()[0].kid(),
+            thumbprint(&holder_key().verifying_key())
+        );
+        // Alone: an empty set, which verifies nothing.
+        let alone = KeySet::from_jwks(ISS, &json!({ "keys": [jwk.clone()] })).unwrap();
+        assert!(alone.keys().is_empty(), "{jwk}");
+    }
+}
+
+#[test]
+fn a_set_that_publishes_a_secret_of_any_type_is_refused() {
+    let rsa_private = json!({ "kty": "RSA", "kid": "r1", "n": "AQAB", "e": "AQAB", "d": "AQAB" });
+    let symmetric = json!({ "kty": "oct", "kid": "h1", "k": "c2VjcmV0" });
+    let holder = public_jwk(&holder_key().verifying_key());
+    for secret in [rsa_private, symmetric] {
+        assert_eq!(
+            jwks_code(json!({ "keys": [holder.clone(), secret.clone()] })),
+            "private_key_in_public_set",
+            "{secret}"
+        );
+    }
+    // A malformed Ed25519 key still refuses the whole set.
     assert_eq!(
-        jwks_code(with(|m| {
-            m.insert("kty".into(), "RSA".into());
-        })),
-        "unsupported_key_type"
-    );
-    assert_eq!(
-        jwks_code(with(|m| {
-            m.insert("kty".into(), "EC".into());
-        })),
-        "unsupported_key_type"
-    );
-    assert_eq!(
-        jwks_code(with(|m| {
-            m.insert("crv".into(), "X25519".into());
-        })),
-        "unsupported_key_type"
-    );
-    assert_eq!(
-        jwks_code(with(|m| {
-            m.insert("crv".into(), "Ed448".into());
-        })),
-        "unsupported_key_type"
-    );
-    assert_eq!(
-        jwks_code(with(|m| {
-            m.remove("kty");
-        })),
-        "unsupported_key_type"
-    );
-    assert_eq!(
-        jwks_code(with(|m| {
-            m.insert("use".into(), "enc".into());
-        })),
-        "bad_key_use"
-    );
-    assert_eq!(
-        jwks_code(with(|m| {
-            m.insert("key_ops".into(), json!(["encrypt"]));
-        })),
-        "bad_key_use"
-    );
-    assert_eq!(
-        jwks_code(with(|m| {
-            m.insert("alg".into(), "ES256".into());
-        })),
-        "bad_key_alg"
-    );
-    assert_eq!(
-        jwks_code(with(|m| {
-            m.insert("alg".into(), "none".into());
-        })),
-        "bad_key_alg"
+        jwks_code(json!({ "keys": [holder, { "kty": "OKP", "crv": "Ed25519", "x": "short" }] })),
+        "bad_key"
     );
 }
 

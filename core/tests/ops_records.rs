@@ -674,3 +674,90 @@ fn attach_signature_reads_each_kind_under_its_own_bounds_and_refuses_others() {
                                     "public_jwk": key(1)["public_jwk"] }),
     );
 }
+
+// ---------------------------------------------------------------------------
+// Trust: an issuer by several names, several audiences, mixed key sets
+
+#[test]
+fn a_verifier_may_name_several_issuers_and_audiences_and_one_will_do() {
+    let (token, _) = token();
+    let with = |issuer: Value, audience: Value| {
+        let mut req = trust(&token, NOW + 1);
+        req["issuer"] = issuer;
+        req["audience"] = audience;
+        call("verify", &req)
+    };
+    let verified = with(json!(["https://old.example", ISS]), json!(["console", AUD])).unwrap();
+    assert_eq!(verified["claims"]["iss"], ISS);
+    assert_eq!(
+        with(json!(["https://old.example"]), json!(AUD)).unwrap_err(),
+        "bad_issuer"
+    );
+    assert_eq!(
+        with(json!(ISS), json!(["console", "robot-9"])).unwrap_err(),
+        "bad_audience"
+    );
+    // Not a name, or no name at all: the request is refused, never read as
+    // "any issuer" or "any audience".
+    for bad in [json!([]), json!([1]), json!([ISS, null]), json!({})] {
+        assert_eq!(
+            with(bad.clone(), json!(AUD)).unwrap_err(),
+            "bad_request",
+            "{bad}"
+        );
+        assert_eq!(
+            with(json!(ISS), bad.clone()).unwrap_err(),
+            "bad_request",
+            "{bad}"
+        );
+    }
+    // The message names every audience it would have accepted.
+    let mut req = trust(&token, NOW + 1);
+    req["audience"] = json!(["console", "robot-9"]);
+    let err = call_named("verify", &req.to_vec()).unwrap_err();
+    assert!(err.to_string().contains("`console` or `robot-9`"), "{err}");
+}
+
+#[test]
+fn a_revocation_list_and_a_refresh_follow_the_issuer_names() {
+    let signed = ok(
+        "revocation_list_sign",
+        &json!({ "key": key(1)["private_jwk"], "list": {
+        "iss": ISS, "seq": 1, "iat": NOW, "next_update": NOW + 60, "revoked": [] } }),
+    );
+    let checked = ok(
+        "revocation_list_verify",
+        &json!({ "list": signed["list"], "jwks": jwks(), "issuer": ["https://old.example", ISS], "now": NOW }),
+    );
+    assert_eq!(checked["iss"], ISS);
+    // A refresh re-issues under the name the token carries, not the first
+    // name listed.
+    let (token, _) = token();
+    let mut req = trust(&token, NOW + 1);
+    req["issuer"] = json!(["https://old.example", ISS]);
+    req["key"] = key(1)["private_jwk"].clone();
+    req["policy"] = json!({ "version": 1, "rules": [
+        { "id": "all", "effect": "allow", "subjects": { "ids": ["principal-2"] },
+          "capabilities": [{ "actions": ["*"], "resources": ["*"] }] } ] });
+    req["entropy"] = json!(b64::encode(&[9; 16]));
+    let out = ok("refresh", &req);
+    let verified = ok("verify", &trust(out["token"].as_str().unwrap(), NOW + 2));
+    assert_eq!(verified["claims"]["iss"], ISS);
+}
+
+#[test]
+fn a_key_set_holding_other_kinds_of_keys_still_verifies() {
+    let (token, _) = token();
+    let mut req = trust(&token, NOW + 1);
+    req["jwks"] = json!({ "keys": [
+        { "kty": "RSA", "kid": "rsa-1", "use": "sig", "alg": "RS256", "n": "AQAB", "e": "AQAB" },
+        { "kty": "EC", "kid": "ec-1", "crv": "P-256", "x": "AQAB", "y": "AQAB" },
+        { "kty": "OKP", "crv": "X25519", "use": "enc", "x": "AQAB" },
+        key(1)["public_jwk"],
+    ] });
+    assert_eq!(ok("verify", &req)["claims"]["iss"], ISS);
+    // Without the Ed25519 key, nothing verifies (and nothing else is tried).
+    let keys = req["jwks"]["keys"].as_array().unwrap()[..3].to_vec();
+    req["jwks"] = json!({ "keys": keys });
+    assert_eq!(call("verify", &req).unwrap_err(), "unknown_kid");
+}

@@ -201,6 +201,7 @@ fn ts_type(shape: Shape, indent: &str, side: Side) -> String {
             .collect::<Vec<_>>()
             .join(" | "),
         Shape::Strings => "string[]".into(),
+        Shape::Names => "string | string[]".into(),
         Shape::Entropy => "never".into(),
         Shape::Named(name) => name.into(),
         Shape::List(inner) => format!("Array<{}>", ts_type(*inner, indent, side)),
@@ -216,6 +217,43 @@ fn ts_type(shape: Shape, indent: &str, side: Side) -> String {
             out
         }
     }
+}
+
+/// Request members the JS API takes in more forms than the wire (a key
+/// set as a PEM block, a duration as `'30s'`), converted by `CONVERT` in
+/// browser.js: their TypeScript types, defined in index.d.ts.
+const JS_TYPES: &[(&str, &str)] = &[
+    ("jwks", "VerificationKeys"),
+    ("leeway", "Duration"),
+    ("max_age", "Duration"),
+    ("max_stale", "Duration"),
+    ("ttl", "Duration"),
+];
+
+/// The TypeScript type of a JS option.
+fn js_option_type(m: &Member, indent: &str) -> String {
+    match JS_TYPES.iter().find(|(name, _)| *name == m.name) {
+        Some((_, ts)) => (*ts).to_string(),
+        None => ts_type(m.shape, indent, Side::Request),
+    }
+}
+
+#[test]
+fn the_js_conversions_are_the_ones_typed() {
+    let text = std::fs::read_to_string(npm().join("browser.js")).unwrap();
+    let start = text
+        .find("const CONVERT = {\n")
+        .expect("browser.js has CONVERT");
+    let body = &text[start..];
+    let body = &body[..body.find("};").unwrap()];
+    let converted: Vec<&str> = body
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.trim().split(':').next())
+        .filter(|name| !name.is_empty())
+        .collect();
+    let typed: Vec<&str> = JS_TYPES.iter().map(|(name, _)| *name).collect();
+    assert_eq!(converted, typed, "CONVERT in browser.js and JS_TYPES here");
 }
 
 fn ts_members<'a>(out: &mut String, groups: impl Iterator<Item = &'a [Member]>, indent: &str) {
@@ -237,7 +275,7 @@ fn ts_members<'a>(out: &mut String, groups: impl Iterator<Item = &'a [Member]>, 
             "{indent}{}{}: {};",
             camel(m.name),
             if optional { "?" } else { "" },
-            ts_type(m.shape, indent, Side::Request)
+            js_option_type(m, indent)
         )
         .unwrap();
     }
@@ -299,27 +337,34 @@ fn answers() -> Vec<(&'static str, Answer)> {
 /// The named types the generated declarations use and do not define:
 /// `index.d.ts` defines them.
 fn imported(defined: &[&str]) -> Vec<&'static str> {
-    fn walk(shape: Shape, into: &mut Vec<&'static str>) {
+    fn add(name: &'static str, into: &mut Vec<&'static str>) {
+        let name = name.trim_end_matches("[]");
+        if !name.contains('<') && !into.contains(&name) {
+            into.push(name);
+        }
+    }
+    fn walk(m: &Member, side: Side, into: &mut Vec<&'static str>) {
+        if side == Side::Request
+            && let Some((_, ts)) = JS_TYPES.iter().find(|(name, _)| *name == m.name)
+        {
+            return add(ts, into);
+        }
+        walk_shape(m.shape, side, into);
+    }
+    fn walk_shape(shape: Shape, side: Side, into: &mut Vec<&'static str>) {
         match shape {
-            Shape::Named(name) => {
-                let name = name.trim_end_matches("[]");
-                if !name.contains('<') && !into.contains(&name) {
-                    into.push(name);
-                }
-            }
-            Shape::List(inner) | Shape::Nullable(inner) => walk(*inner, into),
-            Shape::Object(inner) => members(inner).for_each(|m| walk(m.shape, into)),
+            Shape::Named(name) => add(name, into),
+            Shape::List(inner) | Shape::Nullable(inner) => walk_shape(*inner, side, into),
+            Shape::Object(inner) => members(inner).for_each(|m| walk(m, side, into)),
             _ => {}
         }
     }
     let mut names = Vec::new();
-    let all = CONTRACTS.iter().map(|c| c.request).chain(
-        RESPONSES
-            .iter()
-            .flat_map(|(_, a)| a.iter().map(|a| a.members)),
-    );
-    for group in all {
-        members(group).for_each(|m| walk(m.shape, &mut names));
+    for c in CONTRACTS {
+        members(c.request).for_each(|m| walk(m, Side::Request, &mut names));
+    }
+    for answer in RESPONSES.iter().flat_map(|(_, a)| a.iter()) {
+        members(answer.members).for_each(|m| walk(m, Side::Response, &mut names));
     }
     names.retain(|n| !defined.contains(n));
     names.sort_unstable();

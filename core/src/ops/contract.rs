@@ -61,6 +61,8 @@ pub enum Shape {
     Entropy,
     /// A list of strings.
     Strings,
+    /// A string, or a non-empty list of strings: any of them will do.
+    Names,
     /// One of these strings, exactly.
     OneOf(&'static [&'static str]),
     /// `true`, the only value: an outcome whose other side is an error.
@@ -165,15 +167,15 @@ pub const TRUST: &[Member] = &[
     ),
     member(
         "issuer",
-        Shape::String,
+        Shape::Names,
         Required,
-        "The issuer (`iss`) trusted.",
+        "The issuer (`iss`) trusted, or several names it goes by.",
     ),
     member(
         "audience",
-        Shape::String,
+        Shape::Names,
         Required,
-        "This verifier's audience: the token's `aud` must name it.",
+        "This verifier's audience, or several: the token's `aud` must name one.",
     ),
     member("now", Shape::Now, Required, "The time to verify at."),
 ];
@@ -465,7 +467,12 @@ pub const CONTRACTS: &[Contract] = &[
                 Required,
                 "The issuer's public keys.",
             ),
-            member("issuer", Shape::String, Required, "The issuer trusted."),
+            member(
+                "issuer",
+                Shape::Names,
+                Required,
+                "The issuer trusted, or several names it goes by.",
+            ),
             member("now", Shape::Now, Required, "The time to verify at."),
             member(
                 "last_seen_seq",

@@ -125,6 +125,22 @@ impl Fields {
         }
     }
 
+    /// A string, or a non-empty list of strings (any of which will do).
+    pub(super) fn names(&mut self, name: &str) -> Result<Vec<String>, OpError> {
+        let names = match self.value(name)? {
+            Value::String(s) => Some(alloc::vec![s]),
+            Value::Array(items) if !items.is_empty() => items
+                .into_iter()
+                .map(|v| match v {
+                    Value::String(s) => Some(s),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        };
+        names.ok_or_else(|| wrong_type(name, "a string or a non-empty list of strings"))
+    }
+
     pub(super) fn object(&mut self, name: &str) -> Result<Map, OpError> {
         match self.value(name)? {
             Value::Object(m) => Ok(m),

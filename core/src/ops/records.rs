@@ -13,7 +13,6 @@ use super::tokens::{Trust, audit_event, issued_json, root_sub, string_set};
 use crate::audit::{self, AuditChain, AuditError, AuditRecord, EventKind};
 use crate::entropy::SliceEntropy;
 use crate::json::{Value, object};
-use crate::keys::KeySet;
 use crate::policy::Policy;
 use crate::pop::{self, PopOptions};
 use crate::refresh::{self, RefreshRequest};
@@ -42,12 +41,12 @@ pub(super) fn revocation_list_verify(request: &[u8]) -> Result<Vec<u8>, OpError>
     let mut f = Fields::parse(request, "revocation_list_verify")?;
     let text = f.string("list")?;
     let jwks = f.value("jwks")?;
-    let issuer = f.string("issuer")?;
+    let issuer = f.names("issuer")?;
     let now = f.int("now")?;
     let last_seen = f.opt_uint("last_seen_seq")?;
     let leeway = f.opt_int("leeway")?;
     f.done()?;
-    let keys = KeySet::from_jwks(issuer, &jwks)?;
+    let keys = super::tokens::key_set(&issuer, &jwks)?;
     let mut verifier = RevocationListVerifier::new(&keys);
     if let Some(leeway) = leeway {
         verifier = verifier.leeway(Trust::check_leeway(leeway)?);
@@ -284,7 +283,8 @@ pub(super) fn refresh(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let entropy = f.bytes("entropy")?;
     f.done()?;
     let current = trust.verify(&token)?;
-    let issuer = TokenIssuer::new(&key, trust.issuer.clone());
+    // Re-issued under the name it was issued under (one of those trusted).
+    let issuer = TokenIssuer::new(&key, current.claims().iss.clone());
     let issued = refresh::refresh(
         &issuer,
         &current,

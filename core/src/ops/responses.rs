@@ -625,6 +625,12 @@ fn misfit(shape: Shape, value: &crate::json::Value) -> Option<alloc::string::Str
         Shape::Strings => value
             .as_array()
             .is_some_and(|items| items.iter().all(|v| v.as_str().is_some())),
+        Shape::Names => {
+            value.as_str().is_some()
+                || value.as_array().is_some_and(|items| {
+                    !items.is_empty() && items.iter().all(|v| v.as_str().is_some())
+                })
+        }
         Shape::Named(_) => true,
         Shape::Nullable(inner) => {
             return if value.is_null() {

@@ -175,8 +175,10 @@ pub(super) fn audit_event(kind: EventKind, data: Map) -> Value {
 /// How to trust a token: the members every verifying operation shares.
 pub(super) struct Trust {
     jwks: Value,
-    pub(super) issuer: String,
-    audience: String,
+    /// The `iss` values trusted (one issuer, by any of its names).
+    pub(super) issuer: Vec<String>,
+    /// This verifier's audiences: a token naming any of them is for it.
+    audience: Vec<String>,
     pub(super) now: i64,
     pub(super) leeway: i64,
     max_depth: usize,
@@ -227,8 +229,8 @@ impl Trust {
         }
         Ok(Trust {
             jwks: f.value("jwks")?,
-            issuer: f.string("issuer")?,
-            audience: f.string("audience")?,
+            issuer: f.names("issuer")?,
+            audience: f.names("audience")?,
             now: f.int("now")?,
             leeway,
             max_depth,
@@ -244,8 +246,11 @@ impl Trust {
     /// (checked first, with the same keys, issuer and clock): revoking a
     /// parent revokes its descendants.
     pub(super) fn verify(&self, token: &str) -> Result<VerifiedToken, OpError> {
-        let keys = KeySet::from_jwks(self.issuer.clone(), &self.jwks)?;
-        let verifier = Verifier::new(&keys, self.audience.clone())
+        let keys = key_set(&self.issuer, &self.jwks)?;
+        let mut audiences = self.audience.iter();
+        let first = audiences.next().cloned().unwrap_or_default();
+        let verifier = audiences
+            .fold(Verifier::new(&keys, first), |v, a| v.or_audience(a.clone()))
             .leeway(self.leeway)
             .max_delegation_depth(self.max_depth);
         let verified = verifier.verify(token, self.now)?;
@@ -271,6 +276,15 @@ impl Trust {
         revocation::check_chain(verified.chain_ids(), &self.revoked)?;
         Ok(verified)
     }
+}
+
+/// The key set of an issuer known by `names` (never empty: `Fields::names`
+/// refuses an empty list).
+pub(super) fn key_set(names: &[String], jwks: &Value) -> Result<KeySet, OpError> {
+    let mut names = names.iter();
+    let first = names.next().cloned().unwrap_or_default();
+    let keys = KeySet::from_jwks(first, jwks)?;
+    Ok(names.fold(keys, |keys, name| keys.also_issuer(name.clone())))
 }
 
 pub(super) fn string_set(v: &Value, name: &str) -> Result<BTreeSet<String>, OpError> {
@@ -323,9 +337,10 @@ pub(super) fn verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
         Some(Value::Object(members)) => {
             let mut p = f.nested("proof", members);
             let text = p.string("proof")?;
-            let audience = p
-                .opt_string("audience")?
-                .unwrap_or_else(|| trust.audience.clone());
+            let audience = match p.opt_string("audience")? {
+                Some(audience) => audience,
+                None => trust.audience.first().cloned().unwrap_or_default(),
+            };
             let check = ProofCheck::take(&mut p, text, audience, trust.leeway)?;
             p.done()?;
             Some(check)
