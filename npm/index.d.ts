@@ -194,7 +194,7 @@ export type ErrorCode =
   | ModuleErrorCode
   | 'module_digest_mismatch' | 'module_unavailable' | 'module_unverifiable'
   | 'abi_mismatch' | 'not_initialized' | 'guest_trap' | 'guest_alloc' | 'guest_bad_status'
-  | 'guest_bad_response' | 'module_invalid' | 'request_too_large'
+  | 'guest_bad_response' | 'module_invalid' | 'request_too_large' | 'jwks_unavailable'
   | (string & {});
 
 export declare class CaptokenError extends Error {
@@ -311,6 +311,30 @@ export declare function delegateAsync(options: WithSigner<DelegateOptions>): Pro
 export declare function createProofAsync(options: WithSigner<CreateProofOptions>): Promise<CreatedProof>;
 /** `signRevocationList`, signed by the issuer's `signer`. */
 export declare function signRevocationListAsync(options: WithSigner<SignRevocationListOptions>): Promise<SignedRevocationList>;
+/** A key set fetched from a JWKS URL and cached (`remoteJwks`): use it as `jwks` with the async verifiers. */
+export interface RemoteJwks {
+  readonly url: string;
+  /** The cached set, fetched when missing or older than `maxAge`. */
+  get(): Promise<unknown>;
+  /** Fetch again unless the last fetch is under `cooldown` old (then `null`). */
+  refresh(): Promise<unknown | null>;
+}
+/**
+ * A key set fetched from `url` (an issuer's `/.well-known/jwks.json`):
+ * fetched on first use, again when older than `maxAge` seconds (default
+ * 600), and on a token whose `kid` it lacks (a rotation), at most once per
+ * `cooldown` seconds (default 30). A failed fetch is `jwks_unavailable`.
+ */
+export declare function remoteJwks(
+  url: string | { readonly href: string },
+  options?: { cooldown?: number; maxAge?: number; timeout?: number; fetch?: (url: string, init?: object) => Promise<unknown> },
+): RemoteJwks;
+/** `VerificationKeys`, a `RemoteJwks`, or a WebCrypto `CryptoKey` (alone or in a list). */
+export type AsyncVerificationKeys = VerificationKeys | RemoteJwks | object | Array<Jwk | string | PublicKeyObject | object>;
+/** `verify`, with key sets that must be awaited: a `RemoteJwks` (refetched once on an unknown `kid`), or WebCrypto keys. */
+export declare function verifyAsync(options: Omit<VerifyOptions, 'jwks'> & { jwks: AsyncVerificationKeys }): Promise<Verified>;
+/** `authorize`, with key sets that must be awaited, as `verifyAsync`. */
+export declare function authorizeAsync(options: Omit<AuthorizeOptions, 'jwks'> & { jwks: AsyncVerificationKeys }): Promise<Authorized>;
 /** Any verification key (JWK, PEM, `KeyObject`, WebCrypto `CryptoKey`) as the public JWK `verify` and the others take. */
 export declare function toPublicJwk(key: Jwk | string | PublicKeyObject | object): Promise<Jwk>;
 /** Check `signature` over `signingInput` under `publicJwk` and assemble the token (low level; the `...Async` functions use it). */
@@ -359,6 +383,9 @@ export interface Captoken {
   refresh: typeof refresh;
   webCryptoSigner: typeof webCryptoSigner;
   toPublicJwk: typeof toPublicJwk;
+  remoteJwks: typeof remoteJwks;
+  verifyAsync: typeof verifyAsync;
+  authorizeAsync: typeof authorizeAsync;
   issueAsync: typeof issueAsync;
   delegateAsync: typeof delegateAsync;
   createProofAsync: typeof createProofAsync;

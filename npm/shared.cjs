@@ -603,6 +603,89 @@ function createCaptoken(source) {
   }
 
   /** A signer over a WebCrypto Ed25519 key pair; the private key may be non-extractable. */
+  // ---- remote key sets (a JWKS URL), for the async verifiers
+
+  const remoteBrand = Symbol.for('captoken.remoteJwks');
+
+  /**
+   * A key set fetched from `url` and cached: fetched on first use, again
+   * when older than `maxAge` seconds, and on a token whose `kid` it does
+   * not hold (a rotation), at most once per `cooldown` seconds so unknown
+   * `kid`s cannot make it hammer the issuer. Use it as `jwks` with
+   * `verifyAsync`.
+   */
+  function remoteJwks(url, { cooldown = 30, maxAge = 600, timeout = 5000, fetch: fetchImpl } = {}) {
+    const get = fetchImpl ?? globalThis.fetch;
+    if (typeof get !== 'function') throw new CaptokenError('bad_request', '`remoteJwks` needs fetch (pass `fetch` on this platform)');
+    const href = String(url);
+    let cached = null; // { keys, at }
+    let lastFetch = -Infinity;
+    let inflight = null;
+    async function load() {
+      lastFetch = source.now();
+      const signal = typeof AbortSignal !== 'undefined' && AbortSignal.timeout ? AbortSignal.timeout(timeout) : undefined;
+      let response;
+      try {
+        response = await get(href, { signal, headers: { accept: 'application/json' } });
+      } catch (err) {
+        throw new CaptokenError('jwks_unavailable', `fetching the key set \`${href}\`: ${err && err.message}`, { cause: err });
+      }
+      if (!response.ok) throw new CaptokenError('jwks_unavailable', `fetching the key set \`${href}\`: HTTP ${response.status}`);
+      let body;
+      try {
+        body = await response.json();
+      } catch (err) {
+        throw new CaptokenError('jwks_unavailable', `the key set \`${href}\` is not JSON`, { cause: err });
+      }
+      cached = { keys: body, at: source.now() };
+      return body;
+    }
+    function fetchOnce() {
+      if (inflight === null) inflight = load().finally(() => { inflight = null; });
+      return inflight;
+    }
+    return {
+      [remoteBrand]: true,
+      url: href,
+      /** The cached set, fetched when missing or older than `maxAge`. */
+      async get() {
+        if (cached !== null && source.now() - cached.at < maxAge) return cached.keys;
+        return fetchOnce();
+      },
+      /** Fetch again unless the last fetch is under `cooldown` old; `null` when it is. */
+      async refresh() {
+        if (source.now() - lastFetch < cooldown) return null;
+        return fetchOnce();
+      },
+    };
+  }
+
+  const isRemote = (jwks) => jwks !== null && typeof jwks === 'object' && jwks[remoteBrand] === true;
+
+  // `verify` for key sets that must be awaited: a remote set (refetched once
+  // on an unknown `kid`) or a WebCrypto key.
+  function awaiting(op) {
+    const sync = operation(op);
+    return async (options = {}) => {
+      const jwks = options && options.jwks;
+      if (isRemote(jwks)) {
+        const keys = await jwks.get();
+        try {
+          return sync({ ...options, jwks: keys });
+        } catch (err) {
+          if (!(err instanceof CaptokenError) || err.code !== 'unknown_kid') throw err;
+          const fresh = await jwks.refresh();
+          if (fresh === null) throw err;
+          return sync({ ...options, jwks: fresh });
+        }
+      }
+      const keys = Array.isArray(jwks) ? await Promise.all(jwks.map(toPublicJwk))
+        : jwks !== null && typeof jwks === 'object' && !Array.isArray(jwks.keys) && typeof jwks.kty !== 'string'
+          ? await toPublicJwk(jwks) : jwks;
+      return sync({ ...options, jwks: keys });
+    };
+  }
+
   // Any verification key as a public JWK, WebCrypto's `CryptoKey` included
   // (which only exports asynchronously).
   async function toPublicJwk(key) {
@@ -686,6 +769,9 @@ function createCaptoken(source) {
     refresh: operation('refresh'),
     webCryptoSigner,
     toPublicJwk,
+    remoteJwks,
+    verifyAsync: awaiting('verify'),
+    authorizeAsync: awaiting('authorize'),
     issueAsync: signedElsewhere('issue', 'token'),
     delegateAsync: signedElsewhere('delegate', 'token'),
     createProofAsync: signedElsewhere('pop_create', 'proof'),

@@ -3,8 +3,9 @@
 // `exports` map and its `types` condition are what tsc resolves).
 import {
   ABI_VERSION, CaptokenError, authorize, callOperation, checkPolicy, createCaptoken, delegate,
-  evaluatePolicy, explainPolicy, generateKey, info, init, issue, moduleSha256, scopeMeet, verify,
-  type Capability, type Captoken, type Decision, type ErrorCode, type Jwks, type Policy, type Verified,
+  evaluatePolicy, explainPolicy, generateKey, info, init, issue, moduleSha256, remoteJwks, scopeMeet, toPublicJwk,
+  verify, verifyAsync,
+  type Capability, type Captoken, type Decision, type ErrorCode, type Jwk, type Jwks, type Policy, type Verified,
 } from 'captoken';
 
 export async function usage(): Promise<string[]> {
@@ -23,6 +24,16 @@ export async function usage(): Promise<string[]> {
   const trust = { jwks, issuer: 'https://gw.example', audience: 'robot-gateway' };
   const verified: Verified = verify({ ...trust, token: issued.token, leeway: 5, revoked: [] });
   const revocationKey: string = verified.id;
+  // Keys in the forms a jose user holds them; durations as strings.
+  const pem = '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA...\n-----END PUBLIC KEY-----';
+  verify({ ...trust, jwks: pem, token: issued.token, leeway: '30s' });
+  verify({ ...trust, jwks: [gw.publicJwk, pem], token: issued.token, issuer: ['a', 'b'], audience: ['c', 'd'] });
+  const remote = remoteJwks('https://gw.example/.well-known/jwks.json', { cooldown: 30 });
+  const fromRemote: Verified = await verifyAsync({ ...trust, jwks: remote, token: issued.token });
+  const jwk: Jwk = await toPublicJwk(pem);
+  void fromRemote, jwk;
+  // @ts-expect-error: a remote set must be awaited: the sync verify does not take it.
+  verify({ ...trust, jwks: remote, token: issued.token });
   // The holder's proof of possession in the same call.
   const proven = verify({ ...trust, token: issued.token, proof: { proof: 'p', requestHash: 'h', maxAge: 30 } });
   const replayKey: string | undefined = proven.proof?.replay.key;
