@@ -10,7 +10,7 @@
 
 import type {
   AppendAuditOptions, AttachSignatureOptions, AttachedSignature, AuditEvent, AuditRecord, AuditSummary,
-  Authorized, AuthorizeOptions, CheckedRevocationList, CreatedProof, CreateProofOptions, Delegated,
+  Authorized, AuthorizeOptions, CheckedRevocationList, CreatedProof, CreateProofOptions, Decoded, Delegated,
   DelegateOptions, Denied, Granted, IssueOptions, Issued, IssuedAndGranted, ModuleErrorCode, ModuleInfo,
   PolicyCheck, PolicyExplanation, Refreshed, RefreshOptions, SignedRevocationList,
   SignRevocationListOptions, Verified, VerifiedProof, VerifyOptions, VerifyProofOptions,
@@ -18,7 +18,7 @@ import type {
 } from './ops.cjs';
 export type {
   AppendAuditOptions, AttachSignatureOptions, AttachedSignature, AuditEvent, AuditRecord, AuditSummary,
-  Authorized, AuthorizeOptions, CheckedRevocationList, CreatedProof, CreateProofOptions, Delegated,
+  Authorized, AuthorizeOptions, CheckedRevocationList, CreatedProof, CreateProofOptions, Decoded, Delegated,
   DelegateOptions, Denied, Granted, IssueOptions, Issued, IssuedAndGranted, ModuleErrorCode, ModuleInfo,
   PolicyCheck, PolicyExplanation, Refreshed, RefreshOptions, SignedRevocationList,
   SignRevocationListOptions, TrustOptions, Verified, VerifiedProof, VerifyOptions, VerifyProofOptions,
@@ -99,6 +99,9 @@ export interface TokenRequest {
   plan_id?: string;
   [extra: string]: unknown;
 }
+
+/** Claims as a token states them, before (or without) verification: any member may be missing or wrong. */
+export type UnverifiedClaims = Partial<Claims> & Record<string, unknown>;
 
 /** The claims of a verified token. */
 export interface Claims extends TokenRequest {
@@ -265,6 +268,13 @@ export declare function verify(options: VerifyOptions): Verified;
 export declare function authorize(options: AuthorizeOptions): Authorized;
 /** Mint a narrower child of `parent` for a new holder; returns the new chain. */
 export declare function delegate(options: DelegateOptions): Delegated;
+/**
+ * A token's (or chain's) headers and claims, read by the module's strict
+ * rules but NOT verified: nothing in the answer is authenticated, and a
+ * token that decodes may be forged. For routing or display only; trust
+ * only what `verify` returns.
+ */
+export declare function decodeUnverified(token: string): Decoded;
 /** `min(a, b)`: exactly the requests both capability lists allow. */
 export declare function scopeMeet(a: Capability[], b: Capability[]): Capability[];
 /** Validate a policy document; returns its normal form. */
@@ -373,6 +383,7 @@ export interface Captoken {
   authorize: typeof authorize;
   delegate: typeof delegate;
   scopeMeet: typeof scopeMeet;
+  decodeUnverified: typeof decodeUnverified;
   checkPolicy: typeof checkPolicy;
   evaluatePolicy: typeof evaluatePolicy;
   explainPolicy: typeof explainPolicy;

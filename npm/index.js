@@ -36,6 +36,7 @@ export const {
   authorize,
   delegate,
   scopeMeet,
+  decodeUnverified,
   checkPolicy,
   evaluatePolicy,
   explainPolicy,

@@ -2,7 +2,7 @@
 // (CAPTOKEN_BLESS=1 cargo test -p captoken-tests --test npm_contract): do not edit.
 import type {
   Capability, Claims, Context, Decision, Duration, Jwk, Policy, PolicyRequest,
-  RevocationListContent, RevokedEntry, TokenRequest, VerificationKeys,
+  RevocationListContent, RevokedEntry, TokenRequest, UnverifiedClaims, VerificationKeys,
 } from './index.js';
 
 /** Every code the module reports (`captoken_core::codes::ErrorCode`). */
@@ -658,6 +658,21 @@ export interface Refreshed {
   replaces: string;
   /** The new grant. */
   caps: Capability[];
+}
+
+/** A token's headers and claims, read but NOT verified: nothing in it is authenticated. (An answer of `decode`.) */
+export interface Decoded {
+  /** The leaf's protected header. */
+  header: Record<string, unknown>;
+  /** The leaf's claims, as the token states them. */
+  claims: UnverifiedClaims;
+  /** The leaf's ancestors, root first; empty for a single token. */
+  chain: Array<{
+    /** The ancestor's protected header. */
+    header: Record<string, unknown>;
+    /** Its claims, as stated. */
+    claims: UnverifiedClaims;
+  }>;
 }
 
 /** The assembled text. (An answer of `attach_signature`.) */

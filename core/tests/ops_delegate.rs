@@ -470,3 +470,52 @@ fn an_id_chain_lists_every_ancestor_root_first() {
     assert_eq!(id_chain("r").collect::<Vec<_>>(), ["r"]);
     assert_eq!(id_chain("r.c.g").collect::<Vec<_>>(), ["r", "r.c", "r.c.g"]);
 }
+
+/// `decode` reads a token or chain by the module's strict rules without
+/// verifying it: the leaf's header and claims, its ancestors root first.
+#[test]
+fn decode_reads_a_chain_without_verifying_it() {
+    let (root_text, root_jti) = root();
+    let child = ok("delegate", &delegate(&root_text, 2, 4));
+    let chain = child["token"].as_str().unwrap();
+    let decoded = ok("decode", &json!({ "token": chain }));
+    assert_eq!(decoded["claims"]["sub"], "principal-4");
+    assert_eq!(decoded["header"]["typ"], "captoken+jwt");
+    assert_eq!(decoded["chain"].as_array().unwrap().len(), 1);
+    assert_eq!(decoded["chain"][0]["claims"]["jti"], root_jti.as_str());
+    assert!(decoded["claims"]["prf"].as_str().is_some());
+    // As verify answers it: the same claims, the same ancestors.
+    let verified = ok(
+        "verify",
+        &json!({ "token": chain, "jwks": { "keys": [key(1)["public_jwk"]] },
+        "issuer": ISS, "audience": AUD, "now": NOW + 2 }),
+    );
+    assert_eq!(decoded["claims"], verified["claims"]);
+
+    // Not verified: a token from a stranger, or with its signature
+    // replaced, still decodes; it is `verify` that refuses it.
+    let (root_text, _) = root();
+    let (head, _) = root_text.rsplit_once('.').unwrap();
+    let forged = format!("{head}.{}", b64::encode(&[7; 64]));
+    assert_eq!(
+        ok("decode", &json!({ "token": forged }))["claims"]["sub"],
+        "principal-2"
+    );
+
+    // But it is read by the module's rules: what verify refuses before any
+    // key is looked up, decode refuses with the same code.
+    let header_none = b64::encode(br#"{"alg":"none","typ":"captoken+jwt","kid":"k"}"#);
+    let payload = b64::encode(br#"{"sub":"x"}"#);
+    for (token, code) in [
+        (
+            format!("{header_none}.{payload}.{}", b64::encode(&[0; 64])),
+            "unsupported_alg",
+        ),
+        ("a.b".to_string(), "malformed_token"),
+        (format!("{head}.{}", "*".repeat(86)), "bad_base64"),
+        ("x".repeat(20_000), "token_too_large"),
+    ] {
+        let err = call_named("decode", &json!({ "token": token }).to_vec()).unwrap_err();
+        assert_eq!(err.code(), code);
+    }
+}

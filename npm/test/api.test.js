@@ -26,9 +26,9 @@ test('the loaded module is the committed one', () => {
   assert.equal(ABI_VERSION, 1);
   assert.deepEqual(info().ops.map((op) => op.name), ['info', 'keygen', 'issue', 'verify', 'authorize', 'delegate', 'scope_meet', 'policy_check', 'policy_evaluate', 'policy_explain',
     'revocation_list_sign', 'revocation_list_verify', 'pop_create', 'pop_verify', 'audit_append', 'audit_verify', 'refresh',
-    'attach_signature']);
+    'attach_signature', 'decode']);
   // Each with the id the raw ABI is called with.
-  assert.deepEqual(info().ops.map((op) => op.id), [...Array(18).keys()]);
+  assert.deepEqual(info().ops.map((op) => op.id), [...Array(19).keys()]);
 });
 
 test('issue then verify returns the claims', () => {

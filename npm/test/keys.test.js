@@ -78,3 +78,16 @@ test('issuer and audience as lists: any one will do', () => {
   assert.throws(() => verify({ ...names, audience: ['console'] }), refused('bad_audience'));
   assert.throws(() => verify({ ...names, issuer: [] }), refused('bad_request'));
 });
+
+test('decodeUnverified reads a token without verifying it, by the module\'s rules', async () => {
+  const { decodeUnverified } = await import('../index.js');
+  const decoded = decodeUnverified(token);
+  assert.equal(decoded.claims.sub, 'operator-1');
+  assert.equal(decoded.header.alg, 'EdDSA');
+  assert.deepEqual(decoded.chain, []);
+  // A forged signature still decodes: nothing in the answer is trusted.
+  const forged = `${token.slice(0, token.lastIndexOf('.'))}.${'A'.repeat(86)}`;
+  assert.equal(decodeUnverified(forged).claims.sub, 'operator-1');
+  assert.throws(() => verify({ ...trust, jwks: pem, token: forged }), refused('bad_signature'));
+  assert.throws(() => decodeUnverified('not.a.token'), (e) => e instanceof CaptokenError && e.code === 'bad_base64');
+});

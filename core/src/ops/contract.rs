@@ -656,6 +656,10 @@ pub const CONTRACTS: &[Contract] = &[
             ),
         ]],
     },
+    Contract {
+        op: "decode",
+        request: &[&[TOKEN]],
+    },
 ];
 
 /// The request members of operation `op`.

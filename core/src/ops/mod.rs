@@ -36,7 +36,7 @@ use records::{
     revocation_list_verify,
 };
 use signer::attach_signature;
-use tokens::{authorize, delegate, info, issue, keygen, scope_meet, verify};
+use tokens::{authorize, decode, delegate, info, issue, keygen, scope_meet, verify};
 
 pub use fields::MAX_REQUEST_DEPTH;
 
@@ -316,6 +316,11 @@ pub const OPERATIONS: &[Operation] = &[
         id: 17,
         name: "attach_signature",
         run: attach_signature,
+    },
+    Operation {
+        id: 18,
+        name: "decode",
+        run: decode,
     },
 ];
 

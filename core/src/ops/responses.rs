@@ -602,6 +602,46 @@ pub const RESPONSES: &[(&str, &[Answer])] = &[
         )],
     ),
     (
+        "decode",
+        &[answer(
+            "Decoded",
+            "A token's headers and claims, read but NOT verified: nothing in it is authenticated.",
+            &[&[
+                out(
+                    "header",
+                    Shape::Named("Record<string, unknown>"),
+                    Required,
+                    "The leaf's protected header.",
+                ),
+                out(
+                    "claims",
+                    Shape::Named("UnverifiedClaims"),
+                    Required,
+                    "The leaf's claims, as the token states them.",
+                ),
+                out(
+                    "chain",
+                    Shape::List(&Shape::Object(&[&[
+                        out(
+                            "header",
+                            Shape::Named("Record<string, unknown>"),
+                            Required,
+                            "The ancestor's protected header.",
+                        ),
+                        out(
+                            "claims",
+                            Shape::Named("UnverifiedClaims"),
+                            Required,
+                            "Its claims, as stated.",
+                        ),
+                    ]])),
+                    Required,
+                    "The leaf's ancestors, root first; empty for a single token.",
+                ),
+            ]],
+        )],
+    ),
+    (
         "attach_signature",
         &[answer(
             "AttachedSignature",

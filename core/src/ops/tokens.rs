@@ -497,3 +497,44 @@ pub(super) fn scope_meet(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let caps = scope::meet(&a, &b)?;
     respond(&object! { "caps" => Capability::list_to_json(&caps) })
 }
+
+/// `decode`: the headers and claims of a token or chain, read by the
+/// module's strict rules (size, segments, base64url, JSON, the header
+/// policy) but not verified: nothing in the answer is authenticated, and a
+/// token that decodes may still be refused by `verify`.
+pub(super) fn decode(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request, "decode")?;
+    let token = f.string("token")?;
+    f.done()?;
+    let limits = crate::jws::Limits::default();
+    if token.len() > limits.max_token_len {
+        return Err(TokenError::TooLarge {
+            len: token.len(),
+            max: limits.max_token_len,
+        }
+        .into());
+    }
+    // The text is leaf first; read root first, so the ancestors are
+    // answered root first, as `verify` answers them, and the leaf last.
+    let mut out = Map::new();
+    let mut chain = Vec::new();
+    for text in token.rsplit(crate::narrowing::CHAIN_SEPARATOR) {
+        let jws = crate::jws::parse(text, &limits)?;
+        crate::jws::typed_kid(&jws.header, token::TYP)?;
+        let claims =
+            crate::json::parse_object(&jws.payload, limits.max_json_depth).map_err(|err| {
+                TokenError::Json {
+                    part: crate::error::Part::Payload,
+                    err,
+                }
+            })?;
+        if !out.is_empty() {
+            chain.push(Value::Object(out));
+        }
+        out = Map::new();
+        out.insert("header".into(), Value::Object(jws.header));
+        out.insert("claims".into(), Value::Object(claims));
+    }
+    out.insert("chain".into(), Value::Array(chain));
+    respond(&Value::Object(out))
+}

@@ -121,7 +121,8 @@ fn info_reports_abi_1_and_the_operations() {
             "audit_append",
             "audit_verify",
             "refresh",
-            "attach_signature"
+            "attach_signature",
+            "decode",
         ]
     );
     let (_, info_fuel) = runtime().metered_call(op::INFO, b"{}").unwrap();

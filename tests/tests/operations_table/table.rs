@@ -679,6 +679,22 @@ pub(crate) fn table() -> Vec<Row> {
             expect: "bad_signature",
         },
         Row {
+            name: "decode a chain",
+            op: "decode",
+            request: json!({ "token": child }),
+            expect: "ok",
+        },
+        Row {
+            name: "decode alg none",
+            op: "decode",
+            request: {
+                let (_, rest) = token.split_once('.').unwrap();
+                let none = b64(br#"{"alg":"none","typ":"captoken+jwt","kid":"k"}"#);
+                json!({ "token": format!("{none}.{rest}") })
+            },
+            expect: "unsupported_alg",
+        },
+        Row {
             name: "unknown op",
             op: "frobnicate",
             request: json!({}),
