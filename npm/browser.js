@@ -576,7 +576,7 @@ function createCaptoken(source) {
   // this form does not take; `raw` adds members passed as they are. Members
   // the contract marks `now` are filled from the clock when left out, and
   // `entropy` members always; every other default is the module's.
-  function operation(op, { omit = [], raw = {} } = {}) {
+  function prepare(op, { omit = [], raw = {} } = {}) {
     const { options: all, now, entropy: random } = CONTRACT[op];
     const map = { ...all, ...raw };
     for (const name of omit) delete map[name];
@@ -587,8 +587,33 @@ function createCaptoken(source) {
       const request = requestOf(op, options, map, '');
       for (const member of now) if (request[member] === undefined) request[member] = source.now();
       for (const member of random) request[member] = entropy();
-      return run(op, request);
+      return request;
     };
+  }
+
+  function operation(op, forms) {
+    const build = prepare(op, forms);
+    return (options) => run(op, build(options));
+  }
+
+  // A request run where the binding offloads calls (Node: a pool of worker
+  // threads, each with its own instance), or here when it does not. The
+  // request is built here either way, so both answer alike.
+  async function runOffloaded(op, request) {
+    if (typeof source.offload !== 'function') return run(op, request);
+    let text;
+    try {
+      text = JSON.stringify(request);
+    } catch (err) {
+      throw new CaptokenError('bad_request', `\`${op}\`: the request is not JSON: ${err.message}`, { cause: err });
+    }
+    try {
+      return JSON.parse(await source.offload(op, text));
+    } catch (err) {
+      if (err instanceof CaptokenError) throw err;
+      const { code = 'guest_trap', message = String(err), path, audit } = err ?? {};
+      throw new CaptokenError(code, message, { path, audit });
+    }
   }
 
   // Signing outside the module (docs/ABI.md, `signer`): the private key
@@ -686,13 +711,14 @@ function createCaptoken(source) {
   // `verify` for key sets that must be awaited: a remote set (refetched once
   // on an unknown `kid`) or a WebCrypto key.
   function awaiting(op) {
-    const sync = operation(op);
+    const build = prepare(op);
+    const sync = (options) => runOffloaded(op, build(options));
     return async (options = {}) => {
       const jwks = options && options.jwks;
       if (isRemote(jwks)) {
         const keys = await jwks.get();
         try {
-          return sync({ ...options, jwks: keys });
+          return await sync({ ...options, jwks: keys });
         } catch (err) {
           if (!(err instanceof CaptokenError) || err.code !== 'unknown_kid') throw err;
           const fresh = await jwks.refresh();

@@ -10,8 +10,9 @@
 // The wrappers are not copied either: shared.cjs is the "shared" region of
 // browser.js, rendered as a CommonJS file by tests/tests/npm_contract.rs
 // (which fails when it drifts), so a bundler follows it like any require.
-const { readFileSync } = require('node:fs');
+const { existsSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
+const { pathToFileURL } = require('node:url');
 const { createHash, randomFillSync, webcrypto } = require('node:crypto');
 const { CaptokenError, createCaptoken } = require('./shared.cjs');
 
@@ -23,7 +24,21 @@ const api = createCaptoken({
   randomBytes: (n) => randomFillSync(new Uint8Array(n)),
   now: () => Math.floor(Date.now() / 1000),
   subtle: webcrypto.subtle,
+  offload: offloader(),
 });
+
+// verifyAsync and authorizeAsync run on a pool of worker threads (pool.js,
+// an ES module, imported on first use); where worker.js is not beside this
+// file (a bundle that copied only the module), they run here instead.
+function offloader() {
+  const workerFile = join(__dirname, 'worker.js');
+  if (!existsSync(workerFile)) return undefined;
+  let pool = null;
+  return async (op, request) => {
+    pool ??= import('./pool.js').then(({ createPool }) => createPool(pathToFileURL(workerFile)));
+    return (await pool).call(op, request);
+  };
+}
 
 module.exports = {
   ...api,

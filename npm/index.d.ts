@@ -341,7 +341,12 @@ export declare function remoteJwks(
 ): RemoteJwks;
 /** `VerificationKeys`, a `RemoteJwks`, or a WebCrypto `CryptoKey` (alone or in a list). */
 export type AsyncVerificationKeys = VerificationKeys | RemoteJwks | object | Array<Jwk | string | PublicKeyObject | object>;
-/** `verify`, with key sets that must be awaited: a `RemoteJwks` (refetched once on an unknown `kid`), or WebCrypto keys. */
+/**
+ * `verify` off the event loop (Node: a pool of worker threads, one per core
+ * up to 8; browsers: the calling thread), and with key sets that must be
+ * awaited: a `RemoteJwks` (refetched once on an unknown `kid`), or
+ * WebCrypto keys. Answers and refusals are `verify`'s.
+ */
 export declare function verifyAsync(options: Omit<VerifyOptions, 'jwks'> & { jwks: AsyncVerificationKeys }): Promise<Verified>;
 /** `authorize`, with key sets that must be awaited, as `verifyAsync`. */
 export declare function authorizeAsync(options: Omit<AuthorizeOptions, 'jwks'> & { jwks: AsyncVerificationKeys }): Promise<Authorized>;

@@ -4,9 +4,11 @@
 // browser.js), as the gateway calls it. The module has no clock and no randomness of its own;
 // Node supplies both. The wrappers themselves are shared with the browser
 // and CommonJS entries: see `createCaptoken` in browser.js.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createHash, randomFillSync, webcrypto } from 'node:crypto';
 import { createCaptoken, CaptokenError } from './browser.js';
+import { createPool } from './pool.js';
 
 const bytes = readFileSync(new URL('./dist/captoken_bg.wasm', import.meta.url));
 
@@ -18,7 +20,18 @@ const api = createCaptoken({
   randomBytes: (n) => randomFillSync(new Uint8Array(n)),
   now: () => Math.floor(Date.now() / 1000),
   subtle: webcrypto.subtle,
+  offload: offloader(),
 });
+
+// verifyAsync and authorizeAsync run on a pool of worker threads, made on
+// first use; where worker.js is not beside this file (a bundle that copied
+// only the module), they run here instead.
+function offloader() {
+  const workerUrl = new URL('./worker.js', import.meta.url);
+  if (workerUrl.protocol !== 'file:' || !existsSync(fileURLToPath(workerUrl))) return undefined;
+  let pool = null;
+  return (op, request) => (pool ??= createPool(workerUrl)).call(op, request);
+}
 
 /** Already done when this module loads; here so code can be written once for Node and browsers. */
 export async function init() {
