@@ -608,7 +608,7 @@ function createCaptoken(source) {
       throw new CaptokenError('bad_request', `\`${op}\`: the request is not JSON: ${err.message}`, { cause: err });
     }
     try {
-      return JSON.parse(await source.offload(op, text));
+      return JSON.parse(await source.offload(op, text, () => runText(op, text)));
     } catch (err) {
       if (err instanceof CaptokenError) throw err;
       const { code = 'guest_trap', message = String(err), path, audit } = err ?? {};
@@ -884,6 +884,58 @@ function defaultModuleUrl() {
   }
 }
 
+// verifyAsync and authorizeAsync run in one module Web Worker, started on
+// first use with the module this page compiled. Where no worker can start
+// (no Worker, as in Cloudflare Workers; a bundle without
+// worker-browser.js; a policy that forbids it), the calls run on the
+// page's thread instead, as the sync ones do.
+function workerOffload(module) {
+  let worker = null; // null: not started; false: unavailable
+  let ready = null;
+  let nextId = 0;
+  const pending = new Map();
+  function start() {
+    if (typeof Worker !== 'function') return false;
+    let w;
+    try {
+      w = new Worker(new URL('./worker-browser.js', import.meta.url), { type: 'module' });
+    } catch {
+      return false;
+    }
+    ready = new Promise((resolve) => {
+      w.onmessage = ({ data }) => {
+        if (data.ready) return resolve(true);
+        if (data.failed !== undefined) return resolve(false);
+        const task = pending.get(data.id);
+        if (!task) return;
+        pending.delete(data.id);
+        if (data.error) task.reject(data.error);
+        else task.resolve(data.ok);
+      };
+      w.onerror = (event) => {
+        event.preventDefault?.();
+        resolve(false);
+        for (const task of pending.values()) task.reject({ code: 'guest_trap', message: 'the worker failed' });
+        pending.clear();
+      };
+    });
+    w.postMessage({ module });
+    return w;
+  }
+  return async (op, request, inline) => {
+    if (worker === null) worker = start();
+    if (worker === false || !(await ready)) {
+      worker = false;
+      return inline();
+    }
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, op, request });
+    });
+  };
+}
+
 async function load(source) {
   let module;
   if (source instanceof WebAssembly.Module) {
@@ -909,6 +961,7 @@ async function load(source) {
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
     now: () => Math.floor(Date.now() / 1000),
     subtle: globalThis.crypto?.subtle,
+    offload: workerOffload(module),
   });
   ({ moduleSha256, ABI_VERSION } = api);
   return { moduleSha256, abiVersion: ABI_VERSION };

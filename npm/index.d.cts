@@ -345,7 +345,7 @@ export declare function remoteJwks(
 export type AsyncVerificationKeys = VerificationKeys | RemoteJwks | object | Array<Jwk | string | PublicKeyObject | object>;
 /**
  * `verify` off the event loop (Node: a pool of worker threads, one per core
- * up to 8; browsers: the calling thread), and with key sets that must be
+ * up to 8; browsers: a module Web Worker), and with key sets that must be
  * awaited: a `RemoteJwks` (refetched once on an unknown `kid`), or
  * WebCrypto keys. Answers and refusals are `verify`'s.
  */

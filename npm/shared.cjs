@@ -594,7 +594,7 @@ function createCaptoken(source) {
       throw new CaptokenError('bad_request', `\`${op}\`: the request is not JSON: ${err.message}`, { cause: err });
     }
     try {
-      return JSON.parse(await source.offload(op, text));
+      return JSON.parse(await source.offload(op, text, () => runText(op, text)));
     } catch (err) {
       if (err instanceof CaptokenError) throw err;
       const { code = 'guest_trap', message = String(err), path, audit } = err ?? {};

@@ -123,6 +123,32 @@ test('Chromium: init checks the digest, then a Node-issued chain verifies in the
   await page.close();
 });
 
+test('Chromium: verifyAsync runs in a Web Worker: the same answers, and the page keeps turning', async () => {
+  const { page, errors } = await packagePage();
+  const out = await page.evaluate(async ({ token, jwks, issuer }) => {
+    await window.captoken.init();
+    const { verify, verifyAsync, authorizeAsync } = window.captoken;
+    const trust = { jwks, issuer, audience: 'robot-gateway', token };
+    const same = JSON.stringify(await verifyAsync(trust)) === JSON.stringify(verify(trust));
+    let turned = false;
+    setTimeout(() => { turned = true; }, 0);
+    let turnedBeforeLast = null;
+    const inflight = Array.from({ length: 300 }, () => verifyAsync(trust));
+    inflight[inflight.length - 1].then(() => { turnedBeforeLast = turned; });
+    const all = await Promise.all(inflight);
+    const refused = await authorizeAsync({ ...trust, request: { action: 'drive', resource: 'robot:7', context: { purchase_amount: 'x' } } })
+      .then(() => null, (e) => ({ code: e.code, path: e.path, isCaptokenError: e instanceof window.captoken.CaptokenError }));
+    return { same, count: all.filter((v) => v.claims.sub === 'night-shift-bot').length, turnedBeforeLast, refused };
+  }, { token: child.token, jwks, issuer: ISSUER });
+  assert.equal(out.same, true);
+  assert.equal(out.count, 300);
+  assert.equal(out.turnedBeforeLast, true, 'a timer fired while 300 verifications were in flight: they ran in the worker');
+  assert.equal(out.refused.isCaptokenError, true);
+  assert.ok(out.refused.code, 'a refusal carries its code');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('Chromium: a token issued in the page (browser entropy and clock) verifies in Node', async () => {
   const { page, errors } = await packagePage();
   const issued = await page.evaluate(async ({ key, issuer, holderJwk }) => {

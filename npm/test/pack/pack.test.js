@@ -59,7 +59,7 @@ test('the tarball holds the entries, types, README and the committed module, not
   assert.deepEqual(files, [
     'README.md', 'browser.d.ts', 'browser.js', 'dist/captoken.d.ts', 'dist/captoken.js', 'dist/captoken_bg.wasm',
     'dist/captoken_bg.wasm.sha256', 'index.cjs', 'index.d.cts', 'index.d.ts', 'index.js', 'ops.d.cts', 'ops.d.ts',
-    'package.json', 'pool.js', 'shared.cjs', 'worker.js',
+    'package.json', 'pool.js', 'shared.cjs', 'worker-browser.js', 'worker.js',
   ]);
   const installed = readFileSync(join(project, 'node_modules/captoken/dist/captoken_bg.wasm'));
   assert.deepEqual(installed, readFileSync(join(packageDir, 'dist/captoken_bg.wasm')));
