@@ -274,7 +274,7 @@ const TRUST_OPTIONS = {
 };
 // The SHA-256 of the module this code trusts, dist/captoken_bg.wasm
 // (scripts/build-wasm.sh writes it here with the module).
-const MODULE_SHA256 = '9e38ecd9398821bc3f19efda938a2e29095bf769f1bea690249312130e3d5f30';
+const MODULE_SHA256 = 'a9231bee4f5e9c0a49046c7a9a21dc7f0d9d6bbf8abe764c5c77c3c9af86a5d6';
 const CONTRACT = {
   info: {
     options: {},

@@ -278,6 +278,43 @@ pub fn public_key_bytes_from_jwk(jwk: &Value) -> Result<[u8; 32], KeyError> {
     Ok(bytes)
 }
 
+/// Read a raw Ed25519 public key as people paste one: its 32 bytes in hex
+/// (64 digits), standard base64 (padded or not) or base64url, checked to
+/// be a canonical, strong curve point.
+///
+/// # Errors
+/// [`KeyError::BadKeyMaterial`] when the text is none of these forms of 32
+/// bytes or not a canonical point, [`KeyError::WeakKey`] for a small-order
+/// point.
+pub fn verifying_key_from_raw(text: &str) -> Result<VerifyingKey, KeyError> {
+    let bytes = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let mut bytes = [0u8; 32];
+        for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
+            let digits = core::str::from_utf8(pair).map_err(|_| KeyError::BadKeyMaterial("x"))?;
+            *byte = u8::from_str_radix(digits, 16).map_err(|_| KeyError::BadKeyMaterial("x"))?;
+        }
+        bytes
+    } else {
+        // Standard base64 is base64url with two other letters, and padding
+        // (one `=` for 32 bytes); the two alphabets never mix.
+        let standard = text.contains(['+', '/']) || text.ends_with('=');
+        if standard && text.contains(['-', '_']) {
+            return Err(KeyError::BadKeyMaterial("x"));
+        }
+        let unpadded = text.strip_suffix('=').unwrap_or(text);
+        let url: String = unpadded
+            .chars()
+            .map(|c| match c {
+                '+' => '-',
+                '/' => '_',
+                c => c,
+            })
+            .collect();
+        b64::decode_array::<32>(&url).ok_or(KeyError::BadKeyMaterial("x"))?
+    };
+    decode_public(&bytes)
+}
+
 /// Read a private Ed25519 JWK.
 ///
 /// # Errors

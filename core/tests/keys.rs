@@ -262,3 +262,40 @@ fn non_canonical_key_encodings_are_refused() {
     let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": captoken_core::b64::encode(&canonical)});
     assert!(verifying_key_from_jwk(&jwk).is_ok());
 }
+
+#[test]
+fn a_raw_public_key_reads_from_hex_base64_and_base64url() {
+    let key = issuer_key().verifying_key();
+    let bytes = key.as_bytes();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let url = captoken_core::b64::encode(bytes);
+    let standard = format!("{}=", url.replace('-', "+").replace('_', "/"));
+    for text in [
+        hex.clone(),
+        hex.to_uppercase(),
+        url.clone(),
+        standard.clone(),
+        standard.trim_end_matches('=').to_owned(),
+    ] {
+        assert_eq!(keys::verifying_key_from_raw(&text).unwrap(), key, "{text}");
+    }
+    let code = |text: &str| {
+        keys::verifying_key_from_raw(text)
+            .map(|_| ())
+            .map_err(|e| e.code())
+    };
+    // Short, long, padded twice, or two alphabets at once: refused.
+    assert_eq!(code(&hex[..62]), Err("bad_key"));
+    assert_eq!(code(&format!("{hex}00")), Err("bad_key"));
+    assert_eq!(code(&format!("{standard}=")), Err("bad_key"));
+    // The key's own text with one `-` among standard base64's letters and
+    // padding: the two alphabets never mix.
+    let mixed = format!("{}-{}", &standard[..20], &standard[21..]).replace('_', "A");
+    assert!(mixed.contains('-') && mixed.ends_with('='));
+    assert_eq!(code(&mixed), Err("bad_key"));
+    // The identity point has small order.
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let identity: String = identity.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(code(&identity), Err("weak_key"));
+}

@@ -213,14 +213,6 @@ impl Fields {
             .transpose()
     }
 
-    /// A required JSON object.
-    pub(crate) fn object(&mut self, name: &str) -> Result<Map<String, Value>, ApiError> {
-        match self.required(name)? {
-            Value::Object(members) => Ok(members),
-            other => Err(wrong_type(name, "an object", &other)),
-        }
-    }
-
     /// An optional JSON object.
     pub(crate) fn opt_object(
         &mut self,

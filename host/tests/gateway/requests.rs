@@ -122,9 +122,11 @@ fn malformed_requests_get_400_with_a_stable_code() {
             .to_string(),
             "wrong_type",
         ),
+        // No key for the holder (the subject may be left out: it is then
+        // the key's thumbprint).
         (
             "/v1/tokens",
-            json!({ "subject_public_key": public, "capabilities": caps }).to_string(),
+            json!({ "subject": "operator-1", "capabilities": caps }).to_string(),
             "missing_field",
         ),
         (

@@ -320,3 +320,116 @@ fn a_proof_of_possession_binds_the_presenter_to_the_key_once() {
     // Proof qualifiers without a proof are a malformed request.
     present(json!({ "token": token, "nonce": "n-1" })).expect_error(400, "missing_field");
 }
+
+/// The seed how-to's issue request, verbatim: a raw public key, a tier and
+/// a day's lifetime. The sample policy grants paired keys INPUT; the
+/// lifetime is capped by the policy, and the answer says so.
+#[test]
+fn the_how_to_request_verbatim_is_issued_to_the_key_itself() {
+    let server = start("how-to");
+    let addr = server.addr;
+    let (_, public) = holder(7);
+    let raw = b64::decode(public["x"].as_str().unwrap().as_bytes()).unwrap();
+    let standard = {
+        // Standard base64, as `base64` prints it: the how-to's form.
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in raw.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+            for i in 0..=chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            }
+        }
+        while !out.len().is_multiple_of(4) {
+            out.push('=');
+        }
+        out
+    };
+    let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let thumbprint = public["kid"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            captoken_core::keys::thumbprint(
+                &captoken_core::keys::verifying_key_from_raw(&hex).unwrap(),
+            )
+        });
+
+    let reply = post(
+        addr,
+        "/v1/tokens",
+        true,
+        &json!({ "subject_pubkey": standard, "scope": "INPUT", "expires_in_seconds": 86400 }),
+    );
+    assert_eq!(
+        reply.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let issued = reply.json();
+    assert_eq!(issued["subject"], format!("key:{thumbprint}"));
+    assert_eq!(
+        issued["capabilities"],
+        json!([{ "actions": ["INPUT"], "resources": ["*"] }])
+    );
+    assert_eq!(
+        issued["expires_in_seconds"], 3600,
+        "the sample policy's cap"
+    );
+    assert_eq!(issued["requested_expires_in_seconds"], 86400);
+    assert_eq!(issued["ttl_capped"], true);
+    let verified = verify(addr, issued["token"].as_str().unwrap()).json();
+    assert_eq!(verified["subject_public_key"]["x"], public["x"]);
+
+    // The same key in hex and in base64url; a subject given names it.
+    for (form, subject) in [
+        (hex.clone(), None),
+        (public["x"].as_str().unwrap().to_owned(), Some("device-7")),
+    ] {
+        let mut body = json!({ "subject_pubkey": form, "scope": "READ" });
+        if let Some(subject) = subject {
+            body["subject"] = json!(subject);
+        }
+        let issued = post(addr, "/v1/tokens", true, &body);
+        assert_eq!(
+            issued.status,
+            201,
+            "{}",
+            String::from_utf8_lossy(&issued.body)
+        );
+        let expected = subject.map_or(format!("key:{thumbprint}"), str::to_owned);
+        assert_eq!(issued.json()["subject"], expected);
+        assert_eq!(issued.json()["ttl_capped"], false);
+    }
+
+    // What is not a strong Ed25519 public key is refused with core's codes.
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let identity: String = identity.iter().map(|b| format!("{b:02x}")).collect();
+    for (form, code) in [
+        (identity.as_str(), "weak_key"),
+        ("not a key", "bad_key"),
+        (&hex[..62], "bad_key"),
+        ("+/-_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "bad_key"),
+    ] {
+        post(
+            addr,
+            "/v1/tokens",
+            true,
+            &json!({ "subject_pubkey": form, "scope": "READ" }),
+        )
+        .expect_error(400, code);
+    }
+    post(
+        addr,
+        "/v1/tokens",
+        true,
+        &json!({ "subject_pubkey": hex, "subject_public_key": public, "scope": "READ" }),
+    )
+    .expect_error(400, "invalid_value");
+    post(addr, "/v1/tokens", true, &json!({ "scope": "READ" })).expect_error(400, "missing_field");
+}

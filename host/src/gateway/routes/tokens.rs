@@ -14,8 +14,9 @@ pub(super) async fn issue(
     gw.admin.check(&headers).await?;
     let bytes = body::read(&headers, body, gw.config.max_body_bytes).await?;
     let mut fields = Fields::parse(&bytes)?;
-    let subject = fields.string("subject", MAX_ID_BYTES)?;
-    let subject_key = fields.object("subject_public_key")?;
+    let subject = fields.opt_string("subject", MAX_ID_BYTES)?;
+    let subject_jwk = fields.opt_object("subject_public_key")?;
+    let subject_raw = fields.opt_string("subject_pubkey", MAX_ID_BYTES)?;
     let capabilities = fields.opt_array("capabilities")?;
     let scope = fields.opt_string("scope", MAX_ID_BYTES)?;
     let requested_ttl = fields.opt_positive("expires_in_seconds", MAX_TTL)?;
@@ -41,14 +42,7 @@ pub(super) async fn issue(
             ));
         }
     };
-    if subject_key.contains_key("d") {
-        // Stripping `d` would hide the mistake; the key has left its holder.
-        return Err(ApiError::bad_request(
-            "private_key_submitted",
-            "`subject_public_key` holds a private key (`d`): send only the public key, \
-             and treat this key pair as compromised",
-        ));
-    }
+    let (subject, subject_key) = holder(subject, subject_jwk, subject_raw)?;
     let audience = audience.unwrap_or_else(|| gw.config.audience.clone());
     let workspace = workspace.unwrap_or_else(|| "default".to_owned());
 
@@ -176,10 +170,73 @@ pub(super) async fn issue(
         "issued_at": iat,
         "expires_at": exp,
         "expires_in_seconds": ttl,
+        // A lifetime asked for beyond the policy's cap is capped, not refused.
+        "requested_expires_in_seconds": requested_ttl,
+        "ttl_capped": requested_ttl.is_some_and(|asked| asked > ttl),
         "narrowed": issued.get("narrowed"),
         "matched_rules": issued.get("matched_rules"),
     });
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// The holder's public key and the principal it is issued to, from a JWK
+/// (`subject_public_key`) or a raw key as the seed how-to pastes one
+/// (`subject_pubkey`: hex, base64 or base64url), read by core's own
+/// readers. Without `subject`, the principal is the key itself:
+/// `key:<RFC 7638 thumbprint>`.
+fn holder(
+    subject: Option<String>,
+    jwk: Option<serde_json::Map<String, Value>>,
+    raw: Option<String>,
+) -> Result<(String, serde_json::Map<String, Value>), ApiError> {
+    use captoken_core::keys;
+    let refused = |err: keys::KeyError, member: &str| {
+        ApiError::bad_request(err.code(), format!("`{member}`: {err}"))
+    };
+    let (thumbprint, jwk) = match (jwk, raw) {
+        (Some(jwk), None) => {
+            if jwk.contains_key("d") {
+                // Stripping `d` would hide the mistake; the key has left its holder.
+                return Err(ApiError::bad_request(
+                    "private_key_submitted",
+                    "`subject_public_key` holds a private key (`d`): send only the public key, \
+                     and treat this key pair as compromised",
+                ));
+            }
+            if let Some(subject) = &subject {
+                // The module reads the key, as it reads every claim.
+                return Ok((subject.clone(), jwk));
+            }
+            let text = serde_json::to_vec(&jwk)
+                .map_err(|err| ApiError::internal("host_json", err.to_string()))?;
+            let parsed = captoken_core::json::parse(&text, 8)
+                .map_err(|err| ApiError::bad_request(err.code(), err.to_string()))?;
+            let key = keys::verifying_key_from_jwk(&parsed)
+                .map_err(|err| refused(err, "subject_public_key"))?;
+            (keys::thumbprint(&key), jwk)
+        }
+        (None, Some(raw)) => {
+            let key =
+                keys::verifying_key_from_raw(&raw).map_err(|err| refused(err, "subject_pubkey"))?;
+            let jwk = serde_json::from_slice(&keys::public_jwk(&key).to_vec())
+                .map_err(|err| ApiError::internal("host_json", err.to_string()))?;
+            (keys::thumbprint(&key), jwk)
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "invalid_value",
+                "give `subject_public_key` (a JWK) or `subject_pubkey` (raw), not both",
+            ));
+        }
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "missing_field",
+                "`subject_public_key` (a JWK) or `subject_pubkey` (a raw Ed25519 key) is required",
+            ));
+        }
+    };
+    let subject = subject.unwrap_or_else(|| format!("key:{thumbprint}"));
+    Ok((subject, jwk))
 }
 
 /// The capability a seed document's tier names: core's mapping
