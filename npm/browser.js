@@ -140,6 +140,12 @@ function jwkOfPem(pem) {
   return { kty: 'OKP', crv: 'Ed25519', x: base64url(der.subarray(ED25519_SPKI_PREFIX.length)) };
 }
 
+/** Whether `key` is a WebCrypto `CryptoKey` (structurally: an `algorithm`, no `export`). */
+function isCryptoKey(key) {
+  return key !== null && typeof key === 'object' && typeof key.export !== 'function'
+    && typeof key.type === 'string' && typeof key.algorithm === 'object';
+}
+
 /** One verification key as a public JWK: a JWK, a PEM block or a Node `KeyObject`. */
 function publicJwkOf(key) {
   if (typeof key === 'string') return jwkOfPem(key);
@@ -153,7 +159,7 @@ function publicJwkOf(key) {
     const { kty, crv, x } = key.export({ format: 'jwk' });
     return { kty, crv, x };
   }
-  if (key !== null && typeof key === 'object' && typeof key.type === 'string' && typeof key.algorithm === 'object') {
+  if (isCryptoKey(key)) {
     throw new CaptokenError('bad_request', 'a CryptoKey exports asynchronously: pass `await toPublicJwk(cryptoKey)`');
   }
   return key;
@@ -288,7 +294,7 @@ const TRUST_OPTIONS = {
 };
 // The SHA-256 of the module this code trusts, dist/captoken_bg.wasm
 // (scripts/build-wasm.sh writes it here with the module).
-const MODULE_SHA256 = 'a9231bee4f5e9c0a49046c7a9a21dc7f0d9d6bbf8abe764c5c77c3c9af86a5d6';
+const MODULE_SHA256 = 'c3f91e78914fd617ccc8c1cc897ad0051aaf8db04cdaee98a95fd11d51a2a3a9';
 const CONTRACT = {
   info: {
     options: {},
@@ -726,9 +732,10 @@ function createCaptoken(source) {
           return sync({ ...options, jwks: fresh });
         }
       }
+      // WebCrypto keys export only asynchronously; every other form is
+      // converted by the sync call, as verify converts it.
       const keys = Array.isArray(jwks) ? await Promise.all(jwks.map(toPublicJwk))
-        : jwks !== null && typeof jwks === 'object' && !Array.isArray(jwks.keys) && typeof jwks.kty !== 'string'
-          ? await toPublicJwk(jwks) : jwks;
+        : isCryptoKey(jwks) ? await toPublicJwk(jwks) : jwks;
       return sync({ ...options, jwks: keys });
     };
   }
@@ -736,9 +743,7 @@ function createCaptoken(source) {
   // Any verification key as a public JWK, WebCrypto's `CryptoKey` included
   // (which only exports asynchronously).
   async function toPublicJwk(key) {
-    const isCryptoKey = key !== null && typeof key === 'object' && typeof key.export !== 'function'
-      && typeof key.type === 'string' && typeof key.algorithm === 'object';
-    if (!isCryptoKey) return publicJwkOf(key);
+    if (!isCryptoKey(key)) return publicJwkOf(key);
     if (key.type !== 'public') {
       throw new CaptokenError('private_key_in_public_set', `a verification key must be public, not a ${key.type} CryptoKey`);
     }

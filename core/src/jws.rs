@@ -33,6 +33,21 @@ impl Limits {
         max_token_len: 16 * 1024,
         max_json_depth: 16,
     };
+
+    /// Refuse a text (a token, or a whole chain) longer than these limits
+    /// allow, before anything in it is read.
+    ///
+    /// # Errors
+    /// [`TokenError::TooLarge`].
+    pub fn check_len(&self, text: &str) -> Result<(), TokenError> {
+        if text.len() > self.max_token_len {
+            return Err(TokenError::TooLarge {
+                len: text.len(),
+                max: self.max_token_len,
+            });
+        }
+        Ok(())
+    }
 }
 
 impl Default for Limits {
@@ -70,12 +85,7 @@ fn decode(part: Part, text: &str) -> Result<Vec<u8>, TokenError> {
 /// base64url, header JSON, `alg`, key-carrying headers, `crit`, signature
 /// encoding.
 pub fn parse<'t>(token: &'t str, limits: &Limits) -> Result<Compact<'t>, TokenError> {
-    if token.len() > limits.max_token_len {
-        return Err(TokenError::TooLarge {
-            len: token.len(),
-            max: limits.max_token_len,
-        });
-    }
+    limits.check_len(token)?;
     let mut parts = token.split('.');
     let (Some(h64), Some(p64), Some(s64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())

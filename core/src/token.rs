@@ -526,12 +526,7 @@ impl<'k> Verifier<'k> {
     /// # Errors
     /// The first [`TokenError`] met in that order.
     pub fn verify(&self, token: &str, now: i64) -> Result<VerifiedToken, TokenError> {
-        if token.len() > self.limits.max_token_len {
-            return Err(TokenError::TooLarge {
-                len: token.len(),
-                max: self.limits.max_token_len,
-            });
-        }
+        self.limits.check_len(token)?;
         let parts: Vec<&str> = token.split(CHAIN_SEPARATOR).collect();
         let links = parts.len().saturating_sub(1);
         if links > self.max_depth {

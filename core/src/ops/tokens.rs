@@ -507,13 +507,7 @@ pub(super) fn decode(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let token = f.string("token")?;
     f.done()?;
     let limits = crate::jws::Limits::default();
-    if token.len() > limits.max_token_len {
-        return Err(TokenError::TooLarge {
-            len: token.len(),
-            max: limits.max_token_len,
-        }
-        .into());
-    }
+    limits.check_len(&token)?;
     // The text is leaf first; read root first, so the ancestors are
     // answered root first, as `verify` answers them, and the leaf last.
     let mut out = Map::new();

@@ -209,7 +209,7 @@ fn holder(
             }
             let text = serde_json::to_vec(&jwk)
                 .map_err(|err| ApiError::internal("host_json", err.to_string()))?;
-            let parsed = captoken_core::json::parse(&text, 8)
+            let parsed = captoken_core::json::parse(&text, captoken_core::ops::MAX_REQUEST_DEPTH)
                 .map_err(|err| ApiError::bad_request(err.code(), err.to_string()))?;
             let key = keys::verifying_key_from_jwk(&parsed)
                 .map_err(|err| refused(err, "subject_public_key"))?;
