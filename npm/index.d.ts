@@ -158,7 +158,25 @@ export interface KeyPair {
   kid: string;
   privateJwk: Jwk;
   publicJwk: Jwk;
+  /** The key read once: give it as `key` to sign without re-deriving the public key each call. */
+  handle: KeyHandle;
 }
+
+declare const keyHandle: unique symbol;
+
+/**
+ * A signing key read once (`generateKey`, `importKey`'s `handle`). It holds
+ * the private key; printing or serializing it shows only `kid` and
+ * `publicJwk`. Made only by this package.
+ */
+export interface KeyHandle {
+  readonly kid: string;
+  readonly publicJwk: Jwk;
+  readonly [keyHandle]: true;
+}
+
+/** A key to sign with: a private Ed25519 JWK, or a `KeyHandle` of one. */
+export type PrivateKey = Jwk | KeyHandle;
 
 export interface PolicyRule {
   id: string;

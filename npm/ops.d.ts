@@ -1,7 +1,7 @@
 // Generated from captoken_core::ops::{contract, responses} by tests/tests/npm_contract.rs
 // (CAPTOKEN_BLESS=1 cargo test -p captoken-tests --test npm_contract): do not edit.
 import type {
-  Capability, Claims, Context, Decision, Duration, Jwk, Policy, PolicyRequest,
+  Capability, Claims, Context, Decision, Duration, Jwk, Policy, PolicyRequest, PrivateKey,
   RevocationListContent, RevokedEntry, TokenRequest, UnverifiedClaims, VerificationKeys,
 } from './index.js';
 
@@ -125,8 +125,8 @@ export interface TrustOptions {
 
 /** The options of `issue` (operation `issue`). */
 export interface IssueOptions {
-  /** The private Ed25519 JWK to sign with. */
-  key: Jwk;
+  /** The private Ed25519 JWK to sign with, or its key handle (`keygen`'s `handle`: no public key derived per call). */
+  key: PrivateKey;
   /** The issuer (`iss`). */
   issuer: string;
   /** The issue time (`iat`). Default: the clock. */
@@ -185,8 +185,8 @@ export interface AuthorizeOptions extends TrustOptions {
 export interface DelegateOptions extends TrustOptions {
   /** The parent token (a chain for a delegated parent). */
   parent: string;
-  /** The private Ed25519 JWK to sign with. */
-  key: Jwk;
+  /** The private Ed25519 JWK to sign with, or its key handle (`keygen`'s `handle`: no public key derived per call). */
+  key: PrivateKey;
   /** The child's lifetime in seconds, within the parent's. Default: 300. */
   ttl?: Duration;
   /** The child's claims; its `caps` must lie within the parent's. */
@@ -195,8 +195,8 @@ export interface DelegateOptions extends TrustOptions {
 
 /** The options of `signRevocationList` (operation `revocation_list_sign`). */
 export interface SignRevocationListOptions {
-  /** The private Ed25519 JWK to sign with. */
-  key: Jwk;
+  /** The private Ed25519 JWK to sign with, or its key handle (`keygen`'s `handle`: no public key derived per call). */
+  key: PrivateKey;
   /** The list's claims: `iss`, `seq`, `iat`, `next_update`, `revoked`. */
   list: RevocationListContent;
 }
@@ -219,8 +219,8 @@ export interface VerifyRevocationListOptions {
 
 /** The options of `createProof` (operation `pop_create`). */
 export interface CreateProofOptions {
-  /** The private Ed25519 JWK to sign with. */
-  key: Jwk;
+  /** The private Ed25519 JWK to sign with, or its key handle (`keygen`'s `handle`: no public key derived per call). */
+  key: PrivateKey;
   /** The token the proof presents. */
   token: string;
   /** Who the proof is for. */
@@ -267,8 +267,8 @@ export interface AppendAuditOptions {
 export interface RefreshOptions extends TrustOptions {
   /** The token, as issued. */
   token: string;
-  /** The private Ed25519 JWK to sign with. */
-  key: Jwk;
+  /** The private Ed25519 JWK to sign with, or its key handle (`keygen`'s `handle`: no public key derived per call). */
+  key: PrivateKey;
   /** The policy the refreshed grant must still pass. */
   policy: Policy;
   /** What the issuer knows of the subject. */
@@ -314,6 +314,8 @@ export interface GeneratedKey {
   private_jwk: Jwk;
   /** The public JWK. */
   public_jwk: Jwk;
+  /** The key handle (`ckh1.`…): as secret as the private JWK, and signs without re-deriving the public key. */
+  handle: string;
 }
 
 /** A token, signed. (An answer of `issue`.) */

@@ -167,9 +167,33 @@ function keySetOf(value) {
   return value;
 }
 
+/** The wire text of each `KeyHandle`, out of reach of logs and `JSON.stringify`. */
+const HANDLE_TEXT = new WeakMap();
+
+/**
+ * A signing key read once (`generateKey`, `importKey`): operations given
+ * it as `key` sign without re-deriving the public key from the private one
+ * (about half of an issue's time). It holds the private key; printing or
+ * serializing it shows only `kid` and `publicJwk`.
+ */
+class KeyHandle {
+  constructor(kid, publicJwk, text) {
+    this.kid = kid;
+    this.publicJwk = publicJwk;
+    HANDLE_TEXT.set(this, text);
+    Object.freeze(this);
+  }
+}
+
+/** A signing key as the module reads it: a handle's text, a JWK as it is. */
+function privateKeyOf(value) {
+  return HANDLE_TEXT.get(value) ?? value;
+}
+
 /** Request members the JS API takes in more forms than the wire, and their conversion. */
 const CONVERT = {
   jwks: keySetOf,
+  key: privateKeyOf,
   leeway: seconds,
   max_age: seconds,
   max_stale: seconds,
@@ -280,7 +304,7 @@ const TRUST_OPTIONS = {
 };
 // The SHA-256 of the module this code trusts, dist/captoken_bg.wasm
 // (scripts/build-wasm.sh writes it here with the module).
-const MODULE_SHA256 = 'c3f91e78914fd617ccc8c1cc897ad0051aaf8db04cdaee98a95fd11d51a2a3a9';
+const MODULE_SHA256 = 'd342a72adc8825870cf1b058b3349127df0c1c1c04677f59e3ddb193fe4e4811';
 const CONTRACT = {
   info: {
     options: {},
@@ -765,14 +789,18 @@ function createCaptoken(source) {
     };
   }
 
+  function keyPairOf(key) {
+    const handle = new KeyHandle(key.kid, key.public_jwk, key.handle);
+    return { kid: key.kid, privateJwk: key.private_jwk, publicJwk: key.public_jwk, handle };
+  }
+
   return {
     moduleSha256: source.sha256,
     ABI_VERSION: engine.abiVersion,
     /** `{ memoryBytes, instances }` of the module instance behind this API. */
     engineStats: () => (typeof engine.stats === 'function' ? engine.stats() : null),
     generateKey() {
-      const key = run('keygen', { seed: base64url(source.randomBytes(32)) });
-      return { kid: key.kid, privateJwk: key.private_jwk, publicJwk: key.public_jwk };
+      return keyPairOf(run('keygen', { seed: base64url(source.randomBytes(32)) }));
     },
     importKey(privateJwk) {
       // The private JWK's `d` is the 32-byte seed (RFC 8037); the module
@@ -784,7 +812,7 @@ function createCaptoken(source) {
       if (privateJwk.x !== undefined && privateJwk.x !== key.public_jwk.x) {
         throw new CaptokenError('key_pair_mismatch', 'the JWK\'s `x` is not the public key of its `d`');
       }
-      return { kid: key.kid, privateJwk: key.private_jwk, publicJwk: key.public_jwk };
+      return keyPairOf(key);
     },
     jwks: (...publicJwks) => ({ keys: publicJwks.map((jwk) => {
       if (jwk && jwk.d !== undefined) throw new CaptokenError('private_key_in_public_set', 'a key set must hold public keys only');

@@ -29,9 +29,14 @@ for f in captoken.js captoken.d.ts captoken_bg.wasm.sha256; do
   cmp -s "$fresh/$f" "npm/dist/$f" || { echo "FAIL: npm/dist/$f differs from the rebuilt one" >&2; exit 1; }
 done
 (cd npm/dist && sha256sum -c captoken_bg.wasm.sha256)
+# The gzip budget: 128 KiB, raised only by what a measured speed-up pays
+# for (up to 160 KiB), one line each, with what it bought
+# (docs/PERFORMANCE.md has the measurements):
+budget=$((128 * 1024))
+budget=$((budget + 1024)) # key handles (+0.7 KiB): npm issue with a handle 1.49x faster than with a JWK
 gz=$(gzip -9c npm/dist/captoken_bg.wasm | wc -c)
-echo "module: $(stat -c %s npm/dist/captoken_bg.wasm) bytes, $gz gzipped (budget 131072)"
-[ "$gz" -le 131072 ] || { echo "FAIL: module exceeds 128 KiB gzipped" >&2; exit 1; }
+echo "module: $(stat -c %s npm/dist/captoken_bg.wasm) bytes, $gz gzipped (budget $budget)"
+[ "$gz" -le "$budget" ] || { echo "FAIL: module exceeds its gzip budget of $budget bytes" >&2; exit 1; }
 
 echo "== core without std, for wasm32"
 cargo check --locked -p captoken-core --no-default-features --target wasm32-unknown-unknown

@@ -8,8 +8,9 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::json::{Map, Value, object};
-use ed25519_dalek::{SigningKey, VerifyingKey};
-use sha2::{Digest, Sha256};
+use ed25519_dalek::hazmat::{self, ExpandedSecretKey};
+use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256, Sha512};
 
 use crate::b64;
 
@@ -50,6 +51,11 @@ pub enum KeyError {
     },
     /// A private JWK whose `x` is not the public key of its `d`.
     KeyPairMismatch,
+    /// Not a key handle as `keygen` makes them (prefix, length, encoding).
+    BadHandle,
+    /// A key handle whose tag does not bind its public half to its secret:
+    /// altered, or assembled by hand.
+    HandleMismatch,
 }
 
 impl KeyError {
@@ -65,7 +71,8 @@ impl KeyError {
             KeyError::PrivateKeyInPublicSet { .. } => ErrorCode::PrivateKeyInPublicSet,
             KeyError::DuplicateKid(_) => ErrorCode::DuplicateKid,
             KeyError::KidMismatch { .. } => ErrorCode::KidMismatch,
-            KeyError::KeyPairMismatch => ErrorCode::KeyPairMismatch,
+            KeyError::KeyPairMismatch | KeyError::HandleMismatch => ErrorCode::KeyPairMismatch,
+            KeyError::BadHandle => ErrorCode::BadKey,
         }
     }
 
@@ -103,6 +110,13 @@ impl fmt::Display for KeyError {
                 "`kid` `{claimed}` is not the key's rfc 7638 thumbprint `{thumbprint}`"
             ),
             KeyError::KeyPairMismatch => f.write_str("jwk `x` is not the public key of `d`"),
+            KeyError::BadHandle => write!(
+                f,
+                "not a key handle (`{HANDLE_PREFIX}` and {HANDLE_LEN} bytes of base64url, from `keygen`)"
+            ),
+            KeyError::HandleMismatch => {
+                f.write_str("the key handle's public key is not bound to its secret (altered?)")
+            }
         }
     }
 }
@@ -330,6 +344,121 @@ pub fn signing_key_from_jwk(jwk: &Value) -> Result<SigningKey, KeyError> {
         return Err(KeyError::KeyPairMismatch);
     }
     Ok(key)
+}
+
+/// What every key handle starts with: a reader (or a secret scanner) can
+/// tell one from a JWK or a token at a glance.
+pub const HANDLE_PREFIX: &str = "ckh1.";
+
+/// The bytes after the prefix: seed, public key, tag.
+pub const HANDLE_LEN: usize = 32 + 32 + 16;
+
+/// Separates the handle tag from every other hash of the same seed.
+const HANDLE_DOMAIN: &[u8] = b"captoken key handle v1\0";
+
+fn handle_tag(seed: &[u8; 32], public: &[u8; 32]) -> [u8; 16] {
+    let digest = Sha512::new()
+        .chain_update(HANDLE_DOMAIN)
+        .chain_update(seed)
+        .chain_update(public)
+        .finalize();
+    let mut tag = [0; 16];
+    for (t, d) in tag.iter_mut().zip(digest.iter()) {
+        *t = *d;
+    }
+    tag
+}
+
+/// A signing key read once and reused: `keygen` answers it as a string
+/// (`ckh1.` + base64url of seed, public key and a 16-byte tag) and every
+/// operation that signs takes that string as its `key`.
+///
+/// Reading a private JWK derives the public key from the seed (a basepoint
+/// multiplication, as costly as the signature itself) to check `x`. A
+/// handle carries the public key, bound to the seed by the tag
+/// `SHA-512(domain, seed, public)`, so reading one costs hashes and a point
+/// decompression. The tag is what makes carrying the public key safe: an
+/// Ed25519 signer handed a public key that is not its own leaks its secret
+/// (two signatures of one message under two public keys give it away), and
+/// only someone who knows the seed can make a tag for another public key,
+/// which they need not do to sign. A handle is as secret as the seed in it.
+pub struct KeyHandle {
+    expanded: ExpandedSecretKey,
+    public: VerifyingKey,
+}
+
+impl fmt::Debug for KeyHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyHandle")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyHandle {
+    /// The handle text of `key`.
+    pub fn text_of(key: &SigningKey) -> String {
+        let seed = key.as_bytes();
+        let public = key.verifying_key().to_bytes();
+        let mut bytes = Vec::with_capacity(HANDLE_LEN);
+        bytes.extend_from_slice(seed);
+        bytes.extend_from_slice(&public);
+        bytes.extend_from_slice(&handle_tag(seed, &public));
+        let text = format!("{HANDLE_PREFIX}{}", b64::encode(&bytes));
+        bytes.fill(0);
+        text
+    }
+
+    /// The key read from a private JWK (`x` already checked against `d`).
+    pub fn of(key: &SigningKey) -> Self {
+        KeyHandle {
+            expanded: ExpandedSecretKey::from(key.as_bytes()),
+            public: key.verifying_key(),
+        }
+    }
+
+    /// Read a handle made by [`KeyHandle::text_of`].
+    ///
+    /// # Errors
+    /// [`KeyError::BadHandle`] when `text` is not a handle;
+    /// [`KeyError::HandleMismatch`] when its tag does not bind its public
+    /// key to its seed.
+    pub fn from_text(text: &str) -> Result<Self, KeyError> {
+        let body = text
+            .strip_prefix(HANDLE_PREFIX)
+            .ok_or(KeyError::BadHandle)?;
+        let mut bytes = b64::decode_array::<HANDLE_LEN>(body).ok_or(KeyError::BadHandle)?;
+        let (seed, rest) = bytes.split_first_chunk::<32>().ok_or(KeyError::BadHandle)?;
+        let (public, tag) = rest.split_first_chunk::<32>().ok_or(KeyError::BadHandle)?;
+        let public = *public;
+        // Compared without an early exit: the tag is what stands between a
+        // caller who can alter the public half and the secret.
+        let diff = tag
+            .iter()
+            .zip(handle_tag(seed, &public))
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        let tagged = diff == 0 && tag.len() == 16;
+        let expanded = ExpandedSecretKey::from(seed);
+        bytes.fill(0);
+        if !tagged {
+            return Err(KeyError::HandleMismatch);
+        }
+        Ok(KeyHandle {
+            expanded,
+            public: decode_public(&public)?,
+        })
+    }
+
+    /// The public key.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.public
+    }
+
+    /// The Ed25519 signature of `message` (RFC 8032 §5.1.6), the same bytes
+    /// `SigningKey::sign` gives for the seed.
+    pub fn sign(&self, message: &[u8]) -> Signature {
+        hazmat::raw_sign::<Sha512>(&self.expanded, message, &self.public)
+    }
 }
 
 /// A key trusted to sign tokens for one issuer, with an optional window.

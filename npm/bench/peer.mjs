@@ -9,8 +9,9 @@
 // captoken's verify also checks the schema of the capabilities and decodes
 // the key set from JWK every call (it is stateless); jose gets an imported
 // KeyLike once. captoken's issue signs with a private JWK handed in (and so
-// derives its public key each call); with a WebCrypto signer the module
-// only prepares and checks, and node:crypto signs.
+// derives its public key each call) or with its key handle (read once, as
+// jose's KeyLike); with a WebCrypto signer the module only prepares and
+// checks, and node:crypto signs.
 import { webcrypto } from 'node:crypto';
 import { SignJWT, jwtVerify, importJWK } from 'jose';
 import { generateKey, issue, issueAsync, verify, webCryptoSigner } from '../index.js';
@@ -51,6 +52,7 @@ async function time(fn) {
 
 const sides = {
   'issue   captoken': () => issue({ key: issuer.privateJwk, issuer: 'gw', claims, ttl: 300 }),
+  'issue   captoken handle': () => issue({ key: issuer.handle, issuer: 'gw', claims, ttl: 300 }),
   'issue   captoken+WebCrypto': () => issueAsync({ signer, issuer: 'gw', claims, ttl: 300 }),
   'issue   jose SignJWT': joseSign,
   'verify  captoken': () => verify({ token, jwks, issuer: 'gw', audience: 'robot-gateway' }),
@@ -64,7 +66,8 @@ for (let r = 0; r < rounds; r++) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const m = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)]));
 console.log(`node ${process.version}, ${rounds} rounds x ${calls} calls, medians (µs per call)`);
-for (const [name, us] of Object.entries(m)) console.log(`${name.padEnd(24)} ${us.toFixed(1).padStart(8)}`);
+for (const [name, us] of Object.entries(m)) console.log(`${name.padEnd(28)} ${us.toFixed(1).padStart(8)}`);
 console.log(`issue  ratio captoken/jose ${(m['issue   captoken'] / m['issue   jose SignJWT']).toFixed(2)}x`);
+console.log(`issue  ratio captoken handle/jose ${(m['issue   captoken handle'] / m['issue   jose SignJWT']).toFixed(2)}x`);
 console.log(`issue  ratio captoken+WebCrypto/jose ${(m['issue   captoken+WebCrypto'] / m['issue   jose SignJWT']).toFixed(2)}x`);
 console.log(`verify ratio captoken/jose ${(m['verify  captoken'] / m['verify  jose jwtVerify']).toFixed(2)}x`);

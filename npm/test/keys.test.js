@@ -4,7 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, webcrypto } from 'node:crypto';
-import { issue, verify, generateKey, toPublicJwk, CaptokenError } from '../index.js';
+import { inspect } from 'node:util';
+import {
+  issue, verify, generateKey, importKey, toPublicJwk, CaptokenError, signRevocationList, delegate, createProof, verifyProof,
+} from '../index.js';
 
 // An issuer key made by Node, as a service that already has one holds it.
 const { publicKey, privateKey } = generateKeyPairSync('ed25519');
@@ -90,4 +93,39 @@ test('decodeUnverified reads a token without verifying it, by the module\'s rule
   assert.equal(decodeUnverified(forged).claims.sub, 'operator-1');
   assert.throws(() => verify({ ...trust, jwks: pem, token: forged }), refused('bad_signature'));
   assert.throws(() => decodeUnverified('not.a.token'), (e) => e instanceof CaptokenError && e.code === 'bad_base64');
+});
+
+test('a key handle signs what its private JWK signs, in every operation that signs', () => {
+  const pair = importKey(privateJwk);
+  assert.equal(pair.handle.kid, pair.kid);
+  assert.deepEqual(pair.handle.publicJwk, pair.publicJwk);
+  // A revocation list has no random member: the same list, byte for byte.
+  const list = { iss: 'https://gw.example', seq: 3, iat: NOW, next_update: NOW + 60, revoked: [] };
+  assert.equal(signRevocationList({ key: pair.handle, list }).list, signRevocationList({ key: privateJwk, list }).list);
+  // Tokens carry a random `jti`: they verify, under the same `kid`.
+  const issued = issue({ key: pair.handle, issuer: 'https://gw.example', now: NOW, ttl: 60,
+    claims: { sub: 'operator-1', aud: 'robot-gateway', cnf: { jwk: holder.publicJwk }, caps: [{ actions: ['read'], resources: ['*'] }] } });
+  assert.equal(issued.kid, pair.kid);
+  assert.equal(verify({ ...trust, token: issued.token, jwks: publicKey }).claims.sub, 'operator-1');
+  const child = delegate({ parent: issued.token, key: holder.handle, jwks: publicKey, issuer: 'https://gw.example',
+    audience: 'robot-gateway', now: NOW + 1, ttl: 30,
+    claims: { sub: 'bot', aud: 'robot-gateway', cnf: { jwk: generateKey().publicJwk }, caps: [{ actions: ['read'], resources: ['doc:1'] }] } });
+  assert.equal(verify({ ...trust, token: child.token, jwks: publicKey }).claims.sub, 'bot');
+  const { proof } = createProof({ key: holder.handle, token: issued.token, audience: 'svc', now: NOW + 2 });
+  assert.equal(verifyProof({ ...trust, token: issued.token, jwks: publicKey, proof, popAudience: 'svc', now: NOW + 2 }).token_id,
+    verify({ ...trust, token: issued.token, jwks: publicKey }).id);
+});
+
+test('a key handle never shows its private key, and nothing else passes for one', () => {
+  const pair = generateKey();
+  const d = pair.privateJwk.d;
+  assert.ok(Object.isFrozen(pair.handle));
+  for (const shown of [JSON.stringify(pair.handle), inspect(pair.handle, { showHidden: true, depth: 5 }), String(Object.values(pair.handle))]) {
+    assert.ok(!shown.includes(d), shown);
+    assert.ok(!shown.includes('ckh1.'), shown);
+  }
+  const claims = { sub: 'a', aud: 'b', cnf: { jwk: holder.publicJwk }, caps: [{ actions: ['read'], resources: ['*'] }] };
+  // A copy of a handle is a plain object, not a key; nor is its text a JWK.
+  assert.throws(() => issue({ key: { ...pair.handle }, issuer: 'i', claims }), refused('unsupported_key_type'));
+  assert.throws(() => issue({ key: 'ckh1.AAAA', issuer: 'i', claims }), refused('bad_key'));
 });

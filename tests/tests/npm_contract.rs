@@ -224,6 +224,7 @@ fn ts_type(shape: Shape, indent: &str, side: Side) -> String {
 /// browser.js: their TypeScript types, defined in index.d.ts.
 const JS_TYPES: &[(&str, &str)] = &[
     ("jwks", "VerificationKeys"),
+    ("key", "PrivateKey"),
     ("leeway", "Duration"),
     ("max_age", "Duration"),
     ("max_stale", "Duration"),

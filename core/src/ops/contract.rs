@@ -184,9 +184,9 @@ pub const TRUST: &[Member] = &[
 pub const SIGNER: &[Member] = &[
     member(
         "key",
-        Shape::Named("Jwk"),
+        Shape::Named("PrivateKey"),
         Either("signer"),
-        "The private Ed25519 JWK to sign with.",
+        "The private Ed25519 JWK to sign with, or its key handle (`keygen`'s `handle`: no public key derived per call).",
     ),
     member(
         "signer",

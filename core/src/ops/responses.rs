@@ -304,6 +304,12 @@ pub const RESPONSES: &[(&str, &[Answer])] = &[
                     Required,
                     "The public JWK.",
                 ),
+                out(
+                    "handle",
+                    STRING,
+                    Required,
+                    "The key handle (`ckh1.`…): as secret as the private JWK, and signs without re-deriving the public key.",
+                ),
             ]],
         )],
     ),

@@ -48,6 +48,7 @@ pub(super) fn keygen(request: &[u8]) -> Result<Vec<u8>, OpError> {
         "kid" => keys::thumbprint(&public),
         "private_jwk" => keys::private_jwk(&key),
         "public_jwk" => keys::public_jwk(&public),
+        "handle" => keys::KeyHandle::text_of(&key),
     })
 }
 
