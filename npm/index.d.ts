@@ -330,15 +330,15 @@ export interface Ed25519KeyPair {
 /** A signer over a WebCrypto Ed25519 key pair: the private key may be non-extractable and never enters wasm memory. */
 export declare function webCryptoSigner(keyPair: Ed25519KeyPair): Promise<ExternalSigner>;
 type WithSigner<T> = Omit<T, 'key'> & { signer: ExternalSigner };
-/** `issue`, signed by `signer` instead of a key handed to the module. */
-export declare function issueAsync(options: WithSigner<IssueThroughPolicyOptions>): Promise<IssuedThroughPolicy>;
-export declare function issueAsync(options: WithSigner<IssueOptions>): Promise<Issued>;
-/** `delegate`, signed by the holder's `signer`. */
-export declare function delegateAsync(options: WithSigner<DelegateOptions>): Promise<Delegated>;
-/** `createProof`, signed by the holder's `signer`. */
-export declare function createProofAsync(options: WithSigner<CreateProofOptions>): Promise<CreatedProof>;
-/** `signRevocationList`, signed by the issuer's `signer`. */
-export declare function signRevocationListAsync(options: WithSigner<SignRevocationListOptions>): Promise<SignedRevocationList>;
+/** `issue`, signed by `signer` outside the module; or with `key`, run off the event loop as `verifyAsync` runs. */
+export declare function issueAsync(options: WithSigner<IssueThroughPolicyOptions> | IssueThroughPolicyOptions): Promise<IssuedThroughPolicy>;
+export declare function issueAsync(options: WithSigner<IssueOptions> | IssueOptions): Promise<Issued>;
+/** `delegate`, signed by the holder's `signer`; or with `key`, off the event loop. */
+export declare function delegateAsync(options: WithSigner<DelegateOptions> | DelegateOptions): Promise<Delegated>;
+/** `createProof`, signed by the holder's `signer`; or with `key`, off the event loop. */
+export declare function createProofAsync(options: WithSigner<CreateProofOptions> | CreateProofOptions): Promise<CreatedProof>;
+/** `signRevocationList`, signed by the issuer's `signer`; or with `key`, off the event loop. */
+export declare function signRevocationListAsync(options: WithSigner<SignRevocationListOptions> | SignRevocationListOptions): Promise<SignedRevocationList>;
 /** A key set fetched from a JWKS URL and cached (`remoteJwks`): use it as `jwks` with the async verifiers. */
 export interface RemoteJwks {
   readonly url: string;

@@ -167,8 +167,20 @@ function keySetOf(value) {
   return value;
 }
 
-/** The wire text of each `KeyHandle`, out of reach of logs and `JSON.stringify`. */
-const HANDLE_TEXT = new WeakMap();
+/**
+ * The wire text of each `KeyHandle`, out of reach of logs and
+ * `JSON.stringify`. One map per realm, not per copy of this file: a handle
+ * made through the ESM entry works through the CommonJS one (a process may
+ * load both). The map hides the text from accidents, not from code running
+ * in the same realm, which could as well read the private JWK.
+ */
+const HANDLE_TEXT = (() => {
+  const name = Symbol.for('captoken.keyHandles');
+  if (!(globalThis[name] instanceof WeakMap)) {
+    Object.defineProperty(globalThis, name, { value: new WeakMap() });
+  }
+  return globalThis[name];
+})();
 
 /**
  * A signing key read once (`generateKey`, `importKey`): operations given
@@ -664,7 +676,16 @@ function createCaptoken(source) {
     };
   }
 
-  /** A signer over a WebCrypto Ed25519 key pair; the private key may be non-extractable. */
+  // The async form of an operation that signs: with `signer`, signed
+  // outside the module; with `key` (a JWK or a handle), the whole operation
+  // off the event loop, as `verifyAsync` runs.
+  function keyedOrSigned(op, member) {
+    const signed = signedElsewhere(op, member);
+    const keyed = awaiting(op);
+    return async (options = {}) => (options !== null && typeof options === 'object' && options.signer === undefined
+      ? keyed(options) : signed(options));
+  }
+
   // ---- remote key sets (a JWKS URL), for the async verifiers
 
   const remoteBrand = Symbol.for('captoken.remoteJwks');
@@ -731,6 +752,7 @@ function createCaptoken(source) {
     const sync = (options) => runOffloaded(op, build(options));
     return async (options = {}) => {
       const jwks = options && options.jwks;
+      if (jwks === undefined) return sync(options);
       if (isRemote(jwks)) {
         const keys = await jwks.get();
         try {
@@ -839,10 +861,10 @@ function createCaptoken(source) {
     remoteJwks,
     verifyAsync: awaiting('verify'),
     authorizeAsync: awaiting('authorize'),
-    issueAsync: signedElsewhere('issue', 'token'),
-    delegateAsync: signedElsewhere('delegate', 'token'),
-    createProofAsync: signedElsewhere('pop_create', 'proof'),
-    signRevocationListAsync: signedElsewhere('revocation_list_sign', 'list'),
+    issueAsync: keyedOrSigned('issue', 'token'),
+    delegateAsync: keyedOrSigned('delegate', 'token'),
+    createProofAsync: keyedOrSigned('pop_create', 'proof'),
+    signRevocationListAsync: keyedOrSigned('revocation_list_sign', 'list'),
     attachSignature: operation('attach_signature'),
     info: () => run('info', {}),
     callOperation: (op, request) => run(op, request),

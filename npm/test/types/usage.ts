@@ -3,9 +3,9 @@
 // `exports` map and its `types` condition are what tsc resolves).
 import {
   ABI_VERSION, CaptokenError, authorize, callOperation, checkPolicy, createCaptoken, delegate,
-  evaluatePolicy, explainPolicy, generateKey, info, init, issue, moduleSha256, remoteJwks, scopeMeet, toPublicJwk,
-  verify, verifyAsync,
-  type Capability, type Captoken, type Decision, type ErrorCode, type Jwk, type Jwks, type Policy, type Verified,
+  evaluatePolicy, explainPolicy, generateKey, importKey, info, init, issue, issueAsync, moduleSha256, remoteJwks, scopeMeet,
+  toPublicJwk, verify, verifyAsync,
+  type Capability, type KeyHandle, type Captoken, type Decision, type ErrorCode, type Jwk, type Jwks, type Policy, type Verified,
 } from 'captoken';
 
 export async function usage(): Promise<string[]> {
@@ -47,6 +47,13 @@ export async function usage(): Promise<string[]> {
     ...trust, parent: issued.token, key: holder.privateJwk, ttl: 60, maxDepth: 2,
     claims: { sub: 'friend', aud: 'robot-gateway', cnf: { jwk: generateKey().publicJwk }, caps: scopeMeet(caps, caps) },
   });
+  // A key handle signs in place of the JWK, synchronously or off the event loop.
+  const handle: KeyHandle = importKey(gw.privateJwk).handle;
+  const viaHandle = issue({ key: handle, issuer: 'https://gw.example', claims: { sub: 's', aud: 'a', cnf: { jwk: holder.publicJwk }, caps } });
+  const offLoop = await issueAsync({ key: gw.handle, issuer: 'https://gw.example', claims: { sub: 's', aud: 'a', cnf: { jwk: holder.publicJwk }, caps } });
+  void viaHandle.token, offLoop.token, handle.kid;
+  // @ts-expect-error: a handle is made by the package, not spelled by hand.
+  issue({ key: { kid: 'k', publicJwk: gw.publicJwk }, issuer: 'i', claims: { sub: 's', aud: 'a', cnf: { jwk: holder.publicJwk }, caps } });
   const depth: number = child.depth + verified.depth + verified.chain.length;
   // Every result names its revocation key, and a chain link its own.
   const ids: string[] = [ok.id, child.id, verified.id, ...verified.chain.map((link) => link.id)];
