@@ -20,11 +20,14 @@ if [ ! -x node_modules/.bin/tsc ] || [ ! -d node_modules/playwright-core ]; then
   exit 1
 fi
 
+# Each step fails after 15 minutes rather than hang CI to its limit: once
+# (2026-12-03) a test file's Node process sat idle before its first test,
+# never reproduced since.
 step() {
   local started=$SECONDS
   echo "== npm: $1"
   shift
-  "$@"
+  timeout 900 "$@"
   echo "   ($((SECONDS - started)) s)"
 }
 

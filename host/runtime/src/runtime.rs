@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use wasmtime::{
     Collector, Config, Enabled, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
-    PoolConcurrencyLimitError, PoolingAllocationConfig, Store, Trap,
+    PoolConcurrencyLimitError, PoolingAllocationConfig, ProfilingStrategy, Store, Trap,
 };
 
 use crate::HostError;
@@ -536,6 +536,12 @@ fn engine_config(config: &RuntimeConfig) -> Config {
         .collector(Collector::DeferredReferenceCounting)
         .consume_fuel(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    // A profiling knob, off by default: with `CAPTOKEN_PERF_MAP` set, the
+    // module's compiled functions are named in /tmp/perf-<pid>.map, so
+    // `perf report` attributes samples inside the guest (bench/profile.sh).
+    if std::env::var_os("CAPTOKEN_PERF_MAP").is_some() {
+        engine.profiler(ProfilingStrategy::PerfMap);
+    }
     engine
 }
 

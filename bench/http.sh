@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The gateway against a plain JWT verify service, over HTTP, in one run.
+#
+#   bash bench/http.sh [rounds=3] [seconds=10]
+#
+# Builds `captoken` and the peer (bench/peer: axum + jsonwebtoken, EdDSA) in
+# release, starts the gateway on a fresh embedded store and issues 1,000
+# tokens through POST /v1/tokens one at a time (the seed's acceptance test:
+# average and p99), starts the peer with the gateway's JWKS, then drives
+# both with wrk (Debian's; installed if missing), -t1 -c16, on the same
+# tokens: "distinct" cycles through 200 of them, "repeated" presents one
+# (a client sending its token with every call). Rounds alternate between
+# the servers, so whatever else the machine does hits both alike. A round
+# with any answer but 200 stops the run. Prints medians and ratios and
+# writes bench/results/http.json.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+rounds=${1:-3}
+seconds=${2:-10}
+
+if ! command -v wrk >/dev/null; then
+  echo "bench: installing wrk from Debian"
+  apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+fi
+
+echo "== build (release)"
+cargo build --release --locked -p captoken-host -p captoken-bench-peer --bins 2>&1 | tail -1
+bin=$root/target/release
+
+work=$(mktemp -d)
+source bench/lib.sh
+trap stop_all EXIT
+
+admin=$(admin_token)
+start gateway env CAPTOKEN_ADMIN_TOKEN="$admin" "$bin/captoken" serve --listen 127.0.0.1:0
+gateway=$addr
+
+mkdir -p bench/results
+echo "== issue: 1,000 tokens through POST /v1/tokens ($gateway)"
+python3 bench/issue.py "$gateway" "$admin" 1000 "$work/all.txt" "$work/issue.json"
+head -200 "$work/all.txt" > "$work/distinct.txt"
+head -1 "$work/all.txt" > "$work/repeated.txt"
+
+python3 - "$gateway" "$work" <<'EOF'
+import base64, json, sys, urllib.request
+gateway, work = sys.argv[1:3]
+with urllib.request.urlopen(f"{gateway}/.well-known/jwks.json") as reply:
+    open(f"{work}/jwks.json", "wb").write(reply.read())
+token = open(f"{work}/repeated.txt").read().strip()
+payload = token.split(".")[1]
+claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+aud = claims["aud"] if isinstance(claims["aud"], str) else claims["aud"][0]
+open(f"{work}/trust", "w").write(f"{claims['iss']}\n{aud}\n")
+EOF
+issuer=$(sed -n 1p "$work/trust")
+audience=$(sed -n 2p "$work/trust")
+start peer "$bin/captoken-bench-peer" 127.0.0.1:0 "$work/jwks.json" "$issuer" "$audience"
+peer=$addr
+
+# One wrk round: prints "<req/s> <p99 ms>".
+round() {
+  local url=$1 tokens=$2 out
+  out=$(wrk -t1 -c16 -d"${seconds}s" --latency -s bench/verify.lua "$url/v1/tokens/verify" -- "$tokens")
+  if ! grep -q 'STATUS errors=0 non2xx_or_timeouts=0' <<<"$out"; then
+    echo "bench: a round had errors or answers other than 200:" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  python3 - "$out" <<'EOF'
+import re, sys
+out = sys.argv[1]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+value, unit = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+p99 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+print(f"{rps} {p99}")
+EOF
+}
+
+echo "== verify: wrk -t1 -c16 -d${seconds}s, $rounds rounds alternating (gateway $gateway, peer $peer)"
+results=$work/rounds.txt
+: > "$results"
+for scenario in distinct repeated; do
+  for r in $(seq "$rounds"); do
+    for server in gateway peer; do
+      url=$gateway
+      [ "$server" = peer ] && url=$peer
+      line=$(round "$url" "$work/$scenario.txt")
+      echo "$scenario $server $line" >> "$results"
+      echo "   $scenario round $r $server: $line (req/s, p99 ms)"
+    done
+  done
+done
+
+python3 - "$results" "$work/issue.json" bench/results/http.json "$rounds" "$seconds" <<'EOF'
+import json, platform, statistics, subprocess, sys, time
+rounds_file, issue_file, out_file, rounds, seconds = sys.argv[1:6]
+rows = [line.split() for line in open(rounds_file) if line.strip()]
+table = {}
+for scenario, server, rps, p99 in rows:
+    entry = table.setdefault(scenario, {}).setdefault(server, {"rps": [], "p99_ms": []})
+    entry["rps"].append(float(rps))
+    entry["p99_ms"].append(float(p99))
+result = {
+    "date": time.strftime("%Y-%m-%d"),
+    "machine": f"{platform.machine()}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores",
+    "load": f"wrk -t1 -c16 -d{seconds}s, {rounds} rounds alternating",
+    "issue": json.load(open(issue_file)),
+    "verify": {},
+}
+print(f"\n{'verify':<10} {'server':<8} {'req/s (median)':>15} {'p99 ms (median)':>16}")
+for scenario, servers in table.items():
+    summary = {}
+    for server, entry in servers.items():
+        summary[server] = {
+            "rps": statistics.median(entry["rps"]),
+            "p99_ms": statistics.median(entry["p99_ms"]),
+            "rounds": entry,
+        }
+        print(f"{scenario:<10} {server:<8} {summary[server]['rps']:>15.0f} {summary[server]['p99_ms']:>16.2f}")
+    ratio = summary["gateway"]["rps"] / summary["peer"]["rps"]
+    summary["gateway_over_peer"] = ratio
+    print(f"{scenario:<10} gateway/peer throughput {ratio:.2f}x")
+    result["verify"][scenario] = summary
+json.dump(result, open(out_file, "w"), indent=2)
+print(f"\nwritten: {out_file}")
+EOF
