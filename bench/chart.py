@@ -29,14 +29,18 @@ def bar(x, y, w, h, color):
 def throughput(http, x0, y0):
     out = [text(x0, y0, f"POST /v1/tokens/verify, {http['load']}", 14, weight="bold")]
     scenarios = http["verify"]
-    top = max(s[server]["rps"] for s in scenarios.values() for server in ("gateway", "peer"))
+    top = max(s[server]["rps"] for s in scenarios.values() for server in ("gateway", "uncached", "peer") if server in s)
     width, y = 380, y0 + 24
     for name, s in scenarios.items():
-        out.append(text(x0, y + 12, f"{name} tokens: gateway / peer = {s['gateway_over_peer']:.2f}x", 12, weight="bold"))
+        ratios = ", ".join(f"{k.replace('_over_peer', '')} / peer = {v:.2f}x" for k, v in s.items() if k.endswith("_over_peer"))
+        out.append(text(x0, y + 12, f"{name} tokens: {ratios}", 12, weight="bold"))
         y += 20
-        for server, color in (("gateway", COLORS[0]), ("peer", COLORS[1])):
+        labels = {"gateway": "captoken gateway", "uncached": "gateway, no cache", "peer": "axum + jsonwebtoken"}
+        for server, color in (("gateway", COLORS[0]), ("uncached", COLORS[3]), ("peer", COLORS[1])):
+            if server not in s:
+                continue
             w = width * s[server]["rps"] / top
-            label = "captoken gateway" if server == "gateway" else "axum + jsonwebtoken"
+            label = labels[server]
             out.append(text(x0, y + 13, label, 11))
             out.append(bar(x0 + 130, y, w, 18, color))
             out.append(text(x0 + 135 + w, y + 13,
@@ -52,7 +56,8 @@ def throughput(http, x0, y0):
 
 
 def profile(prof, x0, y0):
-    out = [text(x0, y0, f"Gateway verify: {prof['us_per_verify']:.0f} us of CPU each "
+    options = prof.get("serve_options", "")
+    out = [text(x0, y0, f"Gateway verify ({options}): {prof['us_per_verify']:.0f} us of CPU each "
                 f"(at {prof['rps']:,.0f} req/s, perf, own time per sample)", 14, weight="bold")]
     y, width = y0 + 16, 600
     x = x0

@@ -9,8 +9,11 @@
 # average and p99), starts the peer with the gateway's JWKS, then drives
 # both with wrk (Debian's; installed if missing), -t1 -c16, on the same
 # tokens: "distinct" cycles through 200 of them, "repeated" presents one
-# (a client sending its token with every call). Rounds alternate between
-# the servers, so whatever else the machine does hits both alike. A round
+# (a client sending its token with every call). The gateway is measured
+# twice: as it runs (its verified-token cache answers tokens seen before)
+# and with the cache off (--verify-cache-entries 0: every request verified
+# in the module, the price of a token never seen). Rounds alternate between
+# the servers, so whatever else the machine does hits all alike. A round
 # with any answer but 200 stops the run. Prints medians and ratios and
 # writes bench/results/http.json.
 set -euo pipefail
@@ -57,6 +60,11 @@ issuer=$(sed -n 1p "$work/trust")
 audience=$(sed -n 2p "$work/trust")
 start peer "$bin/captoken-bench-peer" 127.0.0.1:0 "$work/jwks.json" "$issuer" "$audience"
 peer=$addr
+# The same gateway with its verified-token cache off: the price of a token
+# it has never seen. Same key directory, a store of its own.
+start uncached env CAPTOKEN_ADMIN_TOKEN="$admin" "$bin/captoken" serve --listen 127.0.0.1:0 \
+  --key-dir "$work/gateway/captoken-data/keys" --verify-cache-entries 0
+uncached=$addr
 
 # One wrk round: prints "<req/s> <p99 ms>".
 round() {
@@ -77,14 +85,17 @@ print(f"{rps} {p99}")
 EOF
 }
 
-echo "== verify: wrk -t1 -c16 -d${seconds}s, $rounds rounds alternating (gateway $gateway, peer $peer)"
+echo "== verify: wrk -t1 -c16 -d${seconds}s, $rounds rounds alternating (gateway $gateway, uncached $uncached, peer $peer)"
 results=$work/rounds.txt
 : > "$results"
 for scenario in distinct repeated; do
   for r in $(seq "$rounds"); do
-    for server in gateway peer; do
-      url=$gateway
-      [ "$server" = peer ] && url=$peer
+    for server in gateway uncached peer; do
+      case $server in
+        gateway) url=$gateway ;;
+        uncached) url=$uncached ;;
+        peer) url=$peer ;;
+      esac
       line=$(round "$url" "$work/$scenario.txt")
       echo "$scenario $server $line" >> "$results"
       echo "   $scenario round $r $server: $line (req/s, p99 ms)"
@@ -108,7 +119,7 @@ result = {
     "issue": json.load(open(issue_file)),
     "verify": {},
 }
-print(f"\n{'verify':<10} {'server':<8} {'req/s (median)':>15} {'p99 ms (median)':>16}")
+print(f"\n{'verify':<10} {'server':<9} {'req/s (median)':>15} {'p99 ms (median)':>16}")
 for scenario, servers in table.items():
     summary = {}
     for server, entry in servers.items():
@@ -117,10 +128,11 @@ for scenario, servers in table.items():
             "p99_ms": statistics.median(entry["p99_ms"]),
             "rounds": entry,
         }
-        print(f"{scenario:<10} {server:<8} {summary[server]['rps']:>15.0f} {summary[server]['p99_ms']:>16.2f}")
-    ratio = summary["gateway"]["rps"] / summary["peer"]["rps"]
-    summary["gateway_over_peer"] = ratio
-    print(f"{scenario:<10} gateway/peer throughput {ratio:.2f}x")
+        print(f"{scenario:<10} {server:<9} {summary[server]['rps']:>15.0f} {summary[server]['p99_ms']:>16.2f}")
+    for server in ("gateway", "uncached"):
+        ratio = summary[server]["rps"] / summary["peer"]["rps"]
+        summary[f"{server}_over_peer"] = ratio
+        print(f"{scenario:<10} {server}/peer throughput {ratio:.2f}x")
     result["verify"][scenario] = summary
 json.dump(result, open(out_file, "w"), indent=2)
 print(f"\nwritten: {out_file}")

@@ -7,14 +7,22 @@
 # divided by the requests wrk counted gives microseconds per verify, split
 # by those shares.
 #
-#   bash bench/profile.sh [seconds=10]
+#   bash bench/profile.sh [seconds=10] [serve options...]
+#
+# By default the gateway runs with its verified-token cache off
+# (--verify-cache-entries 0), so every request is a verify in the module;
+# `PROFILE_NAME=cached bash bench/profile.sh 10 --verify-cache-entries 4096`
+# profiles the cached path instead (into profile-cached.json).
 #
 # Needs perf (Debian's linux-perf; installed if missing) and wrk. Writes
-# bench/results/profile.json.
+# bench/results/profile.json (profile-$PROFILE_NAME.json with a name).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 seconds=${1:-10}
+shift || true
+serve_options=("$@")
+[ ${#serve_options[@]} -gt 0 ] || serve_options=(--verify-cache-entries 0)
 
 for tool in wrk perf; do
   if ! command -v "$tool" >/dev/null; then
@@ -31,7 +39,8 @@ source bench/lib.sh
 trap stop_all EXIT
 
 admin=$(admin_token)
-start gateway env CAPTOKEN_PERF_MAP=1 CAPTOKEN_ADMIN_TOKEN="$admin" "$root/target/release/captoken" serve --listen 127.0.0.1:0
+start gateway env CAPTOKEN_PERF_MAP=1 CAPTOKEN_ADMIN_TOKEN="$admin" "$root/target/release/captoken" serve --listen 127.0.0.1:0 \
+  "${serve_options[@]}"
 gateway=$addr
 pid=${pids[-1]}
 
@@ -50,9 +59,9 @@ grep -q 'STATUS errors=0 non2xx_or_timeouts=0' "$work/wrk.out" || { echo "profil
 perf report -i "$work/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null > "$work/report.txt"
 
 mkdir -p bench/results
-python3 - "$work/report.txt" "$work/wrk.out" "$before" "$after" "$seconds" "$(getconf CLK_TCK)" bench/results/profile.json <<'EOF'
+python3 - "$work/report.txt" "$work/wrk.out" "$before" "$after" "$seconds" "$(getconf CLK_TCK)" "bench/results/profile${PROFILE_NAME:+-$PROFILE_NAME}.json" "${serve_options[*]}" <<'EOF'
 import json, re, sys, time
-report, wrk, before, after, seconds, hz, out = sys.argv[1:8]
+report, wrk, before, after, seconds, hz, out, options = sys.argv[1:9]
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", open(wrk).read()).group(1))
 cpu = (int(after) - int(before)) / int(hz)
 requests = rps * float(seconds)
@@ -85,14 +94,14 @@ for line in open(report):
             break
 total = sum(shares.values())
 rows = []
-print(f"gateway verify under wrk -t1 -c16: {rps:.0f} req/s, {cpu:.2f} s of gateway CPU in {seconds} s "
+print(f"gateway verify ({options}) under wrk -t1 -c16: {rps:.0f} req/s, {cpu:.2f} s of gateway CPU in {seconds} s "
       f"= {per_request_us:.0f} us of CPU per verify")
 print(f"{'where (own time of each sample)':<50} {'share':>7} {'us/verify':>10}")
 for name, _ in CATEGORIES:
     share = shares[name] / total if total else 0
     rows.append({"category": name, "share": share, "us_per_verify": share * per_request_us})
     print(f"{name:<50} {share * 100:>6.1f}% {share * per_request_us:>10.0f}")
-json.dump({"date": time.strftime("%Y-%m-%d"), "rps": rps, "cpu_seconds": cpu, "seconds": float(seconds),
+json.dump({"date": time.strftime("%Y-%m-%d"), "serve_options": options, "rps": rps, "cpu_seconds": cpu, "seconds": float(seconds),
            "us_per_verify": per_request_us, "categories": rows}, open(out, "w"), indent=2)
 print(f"written: {out}")
 EOF

@@ -330,7 +330,7 @@ const TRUST_OPTIONS = {
 };
 // The SHA-256 of the module this code trusts, dist/captoken_bg.wasm
 // (scripts/build-wasm.sh writes it here with the module).
-const MODULE_SHA256 = 'd342a72adc8825870cf1b058b3349127df0c1c1c04677f59e3ddb193fe4e4811';
+const MODULE_SHA256 = '3e856a437a9211b5f87823eaa1528d90ca70ab10babc3e7ad45d2660068fff95';
 const CONTRACT = {
   info: {
     options: {},

@@ -434,6 +434,10 @@ export interface Verified {
       exp: number;
     };
   };
+  /** Without `proof` or `revocation_list`: the first `now` at which this request gives this answer (every link's `nbf` and `iat`, the key's window, less the leeway). */
+  valid_from?: number;
+  /** With `valid_from`: the first `now` at which it no longer does (the earliest `exp` or key window end, plus the leeway). Revocation is the caller's to check on every use. */
+  valid_until?: number;
 }
 
 /** A request the token allows. (An answer of `authorize`.) */

@@ -34,6 +34,7 @@ done
 # (docs/PERFORMANCE.md has the measurements):
 budget=$((128 * 1024))
 budget=$((budget + 1024)) # key handles (+0.7 KiB): npm issue with a handle 1.49x faster than with a JWK
+budget=$((budget + 512))  # verify's valid_from/valid_until (+0.4 KiB): the gateway's verified-token cache, verify 7x
 gz=$(gzip -9c npm/dist/captoken_bg.wasm | wc -c)
 echo "module: $(stat -c %s npm/dist/captoken_bg.wasm) bytes, $gz gzipped (budget $budget)"
 [ "$gz" -le "$budget" ] || { echo "FAIL: module exceeds its gzip budget of $budget bytes" >&2; exit 1; }

@@ -489,6 +489,17 @@ impl TrustedKey {
     pub fn key(&self) -> &VerifyingKey {
         &self.key
     }
+    /// The times `now` for which [`TrustedKey::in_window`] holds with
+    /// `leeway`: from the first (inclusive) to the second (exclusive).
+    pub fn window(&self, leeway: i64) -> (i64, i64) {
+        (
+            self.not_before
+                .map_or(i64::MIN, |nbf| nbf.saturating_sub(leeway)),
+            self.not_after
+                .map_or(i64::MAX, |end| end.saturating_add(leeway)),
+        )
+    }
+
     /// Whether the key may vouch for tokens at `now`, give or take `leeway`.
     pub fn in_window(&self, now: i64, leeway: i64) -> bool {
         let started = self

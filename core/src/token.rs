@@ -344,6 +344,8 @@ pub struct VerifiedToken {
     id: String,
     /// The text verified: the compact token, or the chain `leaf~…~root`.
     text: String,
+    /// The times `now` at which the same verification gives this answer.
+    valid: (i64, i64),
 }
 
 /// Separates the `jti`s of a delegated token's id (see [`VerifiedToken::id`]).
@@ -453,6 +455,17 @@ impl VerifiedToken {
     /// SHA-256 of this token's own compact text (its `prf` for a child).
     pub fn token_hash(&self) -> &[u8; 32] {
         &self.token_hash
+    }
+
+    /// The times `now` at which verifying the same text with the same
+    /// verifier gives this same token, from the first (inclusive) to the
+    /// second (exclusive): every link's `nbf` and `iat` to its `exp`, and
+    /// the issuer key's window, each widened by the leeway. Outside it the
+    /// verification fails (expired, not yet valid, issued in the future,
+    /// key not valid). A host may keep the answer for that long; whatever
+    /// else it checks (revocation, proofs) it checks on every use.
+    pub fn valid_between(&self) -> (i64, i64) {
+        self.valid
     }
 
     /// The text this token was verified from: the compact token, or for a
@@ -568,6 +581,8 @@ impl<'k> Verifier<'k> {
             return Err(TokenError::KeyNotValid(kid.to_string()));
         }
         let claims = self.check_claims(&token, now)?;
+        let (key_from, key_until) = trusted.window(self.leeway);
+        let (from, until) = self.claims_window(&claims);
         Ok(VerifiedToken {
             header: token.header,
             id: claims.jti.clone(),
@@ -575,6 +590,7 @@ impl<'k> Verifier<'k> {
             chain: Vec::new(),
             token_hash: sha256(token.raw),
             text: token.raw.to_string(),
+            valid: (from.max(key_from), until.min(key_until)),
         })
     }
 
@@ -603,6 +619,8 @@ impl<'k> Verifier<'k> {
             .into());
         }
         narrowing::check_narrower(&parent.claims, &claims, depth)?;
+        let (from, until) = self.claims_window(&claims);
+        let valid = (from.max(parent.valid.0), until.min(parent.valid.1));
         let id = format!("{}{ID_SEPARATOR}{}", parent.id, claims.jti);
         let text = format!("{child_text}{}{}", CHAIN_SEPARATOR, parent.text);
         let mut chain = parent.chain;
@@ -619,7 +637,18 @@ impl<'k> Verifier<'k> {
             chain,
             token_hash: sha256(child_text),
             text,
+            valid,
         })
+    }
+
+    /// The times `now` at which [`Verifier::check_claims`] passes the time
+    /// claims of `claims`: from the later of `nbf` and `iat`, to `exp`,
+    /// widened by the leeway (first inclusive, second exclusive).
+    fn claims_window(&self, claims: &Claims) -> (i64, i64) {
+        (
+            claims.nbf.max(claims.iat).saturating_sub(self.leeway),
+            claims.exp.saturating_add(self.leeway),
+        )
     }
 
     /// Everything after the signature: schema, times, audience, issuer.

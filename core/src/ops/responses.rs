@@ -332,12 +332,26 @@ pub const RESPONSES: &[(&str, &[Answer])] = &[
             "A token or chain that verified.",
             &[
                 VERIFIED,
-                &[out(
-                    "proof",
-                    Shape::Object(&[PROOF]),
-                    Optional,
-                    "With the `proof` option: the holder's proof of possession, checked in the same call.",
-                )],
+                &[
+                    out(
+                        "proof",
+                        Shape::Object(&[PROOF]),
+                        Optional,
+                        "With the `proof` option: the holder's proof of possession, checked in the same call.",
+                    ),
+                    out(
+                        "valid_from",
+                        Shape::Integer,
+                        Optional,
+                        "Without `proof` or `revocation_list`: the first `now` at which this request gives this answer (every link's `nbf` and `iat`, the key's window, less the leeway).",
+                    ),
+                    out(
+                        "valid_until",
+                        Shape::Integer,
+                        Optional,
+                        "With `valid_from`: the first `now` at which it no longer does (the earliest `exp` or key window end, plus the leeway). Revocation is the caller's to check on every use.",
+                    ),
+                ],
             ],
         )],
     ),

@@ -361,8 +361,18 @@ pub(super) fn verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
         Err(err) => return Err(err),
     };
     let mut out = verified_json(&verified);
-    if let Some(check) = proof {
-        out.set("proof", check.run(&verified, trust.now)?);
+    match proof {
+        Some(check) => out.set("proof", check.run(&verified, trust.now)?),
+        // The answer's own times, where nothing else in the request
+        // depends on the time (a proof's age, a revocation list's
+        // freshness): the same request gives this answer at every `now`
+        // in [valid_from, valid_until).
+        None if trust.revocation_list.is_none() => {
+            let (from, until) = verified.valid_between();
+            out.set("valid_from", from);
+            out.set("valid_until", until);
+        }
+        None => {}
     }
     respond(&out)
 }

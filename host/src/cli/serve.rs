@@ -55,6 +55,11 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 4096,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
+    /// Verified tokens kept, so a token presented again is answered without
+    /// the module while its times allow (revocation is checked on every
+    /// request); 0 verifies every request in the module
+    #[arg(long, value_name = "N", default_value_t = gateway::DEFAULT_VERIFY_CACHE_ENTRIES)]
+    verify_cache_entries: usize,
     /// Seconds a client may take to send a request body (then 408, and the
     /// connection is closed)
     #[arg(long, value_name = "SECONDS", default_value_t = 10,
@@ -83,6 +88,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
         max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
         revocation_list_interval: std::time::Duration::from_secs(args.revocation_list_interval),
+        verify_cache_entries: args.verify_cache_entries,
         ..GatewayConfig::default()
     };
     let paths = Paths {

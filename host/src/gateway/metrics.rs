@@ -1,4 +1,4 @@
-//! Prometheus metrics, in the text exposition format, kept by hand: five
+//! Prometheus metrics, in the text exposition format, kept by hand: six
 //! families do not justify a metrics framework.
 //!
 //! - `captoken_http_requests_total{method, route, status}`: `route` is the
@@ -11,6 +11,9 @@
 //! - `captoken_module_instances_total{op}`: module instances made, by the
 //!   operation they were made for (every module call is one), read from
 //!   the runtime's own counters: what a request costs in instantiations;
+//! - `captoken_verify_cache_total{result}`: verifies answered from the
+//!   verified-token cache (`hit`) or by the module (`miss`; requests with a
+//!   proof of possession are neither);
 //! - `captoken_reloads_total{outcome}`: reloads of the key and policy
 //!   (SIGHUP), `applied` or `refused` (a refused one changed nothing), so an
 //!   alert can catch a rotation that did not take.
@@ -42,6 +45,8 @@ pub struct Metrics {
     failures: Mutex<BTreeMap<(&'static str, String), u64>>,
     /// Applied and refused reloads.
     reloads: Mutex<[u64; 2]>,
+    /// Verified-token cache hits and misses.
+    verify_cache: Mutex<[u64; 2]>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -83,6 +88,14 @@ impl Metrics {
         *lock(&self.failures)
             .entry((op, code.to_owned()))
             .or_default() += 1;
+    }
+
+    /// Counts one verify answered from the verified-token cache (`hit`) or
+    /// by the module.
+    pub(crate) fn verify_cache(&self, hit: bool) {
+        if let Some(count) = lock(&self.verify_cache).get_mut(usize::from(!hit)) {
+            *count += 1;
+        }
     }
 
     /// Counts one reload, applied or refused.
@@ -155,6 +168,14 @@ impl Metrics {
                 escape(op)
             );
         }
+        let [hits, misses] = *lock(&self.verify_cache);
+        let _ = writeln!(
+            out,
+            "# HELP captoken_verify_cache_total Verifies answered from the verified-token cache, or by the module.\n\
+             # TYPE captoken_verify_cache_total counter\n\
+             captoken_verify_cache_total{{result=\"hit\"}} {hits}\n\
+             captoken_verify_cache_total{{result=\"miss\"}} {misses}"
+        );
         let [applied, refused] = *lock(&self.reloads);
         let _ = writeln!(
             out,

@@ -25,6 +25,7 @@ mod server;
 mod setup;
 mod signer;
 mod store;
+mod verified;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -56,6 +57,10 @@ use setup::{Create, SigningKey};
 /// Store calls that may run at once. SQLite serializes writes behind one
 /// connection and reads behind another, so more would only park threads.
 const STORE_CONCURRENCY: usize = 4;
+
+/// How many verified tokens a gateway keeps unless told otherwise
+/// ([`GatewayConfig::verify_cache_entries`]).
+pub const DEFAULT_VERIFY_CACHE_ENTRIES: usize = verified::DEFAULT_ENTRIES;
 
 /// The environment variable holding the admin bearer token.
 pub const ADMIN_TOKEN_ENV: &str = "CAPTOKEN_ADMIN_TOKEN";
@@ -143,6 +148,10 @@ pub struct GatewayConfig {
     /// How long a signed revocation list from `GET /v1/revocations` is
     /// fresh: its `next_update` is this long after its `iat`.
     pub revocation_list_interval: Duration,
+    /// How many verified tokens to keep, answered again without the module
+    /// while its answer holds (revocation still checked every time); 0
+    /// verifies every request in the module.
+    pub verify_cache_entries: usize,
 }
 
 impl Default for GatewayConfig {
@@ -159,6 +168,7 @@ impl Default for GatewayConfig {
             module_concurrency: std::thread::available_parallelism()
                 .map_or(2, std::num::NonZeroUsize::get),
             revocation_list_interval: Duration::from_secs(300),
+            verify_cache_entries: verified::DEFAULT_ENTRIES,
         }
     }
 }
@@ -197,6 +207,19 @@ pub struct Startup {
 pub(crate) struct Live {
     pub(crate) key: SigningKey,
     pub(crate) policy: Value,
+    /// Tokens verified under this key set ([`verified`]): a reload starts
+    /// an empty cache.
+    pub(crate) verified: verified::VerifiedCache,
+}
+
+impl Live {
+    fn new(key: SigningKey, policy: Value, config: &GatewayConfig) -> Self {
+        Live {
+            key,
+            policy,
+            verified: verified::VerifiedCache::new(config.verify_cache_entries),
+        }
+    }
 }
 
 /// What [`Gateway::reload`] put in force.
@@ -286,6 +309,7 @@ impl Gateway {
             config.module_concurrency,
             Arc::clone(&metrics),
         );
+        let live = Live::new(key, policy, &config);
         let inner = Inner {
             config,
             paths: paths.clone(),
@@ -293,7 +317,7 @@ impl Gateway {
             ops,
             store: Arc::new(store),
             store_slots: Arc::new(tokio::sync::Semaphore::new(STORE_CONCURRENCY)),
-            live: RwLock::new(Arc::new(Live { key, policy })),
+            live: RwLock::new(Arc::new(live)),
             key_file_signs: true,
             reloading: std::sync::Mutex::new(()),
             admin,
@@ -367,7 +391,7 @@ impl Gateway {
                 ops,
                 store: Arc::clone(&inner.store),
                 store_slots: Arc::clone(&inner.store_slots),
-                live: RwLock::new(Arc::new(Live { key, policy })),
+                live: RwLock::new(Arc::new(Live::new(key, policy, &inner.config))),
                 key_file_signs,
                 reloading: std::sync::Mutex::new(()),
                 admin: inner.admin.clone(),
@@ -447,7 +471,7 @@ impl Gateway {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         // A kept revocation list is kept with the `kid` that signed it, so
         // after a new key the next reader gets a list signed by that key.
-        *live = Arc::new(Live { key, policy });
+        *live = Arc::new(Live::new(key, policy, &self.inner.config));
         drop(live);
         Ok(reloaded)
     }

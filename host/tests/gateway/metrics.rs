@@ -83,6 +83,22 @@ fn metrics_count_the_module_instances_each_request_costs() {
     // A verify is one instance; so is a refused one.
     let verified = instances_of(addr, || assert_eq!(verify(addr, &token).status, 200));
     assert_eq!(verified, counts(&[("verify", 1)]));
+    // The same token again is answered from the verified-token cache, with
+    // the same body; for another audience it is verified again.
+    let first = verify(addr, &token).json();
+    let again = instances_of(addr, || assert_eq!(verify(addr, &token).json(), first));
+    assert_eq!(again, counts(&[]), "a token seen before costs no instance");
+    let other_audience = instances_of(addr, || {
+        post(
+            addr,
+            "/v1/tokens/verify",
+            false,
+            &json!({ "token": token, "audience": "elsewhere" }),
+        )
+        .expect_error(401, "bad_audience");
+    });
+    assert_eq!(other_audience, counts(&[("verify", 1)]));
+    assert_eq!(verify_cache(addr), (2, 2), "hits and misses so far");
     let refused = instances_of(addr, || {
         verify(addr, &format!("{token}x")).expect_error(401, "bad_base64");
     });
@@ -104,4 +120,30 @@ fn metrics_count_the_module_instances_each_request_costs() {
     let jti = text(&answer, "jti");
     let revoked = instances_of(addr, || assert_eq!(revoke(addr, &jti).status, 200));
     assert_eq!(revoked, counts(&[]));
+    // The cached answer does not outlive the revocation: the store is
+    // asked on every request.
+    let after = instances_of(addr, || {
+        verify(addr, &token).expect_error(401, "revoked");
+    });
+    assert_eq!(
+        after,
+        counts(&[]),
+        "answered from the cache, refused by the store"
+    );
+    assert_eq!(verify_cache(addr), (3, 3));
+}
+
+/// `captoken_verify_cache_total`: (hits, misses).
+fn verify_cache(addr: SocketAddr) -> (u64, u64) {
+    let metrics = String::from_utf8(get(addr, "/metrics", false).body).unwrap();
+    let count = |result: &str| -> u64 {
+        let prefix = format!("captoken_verify_cache_total{{result=\"{result}\"}} ");
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix.as_str()))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    (count("hit"), count("miss"))
 }

@@ -2,6 +2,7 @@
 //! (the token, its proof of possession, its single use).
 
 use super::*;
+use crate::gateway::Live;
 
 /// `POST /v1/tokens`: policy, then signature, then the store, then the token.
 pub(super) async fn issue(
@@ -306,15 +307,7 @@ pub(super) async fn verify(
         }
         check
     });
-    let verified = verify_token_at(
-        gw,
-        live.key.trusted(),
-        token.clone(),
-        audience.clone(),
-        proof,
-        at,
-    )
-    .await?;
+    let verified = verify_token_at(gw, &live, token.clone(), audience.clone(), proof, at).await?;
 
     let presented = match verified.get("proof") {
         None => Value::Null,
@@ -416,34 +409,55 @@ pub(super) async fn spend(
     }
 }
 
-/// Verifies `token` at `now` and refuses it if any id of its chain is
-/// revoked here; with a proof of possession (`verify`'s `proof` member)
-/// checked in the same module call.
+/// Verifies `token` at `now` under `live`'s keys and refuses it if any id
+/// of its chain is revoked here; with a proof of possession (`verify`'s
+/// `proof` member) checked in the same module call. Without a proof, the
+/// module's answer is kept while it says it holds, and a token presented
+/// again is answered from it (`verified.rs`); the revocation check runs
+/// every time.
 pub(super) async fn verify_token_at(
     gw: &Inner,
-    jwks: Value,
+    live: &Live,
     token: String,
     audience: Option<String>,
     proof: Option<Value>,
     now: i64,
-) -> Result<Value, ApiError> {
-    let mut request = verify_request(gw, jwks, &token, audience, now);
-    if let (Some(proof), Value::Object(members)) = (proof, &mut request) {
-        members.insert("proof".to_owned(), proof);
+) -> Result<Arc<Value>, ApiError> {
+    let cacheable = proof.is_none();
+    let cached = if cacheable {
+        live.verified.get(&token, audience.as_deref(), now)
+    } else {
+        None
+    };
+    if cacheable {
+        gw.metrics.verify_cache(cached.is_some());
     }
-    let verified = gw
-        .module
-        .call(gw.ops.verify, "verify", request)
-        .await
-        .map_err(|err| match err {
-            CallError::Rejected {
-                code,
-                message,
-                path,
-                ..
-            } => ApiError::unauthorized(&code, message).at(path),
-            CallError::Failed(err) => err,
-        })?;
+    let verified = match cached {
+        Some(answer) => answer,
+        None => {
+            let mut request = verify_request(gw, live.key.trusted(), &token, audience.clone(), now);
+            if let (Some(proof), Value::Object(members)) = (proof, &mut request) {
+                members.insert("proof".to_owned(), proof);
+            }
+            let answer = gw
+                .module
+                .call(gw.ops.verify, "verify", request)
+                .await
+                .map_err(|err| match err {
+                    CallError::Rejected {
+                        code,
+                        message,
+                        path,
+                        ..
+                    } => ApiError::unauthorized(&code, message).at(path),
+                    CallError::Failed(err) => err,
+                })?;
+            if cacheable {
+                live.verified.put(&token, audience.as_deref(), &answer, now);
+            }
+            Arc::new(answer)
+        }
+    };
     let ids = chain_ids(&verified)?;
     let own = ids.last().cloned().unwrap_or_default();
     match first_revoked(gw, ids).await? {
