@@ -330,7 +330,7 @@ const TRUST_OPTIONS = {
 };
 // The SHA-256 of the module this code trusts, dist/captoken_bg.wasm
 // (scripts/build-wasm.sh writes it here with the module).
-const MODULE_SHA256 = '3e856a437a9211b5f87823eaa1528d90ca70ab10babc3e7ad45d2660068fff95';
+const MODULE_SHA256 = '3893f4b2da06fb41a52e2f31e570bd95d561f680452d43d9a44bbb1bc15c16be';
 const CONTRACT = {
   info: {
     options: {},
@@ -802,6 +802,7 @@ function createCaptoken(source) {
     return { kty, crv, x };
   }
 
+  /** A signer over a WebCrypto Ed25519 key pair; the private key may be non-extractable. */
   async function webCryptoSigner(keyPair) {
     const subtle = source.subtle;
     if (!subtle) throw new CaptokenError('module_unverifiable', 'WebCrypto is unavailable here');

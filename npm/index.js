@@ -23,7 +23,8 @@ const api = createCaptoken({
   offload: offloader(),
 });
 
-// verifyAsync and authorizeAsync run on a pool of worker threads, made on
+// verifyAsync, authorizeAsync and the signing async forms given a `key`
+// run on a pool of worker threads, made on
 // first use; where worker.js is not beside this file (a bundle that copied
 // only the module), they run here instead.
 function offloader() {

@@ -1,7 +1,8 @@
 // A pool of Node worker threads, each holding its own instance of the
-// module, that runs module calls off the event loop: what `verifyAsync`
-// and `authorizeAsync` use in Node, so a service verifying under
-// concurrency is not capped at one core. The main thread builds each
+// module, that runs module calls off the event loop: what `verifyAsync`,
+// `authorizeAsync` and the signing async forms given a `key` use in Node,
+// so a service verifying or issuing under concurrency is not capped at one
+// core. The main thread builds each
 // request (options read, keys converted, clock and entropy filled) and a
 // worker only runs the call (`worker.js`), so both answer alike.
 import { Worker } from 'node:worker_threads';

@@ -430,6 +430,7 @@ impl KeyHandle {
         let mut bytes = b64::decode_array::<HANDLE_LEN>(body).ok_or(KeyError::BadHandle)?;
         let (seed, rest) = bytes.split_first_chunk::<32>().ok_or(KeyError::BadHandle)?;
         let (public, tag) = rest.split_first_chunk::<32>().ok_or(KeyError::BadHandle)?;
+        let tag: &[u8; 16] = tag.try_into().map_err(|_| KeyError::BadHandle)?;
         let public = *public;
         // Compared without an early exit: the tag is what stands between a
         // caller who can alter the public half and the secret.
@@ -437,7 +438,7 @@ impl KeyHandle {
             .iter()
             .zip(handle_tag(seed, &public))
             .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        let tagged = diff == 0 && tag.len() == 16;
+        let tagged = diff == 0;
         let expanded = ExpandedSecretKey::from(seed);
         bytes.fill(0);
         if !tagged {

@@ -1,12 +1,17 @@
-// verifyAsync and authorizeAsync in Node: the same answers as verify and
-// authorize, computed on worker threads so the event loop keeps turning.
+// verifyAsync, authorizeAsync and the signing async forms in Node: the same
+// answers as the sync API, computed on worker threads so the event loop
+// keeps turning.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { randomFillSync } from 'node:crypto';
 import {
-  issue, delegate, verify, verifyAsync, authorize, authorizeAsync, generateKey, CaptokenError, issueAsync, delegateAsync,
-  signRevocationList, signRevocationListAsync, createProofAsync, verifyProof,
+  issue, delegate, verify, verifyAsync, authorize, authorizeAsync, generateKey, CaptokenError, issueAsync,
+  signRevocationList, verifyProof, moduleSha256,
 } from '../index.js';
+import { createCaptoken } from '../browser.js';
+import { createPool } from '../pool.js';
 
 const cjs = createRequire(import.meta.url)('../index.cjs');
 const [gw, holder, friend] = [generateKey(), generateKey(), generateKey()];
@@ -65,31 +70,47 @@ test('many in flight: all answered, and the event loop turns meanwhile', async (
   assert.equal(turnedBeforeLast, true, 'a timer fired while the verifications ran: they were off the event loop');
 });
 
-test('with a key (a handle or a JWK), the operations that sign run off the event loop too', async () => {
-  const claims = { sub: 'operator-2', aud: 'robot-gateway', cnf: { jwk: holder.publicJwk }, caps };
-  let turned = false;
-  const timer = new Promise((resolve) => setTimeout(() => { turned = true; resolve(); }, 0));
-  let turnedBeforeLast = null;
-  const inflight = Array.from({ length: 200 }, (_, i) => issueAsync({ key: i % 2 ? gw.handle : gw.privateJwk, issuer: 'https://gw.example', claims, now }));
-  inflight[inflight.length - 1].then(() => { turnedBeforeLast = turned; });
-  const issued = await Promise.all(inflight);
-  await timer;
-  assert.equal(turnedBeforeLast, true, 'a timer fired while the tokens were signed: they were off the event loop');
-  assert.equal(new Set(issued.map((t) => t.jti)).size, 200, 'each with its own jti');
-  for (const t of issued.slice(0, 4)) assert.equal(verify({ ...trust, token: t.token, now }).claims.sub, 'operator-2');
-  // Through the CommonJS entry, and for delegate, proofs and lists.
+test('with a key (a handle or a JWK), the operations that sign go to the worker pool too', async () => {
+  // The same API over a pool whose calls are recorded: which operations
+  // leave the calling thread is then a fact, not a race with a timer.
+  const pool = createPool(new URL('../worker.js', import.meta.url));
+  const offloaded = [];
+  const api = createCaptoken({
+    sha256: moduleSha256,
+    bytes: readFileSync(new URL('../dist/captoken_bg.wasm', import.meta.url)),
+    randomBytes: (n) => randomFillSync(new Uint8Array(n)),
+    now: () => now,
+    offload: (op, request) => {
+      offloaded.push(op);
+      return pool.call(op, request);
+    },
+  });
+  try {
+    const claims = { sub: 'operator-2', aud: 'robot-gateway', cnf: { jwk: holder.publicJwk }, caps };
+    const issued = await Promise.all(Array.from({ length: 20 },
+      (_, i) => api.issueAsync({ key: i % 2 ? gw.handle : gw.privateJwk, issuer: 'https://gw.example', claims, now })));
+    assert.equal(new Set(issued.map((t) => t.jti)).size, 20, 'each with its own jti');
+    for (const t of issued.slice(0, 4)) assert.equal(verify({ ...trust, token: t.token, now }).claims.sub, 'operator-2');
+    const child = await api.delegateAsync({ ...trust, parent: root, key: holder.handle, ttl: 60, now,
+      claims: { sub: 'friend', aud: 'robot-gateway', cnf: { jwk: friend.publicJwk }, caps } });
+    assert.equal(verify({ ...trust, token: child.token, now }).depth, 1);
+    const { proof } = await api.createProofAsync({ key: holder.handle, token: root, audience: 'svc', now });
+    assert.equal(verifyProof({ ...trust, token: root, proof, popAudience: 'svc', now }).sub, 'operator-1');
+    const list = { iss: 'https://gw.example', seq: 1, iat: now, next_update: now + 60, revoked: [] };
+    assert.equal((await api.signRevocationListAsync({ key: gw.handle, list })).list, signRevocationList({ key: gw.handle, list }).list);
+    assert.deepEqual(offloaded, [...Array(20).fill('issue'), 'delegate', 'pop_create', 'revocation_list_sign']);
+    // A refusal crosses the thread with its code.
+    const refused = { key: holder.handle, issuer: 'https://gw.example', claims: { ...claims, caps: [] }, now };
+    await assert.rejects(api.issueAsync(refused), (err) => err instanceof CaptokenError && err.code === issueCode(refused));
+  } finally {
+    await pool.close();
+  }
+  // The package's own entries, ESM and CommonJS: a handle made through one
+  // signs through the other.
+  const claims = { sub: 'operator-3', aud: 'robot-gateway', cnf: { jwk: holder.publicJwk }, caps };
+  const viaEsm = await issueAsync({ key: gw.handle, issuer: 'https://gw.example', claims, now });
   const viaCjs = await cjs.issueAsync({ key: gw.handle, issuer: 'https://gw.example', claims, now });
-  assert.equal(verify({ ...trust, token: viaCjs.token, now }).header.kid, gw.kid);
-  const child = await delegateAsync({ ...trust, parent: root, key: holder.handle, ttl: 60, now,
-    claims: { sub: 'friend', aud: 'robot-gateway', cnf: { jwk: friend.publicJwk }, caps } });
-  assert.equal(verify({ ...trust, token: child.token, now }).depth, 1);
-  const { proof } = await createProofAsync({ key: holder.handle, token: root, audience: 'svc', now });
-  assert.equal(verifyProof({ ...trust, token: root, proof, popAudience: 'svc', now }).sub, 'operator-1');
-  const list = { iss: 'https://gw.example', seq: 1, iat: now, next_update: now + 60, revoked: [] };
-  assert.equal((await signRevocationListAsync({ key: gw.handle, list })).list, signRevocationList({ key: gw.handle, list }).list);
-  // A refusal crosses the thread with its code.
-  await assert.rejects(issueAsync({ key: holder.handle, issuer: 'https://gw.example', claims: { ...claims, caps: [] }, now }),
-    (err) => err instanceof CaptokenError && err.code === issueCode({ key: holder.handle, issuer: 'https://gw.example', claims: { ...claims, caps: [] }, now }));
+  for (const t of [viaEsm, viaCjs]) assert.equal(verify({ ...trust, token: t.token, now }).header.kid, gw.kid);
 });
 
 function issueCode(options) {

@@ -424,11 +424,9 @@ pub(super) async fn verify_token_at(
     now: i64,
 ) -> Result<Arc<Value>, ApiError> {
     let cacheable = proof.is_none();
-    let cached = if cacheable {
-        live.verified.get(&token, audience.as_deref(), now)
-    } else {
-        None
-    };
+    let cached = cacheable
+        .then(|| live.verified.get(&token, audience.as_deref(), now))
+        .flatten();
     if cacheable {
         gw.metrics.verify_cache(cached.is_some());
     }
