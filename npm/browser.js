@@ -37,6 +37,8 @@ class CaptokenError extends Error {
     // The audit event this refusal must leave (`{ event, data }`, as
     // appendAudit takes them), e.g. a refused delegation.
     if (options.audit !== undefined) this.audit = options.audit;
+    // Where an audit chain broke: the `seq` of its first bad record.
+    if (typeof options.seq === 'number') this.seq = options.seq;
     this[errorBrand] = true;
   }
 
@@ -277,8 +279,8 @@ function rawEngine(module, maxResidentBytes = MAX_RESIDENT_BYTES) {
     if (current.memory.buffer.byteLength > maxResidentBytes) wasm = null;
     if (status === 0) return response;
     if (status === 1) {
-      const { code, message, path, audit } = JSON.parse(response);
-      throw new CaptokenError(code, message, { path, audit });
+      const { code, message, path, audit, seq } = JSON.parse(response);
+      throw new CaptokenError(code, message, { path, audit, seq });
     }
     throw new CaptokenError('guest_bad_status', `the module answered with status \`${status}\``);
   }
@@ -330,7 +332,7 @@ const TRUST_OPTIONS = {
 };
 // The SHA-256 of the module this code trusts, dist/captoken_bg.wasm
 // (scripts/build-wasm.sh writes it here with the module).
-const MODULE_SHA256 = '3893f4b2da06fb41a52e2f31e570bd95d561f680452d43d9a44bbb1bc15c16be';
+const MODULE_SHA256 = '3df4c91d13db8711a8dddcaa5d0f1f5a852293d860b86b7c59e9c77708252917';
 const CONTRACT = {
   info: {
     options: {},
@@ -575,7 +577,7 @@ function createCaptoken(source) {
       if (err instanceof CaptokenError) throw err;
       if (err && typeof err.code === 'string') {
         const body = typeof err.body === 'string' ? JSON.parse(err.body) : {};
-        throw new CaptokenError(err.code, err.message, { path: body.path, audit: body.audit });
+        throw new CaptokenError(err.code, err.message, { path: body.path, audit: body.audit, seq: body.seq });
       }
       // A trap is a bug in the module (it is built with panic = abort).
       if (err instanceof WebAssembly.RuntimeError) {
@@ -653,8 +655,8 @@ function createCaptoken(source) {
       return JSON.parse(await source.offload(op, text, () => runText(op, text)));
     } catch (err) {
       if (err instanceof CaptokenError) throw err;
-      const { code = 'guest_trap', message = String(err), path, audit } = err ?? {};
-      throw new CaptokenError(code, message, { path, audit });
+      const { code = 'guest_trap', message = String(err), path, audit, seq } = err ?? {};
+      throw new CaptokenError(code, message, { path, audit, seq });
     }
   }
 

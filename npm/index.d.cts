@@ -227,10 +227,12 @@ export declare class CaptokenError extends Error {
   readonly path?: string;
   /** The audit event this refusal must leave, e.g. `agent.delegation.attempted` for a refused delegation. */
   readonly audit?: { event: AuditEvent; data: Record<string, unknown> };
+  /** Where an audit chain broke: the `seq` of the first bad record, when the module says. */
+  readonly seq?: number;
   constructor(
     code: ErrorCode,
     message: string,
-    options?: { path?: string; audit?: { event: AuditEvent; data: Record<string, unknown> }; cause?: unknown },
+    options?: { path?: string; audit?: { event: AuditEvent; data: Record<string, unknown> }; seq?: number; cause?: unknown },
   );
 }
 

@@ -17,7 +17,7 @@ export function defaultSize() {
 /**
  * `{ call(op, requestJson) -> Promise<responseJson>, close() }` over
  * `size` workers running `workerUrl`. A call that the module refuses
- * rejects with `{ code, message, path?, audit? }` for the caller to turn
+ * rejects with `{ code, message, path?, audit?, seq? }` for the caller to turn
  * into its CaptokenError; a worker that dies fails its calls with
  * `guest_trap` and is replaced on the next call.
  */

@@ -2,7 +2,7 @@
 // authorizeAsync: the page hands it the module it already compiled and
 // checked (a WebAssembly.Module is cloned, not refetched), then
 // `{ id, op, request }` (a request the page built); it answers with the
-// module's text, or the refusal's code, message, path and audit.
+// module's text, or the refusal's code, message, path, audit and seq.
 import { init, callOperationText } from './browser.js';
 
 self.onmessage = async ({ data }) => {
@@ -19,7 +19,7 @@ self.onmessage = async ({ data }) => {
   try {
     self.postMessage({ id, ok: callOperationText(op, request) });
   } catch (err) {
-    const { code = 'guest_trap', message = String(err), path, audit } = err ?? {};
-    self.postMessage({ id, error: { code, message, path, audit } });
+    const { code = 'guest_trap', message = String(err), path, audit, seq } = err ?? {};
+    self.postMessage({ id, error: { code, message, path, audit, seq } });
   }
 };

@@ -2,7 +2,8 @@
 # The test command (README): everything a change must pass.
 #
 # 1. the module rebuilds from source to the committed bytes (reproducible);
-# 2. the core builds for wasm32 without std;
+# 2. the core builds for wasm32 without std; the conformance vectors
+#    (tests/vectors/) regenerate to the committed files;
 # 3. all Rust tests: core, conformance vectors, wasmtime host, cross-host
 #    (and captoken-runtime's dependencies hold no server crate);
 # 4. the npm package: its API in Node, tsc over its types, the packed
@@ -41,6 +42,20 @@ echo "module: $(stat -c %s npm/dist/captoken_bg.wasm) bytes, $gz gzipped (budget
 
 echo "== core without std, for wasm32"
 cargo check --locked -p captoken-core --no-default-features --target wasm32-unknown-unknown
+
+echo "== conformance vectors regenerate to the committed files"
+# A changed answer must show up in review as a changed vector file. (Out of
+# a git checkout the Rust test the_committed_vectors_are_the_generated_ones
+# still compares them.)
+if [ -d .git ]; then
+  cargo run --locked -q -p captoken-tests --bin captoken-vectors
+  git diff --exit-code --stat -- tests/vectors || {
+    echo "FAIL: tests/vectors/ is not what the generator writes: review the difference, then stage (git add) or commit it" >&2
+    exit 1
+  }
+  untracked=$(git ls-files --others --exclude-standard -- tests/vectors)
+  [ -z "$untracked" ] || { echo "FAIL: vector files not committed: $untracked" >&2; exit 1; }
+fi
 
 echo "== the runtime builds without the server"
 # An embedder of captoken-runtime gets wasmtime and core, never the

@@ -1,6 +1,6 @@
 //! What the revocation-list, proof-of-possession, audit and refresh
 //! operations answer, read through the operations table as every host
-//! calls them. (That all hosts answer alike is `tests/tests/operations_table/`.)
+//! calls them. (That all hosts answer alike is `tests/vectors/`, replayed by four runners.)
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
 use captoken_core::b64;

@@ -198,6 +198,26 @@ fn rejections_carry_the_same_code_everywhere() {
     }
 }
 
+/// A list that fits the ABI's 1 MiB request but, signed, exceeds the 1 MiB
+/// a verifier takes, is refused when signing, in every host. (Too large to
+/// be a vector file: 15,000 entries.)
+#[test]
+fn a_revocation_list_too_large_for_verifiers_is_refused_everywhere() {
+    let revoked: Vec<Value> = (0..15_000u32)
+        .map(|i| {
+            let jti = [i.to_be_bytes(), [7; 4], [7; 4], [7; 4]].concat();
+            json!({ "jti": captoken_core::b64::encode(&jti), "revoked_at": NOW })
+        })
+        .collect();
+    let request = json!({ "key": keygen(1)["private_jwk"], "list": {
+        "iss": "https://gw.example", "seq": 1, "iat": NOW, "next_update": NOW + 60, "revoked": revoked } });
+    for host in HOSTS {
+        let err = run(host, "revocation_list_sign", &request).expect_err("must be refused");
+        let err: Value = serde_json::from_slice(&err).unwrap();
+        assert_eq!(err["code"], "revocation_list_too_large", "{host:?}");
+    }
+}
+
 #[test]
 fn host_and_npm_load_the_same_module() {
     let file = std::fs::read(root().join("npm/dist/captoken_bg.wasm")).unwrap();

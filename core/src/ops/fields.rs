@@ -150,26 +150,24 @@ impl Fields {
 
     pub(super) fn int(&mut self, name: &str) -> Result<i64, OpError> {
         let v = self.value(name)?;
-        v.as_i64().ok_or_else(|| wrong_type(name, "an integer"))
+        safe_int(&v).ok_or_else(|| wrong_type(name, INTEGER))
     }
 
     pub(super) fn opt_int(&mut self, name: &str) -> Result<Option<i64>, OpError> {
         match self.opt(name)? {
             None => Ok(None),
-            Some(v) => v
-                .as_i64()
+            Some(v) => safe_int(&v)
                 .map(Some)
-                .ok_or_else(|| wrong_type(name, "an integer")),
+                .ok_or_else(|| wrong_type(name, INTEGER)),
         }
     }
 
     pub(super) fn opt_uint(&mut self, name: &str) -> Result<Option<u64>, OpError> {
         match self.opt(name)? {
             None => Ok(None),
-            Some(v) => v
-                .as_u64()
+            Some(v) => safe_uint(&v)
                 .map(Some)
-                .ok_or_else(|| wrong_type(name, "a non-negative integer")),
+                .ok_or_else(|| wrong_type(name, NON_NEGATIVE)),
         }
     }
 
@@ -183,8 +181,7 @@ impl Fields {
 
     pub(super) fn uint(&mut self, name: &str) -> Result<u64, OpError> {
         let v = self.value(name)?;
-        v.as_u64()
-            .ok_or_else(|| wrong_type(name, "a non-negative integer"))
+        safe_uint(&v).ok_or_else(|| wrong_type(name, NON_NEGATIVE))
     }
 
     pub(super) fn bytes(&mut self, name: &str) -> Result<Vec<u8>, OpError> {
@@ -214,6 +211,23 @@ impl Fields {
             Some(extra) => Err(OpError::BadRequest(format!("unknown member `{extra}`"))),
         }
     }
+}
+
+// A request's integers are the ones every host writes exactly: a JavaScript
+// caller cannot even form 2^53 + 1, so a request naming it was not written
+// by one, and two hosts must never read one request as different numbers.
+const INTEGER: &str = "an integer within ±(2^53-1)";
+const NON_NEGATIVE: &str = "an integer in 0..=2^53-1";
+
+fn safe_int(v: &Value) -> Option<i64> {
+    v.as_i64()
+        .filter(|n| (-json::MAX_SAFE_INTEGER..=json::MAX_SAFE_INTEGER).contains(n))
+}
+
+fn safe_uint(v: &Value) -> Option<u64> {
+    v.as_i64()
+        .filter(|n| (0..=json::MAX_SAFE_INTEGER).contains(n))
+        .and_then(|n| u64::try_from(n).ok())
 }
 
 pub(super) fn wrong_type(name: &str, what: &str) -> OpError {

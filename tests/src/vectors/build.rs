@@ -1,9 +1,9 @@
-//! Shared by every module: a row of the table, native calls, and the keys,
-//! claims, trust and policy the rows are built from.
-
-use std::path::PathBuf;
+//! What the cases are built from: a row as an author writes it, native
+//! calls, and the keys, claims, trust and policy the rows share.
 
 use serde_json::{Value, json};
+
+use super::{Case, Request};
 
 pub(crate) const NOW: i64 = 1_700_000_000;
 pub(crate) const ISS: &str = "https://gw.example";
@@ -17,8 +17,15 @@ pub(crate) struct Row {
     pub(crate) expect: &'static str,
 }
 
-pub(crate) fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+impl From<Row> for Case {
+    fn from(row: Row) -> Case {
+        Case {
+            what: row.name.to_owned(),
+            op: row.op.to_owned(),
+            request: Request::Json(row.request),
+            expect: row.expect.to_owned(),
+        }
+    }
 }
 
 pub(crate) fn native(op: &str, request: &Value) -> Result<Vec<u8>, Vec<u8>> {
