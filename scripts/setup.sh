@@ -27,3 +27,15 @@ fi
 # Debian's Chromium for the browser tests (playwright-core drives it; no
 # browser download).
 bash npm/scripts/setup-browser.sh
+
+# Python for the interop tests (PyJWT + cryptography, pinned in
+# tests/interop/requirements.txt), in a virtual environment of the
+# project's own, remade when the requirements change.
+venv=target/interop-venv
+if ! cmp -s tests/interop/requirements.txt "$venv/requirements.txt"; then
+  echo "setup: making $venv (PyJWT, cryptography)"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input -r tests/interop/requirements.txt
+  cp tests/interop/requirements.txt "$venv/requirements.txt"
+fi

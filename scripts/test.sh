@@ -4,7 +4,8 @@
 # 1. the module rebuilds from source to the committed bytes (reproducible);
 # 2. the core builds for wasm32 without std; the conformance vectors
 #    (tests/vectors/) regenerate to the committed files;
-# 3. all Rust tests: core, conformance vectors, wasmtime host, cross-host
+# 3. all Rust tests: core, conformance vectors, wasmtime host, cross-host,
+#    the gateway (interop with jose, PyJWT in target/interop-venv, jsonwebtoken)
 #    (and captoken-runtime's dependencies hold no server crate);
 # 4. the npm package: its API in Node, tsc over its types, the packed
 #    tarball installed into an empty project, and Chromium (package and

@@ -14,6 +14,7 @@ mod support;
 mod audit;
 mod grants;
 mod hostile;
+mod interop;
 mod keys;
 mod metrics;
 mod requests;

@@ -268,6 +268,17 @@ pub(crate) struct Process {
     pub(crate) addr: SocketAddr,
 }
 
+impl Drop for Process {
+    /// A test that fails midway must not leave its server running: it
+    /// would hold the test's output pipe open, and cargo would wait on it.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 pub(crate) fn spawn_binary(dir: &Path) -> Process {
     spawn_binary_with(dir, "")
 }
