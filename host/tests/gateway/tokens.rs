@@ -419,3 +419,83 @@ fn the_how_to_request_verbatim_is_issued_to_the_key_itself() {
     .expect_error(400, "invalid_value");
     post(addr, "/v1/tokens", true, &json!({ "scope": "READ" })).expect_error(400, "missing_field");
 }
+
+#[test]
+fn verify_with_an_action_authorizes_it_through_the_module() {
+    let server = start("authorize");
+    let addr = server.addr;
+    let (_, public) = holder(5);
+    let issued = post(
+        addr,
+        "/v1/tokens",
+        true,
+        &json!({
+            "subject": "agent-9",
+            "subject_public_key": public,
+            "capabilities": [{ "actions": ["CAP_READ"], "resources": ["web:*"],
+                               "constraints": { "domains": ["*.spotify.com"] } }],
+        }),
+    );
+    assert_eq!(issued.status, 201);
+    let token = text(&issued.json(), "token");
+    let ask = |extra: Value| {
+        let mut body = json!({ "token": token });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        post(addr, "/v1/tokens/verify", false, &body)
+    };
+
+    let allowed = ask(json!({ "action": "CAP_READ", "resource": "web:player",
+                              "context": { "domain": "open.spotify.com", "purchase_amount": 0 } }));
+    assert_eq!(
+        allowed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&allowed.body)
+    );
+    let authorized = &allowed.json()["authorized"];
+    assert_eq!(authorized["action"], "CAP_READ");
+    assert_eq!(authorized["resource"], "web:player");
+    assert_eq!(authorized["cap_index"], 0);
+    // Without an action, verify answers as before: nothing authorized.
+    assert_eq!(ask(json!({})).json()["authorized"], Value::Null);
+
+    ask(json!({ "action": "CAP_BUY", "resource": "web:player", "context": { "domain": "open.spotify.com" } }))
+        .expect_error(403, "not_granted");
+    let over = ask(json!({ "action": "CAP_READ", "resource": "web:player",
+                           "context": { "domain": "open.spotify.com", "purchase_amount": 1 } }));
+    assert_eq!(
+        over.expect_error(403, "constraint_violated")["path"],
+        "caps[0].constraints.max_purchase"
+    );
+    let nowhere = ask(json!({ "action": "CAP_READ", "resource": "web:player" }));
+    assert_eq!(
+        nowhere.expect_error(403, "missing_context")["path"],
+        "caps[0].constraints.domains"
+    );
+    ask(json!({ "action": "CAP_READ", "resource": "web:player", "context": { "domian": "x" } }))
+        .expect_error(400, "bad_context");
+    // Half a request is no request.
+    ask(json!({ "action": "CAP_READ" })).expect_error(400, "missing_field");
+    ask(json!({ "context": { "domain": "open.spotify.com" } })).expect_error(400, "missing_field");
+
+    // A refused request spends nothing: the single-use token is still whole.
+    ask(json!({ "action": "CAP_BUY", "resource": "web:player", "single_use": true }))
+        .expect_error(403, "not_granted");
+    assert_eq!(
+        ask(
+            json!({ "action": "CAP_READ", "resource": "web:player", "single_use": true,
+                    "context": { "domain": "open.spotify.com" } })
+        )
+        .status,
+        200
+    );
+    spend(addr, &token).expect_error(401, "replayed");
+
+    // The token is checked first: a revoked one is 401 whatever is asked.
+    let jti = text(&issued.json(), "jti");
+    assert_eq!(revoke(addr, &jti).status, 200);
+    ask(json!({ "action": "CAP_READ", "resource": "web:player", "context": { "domain": "open.spotify.com" } }))
+        .expect_error(401, "revoked");
+}

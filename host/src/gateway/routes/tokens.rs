@@ -273,7 +273,26 @@ pub(super) async fn verify(
     let nonce = fields.opt_string("nonce", MAX_ID_BYTES)?;
     let request_hash = fields.opt_string("request_hash", MAX_ID_BYTES)?;
     let max_age = fields.opt_positive("max_age", MAX_POP_AGE)?;
+    let action = fields.opt_string("action", MAX_ID_BYTES)?;
+    let resource = fields.opt_string("resource", MAX_ID_BYTES)?;
+    let context = fields.opt_object("context")?;
     fields.done()?;
+    let asked = match (action, resource, context) {
+        (Some(action), Some(resource), context) => {
+            let mut asked = json!({ "action": action, "resource": resource });
+            if let (Some(context), Value::Object(members)) = (context, &mut asked) {
+                members.insert("context".to_owned(), Value::Object(context));
+            }
+            Some(asked)
+        }
+        (None, None, None) => None,
+        _ => {
+            return Err(ApiError::bad_request(
+                "missing_field",
+                "`action` and `resource` name the request to authorize, and `context` qualifies it: give both, or none of the three",
+            ));
+        }
+    };
     if proof.is_none()
         && (pop_audience.is_some()
             || nonce.is_some()
@@ -308,6 +327,12 @@ pub(super) async fn verify(
         check
     });
     let verified = verify_token_at(gw, &live, token.clone(), audience.clone(), proof, at).await?;
+    // Asked to authorize: the module decides, before anything is spent (a
+    // refused request uses neither the token nor the proof).
+    let authorized = match asked {
+        None => Value::Null,
+        Some(asked) => authorize(gw, &live, &token, audience.clone(), asked, at).await?,
+    };
 
     let presented = match verified.get("proof") {
         None => Value::Null,
@@ -382,8 +407,56 @@ pub(super) async fn verify(
         "claims": claims,
         "single_use": single_use,
         "proof": presented,
+        "authorized": authorized,
     });
     Ok(axum::Json(body).into_response())
+}
+
+/// The module's `authorize` of `asked` (`{action, resource, context?}`)
+/// under `token`, already verified at `now` with the same keys: what it
+/// answers, or 403 with its code (`not_granted`, `constraint_violated`,
+/// `missing_context`) and the constraint's `path`; a context the module
+/// cannot read (`bad_context`) is the caller's mistake, 400.
+async fn authorize(
+    gw: &Inner,
+    live: &Live,
+    token: &str,
+    audience: Option<String>,
+    asked: Value,
+    now: i64,
+) -> Result<Value, ApiError> {
+    let mut request = verify_request(gw, live.key.trusted(), token, audience, now);
+    if let Value::Object(members) = &mut request {
+        members.insert("request".to_owned(), asked.clone());
+    }
+    let answer = gw
+        .module
+        .call(gw.ops.authorize, "authorize", request)
+        .await
+        .map_err(|err| match err {
+            CallError::Rejected {
+                code,
+                message,
+                path,
+                ..
+            } => {
+                let status = if code == "bad_context" {
+                    StatusCode::BAD_REQUEST
+                } else {
+                    StatusCode::FORBIDDEN
+                };
+                ApiError::new(status, code, message).at(path)
+            }
+            CallError::Failed(err) => err,
+        })?;
+    let mut authorized = asked;
+    if let Value::Object(members) = &mut authorized {
+        members.insert(
+            "cap_index".to_owned(),
+            answer.get("cap_index").cloned().unwrap_or(Value::Null),
+        );
+    }
+    Ok(authorized)
 }
 
 /// Records a use of `keys` in the replay guard, kept until `exp` plus the
