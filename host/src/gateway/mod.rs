@@ -46,8 +46,8 @@ pub use setup::{
 pub use signer::{KeyFileSigner, TokenSigner};
 pub use store::{AuditReport, AuditVerifyError, verify_log};
 pub use store::{
-    DEFAULT_REASON, Grant, Revocation, RevocationSnapshot, RevokedId, SCHEMA_VERSION, Spend, Store,
-    StoreError, TokenRow,
+    DEFAULT_REASON, Grant, Refreshed, Revocation, RevocationSnapshot, RevokedId, SCHEMA_VERSION,
+    Spend, Store, StoreError, TokenRow,
 };
 
 use crate::{HostError, Runtime};

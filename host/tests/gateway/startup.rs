@@ -163,6 +163,7 @@ fn the_openapi_document_describes_every_route() {
     for path in [
         "/v1/tokens",
         "/v1/tokens/verify",
+        "/v1/tokens/refresh",
         "/v1/tokens/revoke",
         "/v1/capabilities",
         "/v1/capabilities/grant",

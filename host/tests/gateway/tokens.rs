@@ -499,3 +499,89 @@ fn verify_with_an_action_authorizes_it_through_the_module() {
     ask(json!({ "action": "CAP_READ", "resource": "web:player", "context": { "domain": "open.spotify.com" } }))
         .expect_error(401, "revoked");
 }
+
+#[test]
+fn refresh_trades_a_proven_token_for_a_fresh_one_the_policy_still_grants() {
+    let server = start("refresh");
+    let addr = server.addr;
+    let (holder_private, public) = holder(81);
+    let (stranger_private, _) = holder(82);
+    let issued = issue(addr, "operator-1", &public);
+    let token = text(&issued, "token");
+    let refresh = |body: Value| post(addr, "/v1/tokens/refresh", false, &body);
+
+    let fresh =
+        refresh(json!({ "token": token, "proof": proof(&token, &holder_private, AUDIENCE, None) }));
+    assert_eq!(
+        fresh.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&fresh.body)
+    );
+    let fresh = fresh.json();
+    assert_ne!(fresh["jti"], issued["jti"]);
+    assert_eq!(fresh["replaces"], issued["jti"]);
+    assert_eq!(fresh["subject"], "operator-1");
+    assert_eq!(fresh["capabilities"], issued["capabilities"]);
+    assert_eq!(fresh["workspace_id"], "default");
+    let new_token = text(&fresh, "token");
+    let verified = verify(addr, &new_token).json();
+    assert_eq!(verified["claims"]["cnf"]["jwk"]["x"], public["x"]);
+    // Recorded and audited like an issue: listed, and in the chain.
+    let listed = get(addr, "/v1/capabilities?principal_id=operator-1", true).json();
+    assert!(
+        listed.to_string().contains(fresh["jti"].as_str().unwrap()),
+        "{listed}"
+    );
+    let events: Vec<Value> = audit_records(&server.paths.db);
+    assert!(
+        events
+            .iter()
+            .any(|r| r["data"]["jti"] == fresh["jti"] && r["event"] == "token_issued")
+    );
+
+    // No proof, a proof by someone else, a proof used before: refused.
+    refresh(json!({ "token": token })).expect_error(400, "missing_field");
+    let stolen = proof(&token, &stranger_private, AUDIENCE, None);
+    refresh(json!({ "token": token, "proof": stolen })).expect_error(401, "pop_key_mismatch");
+    let once = proof(&token, &holder_private, AUDIENCE, None);
+    assert_eq!(
+        refresh(json!({ "token": token, "proof": once })).status,
+        201
+    );
+    refresh(json!({ "token": token, "proof": once })).expect_error(401, "replayed");
+
+    // The policy in force decides: a subject it no longer grants is 403.
+    let (_, other_public) = holder(83);
+    let reader = issue(addr, "operator-2", &other_public);
+    std::fs::write(
+        &server.paths.policy,
+        r#"{ "version": 1, "rules": [ { "id": "only-operator-1", "effect": "allow",
+             "subjects": { "ids": ["operator-1"] },
+             "capabilities": [ { "actions": ["drive"], "resources": ["robot:7"] } ] } ] }"#,
+    )
+    .unwrap();
+    assert!(server.gateway.reload().unwrap().policy_changed);
+    let (other_private, _) = holder(83);
+    let reader_token = text(&reader, "token");
+    refresh(json!({ "token": reader_token, "proof": proof(&reader_token, &other_private, AUDIENCE, None) }))
+        .expect_error(403, "no_matching_rule");
+    // Narrowed, never widened: operator-1 keeps only what both allow.
+    let narrowed =
+        refresh(json!({ "token": token, "proof": proof(&token, &holder_private, AUDIENCE, None) }));
+    assert_eq!(
+        narrowed.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&narrowed.body)
+    );
+    assert_eq!(
+        narrowed.json()["capabilities"],
+        json!([{ "actions": ["drive"], "resources": ["robot:7"] }])
+    );
+
+    // A revoked token is not refreshed.
+    assert_eq!(revoke(addr, issued["jti"].as_str().unwrap()).status, 200);
+    refresh(json!({ "token": token, "proof": proof(&token, &holder_private, AUDIENCE, None) }))
+        .expect_error(401, "revoked");
+}

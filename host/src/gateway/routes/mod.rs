@@ -21,7 +21,7 @@ use super::audit::AuditEvent;
 use super::body::{self, Fields};
 use super::error::ApiError;
 use super::module::CallError;
-use super::store::{Grant, Spend, Store, StoreError, TokenRow};
+use super::store::{Grant, Refreshed, Spend, Store, StoreError, TokenRow};
 use super::{Gateway, Inner};
 use captoken_core::b64;
 use captoken_core::token::{id_chain, is_token_id};
@@ -30,11 +30,13 @@ use crate::{entropy, now};
 
 mod grants;
 mod public;
+mod refresh;
 mod revoke;
 mod tokens;
 
 use grants::*;
 use public::*;
+use refresh::*;
 use revoke::*;
 use tokens::*;
 
@@ -64,6 +66,7 @@ pub(crate) fn router(gateway: Gateway) -> Router {
     Router::new()
         .route("/v1/tokens", post(issue))
         .route("/v1/tokens/verify", post(verify))
+        .route("/v1/tokens/refresh", post(refresh))
         .route("/v1/tokens/revoke", post(revoke))
         .route("/v1/capabilities", get(capabilities))
         .route("/v1/capabilities/grant", post(grant))

@@ -121,17 +121,7 @@ pub(super) async fn issue(
         .get("ttl")
         .and_then(Value::as_u64)
         .ok_or_else(|| bad_module_response("issue", "ttl"))?;
-    let jti = text(&issued, "jti")
-        .ok_or_else(|| bad_module_response("issue", "jti"))?
-        .to_owned();
-    let iat = issued
-        .get("iat")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| bad_module_response("issue", "iat"))?;
-    let exp = issued
-        .get("exp")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| bad_module_response("issue", "exp"))?;
+    let (jti, iat, exp) = issued_times(&issued, "issue")?;
 
     // 2. Record it before handing it out: a token the store does not know
     // cannot be listed, and the client gets a 500 instead of it.
@@ -178,6 +168,18 @@ pub(super) async fn issue(
         "matched_rules": issued.get("matched_rules"),
     });
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// The `jti`, `iat` and `exp` of a token `op` answered.
+pub(super) fn issued_times(answer: &Value, op: &str) -> Result<(String, i64, i64), ApiError> {
+    let jti = text(answer, "jti").ok_or_else(|| bad_module_response(op, "jti"))?;
+    let time = |name: &str| {
+        answer
+            .get(name)
+            .and_then(Value::as_i64)
+            .ok_or_else(|| bad_module_response(op, name))
+    };
+    Ok((jti.to_owned(), time("iat")?, time("exp")?))
 }
 
 /// The holder's public key and the principal it is issued to, from a JWK
@@ -334,40 +336,7 @@ pub(super) async fn verify(
         Some(asked) => authorize(gw, &live, &token, audience.clone(), asked, at).await?,
     };
 
-    let presented = match verified.get("proof") {
-        None => Value::Null,
-        Some(checked) => {
-            let replay = checked
-                .get("replay")
-                .ok_or_else(|| bad_module_response("verify", "proof.replay"))?;
-            let (Some(key), Some(exp)) = (
-                text(replay, "key"),
-                replay.get("exp").and_then(Value::as_i64),
-            ) else {
-                return Err(bad_module_response(
-                    "verify",
-                    "proof.replay.key, proof.replay.exp",
-                ));
-            };
-            let chain = chain_ids(&verified)?;
-            spend(
-                gw,
-                vec![key.to_owned()],
-                chain,
-                exp,
-                at,
-                "this proof of possession was presented before",
-            )
-            .await?;
-            json!({
-                "kid": checked.get("kid"),
-                "aud": checked.get("aud"),
-                "iat": checked.get("iat"),
-                "nonce": checked.get("nonce"),
-                "request_hash": checked.get("request_hash"),
-            })
-        }
-    };
+    let presented = spend_proof(gw, &verified, at).await?;
     if single_use {
         // The whole chain is spent: the grant the issuer made can be used
         // once, whichever delegation of it is presented (otherwise a holder
@@ -457,6 +426,46 @@ async fn authorize(
         );
     }
     Ok(authorized)
+}
+
+/// The proof of possession `verified` holds (the module checked it), its
+/// replay key recorded so it is accepted once: what the answer reports of
+/// it, or null without one. 401 `replayed` if it was presented before.
+pub(super) async fn spend_proof(gw: &Inner, verified: &Value, at: i64) -> Result<Value, ApiError> {
+    Ok(match verified.get("proof") {
+        None => Value::Null,
+        Some(checked) => {
+            let replay = checked
+                .get("replay")
+                .ok_or_else(|| bad_module_response("verify", "proof.replay"))?;
+            let (Some(key), Some(exp)) = (
+                text(replay, "key"),
+                replay.get("exp").and_then(Value::as_i64),
+            ) else {
+                return Err(bad_module_response(
+                    "verify",
+                    "proof.replay.key, proof.replay.exp",
+                ));
+            };
+            let chain = chain_ids(verified)?;
+            spend(
+                gw,
+                vec![key.to_owned()],
+                chain,
+                exp,
+                at,
+                "this proof of possession was presented before",
+            )
+            .await?;
+            json!({
+                "kid": checked.get("kid"),
+                "aud": checked.get("aud"),
+                "iat": checked.get("iat"),
+                "nonce": checked.get("nonce"),
+                "request_hash": checked.get("request_hash"),
+            })
+        }
+    })
 }
 
 /// Records a use of `keys` in the replay guard, kept until `exp` plus the

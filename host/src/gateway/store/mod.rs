@@ -143,6 +143,18 @@ pub struct Revocation {
     pub rows_marked: usize,
 }
 
+/// What [`Store::insert_refreshed`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refreshed {
+    /// Recorded, with its audit record.
+    Recorded {
+        /// The workspace it was recorded in (the replaced token's).
+        workspace_id: String,
+    },
+    /// This id of the replaced token's chain is revoked; nothing recorded.
+    Revoked(String),
+}
+
 /// What [`Store::grant`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Grant {

@@ -85,6 +85,39 @@ impl Store {
         })
     }
 
+    /// Records `row`, the token a refresh of `replaces` issued, with its
+    /// audit record, in one transaction: in the workspace and under the
+    /// grantor of the token it replaces when this store holds that one
+    /// (else as `row` says), and only while no id of `chain` is revoked
+    /// (a revocation acknowledged before the refresh always wins).
+    ///
+    /// # Errors
+    ///
+    /// `store_error`.
+    pub fn insert_refreshed(
+        &self,
+        row: &TokenRow,
+        replaces: &str,
+        chain: &[String],
+        event: &AuditEvent,
+    ) -> Result<Refreshed, StoreError> {
+        self.write(|tx, auditor| {
+            if let Some(id) = revoked_in(tx, chain)? {
+                return Ok(Refreshed::Revoked(id));
+            }
+            let mut row = row.clone();
+            if let Some(old) = row_of(tx, replaces)? {
+                row.workspace_id = old.workspace_id;
+                row.granted_by = old.granted_by;
+            }
+            insert_row(tx, &row)?;
+            append_audit(tx, auditor, row.created_at, event)?;
+            Ok(Refreshed::Recorded {
+                workspace_id: row.workspace_id,
+            })
+        })
+    }
+
     /// The tokens issued to `principal`, newest first: only those neither
     /// expired at `now` nor revoked, unless `include_inactive`.
     ///
