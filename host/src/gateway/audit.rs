@@ -20,6 +20,9 @@ use serde_json::{Value, json};
 
 use crate::{HostError, Runtime};
 
+/// The workspace of everything no request placed elsewhere.
+pub const DEFAULT_WORKSPACE: &str = "default";
+
 /// Something that happened, to be recorded: an event name the module knows
 /// (`token_issued`, `agent.capability.revoked`, …) and its facts.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +31,9 @@ pub struct AuditEvent {
     pub event: String,
     /// Its facts: a JSON object of strings, integers, lists and objects.
     pub data: Value,
+    /// The workspace it belongs to (`default` unless a request named one):
+    /// stored beside the record, for the event stream to filter by.
+    pub workspace: String,
 }
 
 impl AuditEvent {
@@ -36,7 +42,15 @@ impl AuditEvent {
         Self {
             event: event.into(),
             data,
+            workspace: DEFAULT_WORKSPACE.to_owned(),
         }
+    }
+
+    /// The same event, in `workspace`.
+    #[must_use]
+    pub fn in_workspace(mut self, workspace: &str) -> Self {
+        workspace.clone_into(&mut self.workspace);
+        self
     }
 
     /// The `{"event", "data"}` member an operation answers with (issue,

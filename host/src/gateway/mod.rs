@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-pub use audit::{AuditEvent, Auditor};
+pub use audit::{AuditEvent, Auditor, DEFAULT_WORKSPACE};
 pub use auth::AdminToken;
 pub use error::ApiError;
 pub use metrics::Metrics;
@@ -47,7 +47,7 @@ pub use signer::{KeyFileSigner, TokenSigner};
 pub use store::{AuditReport, AuditVerifyError, verify_log};
 pub use store::{
     DEFAULT_REASON, Grant, Refreshed, Revocation, RevocationSnapshot, RevokedId, SCHEMA_VERSION,
-    Spend, Store, StoreError, TokenRow,
+    Spend, Store, StoreError, StoredEvent, TokenRow,
 };
 
 use crate::{HostError, Runtime};

@@ -12,6 +12,7 @@
 mod support;
 
 mod audit;
+mod events;
 mod grants;
 mod hostile;
 mod interop;

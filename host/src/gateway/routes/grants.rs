@@ -32,7 +32,11 @@ pub(super) async fn grant(
     let audience = fields.opt_string("audience", MAX_ID_BYTES)?;
     fields.done()?;
 
-    let verified = verify_grant(gw, gateway.trusted_jwks(), &token, audience).await?;
+    // A refusal is recorded in the workspace the request named.
+    let refusals_in = workspace
+        .clone()
+        .unwrap_or_else(|| DEFAULT_WORKSPACE.to_owned());
+    let verified = verify_grant(gw, gateway.trusted_jwks(), &token, audience, &refusals_in).await?;
     let depth = verified
         .get("depth")
         .and_then(Value::as_i64)
@@ -130,7 +134,7 @@ pub(super) async fn grant(
                      every child its own `jti`"
                 ),
             );
-            return Err(attempted(gw, &parent_id, Some(&sub), conflict).await);
+            return Err(attempted(gw, &parent_id, Some(&sub), conflict, &refusals_in).await);
         }
         Grant::UnknownParent => {
             return Err(ApiError::new(
@@ -175,6 +179,7 @@ async fn verify_grant(
     jwks: Value,
     token: &str,
     audience: Option<String>,
+    workspace: &str,
 ) -> Result<Value, ApiError> {
     let mut request = verify_request(gw, jwks, token, audience, now());
     if let Value::Object(members) = &mut request {
@@ -192,6 +197,7 @@ async fn verify_grant(
             let Some(event) = audit.as_deref().and_then(AuditEvent::from_module) else {
                 return Err(refusal);
             };
+            let event = event.in_workspace(workspace);
             let parent_id = text(&event.data, "parent_id")
                 .ok_or_else(|| bad_module_response("verify", "audit.data.parent_id"))?
                 .to_owned();
@@ -220,7 +226,7 @@ async fn verify_grant(
                 .ok_or_else(|| bad_module_response("verify", "chain[].id"))?;
             let sub = verified.get("claims").and_then(|c| text(c, "sub"));
             let refusal = revoked_error(&id, &own).with_status(StatusCode::FORBIDDEN);
-            Err(attempted(gw, parent_id, sub, refusal).await)
+            Err(attempted(gw, parent_id, sub, refusal, workspace).await)
         }
         Some(id) => Err(revoked_error(&id, &own)),
     }
@@ -232,7 +238,7 @@ pub(super) fn token_sha256(text: &str) -> String {
 }
 
 /// Appends `agent.delegation.attempted` for a refused delegation from
-/// `parent_id` (for `sub`, when known), as core writes that event's data,
+/// `parent_id` (for `sub`, when known), in `workspace`, as core writes that event's data,
 /// and answers `refusal`, or the store's error if the record could not be
 /// written (a refusal is not reported as audited unless it is).
 pub(super) async fn attempted(
@@ -240,10 +246,13 @@ pub(super) async fn attempted(
     parent_id: &str,
     sub: Option<&str>,
     refusal: ApiError,
+    workspace: &str,
 ) -> ApiError {
     let data = captoken_core::audit::data::delegation_attempted(parent_id, sub, refusal.code());
     let event = match serde_json::to_value(&data) {
-        Ok(data) => AuditEvent::new(EventKind::DelegationAttempted.name(), data),
+        Ok(data) => {
+            AuditEvent::new(EventKind::DelegationAttempted.name(), data).in_workspace(workspace)
+        }
         Err(err) => return ApiError::internal("host_json", err.to_string()),
     };
     append_refusal(gw, event, refusal).await
@@ -295,25 +304,8 @@ pub(super) async fn capabilities(
             ));
         }
     };
-    let limit = match params.remove("limit") {
-        None => 100,
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIST).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_value",
-                    format!("`limit` must be an integer in 1..={MAX_LIST}"),
-                )
-            })?,
-    };
-    if let Some(name) = params.keys().next() {
-        return Err(ApiError::bad_request(
-            "unknown_field",
-            format!("`{name}` is not a parameter of this request"),
-        ));
-    }
+    let limit = query_limit(&mut params, 100)?;
+    no_other_parameters(&params)?;
     let at = now();
     let who = principal.clone();
     let rows = blocking(gw, move |store| {

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::audit::AuditEvent;
+use super::audit::{AuditEvent, DEFAULT_WORKSPACE};
 use super::body::{self, Fields};
 use super::error::ApiError;
 use super::module::CallError;
@@ -28,12 +28,14 @@ use captoken_core::token::{id_chain, is_token_id};
 
 use crate::{entropy, now};
 
+mod events;
 mod grants;
 mod public;
 mod refresh;
 mod revoke;
 mod tokens;
 
+use events::*;
 use grants::*;
 use public::*;
 use refresh::*;
@@ -72,6 +74,7 @@ pub(crate) fn router(gateway: Gateway) -> Router {
         .route("/v1/capabilities/grant", post(grant))
         .route("/v1/capabilities/revoke", post(revoke_capability))
         .route("/v1/revocations", get(revocations))
+        .route("/v1/events", get(events))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -206,6 +209,35 @@ fn check_token_id(name: &str, id: &str) -> Result<(), ApiError> {
                  or a delegated token's `jti`s joined by `.`"
             ),
         ))
+    }
+}
+
+/// The query's `limit`: `default` when absent, else an integer in
+/// `1..=MAX_LIST`.
+fn query_limit(params: &mut BTreeMap<String, String>, default: u32) -> Result<u32, ApiError> {
+    match params.remove("limit") {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_LIST).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_value",
+                    format!("`limit` must be an integer in 1..={MAX_LIST}"),
+                )
+            }),
+    }
+}
+
+/// Refuses what is left of a query once every known parameter was taken.
+fn no_other_parameters(params: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    match params.keys().next() {
+        Some(name) => Err(ApiError::bad_request(
+            "unknown_field",
+            format!("`{name}` is not a parameter of this request"),
+        )),
+        None => Ok(()),
     }
 }
 

@@ -97,7 +97,7 @@ pub(super) async fn refresh(
     }
     let row = TokenRow {
         token_id: jti.clone(),
-        workspace_id: "default".to_owned(),
+        workspace_id: DEFAULT_WORKSPACE.to_owned(),
         issued_to: subject.clone(),
         granted_by: ADMIN_PRINCIPAL.to_owned(),
         parent_token_id: None,

@@ -45,7 +45,7 @@ pub(super) async fn issue(
     };
     let (subject, subject_key) = holder(subject, subject_jwk, subject_raw)?;
     let audience = audience.unwrap_or_else(|| gw.config.audience.clone());
-    let workspace = workspace.unwrap_or_else(|| "default".to_owned());
+    let workspace = workspace.unwrap_or_else(|| DEFAULT_WORKSPACE.to_owned());
 
     // 1. One module decision: what the policy grants this subject of what
     // was asked, signed exactly (the prepared token, then the signature

@@ -143,6 +143,19 @@ pub struct Revocation {
     pub rows_marked: usize,
 }
 
+/// An audit record as stored, with the workspace it was recorded in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Its place in the chain.
+    pub seq: i64,
+    /// Its hash (the chain's link to it).
+    pub hash: String,
+    /// The record the module made: `{v, seq, time, event, data, prev, hash}`.
+    pub record: Value,
+    /// The workspace it belongs to.
+    pub workspace_id: String,
+}
+
 /// What [`Store::insert_refreshed`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Refreshed {
@@ -220,6 +233,9 @@ pub struct Store {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
     auditor: Auditor,
+    /// Counts this process's commits, so the event stream wakes when one
+    /// may have appended (other writers of the file are found by polling).
+    committed: tokio::sync::watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -260,6 +276,7 @@ impl Store {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
             auditor,
+            committed: tokio::sync::watch::Sender::new(0),
         })
     }
 
@@ -280,6 +297,51 @@ impl Store {
     pub fn ping(&self) -> Result<(), StoreError> {
         lock(&self.reader).query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
+    }
+
+    /// Wakes whenever this process commits a write.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.committed.subscribe()
+    }
+
+    /// Up to `limit` audit records after `seq` `after`, in order, of
+    /// `workspace` or of all.
+    ///
+    /// # Errors
+    ///
+    /// `store_error`.
+    pub fn events(
+        &self,
+        workspace: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let conn = lock(&self.reader);
+        let mut statement = conn.prepare_cached(
+            "SELECT seq, hash, record, workspace_id FROM audit_events
+             WHERE seq > ?1 AND (?2 IS NULL OR workspace_id = ?2)
+             ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = statement.query_map(params![after, workspace, limit], |row| {
+            let record: String = row.get(2)?;
+            Ok(StoredEvent {
+                seq: row.get(0)?,
+                hash: row.get(1)?,
+                record: serde_json::from_str(&record).unwrap_or(Value::String(record)),
+                workspace_id: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The `seq` of the last audit record, if any.
+    ///
+    /// # Errors
+    ///
+    /// `store_error`.
+    pub fn last_event_seq(&self) -> Result<Option<i64>, StoreError> {
+        Ok(lock(&self.reader)
+            .query_row("SELECT max(seq) FROM audit_events", [], |row| row.get(0))?)
     }
 
     /// Appends an event that changes nothing else (a refused delegation).
@@ -303,6 +365,7 @@ impl Store {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = work(&tx, &self.auditor)?;
         tx.commit()?;
+        self.committed.send_modify(|n| *n = n.wrapping_add(1));
         Ok(value)
     }
 }
@@ -367,15 +430,16 @@ fn append_audit(
         .append(last.as_deref(), time, event)
         .map_err(StoreError::Audit)?;
     tx.execute(
-        "INSERT INTO audit_events (seq, prev_hash, hash, event, record, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO audit_events (seq, prev_hash, hash, event, record, created_at, workspace_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             record.seq,
             record.prev,
             record.hash,
             event.event,
             record.text,
-            time
+            time,
+            event.workspace
         ],
     )?;
     Ok(())

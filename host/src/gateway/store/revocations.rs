@@ -62,7 +62,19 @@ impl Store {
                 )?;
                 // The shape of the core's `audit::data::token_revoked`.
                 let data = serde_json::json!({ "id": jti, "reason": reason });
-                append_audit(tx, auditor, now, &AuditEvent::new(event, data))?;
+                // In the revoked token's workspace, when it is one recorded.
+                let workspace: Option<String> = tx
+                    .query_row(
+                        "SELECT workspace_id FROM sec_capability_tokens WHERE token_id = ?1",
+                        [jti],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                let mut event = AuditEvent::new(event, data);
+                if let Some(workspace) = workspace {
+                    event = event.in_workspace(&workspace);
+                }
+                append_audit(tx, auditor, now, &event)?;
             }
             Ok(Revocation {
                 id: jti.to_owned(),

@@ -93,6 +93,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ) STRICT;
     INSERT INTO sec_replay_state (id, purged_until) VALUES (1, 0);
     ",
+    // 6: the workspace of each audit record, for the event stream
+    // (`GET /v1/events?workspace_id=`). Beside the record, not in it: the
+    // chain's format is the module's; the column is append-only with its
+    // row (the triggers above refuse any UPDATE).
+    r"
+    ALTER TABLE audit_events ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'default';
+    CREATE INDEX audit_events_by_workspace ON audit_events (workspace_id, seq);
+    ",
 ];
 
 /// The newest schema version this build knows.

@@ -13,7 +13,8 @@ impl Store {
     pub fn insert_token(&self, row: &TokenRow, event: &AuditEvent) -> Result<(), StoreError> {
         self.write(|tx, auditor| {
             insert_row(tx, row)?;
-            append_audit(tx, auditor, row.created_at, event)
+            let event = event.clone().in_workspace(&row.workspace_id);
+            append_audit(tx, auditor, row.created_at, &event)
         })
     }
 
@@ -78,7 +79,8 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4)",
                 params![row.parent_token_id, row.token_id, depth, row.created_at],
             )?;
-            append_audit(tx, auditor, row.created_at, event)?;
+            let event = event.clone().in_workspace(&row.workspace_id);
+            append_audit(tx, auditor, row.created_at, &event)?;
             Ok(Grant::Recorded {
                 workspace_id: row.workspace_id,
             })
@@ -111,7 +113,8 @@ impl Store {
                 row.granted_by = old.granted_by;
             }
             insert_row(tx, &row)?;
-            append_audit(tx, auditor, row.created_at, event)?;
+            let event = event.clone().in_workspace(&row.workspace_id);
+            append_audit(tx, auditor, row.created_at, &event)?;
             Ok(Refreshed::Recorded {
                 workspace_id: row.workspace_id,
             })
