@@ -55,6 +55,9 @@ payload = token.split(".")[1]
 claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 aud = claims["aud"] if isinstance(claims["aud"], str) else claims["aud"][0]
 open(f"{work}/trust", "w").write(f"{claims['iss']}\n{aud}\n")
+# The issue load's body: the how-to's request for that token's holder key.
+json.dump({"subject_public_key": claims["cnf"]["jwk"], "scope": "INPUT", "expires_in_seconds": 3600},
+          open(f"{work}/issue-body.json", "w"))
 EOF
 issuer=$(sed -n 1p "$work/trust")
 audience=$(sed -n 2p "$work/trust")
@@ -66,10 +69,15 @@ start uncached env CAPTOKEN_ADMIN_TOKEN="$admin" "$bin/captoken" serve --listen 
   --key-dir "$work/gateway/captoken-data/keys" --verify-cache-entries 0
 uncached=$addr
 
-# One wrk round: prints "<req/s> <p99 ms>".
+# One wrk round: prints "<req/s> <p99 ms>". Verify by default; with
+# more arguments: connections, script, path and the script's arguments.
 round() {
   local url=$1 tokens=$2 out
-  out=$(wrk -t1 -c16 -d"${seconds}s" --latency -s bench/verify.lua "$url/v1/tokens/verify" -- "$tokens")
+  if [ $# -gt 2 ]; then
+    out=$(wrk -t1 -c"$3" -d"${seconds}s" --latency -s "$4" "$url$5" -- "${@:6}")
+  else
+    out=$(wrk -t1 -c16 -d"${seconds}s" --latency -s bench/verify.lua "$url/v1/tokens/verify" -- "$tokens")
+  fi
   if ! grep -q 'STATUS errors=0 non2xx_or_timeouts=0' <<<"$out"; then
     echo "bench: a round had errors or answers other than 200:" >&2
     echo "$out" >&2
@@ -103,9 +111,20 @@ for scenario in distinct repeated; do
   done
 done
 
-python3 - "$results" "$work/issue.json" bench/results/http.json "$rounds" "$seconds" <<'EOF'
+# Issue under load: 8 clients at once, each request a new signed token
+# and a durable row (the issue's third goal; no peer issues tokens).
+echo "== issue: wrk -t1 -c8 -d${seconds}s POST /v1/tokens, $rounds rounds (gateway $gateway)"
+issued=$work/issue-rounds.txt
+: > "$issued"
+for r in $(seq "$rounds"); do
+  line=$(round "$gateway" - 8 bench/issue.lua /v1/tokens "$work/issue-body.json" "$admin")
+  echo "$line" >> "$issued"
+  echo "   issue round $r: $line (req/s, p99 ms)"
+done
+
+python3 - "$results" "$work/issue.json" bench/results/http.json "$rounds" "$seconds" "$issued" <<'EOF'
 import json, platform, statistics, subprocess, sys, time
-rounds_file, issue_file, out_file, rounds, seconds = sys.argv[1:6]
+rounds_file, issue_file, out_file, rounds, seconds, issued_file = sys.argv[1:7]
 rows = [line.split() for line in open(rounds_file) if line.strip()]
 table = {}
 for scenario, server, rps, p99 in rows:
@@ -134,6 +153,14 @@ for scenario, servers in table.items():
         summary[f"{server}_over_peer"] = ratio
         print(f"{scenario:<10} {server}/peer throughput {ratio:.2f}x")
     result["verify"][scenario] = summary
+issued = [tuple(map(float, line.split())) for line in open(issued_file) if line.strip()]
+result["issue_concurrent"] = {
+    "load": f"wrk -t1 -c8 -d{seconds}s POST /v1/tokens, {rounds} rounds",
+    "rps": statistics.median(r for r, _ in issued),
+    "p99_ms": statistics.median(p for _, p in issued),
+    "rounds": {"rps": [r for r, _ in issued], "p99_ms": [p for _, p in issued]},
+}
+print(f"\nissue, 8 at once: {result['issue_concurrent']['rps']:.0f} req/s, p99 {result['issue_concurrent']['p99_ms']:.2f} ms (medians)")
 json.dump(result, open(out_file, "w"), indent=2)
 print(f"\nwritten: {out_file}")
 EOF

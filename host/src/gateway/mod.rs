@@ -54,9 +54,11 @@ use crate::{HostError, Runtime};
 use module::{Module, OpIds};
 use setup::{Create, SigningKey};
 
-/// Store calls that may run at once. SQLite serializes writes behind one
-/// connection and reads behind another, so more would only park threads.
-const STORE_CONCURRENCY: usize = 4;
+/// Store calls that may run at once. SQLite serializes reads behind one
+/// connection, and writes behind another, where the writes waiting share
+/// one commit (store: group commit): enough for a group to form under load,
+/// few enough that a flood of requests parks no more blocking threads.
+const STORE_CONCURRENCY: usize = 16;
 
 /// How many verified tokens a gateway keeps unless told otherwise
 /// ([`GatewayConfig::verify_cache_entries`]).

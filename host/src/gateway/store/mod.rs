@@ -12,14 +12,20 @@
 //! Two connections: one writer, one reader. WAL lets the reader (the
 //! revocation look-up on every verify) proceed while the writer waits on an
 //! fsync. Both are used from blocking threads only.
+//!
+//! Group commit: writes that arrive while another is running join its
+//! transaction, each in a savepoint of its own (a failing write undoes only
+//! its own changes), and the last of them commits for all: one fsync for
+//! the group instead of one each. Every write still returns only after the
+//! `COMMIT` that holds it returned, so an acknowledged write is on disk
+//! exactly as before; a failed commit fails every write of its group.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use rusqlite::{
-    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
-};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde_json::Value;
 
 use super::audit::{AuditEvent, Auditor};
@@ -44,6 +50,9 @@ pub enum StoreError {
     /// SQLite refused an operation.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The commit that held this write failed: nothing of it was kept.
+    #[error("sqlite: commit failed: {0}")]
+    Commit(String),
     /// A revocation named no token this store recorded.
     #[error("no token recorded here has the id `{0}`")]
     UnknownToken(String),
@@ -89,7 +98,7 @@ impl StoreError {
     #[must_use]
     pub fn code(&self) -> &str {
         match self {
-            Self::Sqlite(_) | Self::File { .. } => "store_error",
+            Self::Sqlite(_) | Self::Commit(_) | Self::File { .. } => "store_error",
             Self::Audit(err) => err.code(),
             Self::UnknownToken(_) => "unknown_token",
             Self::AmbiguousId { .. } => "ambiguous_id",
@@ -230,7 +239,12 @@ pub struct RevocationSnapshot {
 
 /// The open database.
 pub struct Store {
-    writer: Mutex<Connection>,
+    writer: Mutex<Writer>,
+    /// Signalled after every commit of the writer.
+    group_committed: Condvar,
+    /// Writes waiting for the writer: while there is one, a finished write
+    /// leaves the commit to it.
+    queued: AtomicUsize,
     reader: Mutex<Connection>,
     auditor: Auditor,
     /// Counts this process's commits, so the event stream wakes when one
@@ -244,7 +258,24 @@ impl std::fmt::Debug for Store {
     }
 }
 
-fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+/// The most writes one commit covers, so the first of a busy group is not
+/// kept waiting for ever.
+const MAX_GROUP: usize = 64;
+
+/// The single writer connection and its group commit's state.
+struct Writer {
+    conn: Connection,
+    /// Whether a transaction is open.
+    in_tx: bool,
+    /// Writes done in the open transaction, not yet committed.
+    open: usize,
+    /// Commits done so far.
+    commits: u64,
+    /// The latest commits that failed, with why.
+    failed: std::collections::VecDeque<(u64, String)>,
+}
+
+fn lock<C>(connection: &Mutex<C>) -> MutexGuard<'_, C> {
     // A panic elsewhere cannot leave a connection mid-transaction: rusqlite
     // rolls back an unfinished `Transaction` when it is dropped.
     connection.lock().unwrap_or_else(PoisonError::into_inner)
@@ -273,7 +304,15 @@ impl Store {
         )?;
         configure(&reader)?;
         Ok(Self {
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Writer {
+                conn: writer,
+                in_tx: false,
+                open: 0,
+                commits: 0,
+                failed: std::collections::VecDeque::new(),
+            }),
+            group_committed: Condvar::new(),
+            queued: AtomicUsize::new(0),
             reader: Mutex::new(reader),
             auditor,
             committed: tokio::sync::watch::Sender::new(0),
@@ -353,20 +392,104 @@ impl Store {
         self.write(|tx, auditor| append_audit(tx, auditor, time, event))
     }
 
-    /// Runs `work` in one write transaction, taken with `BEGIN IMMEDIATE`
-    /// so that the last audit record it reads is still the last when it
+    /// Runs `work` in a write transaction, taken with `BEGIN IMMEDIATE` so
+    /// that the last audit record it reads is still the last when it
     /// appends, even with another process (`captoken revoke --db`) writing
-    /// the same file. Commits only if `work` succeeds.
+    /// the same file; its changes are kept only if `work` succeeds, and it
+    /// returns once they are committed (module docs: group commit).
     fn write<T>(
         &self,
-        work: impl FnOnce(&Transaction<'_>, &Auditor) -> Result<T, StoreError>,
+        work: impl FnOnce(&Connection, &Auditor) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = work(&tx, &self.auditor)?;
-        tx.commit()?;
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let mut writer = lock(&self.writer);
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+        if !writer.in_tx {
+            writer.conn.execute_batch("BEGIN IMMEDIATE")?;
+            writer.in_tx = true;
+        }
+        let mut panicked = None;
+        let done = match writer.conn.execute_batch("SAVEPOINT write") {
+            Ok(()) => {
+                // A write that panics is undone like one that fails, and
+                // the group goes on (its writes wait on this one's turn);
+                // the panic resumes once the group is looked after.
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    work(&writer.conn, &self.auditor)
+                }));
+                let done = run.unwrap_or_else(|panic| {
+                    panicked = Some(panic);
+                    Err(StoreError::Commit("the write panicked".to_owned()))
+                });
+                let end = if done.is_ok() {
+                    "RELEASE write"
+                } else {
+                    "ROLLBACK TO write; RELEASE write"
+                };
+                match writer.conn.execute_batch(end) {
+                    Ok(()) => done,
+                    Err(err) => Err(err.into()),
+                }
+            }
+            Err(err) => Err(err.into()),
+        };
+        if done.is_ok() {
+            writer.open += 1;
+        }
+        let commit = writer.commits + 1;
+        if writer.open == 0 {
+            // Nothing of this group to keep: end the transaction (unless
+            // a write queued behind will run in it).
+            if self.queued.load(Ordering::SeqCst) == 0 {
+                writer.in_tx = false;
+                writer.conn.execute_batch("ROLLBACK")?;
+            }
+            if let Some(panic) = panicked {
+                drop(writer);
+                std::panic::resume_unwind(panic);
+            }
+            return done;
+        }
+        if self.queued.load(Ordering::SeqCst) == 0 || writer.open >= MAX_GROUP {
+            self.commit_group(&mut writer);
+        } else if done.is_ok() {
+            // A write queued behind this one joins the transaction and
+            // commits it (or leaves it to the next): wait for that commit.
+            while writer.commits < commit {
+                writer = self
+                    .group_committed
+                    .wait(writer)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+        }
+        if let Some(panic) = panicked {
+            drop(writer);
+            std::panic::resume_unwind(panic);
+        }
+        let value = done?;
+        match writer.failed.iter().find(|(n, _)| *n == commit) {
+            Some((_, reason)) => Err(StoreError::Commit(reason.clone())),
+            None => Ok(value),
+        }
+    }
+
+    /// Commits the open group and wakes its writes.
+    fn commit_group(&self, writer: &mut Writer) {
+        if let Err(err) = writer.conn.execute_batch("COMMIT") {
+            // Nothing of the group is kept: every write of it fails.
+            let _ = writer.conn.execute_batch("ROLLBACK");
+            writer
+                .failed
+                .push_back((writer.commits + 1, err.to_string()));
+            if writer.failed.len() > 64 {
+                writer.failed.pop_front();
+            }
+        }
+        writer.in_tx = false;
+        writer.open = 0;
+        writer.commits += 1;
         self.committed.send_modify(|n| *n = n.wrapping_add(1));
-        Ok(value)
+        self.group_committed.notify_all();
     }
 }
 
@@ -414,7 +537,7 @@ fn private_files(path: &Path) -> Result<(), StoreError> {
 /// record from the last stored one, and it is inserted beside the change it
 /// records, to commit or roll back with it.
 fn append_audit(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     auditor: &Auditor,
     time: i64,
     event: &AuditEvent,

@@ -90,7 +90,7 @@ impl Store {
 /// purged, or a key kept at `now` at least until `until` (a replay that
 /// needs no entry kept longer).
 pub(super) fn replay_read(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     keys: &[String],
     chain: &[String],
     until: i64,
@@ -116,7 +116,7 @@ pub(super) fn replay_read(
 /// The latest time any of `keys` is kept until, among entries still kept
 /// at `now`; `None` when none is.
 pub(super) fn live_keys(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     keys: &[String],
     now: i64,
 ) -> Result<Option<i64>, StoreError> {

@@ -160,7 +160,7 @@ impl Store {
 
 /// The id a revocation of `id` revokes, and whether it is a recorded
 /// token's (see [`Store::revoke`]).
-pub(super) fn resolve_id(tx: &Transaction<'_>, id: &str) -> Result<(String, bool), StoreError> {
+pub(super) fn resolve_id(tx: &Connection, id: &str) -> Result<(String, bool), StoreError> {
     let recorded = |token_id: &str| -> Result<bool, StoreError> {
         Ok(tx
             .query_row(
@@ -205,10 +205,7 @@ pub(super) fn resolve_id(tx: &Transaction<'_>, id: &str) -> Result<(String, bool
 }
 
 /// The first of `ids` listed in `sec_revocations`, read inside `tx`.
-pub(super) fn revoked_in(
-    tx: &Transaction<'_>,
-    ids: &[String],
-) -> Result<Option<String>, StoreError> {
+pub(super) fn revoked_in(tx: &Connection, ids: &[String]) -> Result<Option<String>, StoreError> {
     for id in ids {
         let revoked = tx
             .query_row("SELECT 1 FROM sec_revocations WHERE jti = ?1", [id], |_| {

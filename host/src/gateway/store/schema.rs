@@ -108,6 +108,10 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 pub(super) fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(Duration::from_secs(5))?;
+    // Each write of a group runs in a savepoint, whose undo journal would
+    // otherwise be a temporary file: keep it in memory (it is never needed
+    // after a crash; the WAL is what makes a commit durable).
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())

@@ -1,4 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 use super::*;
 use serde_json::json;
 use std::sync::{Arc, OnceLock};
@@ -52,6 +57,7 @@ fn the_revocation_list_drops_ids_once_their_root_has_expired() {
     assert_eq!(err.code(), "unknown_token");
     // One from an older gateway, which listed whatever it was given.
     lock(&store.writer)
+        .conn
         .execute_batch(
             "INSERT INTO sec_revocations VALUES ('stranger', 500, 'admin', NULL);
              UPDATE sec_revocation_list_state SET seq = seq + 1;",
@@ -82,8 +88,9 @@ fn the_revocation_list_drops_ids_once_their_root_has_expired() {
 fn every_connection_commits_durably() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir.path().join("s.db")).unwrap();
-    for conn in [&store.writer, &store.reader] {
-        let conn = lock(conn);
+    let writer = lock(&store.writer);
+    let reader = lock(&store.reader);
+    for conn in [&writer.conn, &*reader] {
         let mode: String = conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
@@ -249,7 +256,8 @@ fn lists_only_active_tokens_unless_asked() {
 fn audit_log_is_append_only() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir.path().join("s.db")).unwrap();
-    let conn = lock(&store.writer);
+    let writer = lock(&store.writer);
+    let conn = &writer.conn;
     conn.execute(
         "INSERT INTO audit_events (seq, prev_hash, hash, event, record, created_at)
          VALUES (1, '', 'h1', 'e', '{}', 1)",
@@ -492,4 +500,114 @@ fn the_revocation_list_seq_rises_with_each_new_revocation() {
     let later = store.revocation_list(1000, 300).unwrap();
     assert_eq!(later.seq, 2);
     assert!(later.entries.is_empty());
+}
+
+/// Writes that queue behind one another share one commit, and each still
+/// returns its own outcome: a failing one takes nothing of the others with
+/// it, and every acknowledged one is in the file, in one intact chain.
+#[test]
+fn queued_writes_share_one_commit_and_keep_their_own_outcomes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = Arc::new(open(&path).unwrap());
+    const WRITES: usize = 12;
+    let before = lock(&store.writer).commits;
+    // Hold the writer while every write queues behind it.
+    let held = lock(&store.writer);
+    let threads: Vec<_> = (0..WRITES)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                if i == 5 {
+                    // Refused: nothing of it kept, nothing of the others lost.
+                    store
+                        .revoke("no-such-token", "admin", None, 200, "token_revoked")
+                        .map(|_| ())
+                } else {
+                    let id = format!("t{i}");
+                    store.insert_token(&row(&id, None, "alice", 1000), &issued(&id))
+                }
+            })
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while store.queued.load(Ordering::SeqCst) < WRITES {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writes did not queue"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(held);
+    let outcomes: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    for (i, outcome) in outcomes.iter().enumerate() {
+        match (i, outcome) {
+            (5, Err(err)) => assert_eq!(err.code(), "unknown_token"),
+            (5, Ok(())) => panic!("a revocation of nothing was acknowledged"),
+            (_, outcome) => assert!(outcome.is_ok(), "write {i}: {outcome:?}"),
+        }
+    }
+    assert_eq!(
+        lock(&store.writer).commits - before,
+        1,
+        "the queued writes should have shared one commit"
+    );
+    drop(store);
+    // Reopened from the file: every acknowledged write is there, chained.
+    let store = open(&path).unwrap();
+    let rows = store.tokens_of("alice", None, 0, true, 100).unwrap();
+    assert_eq!(rows.len(), WRITES - 1);
+    match verify_log(&path, &auditor(), None).unwrap() {
+        AuditReport::Valid { count, .. } => assert_eq!(count, (WRITES - 1) as u64),
+        other => panic!("the chain after a group commit: {other:?}"),
+    }
+}
+
+/// A write that panics inside a group is undone alone; the group's other
+/// writes are committed and answered, and the panic reaches its caller.
+#[test]
+fn a_write_that_panics_in_a_group_takes_nothing_else_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = Arc::new(open(&path).unwrap());
+    let held = lock(&store.writer);
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                if i == 2 {
+                    store.write(|conn, _| -> Result<(), StoreError> {
+                        // Half done when it fails: this row must not be kept.
+                        tokens::insert_row(conn, &row("ghost", None, "bob", 1000)).unwrap();
+                        panic!("a bug in a write")
+                    })
+                } else {
+                    let id = format!("p{i}");
+                    store.insert_token(&row(&id, None, "bob", 1000), &issued(&id))
+                }
+            })
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while store.queued.load(Ordering::SeqCst) < 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writes did not queue"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(held);
+    for (i, thread) in threads.into_iter().enumerate() {
+        let joined = thread.join();
+        if i == 2 {
+            assert!(joined.is_err(), "the panic must reach the caller");
+        } else {
+            assert!(joined.unwrap().is_ok(), "write {i}");
+        }
+    }
+    assert_eq!(store.tokens_of("bob", None, 0, true, 10).unwrap().len(), 3);
+    // The store still writes afterwards.
+    store
+        .insert_token(&row("after", None, "bob", 1000), &issued("after"))
+        .unwrap();
 }

@@ -173,7 +173,7 @@ pub(super) fn token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
 }
 
 /// The row recorded under `token_id`, read inside `tx`.
-pub(super) fn row_of(tx: &Transaction<'_>, token_id: &str) -> Result<Option<TokenRow>, StoreError> {
+pub(super) fn row_of(tx: &Connection, token_id: &str) -> Result<Option<TokenRow>, StoreError> {
     Ok(tx
         .query_row(
             "SELECT token_id, workspace_id, issued_to_principal_id, granted_by_principal_id,
@@ -185,7 +185,7 @@ pub(super) fn row_of(tx: &Transaction<'_>, token_id: &str) -> Result<Option<Toke
         .optional()?)
 }
 
-pub(super) fn insert_row(tx: &Transaction<'_>, row: &TokenRow) -> Result<(), StoreError> {
+pub(super) fn insert_row(tx: &Connection, row: &TokenRow) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO sec_capability_tokens (token_id, workspace_id, issued_to_principal_id,
              granted_by_principal_id, parent_token_id, scopes, valid_until, revoked_at, created_at,
