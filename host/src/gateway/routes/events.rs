@@ -43,13 +43,8 @@ pub(super) async fn events(
 ) -> Result<Response, ApiError> {
     let gw = &*gateway.inner;
     gw.admin.check(&headers).await?;
-    let Query(mut params) = query.map_err(|err| {
-        ApiError::bad_request("malformed_query", format!("cannot read the query: {err}"))
-    })?;
-    let workspace = params.remove("workspace_id");
-    if let Some(workspace) = &workspace {
-        body::no_controls("workspace_id", workspace)?;
-    }
+    let mut params = query_params(query)?;
+    let workspace = query_workspace(&mut params)?;
     let seq = |name: &str, text: &str| {
         text.parse::<i64>()
             .ok()

@@ -276,9 +276,7 @@ pub(super) async fn capabilities(
 ) -> Result<Response, ApiError> {
     let gw = &*gateway.inner;
     gw.admin.check(&headers).await?;
-    let Query(mut params) = query.map_err(|err| {
-        ApiError::bad_request("malformed_query", format!("cannot read the query: {err}"))
-    })?;
+    let mut params = query_params(query)?;
     let principal = params
         .remove("principal_id")
         .filter(|p| !p.is_empty())
@@ -290,10 +288,7 @@ pub(super) async fn capabilities(
         ));
     }
     body::no_controls("principal_id", &principal)?;
-    let workspace = params.remove("workspace_id");
-    if let Some(workspace) = &workspace {
-        body::no_controls("workspace_id", workspace)?;
-    }
+    let workspace = query_workspace(&mut params)?;
     let include_inactive = match params.remove("include_inactive").as_deref() {
         None | Some("false") => false,
         Some("true") => true,

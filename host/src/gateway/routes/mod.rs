@@ -212,6 +212,25 @@ fn check_token_id(name: &str, id: &str) -> Result<(), ApiError> {
     }
 }
 
+/// A route's query parameters, or 400 `malformed_query`.
+fn query_params(
+    query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let Query(params) = query.map_err(|err| {
+        ApiError::bad_request("malformed_query", format!("cannot read the query: {err}"))
+    })?;
+    Ok(params)
+}
+
+/// The query's `workspace_id`, if given (no control characters).
+fn query_workspace(params: &mut BTreeMap<String, String>) -> Result<Option<String>, ApiError> {
+    let workspace = params.remove("workspace_id");
+    if let Some(workspace) = &workspace {
+        body::no_controls("workspace_id", workspace)?;
+    }
+    Ok(workspace)
+}
+
 /// The query's `limit`: `default` when absent, else an integer in
 /// `1..=MAX_LIST`.
 fn query_limit(params: &mut BTreeMap<String, String>, default: u32) -> Result<u32, ApiError> {
