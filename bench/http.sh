@@ -14,8 +14,10 @@
 # and with the cache off (--verify-cache-entries 0: every request verified
 # in the module, the price of a token never seen). Rounds alternate between
 # the servers, so whatever else the machine does hits all alike. A round
-# with any answer but 200 stops the run. Prints medians and ratios and
-# writes bench/results/http.json.
+# with any answer but 200 stops the run. Then it issues under load: 8
+# clients at once on POST /v1/tokens (bench/issue.lua), a new signed token
+# and a durable row per request. Prints medians and ratios and writes
+# bench/results/http.json.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
