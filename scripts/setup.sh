@@ -28,6 +28,12 @@ fi
 # browser download).
 bash npm/scripts/setup-browser.sh
 
+# Debian's PostgreSQL server for the store's second engine and the
+# two-gateway tests (scripts/postgres.sh runs a throwaway cluster of it).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  bash scripts/apt-install.sh setup postgresql
+fi
+
 # Python for the interop tests (PyJWT + cryptography, pinned in
 # tests/interop/requirements.txt), in a virtual environment of the
 # project's own, remade when the requirements change.

@@ -5,7 +5,8 @@
 # 2. the core builds for wasm32 without std; the conformance vectors
 #    (tests/vectors/) regenerate to the committed files;
 # 3. all Rust tests: core, conformance vectors, wasmtime host, cross-host,
-#    the gateway (interop with jose, PyJWT in target/interop-venv, jsonwebtoken)
+#    the gateway (interop with jose, PyJWT in target/interop-venv, jsonwebtoken),
+#    the store on SQLite and on a throwaway PostgreSQL (scripts/postgres.sh)
 #    (and captoken-runtime's dependencies hold no server crate);
 # 4. the npm package: its API in Node, tsc over its types, the packed
 #    tarball installed into an empty project, and Chromium (package and
@@ -60,13 +61,25 @@ fi
 
 echo "== the runtime builds without the server"
 # An embedder of captoken-runtime gets wasmtime and core, never the
-# gateway's HTTP stack or its SQLite.
+# gateway's HTTP stack or its SQLite and PostgreSQL clients.
 server=$(cargo tree --locked -p captoken-runtime -e normal --prefix none \
-  | grep -E '^(axum|tokio|hyper|rusqlite|libsqlite3-sys|clap) ' | sort -u || true)
+  | grep -E '^(axum|tokio|hyper|rusqlite|libsqlite3-sys|postgres|tokio-postgres|clap) ' | sort -u || true)
 if [ -n "$server" ]; then
   echo "FAIL: captoken-runtime depends on server crates:" >&2
   echo "$server" >&2
   exit 1
+fi
+
+echo "== a throwaway PostgreSQL, for the store's second engine"
+# The store's tests run on both engines, and the two-gateway tests on this
+# server; without one they print SKIPPED (and CI, which always has one,
+# fails on that).
+if [ -z "${CAPTOKEN_TEST_POSTGRES:-}" ] && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  pgdir=$(mktemp -d)
+  trap 'bash scripts/postgres.sh stop "$pgdir"; rm -rf "$fresh" "$pgdir"' EXIT
+  CAPTOKEN_TEST_POSTGRES=$(bash scripts/postgres.sh start "$pgdir")
+  export CAPTOKEN_TEST_POSTGRES
+  echo "PostgreSQL at $CAPTOKEN_TEST_POSTGRES"
 fi
 
 echo "== Rust tests"

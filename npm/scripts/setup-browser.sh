@@ -9,19 +9,5 @@ if [ -x /usr/bin/chromium ]; then
   exit 0
 fi
 
-if ! command -v apt-get >/dev/null; then
-  echo "setup-browser: /usr/bin/chromium is missing and apt-get is not available; install Chromium yourself" >&2
-  exit 1
-fi
-
-sudo=""
-if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null || { echo "setup-browser: installing chromium needs root (or sudo)" >&2; exit 1; }
-  sudo="sudo"
-fi
-
-echo "setup-browser: installing Debian chromium"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
+bash "$(dirname "${BASH_SOURCE[0]}")/../../scripts/apt-install.sh" setup-browser chromium
 /usr/bin/chromium --version

@@ -1,6 +1,5 @@
 //! `audit verify`: check the audit hash chain stored in a gateway database.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use captoken_host::gateway::{AuditReport, AuditVerifyError, Auditor, verify_log};
@@ -12,10 +11,11 @@ use super::{print_json, print_line};
 
 #[derive(Debug, Args)]
 pub(crate) struct AuditVerifyArgs {
-    /// The gateway's SQLite database (opened read-only; a running gateway
-    /// may keep writing)
-    #[arg(long, value_name = "FILE")]
-    db: PathBuf,
+    /// The gateway's store: its SQLite file or postgres://… (read in one
+    /// read-only snapshot; running gateways may keep writing)
+    /// [env: CAPTOKEN_DATABASE_URL]
+    #[arg(long, value_name = "FILE|URL")]
+    db: Option<String>,
     /// A head printed by an earlier verify (or kept anywhere the log's
     /// writer cannot reach): the chain must still pass through that record.
     /// Without it, records cut from the end of the log, or a log rewritten
@@ -28,9 +28,10 @@ pub(crate) struct AuditVerifyArgs {
 }
 
 pub(crate) fn verify(args: &AuditVerifyArgs) -> Result<(), CliError> {
+    let db = super::database(args.db.as_deref(), None)?;
     let runtime = Arc::new(super::runtime()?);
     let auditor = Auditor::new(runtime)?;
-    let report = verify_log(&args.db, &auditor, args.head.as_deref()).map_err(|err| match err {
+    let report = verify_log(&db, &auditor, args.head.as_deref()).map_err(|err| match err {
         AuditVerifyError::Host(err) => CliError::Host(err),
         other => CliError::setup(other.code(), other.to_string()),
     })?;

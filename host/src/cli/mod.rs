@@ -15,6 +15,7 @@ mod verify;
 use std::io::Write;
 use std::path::PathBuf;
 
+use captoken_host::gateway::Database;
 use captoken_host::{Runtime, RuntimeConfig};
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
@@ -306,7 +307,6 @@ fn print_json(value: &Value) -> Result<(), CliError> {
     print_line(&text)
 }
 
-/// One line on stdout; unlike `println!`, a closed pipe is an error, not a panic.
 /// The embedded module for a CLI command, precompiled from the user's
 /// cache directory when one is there ([`RuntimeConfig::default_cache_dir`]):
 /// each command is a new process, and compiling costs more than most
@@ -320,6 +320,26 @@ fn runtime() -> Result<Runtime, CliError> {
     Ok(Runtime::embedded_with(config)?)
 }
 
+/// The environment variable read for the store when `--db` is not given.
+const DATABASE_ENV: &str = "CAPTOKEN_DATABASE_URL";
+
+/// The store a command uses: `--db`, else `CAPTOKEN_DATABASE_URL`, else
+/// `default` (when the command has one). An unknown URL scheme is refused,
+/// never taken as a file name.
+fn database(arg: Option<&str>, default: Option<&str>) -> Result<Database, CliError> {
+    let from_env = std::env::var(DATABASE_ENV)
+        .ok()
+        .filter(|url| !url.is_empty());
+    let Some(text) = arg.or(from_env.as_deref()).or(default) else {
+        return Err(CliError::usage(
+            "missing_argument",
+            format!("name the store with `--db` (a SQLite file or postgres://…) or {DATABASE_ENV}"),
+        ));
+    };
+    Database::parse(text).map_err(|err| CliError::usage("store_bad_url", err.to_string()))
+}
+
+/// One line on stdout; unlike `println!`, a closed pipe is an error, not a panic.
 fn print_line(text: &str) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{text}")

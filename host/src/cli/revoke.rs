@@ -1,6 +1,5 @@
 //! `revoke`: revoke a token id directly in a gateway's store.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use captoken_core::token::is_token_id;
@@ -14,10 +13,11 @@ use super::{print_json, print_line};
 
 #[derive(Debug, Args)]
 pub(crate) struct RevokeArgs {
-    /// The gateway's SQLite database (it must exist; a running gateway
-    /// sees the revocation at its next verify)
-    #[arg(long, value_name = "FILE")]
-    db: PathBuf,
+    /// The gateway's store: its SQLite file (it must exist) or
+    /// postgres://…; a running gateway sees the revocation at its next
+    /// verify [env: CAPTOKEN_DATABASE_URL]
+    #[arg(long, value_name = "FILE|URL")]
+    db: Option<String>,
     /// The token id: an issued token's `jti`, or a delegated token's id
     /// (`rootjti.childjti…`, as verify reports it)
     #[arg(value_name = "ID", allow_hyphen_values = true)]
@@ -50,18 +50,21 @@ pub(crate) fn revoke(args: &RevokeArgs) -> Result<(), CliError> {
             "`--reason` must not be empty",
         ));
     }
-    if !args.db.is_file() {
+    let db = super::database(args.db.as_deref(), None)?;
+    if let Some(file) = db.sqlite_path()
+        && !file.is_file()
+    {
         // Opening would create an empty store, which no gateway reads.
         return Err(CliError::usage(
             "io_error",
             format!(
                 "`{}` does not exist (start `captoken serve` once to create it)",
-                args.db.display()
+                file.display()
             ),
         ));
     }
     let runtime = Arc::new(super::runtime()?);
-    let store = Store::open(&args.db, Auditor::new(runtime)?)
+    let store = Store::open_database(&db, Auditor::new(runtime)?)
         .map_err(|err| CliError::setup(err.code(), err.to_string()))?;
     let done = store
         .revoke(

@@ -18,9 +18,11 @@ pub(crate) struct ServeArgs {
     /// Address to listen on (port 0 picks a free port, printed at start)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// SQLite database file (created, with its directory, if absent)
-    #[arg(long, value_name = "FILE", default_value = "captoken-data/captoken.db")]
-    db: PathBuf,
+    /// The store: a SQLite file (created, with its directory, if absent) or
+    /// postgres://user@host:port/db, shared with other gateways
+    /// [env: CAPTOKEN_DATABASE_URL] [default: captoken-data/captoken.db]
+    #[arg(long, value_name = "FILE|URL")]
+    db: Option<String>,
     /// Directory of the signing key `signing.jwk` (generated, mode 0600, if absent)
     #[arg(long, value_name = "DIR", default_value = "captoken-data/keys")]
     key_dir: PathBuf,
@@ -92,7 +94,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
         ..GatewayConfig::default()
     };
     let paths = Paths {
-        db: args.db.clone(),
+        db: super::database(args.db.as_deref(), Some("captoken-data/captoken.db"))?,
         key_dir: args.key_dir.clone(),
         policy: args.policy.clone(),
     };
@@ -134,7 +136,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
         print_line(&format!("  module          {}", runtime_source))?;
         print_line(&format!(
             "  database        {} (schema v{})",
-            startup.db.display(),
+            startup.db,
             startup.schema_version
         ))?;
         print_line(&format!(

@@ -46,8 +46,8 @@ pub use setup::{
 pub use signer::{KeyFileSigner, TokenSigner};
 pub use store::{AuditReport, AuditVerifyError, verify_log};
 pub use store::{
-    DEFAULT_REASON, Grant, Refreshed, Revocation, RevocationSnapshot, RevokedId, SCHEMA_VERSION,
-    Spend, Store, StoreError, StoredEvent, TokenRow,
+    DEFAULT_REASON, Database, Grant, Refreshed, Revocation, RevocationSnapshot, RevokedId,
+    SCHEMA_VERSION, Spend, Store, StoreError, StoredEvent, TokenRow,
 };
 
 use crate::{HostError, Runtime};
@@ -178,8 +178,9 @@ impl Default for GatewayConfig {
 /// Where the gateway keeps its state.
 #[derive(Debug, Clone)]
 pub struct Paths {
-    /// The SQLite database (created with its directory if absent).
-    pub db: PathBuf,
+    /// The store: a SQLite file (created with its directory if absent) or
+    /// a PostgreSQL database.
+    pub db: Database,
     /// The directory of the signing key (`signing.jwk`, created 0600).
     pub key_dir: PathBuf,
     /// The issuance policy (a sample is written if absent).
@@ -195,8 +196,8 @@ pub struct Startup {
     pub policy: PathBuf,
     /// Whether the sample policy was written just now.
     pub policy_created: bool,
-    /// The database file.
-    pub db: PathBuf,
+    /// The store.
+    pub db: Database,
     /// Its schema version after migration.
     pub schema_version: i64,
     /// The module's SHA-256.
@@ -294,8 +295,10 @@ impl Gateway {
         let (key, key_file) = setup::signing_key(&runtime, &paths.key_dir, Create::IfMissing)?;
         let (policy, policy_created) =
             setup::policy(&runtime, &ops, &paths.policy, Create::IfMissing)?;
-        create_parent(&paths.db)?;
-        let store = Store::open(&paths.db, Auditor::new(Arc::clone(&runtime))?)?;
+        if let Some(file) = paths.db.sqlite_path() {
+            create_parent(file)?;
+        }
+        let store = Store::open_database(&paths.db, Auditor::new(Arc::clone(&runtime))?)?;
         let startup = Startup {
             key: key_file,
             policy: paths.policy.clone(),

@@ -26,7 +26,7 @@ fn every_issue_and_revoke_is_in_the_audit_chain_and_edits_are_found() {
         .expect_error(403, "no_matching_rule");
     assert_eq!(verify(addr, second["token"].as_str().unwrap()).status, 200);
 
-    let db = server.paths.db.clone();
+    let db = sqlite_file(&server.paths.db).to_owned();
     let records = audit_records(&db);
     let events: Vec<&str> = records
         .iter()
@@ -107,7 +107,7 @@ fn a_tampered_last_record_stops_the_gateway_from_extending_the_log() {
     let addr = server.addr;
     let (_, public) = holder(13);
     issue(addr, "operator-1", &public);
-    let db = server.paths.db.clone();
+    let db = sqlite_file(&server.paths.db).to_owned();
     let record = audit_records(&db)[0].clone();
     let mut edited = record.clone();
     edited["data"]["sub"] = json!("operator-9");

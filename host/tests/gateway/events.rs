@@ -35,7 +35,7 @@ fn events_page_the_audit_chain_in_order_per_workspace() {
 
     let all = page(addr, "");
     let events = all["events"].as_array().unwrap();
-    let records = audit_records(&server.paths.db);
+    let records = audit_records(sqlite_file(&server.paths.db));
     assert_eq!(events.len(), records.len());
     for (event, record) in events.iter().zip(&records) {
         // Each envelope is its record: place, link, type, time and facts.

@@ -75,7 +75,7 @@ fn a_recorded_grant_is_listed_audited_and_revocable_by_capability() {
         ),
         (json!(child_id), json!(parent_jti), json!("active"))
     );
-    let conn = rusqlite::Connection::open(&server.paths.db).unwrap();
+    let conn = rusqlite::Connection::open(sqlite_file(&server.paths.db)).unwrap();
     let edge: (String, String, i64) = conn
         .query_row(
             "SELECT parent_token_id, child_token_id, depth FROM sec_delegation_edges",
@@ -89,7 +89,7 @@ fn a_recorded_grant_is_listed_audited_and_revocable_by_capability() {
     let again = grant(addr, child_token);
     assert_eq!(again.status, 200);
     assert_eq!(again.json()["already_recorded"], true);
-    let records = audit_records(&server.paths.db);
+    let records = audit_records(sqlite_file(&server.paths.db));
     let events: Vec<&str> = records
         .iter()
         .map(|r| r["event"].as_str().unwrap())
@@ -128,7 +128,7 @@ fn a_recorded_grant_is_listed_audited_and_revocable_by_capability() {
     )
     .json();
     assert_eq!(listed["tokens"][0]["status"], "revoked");
-    let last = audit_records(&server.paths.db).pop().unwrap();
+    let last = audit_records(sqlite_file(&server.paths.db)).pop().unwrap();
     assert_eq!(last["event"], "agent.capability.revoked");
     assert_eq!(
         last["data"],
@@ -181,7 +181,7 @@ fn a_second_token_under_a_recorded_id_is_a_conflict_never_already_recorded() {
 
     let refused = grant(addr, &text(&wide, "token")).expect_error(409, "id_conflict");
     assert!(refused.get("capabilities").is_none(), "{refused}");
-    let records = audit_records(&server.paths.db);
+    let records = audit_records(sqlite_file(&server.paths.db));
     let last = records.last().unwrap();
     assert_eq!(last["event"], "agent.delegation.attempted");
     assert_eq!(last["data"]["code"], "id_conflict");
@@ -317,7 +317,7 @@ fn refused_delegations_are_403_and_audited_as_attempts() {
     grant(addr, &format!("{child_link}~{second_token}"))
         .expect_error(403, "delegation_parent_mismatch");
     assert_eq!(
-        attempts(&server.paths.db),
+        attempts(sqlite_file(&server.paths.db)),
         [json!({ "parent_id": second["jti"], "code": "delegation_parent_mismatch" })]
     );
 
@@ -347,7 +347,7 @@ fn refused_delegations_are_403_and_audited_as_attempts() {
         refused["reason"].as_str().unwrap().contains('4'),
         "{refused}"
     );
-    let last_attempt = attempts(&server.paths.db).pop().unwrap();
+    let last_attempt = attempts(sqlite_file(&server.paths.db)).pop().unwrap();
     assert_eq!(last_attempt["code"], "delegation_too_deep");
     assert_eq!(
         last_attempt["parent_id"]
@@ -376,16 +376,16 @@ fn refused_delegations_are_403_and_audited_as_attempts() {
     assert_eq!(revoke(addr, child["id"].as_str().unwrap()).status, 200);
     grant(addr, child_token).expect_error(403, "revoked");
     assert_eq!(
-        attempts(&server.paths.db).pop().unwrap(),
+        attempts(sqlite_file(&server.paths.db)).pop().unwrap(),
         json!({ "parent_id": first["jti"], "sub": "operator-1-helper", "code": "revoked" })
     );
 
     // A child of a revoked token: the chain is simply invalid (its parent
     // is), so 401 and no attempt recorded.
-    let before = attempts(&server.paths.db).len();
+    let before = attempts(sqlite_file(&server.paths.db)).len();
     assert_eq!(revoke(addr, second["jti"].as_str().unwrap()).status, 200);
     grant(addr, unrecorded["token"].as_str().unwrap()).expect_error(401, "revoked");
-    assert_eq!(attempts(&server.paths.db).len(), before);
+    assert_eq!(attempts(sqlite_file(&server.paths.db)).len(), before);
     // Nor is a broken link below it an attempt: the module finds the
     // parent sound, the gateway finds its root revoked.
     let grandchild_token = grandchild["token"].as_str().unwrap();
@@ -394,11 +394,11 @@ fn refused_delegations_are_403_and_audited_as_attempts() {
     let swapped = if &leaf[at..=at] == "A" { "B" } else { "A" };
     let broken = format!("{}{swapped}{}~{rest}", &leaf[..at], &leaf[at + 1..]);
     grant(addr, &broken).expect_error(401, "bad_signature");
-    assert_eq!(attempts(&server.paths.db).len(), before);
+    assert_eq!(attempts(sqlite_file(&server.paths.db)).len(), before);
 
     // Garbage is a 401 with the module's code, and no attempt.
     grant(addr, "a.b.c~d.e.f").expect_error(401, "bad_base64");
-    assert_eq!(attempts(&server.paths.db).len(), before);
-    let (code, report, stderr) = audit_verify(&server.paths.db, &[]);
+    assert_eq!(attempts(sqlite_file(&server.paths.db)).len(), before);
+    let (code, report, stderr) = audit_verify(sqlite_file(&server.paths.db), &[]);
     assert_eq!(code, 0, "{report} {stderr}");
 }

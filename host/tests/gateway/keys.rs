@@ -92,7 +92,7 @@ fn the_gateway_signs_in_the_host_and_a_faulty_signer_hands_out_nothing() {
         assert_eq!(listed["count"], 0);
     }
     // Only the one issue is in the audit log.
-    let events: Vec<Value> = audit_records(&paths.db)
+    let events: Vec<Value> = audit_records(sqlite_file(&paths.db))
         .into_iter()
         .map(|r| r["event"].clone())
         .collect();

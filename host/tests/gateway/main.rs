@@ -21,5 +21,6 @@ mod metrics;
 mod requests;
 mod resilience;
 mod revocation;
+mod shared;
 mod startup;
 mod tokens;

@@ -47,7 +47,7 @@ fn a_failing_store_answers_500_without_its_internals() {
     let (_, public) = holder(62);
     let token = issue_token(server.addr, "operator-1", &public);
     // The replay guard's table vanishes under the running gateway.
-    tamper(&server.paths.db, "DROP TABLE sec_replay;");
+    tamper(sqlite_file(&server.paths.db), "DROP TABLE sec_replay;");
     let body = spend(server.addr, &token).expect_error(500, "store_error");
     let reason = body["reason"].as_str().unwrap();
     assert!(

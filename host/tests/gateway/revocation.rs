@@ -145,7 +145,7 @@ fn revocation_lists_longer_than_a_token_are_signed_and_verify() {
     // attach: 200 entries are past a token's 16 KiB, 5,000 far past it.
     let mut seen = None;
     for (from, n) in [(0, 199), (199, 4_800)] {
-        pile_up_revocations_with(&server.paths.db, from, n, Some("key lost"));
+        pile_up_revocations_with(sqlite_file(&server.paths.db), from, n, Some("key lost"));
         let listed = get(addr, "/v1/revocations", false);
         assert_eq!(
             listed.status,
@@ -191,7 +191,7 @@ fn a_failure_to_sign_the_revocation_list_is_kept_for_its_sequence() {
     get(addr, "/v1/revocations", false).expect_error(500, "signing_failed");
     assert_eq!(hsm.asked.load(Ordering::Relaxed), 1, "one signing attempt");
     // A revocation moves the sequence on: the next reader tries again.
-    pile_up_revocations(&server.paths.db, 0, 1);
+    pile_up_revocations(sqlite_file(&server.paths.db), 0, 1);
     get(addr, "/v1/revocations", false).expect_error(500, "signing_failed");
     assert_eq!(hsm.asked.load(Ordering::Relaxed), 2);
 }
@@ -207,7 +207,7 @@ fn a_revocation_list_too_large_to_sign_is_a_kept_503_and_verify_still_refuses() 
     // 15,000 entries: the request (~57 bytes an entry) fits the module's
     // 1 MiB input, the signed list (~76 bytes an entry) would not fit a
     // verifier, so the module refuses to sign it.
-    pile_up_revocations(&server.paths.db, 0, 15_000);
+    pile_up_revocations(sqlite_file(&server.paths.db), 0, 15_000);
     let refused =
         get(addr, "/v1/revocations", false).expect_error(503, "revocation_list_too_large");
     assert_eq!(refused["count"], 15_001);
@@ -229,14 +229,14 @@ fn a_revocation_list_too_large_to_sign_is_a_kept_503_and_verify_still_refuses() 
     verify(addr, revoked["token"].as_str().unwrap()).expect_error(401, "revoked");
 
     // Past the module's input limit: the same answer, from the host.
-    pile_up_revocations(&server.paths.db, 15_000, 5_000);
+    pile_up_revocations(sqlite_file(&server.paths.db), 15_000, 5_000);
     let refused =
         get(addr, "/v1/revocations", false).expect_error(503, "revocation_list_too_large");
     assert_eq!(refused["count"], 20_001);
 
     // Once entries leave (here: deleted), a signed list is served again.
     tamper(
-        &server.paths.db,
+        sqlite_file(&server.paths.db),
         "DELETE FROM sec_revocations WHERE revoked_by_principal_id = 'test';
          UPDATE sec_revocation_list_state SET seq = seq + 1;",
     );

@@ -67,8 +67,8 @@ fn bare_serve_creates_a_private_key_and_a_sample_policy_and_reuses_them() {
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&key), 0o600);
         // The store (principals, scopes, the audit log) is as private.
-        assert_eq!(mode(&server.paths.db), 0o600);
-        assert_eq!(mode(server.paths.db.parent().unwrap()), 0o700);
+        assert_eq!(mode(sqlite_file(&server.paths.db)), 0o600);
+        assert_eq!(mode(sqlite_file(&server.paths.db).parent().unwrap()), 0o700);
     }
     let policy: Value =
         serde_json::from_slice(&std::fs::read(&server.paths.policy).unwrap()).unwrap();

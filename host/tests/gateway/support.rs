@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use captoken_core::b64;
-use captoken_host::gateway::{self, AdminToken, Gateway, GatewayConfig, Paths};
+use captoken_host::gateway::{self, AdminToken, Database, Gateway, GatewayConfig, Paths};
 use captoken_host::{Runtime, entropy, now};
 use serde_json::{Value, json};
 
@@ -209,10 +209,17 @@ pub(crate) fn temp_dir(name: &str) -> PathBuf {
 
 pub(crate) fn paths_in(dir: &Path) -> Paths {
     Paths {
-        db: dir.join("data/captoken.db"),
+        db: Database::Sqlite(dir.join("data/captoken.db")),
         key_dir: dir.join("keys"),
         policy: dir.join("policy.json"),
     }
+}
+
+/// The SQLite file of a test gateway's store (every test gateway but the
+/// shared-state tests' has one).
+pub(crate) fn sqlite_file(db: &Database) -> &Path {
+    db.sqlite_path()
+        .unwrap_or_else(|| panic!("{db} is not a SQLite store"))
 }
 
 pub(crate) fn start(name: &str) -> Server {
@@ -285,11 +292,21 @@ pub(crate) fn spawn_binary(dir: &Path) -> Process {
 
 /// [`spawn_binary`], started by `sh -c '<shell>exec captoken serve …'`.
 pub(crate) fn spawn_binary_with(dir: &Path, shell: &str) -> Process {
+    spawn_serve(dir, shell, &[], &[])
+}
+
+/// `captoken serve --listen 127.0.0.1:0 <args…>` in `dir` with `env` set,
+/// started by `sh -c '<shell>exec …'`.
+pub(crate) fn spawn_serve(dir: &Path, shell: &str, args: &[&str], env: &[(&str, &str)]) -> Process {
     let mut child = Command::new("sh")
         .current_dir(dir)
         .arg("-c")
-        .arg(format!("{shell}exec \"$0\" serve --listen 127.0.0.1:0"))
+        .arg(format!(
+            "{shell}exec \"$0\" serve --listen 127.0.0.1:0 \"$@\""
+        ))
         .arg(env!("CARGO_BIN_EXE_captoken"))
+        .args(args)
+        .envs(env.iter().copied())
         .env(gateway::ADMIN_TOKEN_ENV, ADMIN)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -503,7 +520,10 @@ pub(crate) fn audit_records(db: &Path) -> Vec<Value> {
 }
 
 /// `captoken audit verify --db DB [extra…] --json`: its exit code and report.
-pub(crate) fn audit_verify(db: &Path, extra: &[&str]) -> (i32, Value, String) {
+pub(crate) fn audit_verify(
+    db: &(impl AsRef<std::ffi::OsStr> + ?Sized),
+    extra: &[&str],
+) -> (i32, Value, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_captoken"))
         .args(["audit", "verify", "--json", "--db"])
         .arg(db)
@@ -551,4 +571,33 @@ impl gateway::TokenSigner for FakeHsm {
             None => Err("device offline".to_owned()),
         }
     }
+}
+
+/// The server the shared-state tests run on (scripts/test.sh starts a
+/// throwaway PostgreSQL and sets it).
+pub(crate) const POSTGRES_ENV: &str = "CAPTOKEN_TEST_POSTGRES";
+
+/// A `postgres://` URL of an empty schema of its own on the server
+/// [`POSTGRES_ENV`] names; `None`, with a loud SKIPPED line, without one.
+pub(crate) fn postgres_store(test: &str) -> Option<String> {
+    let Ok(base) = std::env::var(POSTGRES_ENV) else {
+        eprintln!(
+            "SKIPPED: gateway test `{test}`: {POSTGRES_ENV} is not set \
+             (scripts/test.sh starts a throwaway PostgreSQL and sets it)"
+        );
+        return None;
+    };
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let schema = format!(
+        "gw{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        now()
+    );
+    let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .unwrap();
+    let join = if base.contains('?') { '&' } else { '?' };
+    Some(format!("{base}{join}options=-csearch_path%3D{schema}"))
 }

@@ -533,7 +533,7 @@ fn refresh_trades_a_proven_token_for_a_fresh_one_the_policy_still_grants() {
         listed.to_string().contains(fresh["jti"].as_str().unwrap()),
         "{listed}"
     );
-    let events: Vec<Value> = audit_records(&server.paths.db);
+    let events: Vec<Value> = audit_records(sqlite_file(&server.paths.db));
     assert!(
         events
             .iter()

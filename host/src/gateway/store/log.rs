@@ -7,12 +7,14 @@
 //! `hash` the one before ended with, so the module checks every join and
 //! names the `seq` where the chain broke.
 
-use std::path::Path;
+use std::collections::HashMap;
 
+use postgres::{IsolationLevel, NoTls};
 use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
 
-use super::{SCHEMA_VERSION, StoreError};
+use super::sql::{Lite, Pg, Sql, args};
+use super::{Database, SCHEMA_VERSION, StoreError};
 use crate::HostError;
 use crate::gateway::audit::Auditor;
 
@@ -91,20 +93,22 @@ struct Row {
 /// How long `verify_log` waits for a lock another connection holds.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Verifies the audit log stored in the database at `db`, read-only, in
-/// chunks; with `anchor`, the chain must also pass through the record whose
-/// `hash` it is (a head kept elsewhere earlier: records removed from the
-/// end of the log, or a rewrite, leave a chain that is valid on its own).
+/// Verifies the audit log stored in the database `db` names, read-only,
+/// in chunks; with `anchor`, the chain must also pass through the record
+/// whose `hash` it is (a head kept elsewhere earlier: records removed from
+/// the end of the log, or a rewrite, leave a chain that is valid on its
+/// own).
 ///
-/// The whole log is read in one read transaction, so a gateway appending
-/// meanwhile neither disturbs nor is disturbed by the check.
+/// The whole log is read in one read transaction (one snapshot), so a
+/// gateway appending meanwhile neither disturbs nor is disturbed by the
+/// check.
 ///
 /// # Errors
 ///
 /// [`AuditVerifyError`] when the log cannot be read or the module cannot
 /// run; a broken chain is a [`AuditReport::Tampered`], not an error.
 pub fn verify_log(
-    db: &Path,
+    db: &Database,
     auditor: &Auditor,
     anchor: Option<&str>,
 ) -> Result<AuditReport, AuditVerifyError> {
@@ -114,41 +118,85 @@ pub fn verify_log(
 /// [`verify_log`] with chunks of at most `chunk_records` records and (past
 /// the first record) `chunk_bytes` bytes of record text.
 fn verify_in_chunks(
-    db: &Path,
+    db: &Database,
     auditor: &Auditor,
     anchor: Option<&str>,
     chunk_records: u32,
     chunk_bytes: usize,
 ) -> Result<AuditReport, AuditVerifyError> {
-    if !db.is_file() {
-        return Err(AuditVerifyError::NotAStore(format!(
-            "`{}` is not a file",
-            db.display()
-        )));
+    let unknown_version = |version: i64| {
+        AuditVerifyError::NotAStore(format!(
+            "`{db}` is at schema version {version}; this build reads versions 1 to {SCHEMA_VERSION}"
+        ))
+    };
+    match db {
+        Database::Sqlite(path) => {
+            if !path.is_file() {
+                return Err(AuditVerifyError::NotAStore(format!(
+                    "`{}` is not a file",
+                    path.display()
+                )));
+            }
+            let mut conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(StoreError::from)?;
+            // A gateway writing, or closing its last connection (which
+            // checkpoints the WAL under an exclusive lock), holds the file
+            // for moments: wait for it rather than fail with "database is
+            // locked".
+            conn.busy_timeout(BUSY_TIMEOUT).map_err(StoreError::from)?;
+            let version: i64 = conn
+                .query_row("PRAGMA user_version", [], |row| row.get(0))
+                .map_err(StoreError::from)?;
+            if !(1..=SCHEMA_VERSION).contains(&version) {
+                return Err(unknown_version(version));
+            }
+            let tx = conn.transaction().map_err(StoreError::from)?;
+            verify_chain(&mut Lite(&tx), auditor, anchor, chunk_records, chunk_bytes)
+        }
+        Database::Postgres(url) => {
+            let config: postgres::Config = url.parse().map_err(|err: postgres::Error| {
+                StoreError::BadUrl(format!("not a PostgreSQL URL: {err}"))
+            })?;
+            let mut client = config.connect(NoTls).map_err(StoreError::from)?;
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .map_err(StoreError::from)?;
+            let mut statements = HashMap::new();
+            let mut sql = Pg {
+                client: &mut tx,
+                statements: &mut statements,
+            };
+            let has_schema = sql
+                .one("SELECT to_regclass('captoken_schema') IS NOT NULL", &[])?
+                .int(0)?
+                == 1;
+            let version = if has_schema {
+                sql.first("SELECT version FROM captoken_schema WHERE id = 1", &[])?
+                    .map(|row| row.int(0))
+                    .transpose()?
+                    .unwrap_or(0)
+            } else {
+                0
+            };
+            if !(1..=SCHEMA_VERSION).contains(&version) {
+                return Err(unknown_version(version));
+            }
+            verify_chain(&mut sql, auditor, anchor, chunk_records, chunk_bytes)
+        }
     }
-    let mut conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(StoreError::from)?;
-    // A gateway writing, or closing its last connection (which checkpoints
-    // the WAL under an exclusive lock), holds the file for moments: wait
-    // for it rather than fail with "database is locked".
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(StoreError::from)?;
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .map_err(StoreError::from)?;
-    if !(1..=SCHEMA_VERSION).contains(&version) {
-        return Err(AuditVerifyError::NotAStore(format!(
-            "`{}` is at schema version {version}; this build reads versions 1 to {SCHEMA_VERSION}",
-            db.display()
-        )));
-    }
-    let tx = conn.transaction().map_err(StoreError::from)?;
-    let mut statement = tx
-        .prepare(
-            "SELECT seq, prev_hash, hash, event, record FROM audit_events
-             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )
-        .map_err(StoreError::from)?;
+}
 
+/// The chain `sql` reads, checked in chunks by the module.
+fn verify_chain(
+    sql: &mut dyn Sql,
+    auditor: &Auditor,
+    anchor: Option<&str>,
+    chunk_records: u32,
+    chunk_bytes: usize,
+) -> Result<AuditReport, AuditVerifyError> {
     // The seam between chunks: the `seq` and `hash` the next record must
     // follow. Before the first record, the chain must start at 0.
     let mut last: Option<(u64, String)> = None;
@@ -158,11 +206,12 @@ fn verify_in_chunks(
     loop {
         let mut rows = Vec::new();
         let mut bytes = 0usize;
-        let mut query = statement
-            .query(rusqlite::params![after, chunk_records])
-            .map_err(StoreError::from)?;
-        while let Some(row) = query.next().map_err(StoreError::from)? {
-            let record: String = row.get(4).map_err(StoreError::from)?;
+        for row in sql.query(
+            "SELECT seq, prev_hash, hash, event, record FROM audit_events
+             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            args![after, chunk_records],
+        )? {
+            let record = row.text(4)?;
             // At least one record per chunk; past that, stop at the budget
             // and let the next query pick up after the last record taken.
             if !rows.is_empty() && bytes.saturating_add(record.len()) > chunk_bytes {
@@ -170,14 +219,13 @@ fn verify_in_chunks(
             }
             bytes = bytes.saturating_add(record.len());
             rows.push(Row {
-                seq: row.get(0).map_err(StoreError::from)?,
-                prev: row.get(1).map_err(StoreError::from)?,
-                hash: row.get(2).map_err(StoreError::from)?,
-                event: row.get(3).map_err(StoreError::from)?,
+                seq: row.int(0)?,
+                prev: row.text(1)?,
+                hash: row.text(2)?,
+                event: row.text(3)?,
                 record,
             });
         }
-        drop(query);
         let Some(tail) = rows.last() else { break };
         after = tail.seq;
 
@@ -293,6 +341,7 @@ mod tests {
     use crate::Runtime;
     use crate::gateway::{AuditEvent, Store};
     use serde_json::json;
+    use std::path::Path;
     use std::sync::Arc;
     use std::sync::OnceLock;
 
@@ -330,7 +379,14 @@ mod tests {
 
     /// Chunks of two records, so every case crosses seams.
     fn check(path: &Path, anchor: Option<&str>) -> AuditReport {
-        verify_in_chunks(path, &auditor(), anchor, 2, CHUNK_BYTES).unwrap()
+        verify_in_chunks(
+            &Database::Sqlite(path.to_owned()),
+            &auditor(),
+            anchor,
+            2,
+            CHUNK_BYTES,
+        )
+        .unwrap()
     }
 
     fn tampered(report: &AuditReport) -> (&str, Option<u64>) {
@@ -382,7 +438,7 @@ mod tests {
         assert_eq!((count, last_seq), (7, 6));
         // The same answer whatever the chunking.
         assert_eq!(
-            verify_log(&path, &auditor(), None).unwrap(),
+            verify_log(&Database::Sqlite(path.clone()), &auditor(), None).unwrap(),
             AuditReport::Valid {
                 count,
                 last_seq,
@@ -467,7 +523,7 @@ mod tests {
         let report = check(&path, None);
         assert_eq!(tampered(&report), ("audit_broken_link", Some(2)));
         // Read in one chunk, the module finds the same break.
-        let report = verify_log(&path, &auditor(), None).unwrap();
+        let report = verify_log(&Database::Sqlite(path.clone()), &auditor(), None).unwrap();
         assert_eq!(tampered(&report), ("audit_broken_link", Some(2)));
     }
 

@@ -1,46 +1,40 @@
-//! The gateway's SQLite store: issued tokens, delegation edges, revocations
-//! and the audit log, with versioned migrations. One file per table group:
+//! The gateway's store: issued tokens, delegation edges, revocations, the
+//! replay guard and the audit log, with versioned migrations, on one of two
+//! engines: SQLite (`sqlite`, one file, the embedded default) or PostgreSQL
+//! (`pg`, shared by several gateways). The rules are written once,
+//! against [`sql::Sql`], and run on either: one file per table group,
 //! `tokens` (tokens and delegation edges), `revocations`, `replay` (the
-//! replay guard), `schema` (migrations); here the store itself, its
-//! single writer and the audit append every change makes.
+//! replay guard), `schema` (both engines' migrations); here the store
+//! itself and the audit append every change makes.
 //!
-//! Durability: WAL journal with `synchronous = FULL`, so a transaction is on
-//! disk (the WAL fsynced) when `COMMIT` returns; the API acknowledges a
-//! revocation only after that. Times are integer seconds since the Unix
-//! epoch, the same `now` the module is given.
-//!
-//! Two connections: one writer, one reader. WAL lets the reader (the
-//! revocation look-up on every verify) proceed while the writer waits on an
-//! fsync. Both are used from blocking threads only.
-//!
-//! Group commit: writes that arrive while another is running join its
-//! transaction, each in a savepoint of its own (a failing write undoes only
-//! its own changes), and the last of them commits for all: one fsync for
-//! the group instead of one each. Every write still returns only after the
-//! `COMMIT` that holds it returned, so an acknowledged write is on disk
-//! exactly as before; a failed commit fails every write of its group.
+//! Every write is serialized with every other writer of the database and
+//! acknowledged only once committed durably (each engine's module says
+//! how). Times are integer seconds since the Unix epoch, the same `now` the
+//! module is given. The store is used from blocking threads only.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde_json::Value;
 
 use super::audit::{AuditEvent, Auditor};
 use crate::HostError;
 
 mod log;
+mod pg;
 mod replay;
 mod revocations;
 mod schema;
+pub(crate) mod sql;
+mod sqlite;
 mod tokens;
 
 pub use log::{AuditReport, AuditVerifyError, verify_log};
+use pg::PostgresEngine;
 use revocations::*;
 pub use schema::SCHEMA_VERSION;
-use schema::*;
+use sql::{Sql, args};
+use sqlite::SqliteEngine;
 
 /// A store failure; the API reports it as 500 `store_error` or, at
 /// start-up, refuses to run.
@@ -50,9 +44,18 @@ pub enum StoreError {
     /// SQLite refused an operation.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL refused an operation, or could not be reached.
+    #[error("postgres: {}", postgres_reason(.0))]
+    Postgres(#[from] postgres::Error),
+    /// A stored value was not of the type the store reads there.
+    #[error("store: {0}")]
+    Column(String),
     /// The commit that held this write failed: nothing of it was kept.
-    #[error("sqlite: commit failed: {0}")]
+    #[error("commit failed: {0}")]
     Commit(String),
+    /// `--db` names no store this build can open.
+    #[error("{0}")]
+    BadUrl(String),
     /// A revocation named no token this store recorded.
     #[error("no token recorded here has the id `{0}`")]
     UnknownToken(String),
@@ -98,13 +101,29 @@ impl StoreError {
     #[must_use]
     pub fn code(&self) -> &str {
         match self {
-            Self::Sqlite(_) | Self::Commit(_) | Self::File { .. } => "store_error",
+            Self::Sqlite(_)
+            | Self::Postgres(_)
+            | Self::Column(_)
+            | Self::Commit(_)
+            | Self::File { .. } => "store_error",
+            Self::BadUrl(_) => "store_bad_url",
             Self::Audit(err) => err.code(),
             Self::UnknownToken(_) => "unknown_token",
             Self::AmbiguousId { .. } => "ambiguous_id",
             Self::TooNew { .. } => "store_too_new",
             Self::NoWal { .. } => "store_no_wal",
         }
+    }
+}
+
+/// A PostgreSQL error with the server's own message when there is one, or
+/// the cause (its `Display` alone says only "db error", or "error
+/// connecting to server" without why).
+fn postgres_reason(err: &postgres::Error) -> String {
+    match (err.as_db_error(), std::error::Error::source(err)) {
+        (Some(db), _) => format!("{}: {}", db.code().code(), db.message()),
+        (None, Some(cause)) => format!("{err}: {cause}"),
+        (None, None) => err.to_string(),
     }
 }
 
@@ -237,19 +256,112 @@ pub struct RevocationSnapshot {
     pub entries: Vec<RevokedId>,
 }
 
+/// Where a store is: a SQLite file (the embedded default) or a PostgreSQL
+/// database that several gateways share, told apart by the URL scheme.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file: a plain path, or a `sqlite://` URL.
+    Sqlite(std::path::PathBuf),
+    /// A `postgres://` (or `postgresql://`) URL.
+    Postgres(String),
+}
+
+impl Database {
+    /// Reads `--db` (or `CAPTOKEN_DATABASE_URL`): `postgres://…` and
+    /// `postgresql://…` name a PostgreSQL database, `sqlite://PATH` and any
+    /// text without a scheme a SQLite file.
+    ///
+    /// # Errors
+    ///
+    /// `store_bad_url` for any other scheme (never taken as a file name)
+    /// or an empty location.
+    pub fn parse(text: &str) -> Result<Self, StoreError> {
+        if let Some((scheme, rest)) = text.split_once("://")
+            && !scheme.is_empty()
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        {
+            return match scheme.to_ascii_lowercase().as_str() {
+                "postgres" | "postgresql" => Ok(Self::Postgres(text.to_owned())),
+                "sqlite" if !rest.is_empty() => Ok(Self::Sqlite(rest.into())),
+                "sqlite" => Err(StoreError::BadUrl("`sqlite://` names no file".to_owned())),
+                _ => Err(StoreError::BadUrl(format!(
+                    "`{scheme}://` is not a store this gateway knows: use a SQLite file \
+                     (a path, or sqlite://PATH) or postgres://user@host:port/db"
+                ))),
+            };
+        }
+        if text.is_empty() {
+            return Err(StoreError::BadUrl(
+                "the database location is empty".to_owned(),
+            ));
+        }
+        Ok(Self::Sqlite(text.into()))
+    }
+
+    /// The SQLite file, when it is one.
+    #[must_use]
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match self {
+            Self::Sqlite(path) => Some(path),
+            Self::Postgres(_) => None,
+        }
+    }
+}
+
+impl std::str::FromStr for Database {
+    type Err = StoreError;
+
+    fn from_str(text: &str) -> Result<Self, StoreError> {
+        Self::parse(text)
+    }
+}
+
+/// Shown without a password: a URL's `user:password@` is written `user:***@`.
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "{}", path.display()),
+            Self::Postgres(url) => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+                let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+                let (authority, tail) = rest.split_at(authority_end);
+                match authority.rsplit_once('@') {
+                    Some((userinfo, host)) => {
+                        let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+                        let hidden = if userinfo.contains(':') { ":***" } else { "" };
+                        write!(f, "{scheme}://{user}{hidden}@{host}{tail}")
+                    }
+                    None => write!(f, "{scheme}://{rest}"),
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Database({self})")
+    }
+}
+
 /// The open database.
 pub struct Store {
-    writer: Mutex<Writer>,
-    /// Signalled after every commit of the writer.
-    group_committed: Condvar,
-    /// Writes waiting for the writer: while there is one, a finished write
-    /// leaves the commit to it.
-    queued: AtomicUsize,
-    reader: Mutex<Connection>,
+    engine: Engine,
     auditor: Auditor,
     /// Counts this process's commits, so the event stream wakes when one
-    /// may have appended (other writers of the file are found by polling).
+    /// may have appended (other writers are found by polling).
     committed: tokio::sync::watch::Sender<u64>,
+}
+
+/// One per store, for its life: the size difference between the two
+/// costs nothing.
+#[allow(clippy::large_enum_variant)]
+enum Engine {
+    Sqlite(SqliteEngine),
+    Postgres(PostgresEngine),
 }
 
 impl std::fmt::Debug for Store {
@@ -258,62 +370,39 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// The most writes one commit covers, so the first of a busy group is not
-/// kept waiting for ever.
-const MAX_GROUP: usize = 64;
-
-/// The single writer connection and its group commit's state.
-struct Writer {
-    conn: Connection,
-    /// Whether a transaction is open.
-    in_tx: bool,
-    /// Writes done in the open transaction, not yet committed.
-    open: usize,
-    /// Commits done so far.
-    commits: u64,
-    /// The latest commits that failed, with why.
-    failed: std::collections::VecDeque<(u64, String)>,
-}
-
 fn lock<C>(connection: &Mutex<C>) -> MutexGuard<'_, C> {
     // A panic elsewhere cannot leave a connection mid-transaction: rusqlite
-    // rolls back an unfinished `Transaction` when it is dropped.
+    // rolls back an unfinished `Transaction` when it is dropped, and so
+    // does postgres.
     connection.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and migrates it to
-    /// [`SCHEMA_VERSION`].
+    /// Opens (creating if needed) the SQLite database at `path` and
+    /// migrates it to [`SCHEMA_VERSION`].
     ///
     /// # Errors
     ///
     /// `store_error` if SQLite cannot open or migrate it, `store_too_new`
     /// if a newer gateway migrated it, `store_no_wal` if it cannot use WAL.
     pub fn open(path: &Path, auditor: Auditor) -> Result<Self, StoreError> {
-        private_files(path)?;
-        let mut writer = Connection::open(path)?;
-        configure(&writer)?;
-        let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::NoWal { mode });
-        }
-        migrate(&mut writer)?;
-        let reader = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        configure(&reader)?;
+        Self::open_database(&Database::Sqlite(path.to_owned()), auditor)
+    }
+
+    /// Opens the store `database` names, creating a SQLite file if needed,
+    /// and migrates it to [`SCHEMA_VERSION`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::open`]; for PostgreSQL, `store_error` when it cannot
+    /// connect, and `store_bad_url` for a URL it cannot read.
+    pub fn open_database(database: &Database, auditor: Auditor) -> Result<Self, StoreError> {
+        let engine = match database {
+            Database::Sqlite(path) => Engine::Sqlite(SqliteEngine::open(path)?),
+            Database::Postgres(url) => Engine::Postgres(PostgresEngine::open(url)?),
+        };
         Ok(Self {
-            writer: Mutex::new(Writer {
-                conn: writer,
-                in_tx: false,
-                open: 0,
-                commits: 0,
-                failed: std::collections::VecDeque::new(),
-            }),
-            group_committed: Condvar::new(),
-            queued: AtomicUsize::new(0),
-            reader: Mutex::new(reader),
+            engine,
             auditor,
             committed: tokio::sync::watch::Sender::new(0),
         })
@@ -325,7 +414,10 @@ impl Store {
     ///
     /// `store_error`.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        Ok(lock(&self.reader).query_row("PRAGMA user_version", [], |row| row.get(0))?)
+        match &self.engine {
+            Engine::Sqlite(engine) => engine.schema_version(),
+            Engine::Postgres(engine) => engine.schema_version(),
+        }
     }
 
     /// Whether the database answers at all.
@@ -334,8 +426,7 @@ impl Store {
     ///
     /// `store_error`.
     pub fn ping(&self) -> Result<(), StoreError> {
-        lock(&self.reader).query_row("SELECT 1", [], |_| Ok(()))?;
-        Ok(())
+        self.read(false, |sql| sql.one("SELECT 1", &[]).map(drop))
     }
 
     /// Wakes whenever this process commits a write.
@@ -355,22 +446,25 @@ impl Store {
         after: i64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let conn = lock(&self.reader);
-        let mut statement = conn.prepare_cached(
-            "SELECT seq, hash, record, workspace_id FROM audit_events
-             WHERE seq > ?1 AND (?2 IS NULL OR workspace_id = ?2)
-             ORDER BY seq LIMIT ?3",
-        )?;
-        let rows = statement.query_map(params![after, workspace, limit], |row| {
-            let record: String = row.get(2)?;
-            Ok(StoredEvent {
-                seq: row.get(0)?,
-                hash: row.get(1)?,
-                record: serde_json::from_str(&record).unwrap_or(Value::String(record)),
-                workspace_id: row.get(3)?,
-            })
+        let rows = self.read(false, |sql| {
+            sql.query(
+                "SELECT seq, hash, record, workspace_id FROM audit_events
+                 WHERE seq > ?1 AND (CAST(?2 AS TEXT) IS NULL OR workspace_id = ?2)
+                 ORDER BY seq LIMIT ?3",
+                args![after, workspace, limit],
+            )
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.iter()
+            .map(|row| {
+                let record = row.text(2)?;
+                Ok(StoredEvent {
+                    seq: row.int(0)?,
+                    hash: row.text(1)?,
+                    record: serde_json::from_str(&record).unwrap_or(Value::String(record)),
+                    workspace_id: row.text(3)?,
+                })
+            })
+            .collect()
     }
 
     /// The `seq` of the last audit record, if any.
@@ -379,8 +473,10 @@ impl Store {
     ///
     /// `store_error`.
     pub fn last_event_seq(&self) -> Result<Option<i64>, StoreError> {
-        Ok(lock(&self.reader)
-            .query_row("SELECT max(seq) FROM audit_events", [], |row| row.get(0))?)
+        self.read(false, |sql| {
+            sql.one("SELECT max(seq) FROM audit_events", &[])?
+                .opt_int(0)
+        })
     }
 
     /// Appends an event that changes nothing else (a refused delegation).
@@ -389,180 +485,70 @@ impl Store {
     ///
     /// `store_error`, or the module's code.
     pub fn record_event(&self, time: i64, event: &AuditEvent) -> Result<(), StoreError> {
-        self.write(|tx, auditor| append_audit(tx, auditor, time, event))
+        self.write(|sql, auditor| append_audit(sql, auditor, time, event))
     }
 
-    /// Runs `work` in a write transaction, taken with `BEGIN IMMEDIATE` so
-    /// that the last audit record it reads is still the last when it
-    /// appends, even with another process (`captoken revoke --db`) writing
-    /// the same file; its changes are kept only if `work` succeeds, and it
-    /// returns once they are committed (module docs: group commit).
+    /// Runs `work` on a reader; with `snapshot`, every statement of it
+    /// reads the same moment.
+    fn read<T>(
+        &self,
+        snapshot: bool,
+        work: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(engine) => engine.read(snapshot, work),
+            Engine::Postgres(engine) => engine.read(snapshot, work),
+        }
+    }
+
+    /// Runs `work` in a write transaction, serialized with every other
+    /// writer of the database (of this process and of others), so that the
+    /// last audit record it reads is still the last when it appends. Its
+    /// changes are kept only if `work` succeeds, and it returns once they
+    /// are durably committed.
     fn write<T>(
         &self,
-        work: impl FnOnce(&Connection, &Auditor) -> Result<T, StoreError>,
+        work: impl FnOnce(&mut dyn Sql, &Auditor) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        self.queued.fetch_add(1, Ordering::SeqCst);
-        let mut writer = lock(&self.writer);
-        self.queued.fetch_sub(1, Ordering::SeqCst);
-        if !writer.in_tx {
-            writer.conn.execute_batch("BEGIN IMMEDIATE")?;
-            writer.in_tx = true;
-        }
-        let mut panicked = None;
-        let done = match writer.conn.execute_batch("SAVEPOINT write") {
-            Ok(()) => {
-                // A write that panics is undone like one that fails, and
-                // the group goes on (its writes wait on this one's turn);
-                // the panic resumes once the group is looked after.
-                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    work(&writer.conn, &self.auditor)
-                }));
-                let done = run.unwrap_or_else(|panic| {
-                    panicked = Some(panic);
-                    Err(StoreError::Commit("the write panicked".to_owned()))
-                });
-                let end = if done.is_ok() {
-                    "RELEASE write"
-                } else {
-                    "ROLLBACK TO write; RELEASE write"
-                };
-                match writer.conn.execute_batch(end) {
-                    Ok(()) => done,
-                    Err(err) => Err(err.into()),
-                }
-            }
-            Err(err) => Err(err.into()),
-        };
-        if done.is_ok() {
-            writer.open += 1;
-        }
-        let commit = writer.commits + 1;
-        if writer.open == 0 {
-            // Nothing of this group to keep: end the transaction (unless
-            // a write queued behind will run in it).
-            if self.queued.load(Ordering::SeqCst) == 0 {
-                writer.in_tx = false;
-                writer.conn.execute_batch("ROLLBACK")?;
-            }
-            if let Some(panic) = panicked {
-                drop(writer);
-                std::panic::resume_unwind(panic);
-            }
-            return done;
-        }
-        if self.queued.load(Ordering::SeqCst) == 0 || writer.open >= MAX_GROUP {
-            self.commit_group(&mut writer);
-        } else if done.is_ok() {
-            // A write queued behind this one joins the transaction and
-            // commits it (or leaves it to the next): wait for that commit.
-            while writer.commits < commit {
-                writer = self
-                    .group_committed
-                    .wait(writer)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
-        }
-        if let Some(panic) = panicked {
-            drop(writer);
-            std::panic::resume_unwind(panic);
-        }
-        let value = done?;
-        match writer.failed.iter().find(|(n, _)| *n == commit) {
-            Some((_, reason)) => Err(StoreError::Commit(reason.clone())),
-            None => Ok(value),
+        let committed = || self.committed.send_modify(|n| *n = n.wrapping_add(1));
+        let auditor = &self.auditor;
+        match &self.engine {
+            Engine::Sqlite(engine) => engine.write(&committed, |sql| work(sql, auditor)),
+            Engine::Postgres(engine) => engine.write(&committed, |sql| work(sql, auditor)),
         }
     }
-
-    /// Commits the open group and wakes its writes.
-    fn commit_group(&self, writer: &mut Writer) {
-        if let Err(err) = writer.conn.execute_batch("COMMIT") {
-            // Nothing of the group is kept: every write of it fails.
-            let _ = writer.conn.execute_batch("ROLLBACK");
-            writer
-                .failed
-                .push_back((writer.commits + 1, err.to_string()));
-            if writer.failed.len() > 64 {
-                writer.failed.pop_front();
-            }
-        }
-        writer.in_tx = false;
-        writer.open = 0;
-        writer.commits += 1;
-        self.committed.send_modify(|n| *n = n.wrapping_add(1));
-        self.group_committed.notify_all();
-    }
-}
-
-/// The store holds principals, scopes and the audit log: its file is
-/// created 0600 before SQLite opens it (SQLite gives its `-wal` and `-shm`
-/// files the database's mode), and an existing one readable or writable by
-/// others is made 0600, with its `-wal` and `-shm`.
-fn private_files(path: &Path) -> Result<(), StoreError> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        let failed = |file: &Path, err: std::io::Error| StoreError::File {
-            path: file.display().to_string(),
-            reason: err.to_string(),
-        };
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-        {
-            Ok(_) => {}
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(err) => return Err(failed(path, err)),
-        }
-        for suffix in ["", "-wal", "-shm"] {
-            let mut name = path.as_os_str().to_owned();
-            name.push(suffix);
-            let file = Path::new(&name);
-            let Ok(meta) = std::fs::symlink_metadata(file) else {
-                continue;
-            };
-            if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
-                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
-                    .map_err(|err| failed(file, err))?;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
 }
 
 /// Appends `event` to the audit chain inside `tx`: the module makes the
 /// record from the last stored one, and it is inserted beside the change it
 /// records, to commit or roll back with it.
 fn append_audit(
-    tx: &Connection,
+    sql: &mut dyn Sql,
     auditor: &Auditor,
     time: i64,
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
-    let last: Option<String> = tx
-        .query_row(
+    let last = sql
+        .first(
             "SELECT record FROM audit_events ORDER BY seq DESC LIMIT 1",
-            [],
-            |row| row.get(0),
-        )
-        .optional()?;
+            &[],
+        )?
+        .map(|row| row.text(0))
+        .transpose()?;
     let record = auditor
         .append(last.as_deref(), time, event)
         .map_err(StoreError::Audit)?;
-    tx.execute(
+    sql.execute(
         "INSERT INTO audit_events (seq, prev_hash, hash, event, record, created_at, workspace_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
+        args![
             record.seq,
-            record.prev,
-            record.hash,
-            event.event,
-            record.text,
+            &record.prev,
+            &record.hash,
+            event.event.as_str(),
+            &record.text,
             time,
-            event.workspace
+            event.workspace.as_str()
         ],
     )?;
     Ok(())

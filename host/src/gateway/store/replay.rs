@@ -27,25 +27,23 @@ impl Store {
         until: i64,
         now: i64,
     ) -> Result<Spend, StoreError> {
-        {
-            let mut conn = lock(&self.reader);
-            let tx = conn.transaction()?;
-            if let Some(outcome) = replay_read(&tx, keys, chain, until, now)? {
-                return Ok(outcome);
-            }
+        if let Some(outcome) = self.read(true, |sql| replay_read(sql, keys, chain, until, now))? {
+            return Ok(outcome);
         }
-        self.write(|tx, _| {
-            if let Some(outcome) = replay_read(tx, keys, chain, until, now)? {
+        self.write(|sql, _| {
+            if let Some(outcome) = replay_read(sql, keys, chain, until, now)? {
                 return Ok(outcome);
             }
-            let seen = live_keys(tx, keys, now)?.is_some();
+            let seen = live_keys(sql, keys, now)?.is_some();
             for key in keys {
                 // An entry past its time is a new use; a copy with a later
                 // expiry must not outlive the entry.
-                tx.execute(
+                sql.execute(
                     "INSERT INTO sec_replay (key, expires_at) VALUES (?1, ?2)
-                     ON CONFLICT (key) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
-                    params![key, until],
+                     ON CONFLICT (key) DO UPDATE SET expires_at =
+                         CASE WHEN excluded.expires_at > sec_replay.expires_at
+                              THEN excluded.expires_at ELSE sec_replay.expires_at END",
+                    args![key, until],
                 )?;
             }
             Ok(if seen { Spend::Replayed } else { Spend::Fresh })
@@ -61,24 +59,29 @@ impl Store {
     ///
     /// `store_error`; nothing is dropped then.
     pub fn purge_replay(&self, now: i64, batch: u32) -> Result<usize, StoreError> {
-        self.write(|tx, _| {
+        self.write(|sql, _| {
             let oldest = "SELECT key, expires_at FROM sec_replay WHERE expires_at <= ?1
                           ORDER BY expires_at LIMIT ?2";
-            let latest: Option<i64> = tx.query_row(
-                &format!("SELECT max(expires_at) FROM ({oldest})"),
-                params![now, batch],
-                |row| row.get(0),
-            )?;
+            let latest = sql
+                .one(
+                    &format!("SELECT max(expires_at) FROM ({oldest}) AS oldest"),
+                    args![now, batch],
+                )?
+                .opt_int(0)?;
             let Some(latest) = latest else {
                 return Ok(0);
             };
-            let dropped = tx.execute(
-                &format!("DELETE FROM sec_replay WHERE key IN (SELECT key FROM ({oldest}))"),
-                params![now, batch],
+            let dropped = sql.execute(
+                &format!(
+                    "DELETE FROM sec_replay WHERE key IN (SELECT key FROM ({oldest}) AS oldest)"
+                ),
+                args![now, batch],
             )?;
-            tx.execute(
-                "UPDATE sec_replay_state SET purged_until = max(purged_until, ?1) WHERE id = 1",
-                [latest],
+            sql.execute(
+                "UPDATE sec_replay_state SET purged_until =
+                     CASE WHEN ?1 > purged_until THEN ?1 ELSE purged_until END
+                 WHERE id = 1",
+                args![latest],
             )?;
             Ok(dropped)
         })
@@ -90,24 +93,25 @@ impl Store {
 /// purged, or a key kept at `now` at least until `until` (a replay that
 /// needs no entry kept longer).
 pub(super) fn replay_read(
-    tx: &Connection,
+    sql: &mut dyn Sql,
     keys: &[String],
     chain: &[String],
     until: i64,
     now: i64,
 ) -> Result<Option<Spend>, StoreError> {
-    if let Some(id) = revoked_in(tx, chain)? {
+    if let Some(id) = revoked_in(sql, chain)? {
         return Ok(Some(Spend::Revoked(id)));
     }
-    let purged_until: i64 = tx.query_row(
-        "SELECT purged_until FROM sec_replay_state WHERE id = 1",
-        [],
-        |row| row.get(0),
-    )?;
+    let purged_until = sql
+        .one(
+            "SELECT purged_until FROM sec_replay_state WHERE id = 1",
+            &[],
+        )?
+        .int(0)?;
     if until <= purged_until {
         return Ok(Some(Spend::Replayed));
     }
-    if live_keys(tx, keys, now)?.is_some_and(|latest| latest >= until) {
+    if live_keys(sql, keys, now)?.is_some_and(|latest| latest >= until) {
         return Ok(Some(Spend::Replayed));
     }
     Ok(None)
@@ -116,17 +120,19 @@ pub(super) fn replay_read(
 /// The latest time any of `keys` is kept until, among entries still kept
 /// at `now`; `None` when none is.
 pub(super) fn live_keys(
-    tx: &Connection,
+    sql: &mut dyn Sql,
     keys: &[String],
     now: i64,
 ) -> Result<Option<i64>, StoreError> {
     let mut latest = None;
-    let mut statement =
-        tx.prepare_cached("SELECT expires_at FROM sec_replay WHERE key = ?1 AND expires_at > ?2")?;
     for key in keys {
-        let kept: Option<i64> = statement
-            .query_row(params![key, now], |row| row.get(0))
-            .optional()?;
+        let kept = sql
+            .first(
+                "SELECT expires_at FROM sec_replay WHERE key = ?1 AND expires_at > ?2",
+                args![key, now],
+            )?
+            .map(|row| row.int(0))
+            .transpose()?;
         latest = latest.max(kept);
     }
     Ok(latest)

@@ -1,6 +1,7 @@
 //! Revocations (`sec_revocations`): by id, down the delegation edges, and
 //! the snapshot a signed revocation list is made from.
 
+use super::sql::Dialect;
 use super::*;
 
 impl Store {
@@ -33,48 +34,52 @@ impl Store {
         event: &str,
     ) -> Result<Revocation, StoreError> {
         let reason = reason.unwrap_or(DEFAULT_REASON);
-        self.write(|tx, auditor| {
-            let (jti, known_token) = resolve_id(tx, id)?;
+        self.write(|sql, auditor| {
+            let (jti, known_token) = resolve_id(sql, id)?;
             let jti = jti.as_str();
-            let inserted = tx.execute(
+            let inserted = sql.execute(
                 "INSERT INTO sec_revocations (jti, revoked_at, revoked_by_principal_id, reason)
                  VALUES (?1, ?2, ?3, ?4) ON CONFLICT (jti) DO NOTHING",
-                params![jti, now, by, reason],
+                args![jti, now, by, reason],
             )?;
-            let revoked_at: i64 = tx.query_row(
-                "SELECT revoked_at FROM sec_revocations WHERE jti = ?1",
-                [jti],
-                |row| row.get(0),
-            )?;
-            let rows_marked = tx.execute(
+            let revoked_at = sql
+                .one(
+                    "SELECT revoked_at FROM sec_revocations WHERE jti = ?1",
+                    args![jti],
+                )?
+                .int(0)?;
+            let rows_marked = sql.execute(
+                // Seeded from the row itself (its column's collation, in
+                // PostgreSQL): a revoked id no row has has no descendants
+                // either, since a child's parent must be recorded.
                 "WITH RECURSIVE family (id) AS (
-                     SELECT ?1
+                     SELECT token_id FROM sec_capability_tokens WHERE token_id = ?1
                      UNION SELECT t.token_id FROM sec_capability_tokens t JOIN family f ON t.parent_token_id = f.id
                  )
                  UPDATE sec_capability_tokens SET revoked_at = ?2
-                 WHERE token_id IN family AND revoked_at IS NULL",
-                params![jti, revoked_at],
+                 WHERE token_id IN (SELECT id FROM family) AND revoked_at IS NULL",
+                args![jti, revoked_at],
             )?;
             if inserted > 0 {
-                tx.execute(
+                sql.execute(
                     "UPDATE sec_revocation_list_state SET seq = seq + 1 WHERE id = 1",
-                    [],
+                    &[],
                 )?;
                 // The shape of the core's `audit::data::token_revoked`.
                 let data = serde_json::json!({ "id": jti, "reason": reason });
                 // In the revoked token's workspace, when it is one recorded.
-                let workspace: Option<String> = tx
-                    .query_row(
+                let workspace = sql
+                    .first(
                         "SELECT workspace_id FROM sec_capability_tokens WHERE token_id = ?1",
-                        [jti],
-                        |row| row.get(0),
-                    )
-                    .optional()?;
+                        args![jti],
+                    )?
+                    .map(|row| row.text(0))
+                    .transpose()?;
                 let mut event = AuditEvent::new(event, data);
                 if let Some(workspace) = workspace {
                     event = event.in_workspace(&workspace);
                 }
-                append_audit(tx, auditor, now, &event)?;
+                append_audit(sql, auditor, now, &event)?;
             }
             Ok(Revocation {
                 id: jti.to_owned(),
@@ -92,11 +97,13 @@ impl Store {
     ///
     /// `store_error`.
     pub fn revocation_seq(&self) -> Result<i64, StoreError> {
-        Ok(lock(&self.reader).query_row(
-            "SELECT seq FROM sec_revocation_list_state WHERE id = 1",
-            [],
-            |row| row.get(0),
-        )?)
+        self.read(false, |sql| {
+            sql.one(
+                "SELECT seq FROM sec_revocation_list_state WHERE id = 1",
+                &[],
+            )?
+            .int(0)
+        })
     }
 
     /// What the signed revocation list publishes: its `seq` (raised by
@@ -109,36 +116,45 @@ impl Store {
     ///
     /// `store_error`.
     pub fn revocation_list(&self, now: i64, grace: i64) -> Result<RevocationSnapshot, StoreError> {
-        let mut conn = lock(&self.reader);
         // One snapshot for both reads, so `seq` matches the entries.
-        let tx = conn.transaction()?;
-        let seq: i64 = tx.query_row(
-            "SELECT seq FROM sec_revocation_list_state WHERE id = 1",
-            [],
-            |row| row.get(0),
-        )?;
-        let entries = {
-            let mut statement = tx.prepare_cached(
-                // A delegated id (`root.child…`) expires no later than its
-                // root, so the root's row bounds it too, recorded or not.
-                "SELECT r.jti, r.revoked_at, r.reason FROM sec_revocations r
-                 LEFT JOIN sec_capability_tokens t ON t.token_id =
-                     CASE WHEN instr(r.jti, '.') > 0 THEN substr(r.jti, 1, instr(r.jti, '.') - 1)
-                          ELSE r.jti END
-                 WHERE t.valid_until IS NULL OR t.valid_until > ?1
-                 ORDER BY r.jti",
-            )?;
-            let rows = statement.query_map([now.saturating_sub(grace)], |row| {
-                Ok(RevokedId {
-                    id: row.get(0)?,
-                    revoked_at: row.get(1)?,
-                    reason: row.get(2)?,
+        self.read(true, |sql| {
+            let seq = sql
+                .one(
+                    "SELECT seq FROM sec_revocation_list_state WHERE id = 1",
+                    &[],
+                )?
+                .int(0)?;
+            // A delegated id (`root.child…`) expires no later than its
+            // root, so the root's row bounds it too, recorded or not.
+            let query = match sql.dialect() {
+                Dialect::Sqlite => {
+                    "SELECT r.jti, r.revoked_at, r.reason FROM sec_revocations r
+                     LEFT JOIN sec_capability_tokens t ON t.token_id =
+                         CASE WHEN instr(r.jti, '.') > 0 THEN substr(r.jti, 1, instr(r.jti, '.') - 1)
+                              ELSE r.jti END
+                     WHERE t.valid_until IS NULL OR t.valid_until > ?1
+                     ORDER BY r.jti"
+                }
+                Dialect::Postgres => {
+                    "SELECT r.jti, r.revoked_at, r.reason FROM sec_revocations r
+                     LEFT JOIN sec_capability_tokens t ON t.token_id = split_part(r.jti, '.', 1)
+                     WHERE t.valid_until IS NULL OR t.valid_until > ?1
+                     ORDER BY r.jti"
+                }
+            };
+            let entries = sql
+                .query(query, args![now.saturating_sub(grace)])?
+                .iter()
+                .map(|row| {
+                    Ok(RevokedId {
+                        id: row.text(0)?,
+                        revoked_at: row.int(1)?,
+                        reason: row.opt_text(2)?,
+                    })
                 })
-            })?;
-            rows.collect::<Result<Vec<_>, _>>()?
-        };
-        tx.commit()?;
-        Ok(RevocationSnapshot { seq, entries })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok(RevocationSnapshot { seq, entries })
+        })
     }
 
     /// The first of `jtis` that is revoked, if any.
@@ -147,29 +163,25 @@ impl Store {
     ///
     /// `store_error`: the caller must then refuse the token, not accept it.
     pub fn first_revoked<'a>(&self, jtis: &[&'a str]) -> Result<Option<&'a str>, StoreError> {
-        let conn = lock(&self.reader);
-        let mut statement = conn.prepare_cached("SELECT 1 FROM sec_revocations WHERE jti = ?1")?;
-        for jti in jtis {
-            if statement.exists([jti])? {
-                return Ok(Some(jti));
+        self.read(false, |sql| {
+            for jti in jtis {
+                if sql.exists("SELECT 1 FROM sec_revocations WHERE jti = ?1", args![*jti])? {
+                    return Ok(Some(*jti));
+                }
             }
-        }
-        Ok(None)
+            Ok(None)
+        })
     }
 }
 
 /// The id a revocation of `id` revokes, and whether it is a recorded
 /// token's (see [`Store::revoke`]).
-pub(super) fn resolve_id(tx: &Connection, id: &str) -> Result<(String, bool), StoreError> {
-    let recorded = |token_id: &str| -> Result<bool, StoreError> {
-        Ok(tx
-            .query_row(
-                "SELECT 1 FROM sec_capability_tokens WHERE token_id = ?1",
-                [token_id],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
+pub(super) fn resolve_id(sql: &mut dyn Sql, id: &str) -> Result<(String, bool), StoreError> {
+    let mut recorded = |token_id: &str| -> Result<bool, StoreError> {
+        sql.exists(
+            "SELECT 1 FROM sec_capability_tokens WHERE token_id = ?1",
+            args![token_id],
+        )
     };
     if recorded(id)? {
         return Ok((id.to_owned(), true));
@@ -181,16 +193,17 @@ pub(super) fn resolve_id(tx: &Connection, id: &str) -> Result<(String, bool), St
         // A bare `jti`: the recorded delegated tokens whose id ends in it.
         None => {
             let suffix = format!(".{id}");
-            let mut statement = tx.prepare_cached(
-                "SELECT token_id FROM sec_capability_tokens
-                 WHERE parent_token_id IS NOT NULL AND substr(token_id, -?2) = ?1
-                 ORDER BY token_id LIMIT 11",
-            )?;
-            let candidates = statement
-                .query_map(
-                    params![suffix, i64::try_from(suffix.len()).unwrap_or(i64::MAX)],
-                    |row| row.get::<_, String>(0),
+            let length = i64::try_from(suffix.len()).unwrap_or(i64::MAX);
+            let candidates = sql
+                .query(
+                    "SELECT token_id FROM sec_capability_tokens
+                     WHERE parent_token_id IS NOT NULL AND length(token_id) > ?2
+                       AND substr(token_id, CAST(length(token_id) - ?2 + 1 AS INTEGER)) = ?1
+                     ORDER BY token_id LIMIT 11",
+                    args![&suffix, length],
                 )?
+                .iter()
+                .map(|row| row.text(0))
                 .collect::<Result<Vec<_>, _>>()?;
             match candidates.as_slice() {
                 [] => Err(StoreError::UnknownToken(id.to_owned())),
@@ -204,16 +217,11 @@ pub(super) fn resolve_id(tx: &Connection, id: &str) -> Result<(String, bool), St
     }
 }
 
-/// The first of `ids` listed in `sec_revocations`, read inside `tx`.
-pub(super) fn revoked_in(tx: &Connection, ids: &[String]) -> Result<Option<String>, StoreError> {
+/// The first of `ids` listed in `sec_revocations`, read inside `sql`'s
+/// transaction.
+pub(super) fn revoked_in(sql: &mut dyn Sql, ids: &[String]) -> Result<Option<String>, StoreError> {
     for id in ids {
-        let revoked = tx
-            .query_row("SELECT 1 FROM sec_revocations WHERE jti = ?1", [id], |_| {
-                Ok(())
-            })
-            .optional()?
-            .is_some();
-        if revoked {
+        if sql.exists("SELECT 1 FROM sec_revocations WHERE jti = ?1", args![id])? {
             return Ok(Some(id.clone()));
         }
     }

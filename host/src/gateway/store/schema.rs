@@ -1,6 +1,13 @@
-//! The schema: versioned migrations, applied once each, in order.
+//! The schema: versioned migrations, applied once each, in order, in both
+//! engines' dialects. Version `i` is the same schema in both: the same
+//! tables, columns, keys and rules, each written as its engine reads it.
 
-use super::*;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use super::StoreError;
+use super::sql::PgConn;
 
 /// The schema, one migration per version: migration `i` takes the database
 /// from `user_version` `i` to `i + 1`. Released migrations never change;
@@ -103,8 +110,107 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ",
 ];
 
+/// The same migrations as [`MIGRATIONS`], for PostgreSQL: integers are
+/// `BIGINT` (the store's are seconds and sequence numbers), a JSON column
+/// is text that must cast to `jsonb`, and the audit log refuses `UPDATE`,
+/// `DELETE` and `TRUNCATE` by triggers. Text compares byte by byte
+/// (`COLLATE "C"`, as SQLite's `BINARY`), so both engines sort ids, and so
+/// write revocation lists, alike. The version is kept in `captoken_schema`.
+pub(super) const POSTGRES_MIGRATIONS: &[&str] = &[
+    // 1
+    r#"
+    CREATE TABLE sec_capability_tokens (
+        token_id                TEXT COLLATE "C" PRIMARY KEY,
+        workspace_id            TEXT COLLATE "C" NOT NULL,
+        issued_to_principal_id  TEXT COLLATE "C" NOT NULL,
+        granted_by_principal_id TEXT COLLATE "C" NOT NULL,
+        parent_token_id         TEXT COLLATE "C" NULL REFERENCES sec_capability_tokens (token_id),
+        scopes                  TEXT COLLATE "C" NOT NULL DEFAULT '{}' CHECK ((scopes::jsonb) IS NOT NULL),
+        valid_until             BIGINT NULL,
+        revoked_at              BIGINT NULL,
+        created_at              BIGINT NOT NULL
+    );
+    CREATE INDEX sec_capability_tokens_by_principal
+        ON sec_capability_tokens (issued_to_principal_id, valid_until);
+    CREATE INDEX sec_capability_tokens_by_workspace_principal
+        ON sec_capability_tokens (workspace_id, issued_to_principal_id, valid_until);
+    CREATE INDEX sec_capability_tokens_by_parent
+        ON sec_capability_tokens (parent_token_id);
+
+    CREATE TABLE sec_delegation_edges (
+        parent_token_id TEXT COLLATE "C" NOT NULL,
+        child_token_id  TEXT COLLATE "C" NOT NULL,
+        depth           BIGINT NOT NULL CHECK (depth >= 1),
+        created_at      BIGINT NOT NULL,
+        PRIMARY KEY (parent_token_id, child_token_id)
+    );
+    CREATE INDEX sec_delegation_edges_by_child ON sec_delegation_edges (child_token_id);
+
+    CREATE TABLE sec_revocations (
+        jti                     TEXT COLLATE "C" PRIMARY KEY,
+        revoked_at              BIGINT NOT NULL,
+        revoked_by_principal_id TEXT COLLATE "C" NOT NULL,
+        reason                  TEXT COLLATE "C" NULL
+    );
+
+    CREATE TABLE audit_events (
+        seq        BIGINT PRIMARY KEY,
+        prev_hash  TEXT COLLATE "C" NOT NULL,
+        hash       TEXT COLLATE "C" NOT NULL UNIQUE,
+        event      TEXT COLLATE "C" NOT NULL,
+        record     TEXT COLLATE "C" NOT NULL CHECK ((record::jsonb) IS NOT NULL),
+        created_at BIGINT NOT NULL
+    );
+    CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'audit_events is append-only'; END
+    $$;
+    CREATE TRIGGER audit_events_append_only_change BEFORE UPDATE OR DELETE ON audit_events
+        FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
+    CREATE TRIGGER audit_events_append_only_truncate BEFORE TRUNCATE ON audit_events
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
+    "#,
+    // 2
+    r#"
+    CREATE TABLE sec_revocation_list_state (
+        id  INTEGER PRIMARY KEY CHECK (id = 1),
+        seq BIGINT NOT NULL CHECK (seq >= 0)
+    );
+    INSERT INTO sec_revocation_list_state (id, seq) SELECT 1, count(*) FROM sec_revocations;
+    "#,
+    // 3
+    r#"
+    CREATE TABLE sec_replay (
+        key        TEXT COLLATE "C" PRIMARY KEY,
+        expires_at BIGINT NOT NULL
+    );
+    CREATE INDEX sec_replay_by_expiry ON sec_replay (expires_at);
+    "#,
+    // 4
+    r#"
+    ALTER TABLE sec_capability_tokens ADD COLUMN token_sha256 TEXT COLLATE "C" NULL;
+    "#,
+    // 5
+    r#"
+    CREATE TABLE sec_replay_state (
+        id           INTEGER PRIMARY KEY CHECK (id = 1),
+        purged_until BIGINT NOT NULL
+    );
+    INSERT INTO sec_replay_state (id, purged_until) VALUES (1, 0);
+    "#,
+    // 6
+    r#"
+    ALTER TABLE audit_events ADD COLUMN workspace_id TEXT COLLATE "C" NOT NULL DEFAULT 'default';
+    CREATE INDEX audit_events_by_workspace ON audit_events (workspace_id, seq);
+    "#,
+];
+
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+const _: () = assert!(
+    POSTGRES_MIGRATIONS.len() == MIGRATIONS.len(),
+    "every schema version is written for both engines"
+);
 
 pub(super) fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(Duration::from_secs(5))?;
@@ -130,6 +236,44 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.execute_batch(sql)?;
         // PRAGMA takes no parameters; `version` is our own integer.
         tx.execute_batch(&format!("PRAGMA user_version = {version}"))?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Migrates a PostgreSQL database to [`SCHEMA_VERSION`], holding the
+/// writers' lock, so gateways starting together migrate it once.
+pub(super) fn migrate_postgres(conn: &mut PgConn) -> Result<(), StoreError> {
+    let mut tx = conn.client.transaction()?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1)",
+        &[&super::pg::WRITE_LOCK],
+    )?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS captoken_schema (
+             id      INTEGER PRIMARY KEY CHECK (id = 1),
+             version BIGINT NOT NULL
+         )",
+    )?;
+    let found: i64 = tx
+        .query_opt("SELECT version FROM captoken_schema WHERE id = 1", &[])?
+        .map_or(Ok(0), |row| row.try_get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for (version, sql) in (1_i64..)
+        .zip(POSTGRES_MIGRATIONS)
+        .skip_while(|(v, _)| *v <= found)
+    {
+        tx.batch_execute(sql)?;
+        tx.execute(
+            "INSERT INTO captoken_schema (id, version) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+            &[&version],
+        )?;
     }
     tx.commit()?;
     Ok(())

@@ -6,7 +6,9 @@
 )]
 use super::*;
 use serde_json::json;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 fn auditor() -> Auditor {
     static RUNTIME: OnceLock<Arc<crate::Runtime>> = OnceLock::new();
@@ -16,6 +18,91 @@ fn auditor() -> Auditor {
 
 fn open(path: &Path) -> Result<Store, StoreError> {
     Store::open(path, auditor())
+}
+
+/// A fresh SQLite store, in a directory that lives as long as the guard.
+fn fresh_sqlite() -> (Store, Database, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::Sqlite(dir.path().join("s.db"));
+    (Store::open_database(&db, auditor()).unwrap(), db, dir)
+}
+
+/// The server the PostgreSQL half of the tests runs on (scripts/test.sh
+/// starts a throwaway one and sets it).
+const POSTGRES_ENV: &str = "CAPTOKEN_TEST_POSTGRES";
+
+/// A fresh PostgreSQL store: a schema of its own on the server
+/// [`POSTGRES_ENV`] names, so tests run side by side. `None`, with a loud
+/// SKIPPED line, without a server.
+fn fresh_postgres(test: &str) -> Option<(Store, Database)> {
+    let Ok(base) = std::env::var(POSTGRES_ENV) else {
+        eprintln!(
+            "SKIPPED: store test `{test}` on PostgreSQL: {POSTGRES_ENV} is not set \
+             (scripts/test.sh starts a throwaway server and sets it)"
+        );
+        return None;
+    };
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let schema = format!(
+        "t{}_{}_{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    );
+    let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .unwrap();
+    let join = if base.contains('?') { '&' } else { '?' };
+    let db = Database::Postgres(format!("{base}{join}options=-csearch_path%3D{schema}"));
+    Some((Store::open_database(&db, auditor()).unwrap(), db))
+}
+
+/// Tests of the store's rules, each run as two tests: `NAME::sqlite` and
+/// `NAME::postgres`, on a fresh store of each engine.
+macro_rules! on_both_engines {
+    ($(
+        $(#[doc = $doc:literal])*
+        fn $name:ident($store:ident, $db:ident) $body:block
+    )*) => {$(
+        $(#[doc = $doc])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[allow(unused_variables, clippy::needless_pass_by_value)]
+            fn run($store: Store, $db: Database) $body
+
+            #[test]
+            fn sqlite() {
+                let (store, db, _dir) = fresh_sqlite();
+                run(store, db);
+            }
+
+            #[test]
+            fn postgres() {
+                if let Some((store, db)) = fresh_postgres(stringify!($name)) {
+                    run(store, db);
+                }
+            }
+        }
+    )*};
+}
+
+/// The SQLite engine, for tests of its own behaviour.
+fn sqlite(store: &Store) -> &SqliteEngine {
+    match &store.engine {
+        Engine::Sqlite(engine) => engine,
+        Engine::Postgres(_) => panic!("a SQLite store was expected"),
+    }
+}
+
+/// Runs a statement of a test's own in a write of `store`.
+fn raw_write(store: &Store, statement: &str) -> Result<usize, StoreError> {
+    store.write(|sql, _| sql.execute(statement, &[]))
 }
 
 fn issued(id: &str) -> AuditEvent {
@@ -37,10 +124,8 @@ fn row(id: &str, parent: Option<&str>, principal: &str, until: i64) -> TokenRow 
     }
 }
 
-#[test]
-fn the_revocation_list_drops_ids_once_their_root_has_expired() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("s.db")).unwrap();
+on_both_engines! {
+fn the_revocation_list_drops_ids_once_their_root_has_expired(store, db) {
     store
         .insert_token(&row("root", None, "alice", 1000), &issued("x"))
         .unwrap();
@@ -56,13 +141,16 @@ fn the_revocation_list_drops_ids_once_their_root_has_expired() {
         .unwrap_err();
     assert_eq!(err.code(), "unknown_token");
     // One from an older gateway, which listed whatever it was given.
-    lock(&store.writer)
-        .conn
-        .execute_batch(
-            "INSERT INTO sec_revocations VALUES ('stranger', 500, 'admin', NULL);
-             UPDATE sec_revocation_list_state SET seq = seq + 1;",
-        )
-        .unwrap();
+    raw_write(
+        &store,
+        "INSERT INTO sec_revocations VALUES ('stranger', 500, 'admin', NULL)",
+    )
+    .unwrap();
+    raw_write(
+        &store,
+        "UPDATE sec_revocation_list_state SET seq = seq + 1",
+    )
+    .unwrap();
     let ids = |now| -> Vec<String> {
         store
             .revocation_list(now, 300)
@@ -81,47 +169,24 @@ fn the_revocation_list_drops_ids_once_their_root_has_expired() {
     assert_eq!(store.revocation_seq().unwrap(), 3);
 }
 
-/// What makes an acknowledged write survive power loss, not only a
-/// killed process (which the crash test covers, and which keeps the
-/// page cache): WAL with every commit fsynced.
-#[test]
-fn every_connection_commits_durably() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("s.db")).unwrap();
-    let writer = lock(&store.writer);
-    let reader = lock(&store.reader);
-    for conn in [&writer.conn, &*reader] {
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
-        let sync: i64 = conn
-            .query_row("PRAGMA synchronous", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!((mode.as_str(), sync), ("wal", 2), "2 is FULL");
-    }
-}
-
-#[test]
-fn migrates_once_and_refuses_a_newer_schema() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.db");
-    let store = open(&path).unwrap();
+fn migrates_once_and_refuses_a_newer_schema(store, db) {
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     drop(store);
     // Opening again does not re-run migration 1 (it would fail on
     // CREATE TABLE).
-    drop(open(&path).unwrap());
-    let conn = Connection::open(&path).unwrap();
-    conn.execute_batch("PRAGMA user_version = 99").unwrap();
-    drop(conn);
-    let err = open(&path).unwrap_err();
+    let store = Store::open_database(&db, auditor()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let newer = match &db {
+        Database::Sqlite(_) => "PRAGMA user_version = 99",
+        Database::Postgres(_) => "UPDATE captoken_schema SET version = 99",
+    };
+    raw_write(&store, newer).unwrap();
+    drop(store);
+    let err = Store::open_database(&db, auditor()).unwrap_err();
     assert_eq!(err.code(), "store_too_new");
 }
 
-#[test]
-fn revoking_a_parent_marks_its_descendants_and_is_idempotent() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("s.db")).unwrap();
+fn revoking_a_parent_marks_its_descendants_and_is_idempotent(store, db) {
     store
         .insert_token(&row("p", None, "alice", 1000), &issued("x"))
         .unwrap();
@@ -158,10 +223,7 @@ fn revoking_a_parent_marks_its_descendants_and_is_idempotent() {
     assert_eq!(unknown.code(), "unknown_token");
 }
 
-#[test]
-fn a_bare_jti_revokes_the_one_recorded_token_it_names() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("s.db")).unwrap();
+fn a_bare_jti_revokes_the_one_recorded_token_it_names(store, db) {
     for (id, parent) in [
         ("r1", None),
         ("r2", None),
@@ -216,10 +278,7 @@ fn a_bare_jti_revokes_the_one_recorded_token_it_names() {
     }
 }
 
-#[test]
-fn lists_only_active_tokens_unless_asked() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("s.db")).unwrap();
+fn lists_only_active_tokens_unless_asked(store, db) {
     store
         .insert_token(&row("live", None, "alice", 1000), &issued("x"))
         .unwrap();
@@ -252,86 +311,32 @@ fn lists_only_active_tokens_unless_asked() {
     );
 }
 
-#[test]
-fn audit_log_is_append_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("s.db")).unwrap();
-    let writer = lock(&store.writer);
-    let conn = &writer.conn;
-    conn.execute(
+fn audit_log_is_append_only(store, db) {
+    raw_write(
+        &store,
         "INSERT INTO audit_events (seq, prev_hash, hash, event, record, created_at)
          VALUES (1, '', 'h1', 'e', '{}', 1)",
-        [],
     )
     .unwrap();
-    assert!(
-        conn.execute("UPDATE audit_events SET event = 'x'", [])
-            .is_err()
-    );
-    assert!(conn.execute("DELETE FROM audit_events", []).is_err());
-}
-
-fn audit_rows(store: &Store) -> Vec<(i64, String)> {
-    let conn = lock(&store.reader);
-    let mut statement = conn
-        .prepare("SELECT seq, event FROM audit_events ORDER BY seq")
-        .unwrap();
-    statement
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
-
-/// Bumped by every commit of another connection to the file.
-fn data_version(conn: &Connection) -> i64 {
-    conn.query_row("PRAGMA data_version", [], |row| row.get(0))
-        .unwrap()
-}
-
-fn keys(ids: &[&str]) -> Vec<String> {
-    ids.iter().map(|id| (*id).to_owned()).collect()
-}
-
-#[cfg(unix)]
-#[test]
-fn the_store_files_are_private() {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.db");
-    let store = open(&path).unwrap();
-    store
-        .insert_token(&row("p", None, "alice", 1000), &issued("p"))
-        .unwrap();
-    assert_eq!(mode(&path), 0o600);
-    assert_eq!(mode(&dir.path().join("s.db-wal")), 0o600);
-    assert_eq!(mode(&dir.path().join("s.db-shm")), 0o600);
-    drop(store);
-    // An older gateway's world-readable files are made private.
-    for name in ["s.db", "s.db-wal"] {
-        let file = dir.path().join(name);
-        if file.exists() {
-            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-        }
+    assert!(raw_write(&store, "UPDATE audit_events SET event = 'x'").is_err());
+    assert!(raw_write(&store, "DELETE FROM audit_events").is_err());
+    if matches!(db, Database::Postgres(_)) {
+        assert!(raw_write(&store, "TRUNCATE audit_events").is_err());
     }
-    let _store = open(&path).unwrap();
-    assert_eq!(mode(&path), 0o600);
+    assert_eq!(audit_rows(&store), [(1, "e".to_owned())]);
 }
 
-#[test]
-fn a_replay_is_answered_from_a_read_and_only_a_first_use_writes() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.db");
-    let store = open(&path).unwrap();
-    let watcher = Connection::open(&path).unwrap();
+fn a_replay_is_answered_from_a_read_and_only_a_first_use_writes(store, db) {
+    // Counts the store's commits.
+    let commits = store.commits();
+    let committed = || *commits.borrow();
     let chain = keys(&["root", "root.child"]);
-    let before = data_version(&watcher);
+    let before = committed();
     assert_eq!(
         store.spend(&chain, &chain, 1400, 1000).unwrap(),
         Spend::Fresh
     );
-    let written = data_version(&watcher);
+    let written = committed();
     assert_ne!(written, before, "a first use is committed");
     for _ in 0..3 {
         assert_eq!(
@@ -339,7 +344,7 @@ fn a_replay_is_answered_from_a_read_and_only_a_first_use_writes() {
             Spend::Replayed
         );
     }
-    assert_eq!(data_version(&watcher), written, "replays wrote nothing");
+    assert_eq!(committed(), written, "replays wrote nothing");
     // A sibling spent through the same grant: replayed, and nothing
     // written, since the grant's entry outlives it.
     let sibling = keys(&["root", "root.other"]);
@@ -347,7 +352,7 @@ fn a_replay_is_answered_from_a_read_and_only_a_first_use_writes() {
         store.spend(&sibling, &sibling, 1300, 1002).unwrap(),
         Spend::Replayed
     );
-    assert_eq!(data_version(&watcher), written);
+    assert_eq!(committed(), written);
     // The parent itself, kept longer than its child: replayed, and its
     // entry now kept as long as the parent could be presented.
     let parent = keys(&["root"]);
@@ -355,7 +360,7 @@ fn a_replay_is_answered_from_a_read_and_only_a_first_use_writes() {
         store.spend(&parent, &parent, 2000, 1003).unwrap(),
         Spend::Replayed
     );
-    assert_ne!(data_version(&watcher), written);
+    assert_ne!(committed(), written);
     store.purge_replay(1500, 100).unwrap();
     assert_eq!(
         store.spend(&parent, &parent, 2000, 1501).unwrap(),
@@ -363,10 +368,7 @@ fn a_replay_is_answered_from_a_read_and_only_a_first_use_writes() {
     );
 }
 
-#[test]
-fn a_clock_stepped_forward_then_back_does_not_re_allow_a_use() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("s.db")).unwrap();
+fn a_clock_stepped_forward_then_back_does_not_re_allow_a_use(store, db) {
     let chain = keys(&["t"]);
     assert_eq!(
         store.spend(&chain, &chain, 1400, 1000).unwrap(),
@@ -392,10 +394,7 @@ fn a_clock_stepped_forward_then_back_does_not_re_allow_a_use() {
     );
 }
 
-#[test]
-fn the_replay_guard_is_purged_in_batches_oldest_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("s.db")).unwrap();
+fn the_replay_guard_is_purged_in_batches_oldest_first(store, db) {
     for i in 0..25 {
         let key = keys(&[&format!("k{i}")]);
         let until = 100 + i;
@@ -414,11 +413,7 @@ fn the_replay_guard_is_purged_in_batches_oldest_first() {
     assert_eq!(store.purge_replay(200, 10).unwrap(), 0);
 }
 
-#[test]
-fn every_change_appends_one_linked_record_and_a_failed_change_none() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.db");
-    let store = open(&path).unwrap();
+fn every_change_appends_one_linked_record_and_a_failed_change_none(store, db) {
     store
         .insert_token(&row("p", None, "alice", 1000), &issued("p"))
         .unwrap();
@@ -447,7 +442,7 @@ fn every_change_appends_one_linked_record_and_a_failed_change_none() {
             (1, "token_revoked".to_owned())
         ]
     );
-    let report = super::verify_log(&path, &auditor(), None).unwrap();
+    let report = super::verify_log(&db, &auditor(), None).unwrap();
     assert!(
         matches!(
             report,
@@ -461,10 +456,7 @@ fn every_change_appends_one_linked_record_and_a_failed_change_none() {
     );
 }
 
-#[test]
-fn the_revocation_list_seq_rises_with_each_new_revocation() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("s.db")).unwrap();
+fn the_revocation_list_seq_rises_with_each_new_revocation(store, db) {
     assert_eq!(store.revocation_list(100, 0).unwrap().seq, 0);
     store
         .insert_token(&row("old", None, "alice", 50), &issued("old"))
@@ -501,6 +493,68 @@ fn the_revocation_list_seq_rises_with_each_new_revocation() {
     assert_eq!(later.seq, 2);
     assert!(later.entries.is_empty());
 }
+}
+
+/// What makes an acknowledged write survive power loss, not only a
+/// killed process (which the crash test covers, and which keeps the
+/// page cache): WAL with every commit fsynced.
+#[test]
+fn every_connection_commits_durably() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("s.db")).unwrap();
+    let writer = lock(&sqlite(&store).writer);
+    let reader = lock(&sqlite(&store).reader);
+    for conn in [&writer.conn, &*reader] {
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        let sync: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!((mode.as_str(), sync), ("wal", 2), "2 is FULL");
+    }
+}
+
+fn audit_rows(store: &Store) -> Vec<(i64, String)> {
+    store
+        .read(false, |sql| {
+            sql.query("SELECT seq, event FROM audit_events ORDER BY seq", &[])?
+                .iter()
+                .map(|row| Ok((row.int(0)?, row.text(1)?)))
+                .collect()
+        })
+        .unwrap()
+}
+
+fn keys(ids: &[&str]) -> Vec<String> {
+    ids.iter().map(|id| (*id).to_owned()).collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn the_store_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = open(&path).unwrap();
+    store
+        .insert_token(&row("p", None, "alice", 1000), &issued("p"))
+        .unwrap();
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&dir.path().join("s.db-wal")), 0o600);
+    assert_eq!(mode(&dir.path().join("s.db-shm")), 0o600);
+    drop(store);
+    // An older gateway's world-readable files are made private.
+    for name in ["s.db", "s.db-wal"] {
+        let file = dir.path().join(name);
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+    let _store = open(&path).unwrap();
+    assert_eq!(mode(&path), 0o600);
+}
 
 /// Writes that queue behind one another share one commit, and each still
 /// returns its own outcome: a failing one takes nothing of the others with
@@ -511,9 +565,9 @@ fn queued_writes_share_one_commit_and_keep_their_own_outcomes() {
     let path = dir.path().join("s.db");
     let store = Arc::new(open(&path).unwrap());
     const WRITES: usize = 12;
-    let before = lock(&store.writer).commits;
+    let before = lock(&sqlite(&store).writer).commits;
     // Hold the writer while every write queues behind it.
-    let held = lock(&store.writer);
+    let held = lock(&sqlite(&store).writer);
     let threads: Vec<_> = (0..WRITES)
         .map(|i| {
             let store = Arc::clone(&store);
@@ -531,7 +585,7 @@ fn queued_writes_share_one_commit_and_keep_their_own_outcomes() {
         })
         .collect();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while store.queued.load(Ordering::SeqCst) < WRITES {
+    while sqlite(&store).queued.load(Ordering::SeqCst) < WRITES {
         assert!(
             std::time::Instant::now() < deadline,
             "the writes did not queue"
@@ -548,7 +602,7 @@ fn queued_writes_share_one_commit_and_keep_their_own_outcomes() {
         }
     }
     assert_eq!(
-        lock(&store.writer).commits - before,
+        lock(&sqlite(&store).writer).commits - before,
         1,
         "the queued writes should have shared one commit"
     );
@@ -557,7 +611,7 @@ fn queued_writes_share_one_commit_and_keep_their_own_outcomes() {
     let store = open(&path).unwrap();
     let rows = store.tokens_of("alice", None, 0, true, 100).unwrap();
     assert_eq!(rows.len(), WRITES - 1);
-    match verify_log(&path, &auditor(), None).unwrap() {
+    match verify_log(&Database::Sqlite(path), &auditor(), None).unwrap() {
         AuditReport::Valid { count, .. } => assert_eq!(count, (WRITES - 1) as u64),
         other => panic!("the chain after a group commit: {other:?}"),
     }
@@ -570,7 +624,7 @@ fn a_write_that_panics_in_a_group_takes_nothing_else_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
     let store = Arc::new(open(&path).unwrap());
-    let held = lock(&store.writer);
+    let held = lock(&sqlite(&store).writer);
     let threads: Vec<_> = (0..4)
         .map(|i| {
             let store = Arc::clone(&store);
@@ -589,7 +643,7 @@ fn a_write_that_panics_in_a_group_takes_nothing_else_with_it() {
         })
         .collect();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while store.queued.load(Ordering::SeqCst) < 4 {
+    while sqlite(&store).queued.load(Ordering::SeqCst) < 4 {
         assert!(
             std::time::Instant::now() < deadline,
             "the writes did not queue"
