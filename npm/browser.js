@@ -332,7 +332,7 @@ const TRUST_OPTIONS = {
 };
 // The SHA-256 of the module this code trusts, dist/captoken_bg.wasm
 // (scripts/build-wasm.sh writes it here with the module).
-const MODULE_SHA256 = '3df4c91d13db8711a8dddcaa5d0f1f5a852293d860b86b7c59e9c77708252917';
+const MODULE_SHA256 = 'fb4bb3624a263fb3f28ff5a15417ec7662f0965a8d4356831d89758321eda23a';
 const CONTRACT = {
   info: {
     options: {},
@@ -531,6 +531,35 @@ const CONTRACT = {
       token: 'token',
     },
     now: [],
+    entropy: [],
+  },
+  status_list_sign: {
+    options: {
+      key: 'key',
+      list: ['list', {
+        iss: 'iss',
+        sub: 'sub',
+        iat: 'iat',
+        exp: 'exp',
+        ttl: 'ttl',
+        size: 'size',
+        revoked: 'revoked',
+      }],
+    },
+    now: [],
+    entropy: [],
+  },
+  status_list_verify: {
+    options: {
+      list: 'list',
+      jwks: 'jwks',
+      issuer: 'issuer',
+      uri: 'uri',
+      now: 'now',
+      idx: 'idx',
+      leeway: 'leeway',
+    },
+    now: ['now'],
     entropy: [],
   },
 };
@@ -868,6 +897,8 @@ function createCaptoken(source) {
     explainPolicy: (policy, request, budget) => run('policy_explain', { policy, request, budget }),
     signRevocationList: operation('revocation_list_sign'),
     verifyRevocationList: operation('revocation_list_verify'),
+    signStatusList: operation('status_list_sign'),
+    verifyStatusList: operation('status_list_verify'),
     createProof: operation('pop_create'),
     verifyProof: operation('pop_verify'),
     appendAudit: operation('audit_append'),
@@ -882,6 +913,7 @@ function createCaptoken(source) {
     delegateAsync: keyedOrSigned('delegate', 'token'),
     createProofAsync: keyedOrSigned('pop_create', 'proof'),
     signRevocationListAsync: keyedOrSigned('revocation_list_sign', 'list'),
+    signStatusListAsync: keyedOrSigned('status_list_sign', 'list'),
     attachSignature: operation('attach_signature'),
     info: () => run('info', {}),
     callOperation: (op, request) => run(op, request),
@@ -1064,6 +1096,8 @@ export const evaluatePolicy = forward('evaluatePolicy');
 export const explainPolicy = forward('explainPolicy');
 export const signRevocationList = forward('signRevocationList');
 export const verifyRevocationList = forward('verifyRevocationList');
+export const signStatusList = forward('signStatusList');
+export const verifyStatusList = forward('verifyStatusList');
 export const createProof = forward('createProof');
 export const verifyProof = forward('verifyProof');
 export const appendAudit = forward('appendAudit');
@@ -1074,6 +1108,7 @@ export const issueAsync = forward('issueAsync');
 export const delegateAsync = forward('delegateAsync');
 export const createProofAsync = forward('createProofAsync');
 export const signRevocationListAsync = forward('signRevocationListAsync');
+export const signStatusListAsync = forward('signStatusListAsync');
 export const attachSignature = forward('attachSignature');
 export const info = forward('info');
 export const callOperation = forward('callOperation');

@@ -12,7 +12,8 @@ import type {
   DelegateOptions, Denied, Granted, IssueOptions, Issued, IssuedAndGranted, ModuleErrorCode, ModuleInfo,
   PolicyCheck, PolicyExplanation, Refreshed, RefreshOptions, SignedRevocationList,
   SignRevocationListOptions, Verified, VerifiedProof, VerifyOptions, VerifyProofOptions,
-  VerifyRevocationListOptions,
+  VerifyRevocationListOptions, SignStatusListOptions, SignedStatusList, VerifyStatusListOptions,
+  CheckedStatusList,
 } from './ops.js';
 export type {
   AppendAuditOptions, AttachSignatureOptions, AttachedSignature, AuditEvent, AuditRecord, AuditSummary,
@@ -20,7 +21,8 @@ export type {
   DelegateOptions, Denied, Granted, IssueOptions, Issued, IssuedAndGranted, ModuleErrorCode, ModuleInfo,
   PolicyCheck, PolicyExplanation, Refreshed, RefreshOptions, SignedRevocationList,
   SignRevocationListOptions, TrustOptions, Verified, VerifiedProof, VerifyOptions, VerifyProofOptions,
-  VerifyRevocationListOptions,
+  VerifyRevocationListOptions, SignStatusListOptions, SignedStatusList, VerifyStatusListOptions,
+  CheckedStatusList,
 } from './ops.js';
 
 /** A JSON Web Key (public or private Ed25519, RFC 8037). */
@@ -305,6 +307,10 @@ export declare function explainPolicy(policy: Policy, request: PolicyRequest, bu
 export declare function signRevocationList(options: SignRevocationListOptions): SignedRevocationList;
 /** Verify a signed revocation list offline; a stale list is an outcome (`status`), not an error. */
 export declare function verifyRevocationList(options: VerifyRevocationListOptions): CheckedRevocationList;
+/** Sign a status list (one bit per token, `size` tokens, `revoked` set) with the issuer's key. */
+export declare function signStatusList(options: SignStatusListOptions): SignedStatusList;
+/** Verify a signed status list offline for the `uri` a token names; with `idx`, say whether that token is revoked. A stale list is an outcome (`status`), not an error. */
+export declare function verifyStatusList(options: VerifyStatusListOptions): CheckedStatusList;
 /** As a holder, prove possession of the token's key to `audience`. */
 export declare function createProof(options: CreateProofOptions): CreatedProof;
 /** Verify the token, then the proof against its `cnf` key, audience, age, nonce, request hash and `seen`. */
@@ -341,6 +347,8 @@ export declare function delegateAsync(options: WithSigner<DelegateOptions> | Del
 export declare function createProofAsync(options: WithSigner<CreateProofOptions> | CreateProofOptions): Promise<CreatedProof>;
 /** `signRevocationList`, signed by the issuer's `signer`; or with `key`, off the event loop. */
 export declare function signRevocationListAsync(options: WithSigner<SignRevocationListOptions> | SignRevocationListOptions): Promise<SignedRevocationList>;
+/** `signStatusList`, signed by the issuer's `signer`; or with `key`, off the event loop. */
+export declare function signStatusListAsync(options: WithSigner<SignStatusListOptions> | SignStatusListOptions): Promise<SignedStatusList>;
 /** A key set fetched from a JWKS URL and cached (`remoteJwks`): use it as `jwks` with the async verifiers. */
 export interface RemoteJwks {
   readonly url: string;
@@ -412,6 +420,8 @@ export interface Captoken {
   explainPolicy: typeof explainPolicy;
   signRevocationList: typeof signRevocationList;
   verifyRevocationList: typeof verifyRevocationList;
+  signStatusList: typeof signStatusList;
+  verifyStatusList: typeof verifyStatusList;
   createProof: typeof createProof;
   verifyProof: typeof verifyProof;
   appendAudit: typeof appendAudit;
@@ -426,6 +436,7 @@ export interface Captoken {
   delegateAsync: typeof delegateAsync;
   createProofAsync: typeof createProofAsync;
   signRevocationListAsync: typeof signRevocationListAsync;
+  signStatusListAsync: typeof signStatusListAsync;
   attachSignature: typeof attachSignature;
   info: typeof info;
   callOperation: typeof callOperation;

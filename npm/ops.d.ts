@@ -83,6 +83,10 @@ export type ModuleErrorCode =
   | 'revocation_list_stale'
   | 'bad_revocation_list'
   | 'revocation_list_too_large'
+  | 'bad_status_list'
+  | 'wrong_status_list'
+  | 'status_index_out_of_range'
+  | 'status_list_stale'
   | 'not_granted'
   | 'constraint_violated'
   | 'missing_context'
@@ -213,6 +217,47 @@ export interface VerifyRevocationListOptions {
   now?: number;
   /** The highest list `seq` accepted before: an older list is refused. */
   lastSeenSeq?: number;
+  /** Clock skew allowed, in seconds. Default: 30. */
+  leeway?: Duration;
+}
+
+/** The options of `signStatusList` (operation `status_list_sign`). */
+export interface SignStatusListOptions {
+  /** The private Ed25519 JWK to sign with, or its key handle (`keygen`'s `handle`: no public key derived per call). */
+  key: PrivateKey;
+  /** The list's content; the module sets the bits and compresses them. */
+  list: {
+    /** The issuer. */
+    iss: string;
+    /** The list's URI: the `status.status_list.uri` its tokens name. */
+    sub: string;
+    /** When the list is made. */
+    iat: number;
+    /** When it stops being fresh (after `iat`). */
+    exp: number;
+    /** How long a verifier may cache it, in seconds. */
+    ttl?: Duration;
+    /** How many tokens it covers (1 to 2^24; rounded up to a multiple of 8). */
+    size: number;
+    /** The indices of the revoked tokens, in any order. */
+    revoked: Array<number>;
+  };
+}
+
+/** The options of `verifyStatusList` (operation `status_list_verify`). */
+export interface VerifyStatusListOptions {
+  /** The signed status list. */
+  list: string;
+  /** The issuer's public keys. */
+  jwks: VerificationKeys;
+  /** The issuer trusted, or several names it goes by. */
+  issuer: string | string[];
+  /** The `status.status_list.uri` the token names: the list's `sub` must be it. */
+  uri: string;
+  /** The time to verify at. Default: the clock. */
+  now?: number;
+  /** A token's `status.status_list.idx`: the answer says whether it is revoked. */
+  idx?: number;
   /** Clock skew allowed, in seconds. Default: 30. */
   leeway?: Duration;
 }
@@ -679,6 +724,40 @@ export interface Decoded {
     /** Its claims, as stated. */
     claims: UnverifiedClaims;
   }>;
+}
+
+/** A status list, signed. (An answer of `status_list_sign`.) */
+export interface SignedStatusList {
+  /** The signed list. */
+  list: string;
+  /** The signing key's id. */
+  kid: string;
+}
+
+/** A status list that verified; a stale list is an outcome, not an error. (An answer of `status_list_verify`.) */
+export interface CheckedStatusList {
+  /** `stale`: past `exp`; fetch a newer list, or decide to accept it. */
+  status: 'fresh' | 'stale';
+  /** Past `exp` since. */
+  stale_since: number | null;
+  /** The signing key's id. */
+  kid: string;
+  /** The issuer. */
+  iss: string;
+  /** The list's URI. */
+  sub: string;
+  /** When it was made. */
+  iat: number;
+  /** When it stops being fresh. */
+  exp: number;
+  /** How long it may be cached, in seconds, if the issuer said. */
+  ttl: number | null;
+  /** How many tokens it covers. */
+  size: number;
+  /** How many of them are revoked. */
+  revoked_count: number;
+  /** With `idx`: whether that token is revoked; else `null`. */
+  revoked: boolean | null;
 }
 
 /** The assembled text. (An answer of `attach_signature`.) */

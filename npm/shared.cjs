@@ -318,7 +318,7 @@ const TRUST_OPTIONS = {
 };
 // The SHA-256 of the module this code trusts, dist/captoken_bg.wasm
 // (scripts/build-wasm.sh writes it here with the module).
-const MODULE_SHA256 = '3df4c91d13db8711a8dddcaa5d0f1f5a852293d860b86b7c59e9c77708252917';
+const MODULE_SHA256 = 'fb4bb3624a263fb3f28ff5a15417ec7662f0965a8d4356831d89758321eda23a';
 const CONTRACT = {
   info: {
     options: {},
@@ -517,6 +517,35 @@ const CONTRACT = {
       token: 'token',
     },
     now: [],
+    entropy: [],
+  },
+  status_list_sign: {
+    options: {
+      key: 'key',
+      list: ['list', {
+        iss: 'iss',
+        sub: 'sub',
+        iat: 'iat',
+        exp: 'exp',
+        ttl: 'ttl',
+        size: 'size',
+        revoked: 'revoked',
+      }],
+    },
+    now: [],
+    entropy: [],
+  },
+  status_list_verify: {
+    options: {
+      list: 'list',
+      jwks: 'jwks',
+      issuer: 'issuer',
+      uri: 'uri',
+      now: 'now',
+      idx: 'idx',
+      leeway: 'leeway',
+    },
+    now: ['now'],
     entropy: [],
   },
 };
@@ -854,6 +883,8 @@ function createCaptoken(source) {
     explainPolicy: (policy, request, budget) => run('policy_explain', { policy, request, budget }),
     signRevocationList: operation('revocation_list_sign'),
     verifyRevocationList: operation('revocation_list_verify'),
+    signStatusList: operation('status_list_sign'),
+    verifyStatusList: operation('status_list_verify'),
     createProof: operation('pop_create'),
     verifyProof: operation('pop_verify'),
     appendAudit: operation('audit_append'),
@@ -868,6 +899,7 @@ function createCaptoken(source) {
     delegateAsync: keyedOrSigned('delegate', 'token'),
     createProofAsync: keyedOrSigned('pop_create', 'proof'),
     signRevocationListAsync: keyedOrSigned('revocation_list_sign', 'list'),
+    signStatusListAsync: keyedOrSigned('status_list_sign', 'list'),
     attachSignature: operation('attach_signature'),
     info: () => run('info', {}),
     callOperation: (op, request) => run(op, request),

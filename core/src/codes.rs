@@ -187,6 +187,14 @@ codes! {
     BadRevocationList = "bad_revocation_list",
     /// Signed, the list would be longer than `MAX_SIGNED_LEN`, so it is not signed: it must lose entries first (they leave as the tokens they revoke expire).
     RevocationListTooLarge = "revocation_list_too_large",
+    /// A status list does not fit the schema (or its `lst` is not a zlib stream of at most 2^24 bits), or cannot be signed as given.
+    BadStatusList = "bad_status_list",
+    /// The status list is another one than the token names (its `sub` is not the token's `status.status_list.uri`).
+    WrongStatusList = "wrong_status_list",
+    /// The token's status index is past the end of the list.
+    StatusIndexOutOfRange = "status_index_out_of_range",
+    /// The caller required a fresh status list and this one is past its `exp`.
+    StatusListStale = "status_list_stale",
     /// No capability allows this action on this resource.
     NotGranted = "not_granted",
     /// A capability allows the action and resource, but a constraint refuses.

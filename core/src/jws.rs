@@ -218,3 +218,37 @@ pub fn typed_kid(header: &Map, typ: &'static str) -> Result<String, TokenError> 
         _ => Err(TokenError::MissingKid),
     }
 }
+
+/// A signed document of kind `typ` (a revocation list, a status list)
+/// checked up to its payload: size, structure and the header policy
+/// ([`parse`], [`typed_kid`]), its `kid` trusted in `keys`, the signature,
+/// the key's window at `now` give or take `leeway`, and the payload a
+/// strict JSON object. Returns the `kid` and the payload.
+///
+/// # Errors
+/// The first [`TokenError`] met in that order.
+pub(crate) fn verify_document(
+    text: &str,
+    keys: &crate::keys::KeySet,
+    typ: &'static str,
+    limits: &Limits,
+    now: i64,
+    leeway: i64,
+) -> Result<(String, Map), TokenError> {
+    let jws = parse(text, limits)?;
+    let kid = typed_kid(&jws.header, typ)?;
+    let trusted = keys
+        .get(&kid)
+        .ok_or_else(|| TokenError::UnknownKid(kid.clone()))?;
+    jws.verify_signature(trusted.key())?;
+    if !trusted.in_window(now, leeway) {
+        return Err(TokenError::KeyNotValid(kid));
+    }
+    let payload = json::parse_object(&jws.payload, limits.max_json_depth).map_err(|err| {
+        TokenError::Json {
+            part: Part::Payload,
+            err,
+        }
+    })?;
+    Ok((kid, payload))
+}

@@ -27,7 +27,9 @@ pub mod refresh;
 pub mod replay;
 pub mod revocation;
 pub mod scope;
+pub mod status;
 pub mod token;
+pub mod zlib;
 
 pub use audit::{AuditChain, AuditError, AuditRecord, EventKind};
 pub use claims::{Audience, Capability, Claims, Confirmation, Constraints, TokenRequest};

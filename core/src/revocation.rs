@@ -28,8 +28,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use signature::{Keypair, Signer};
 
 use crate::claims::MAX_SAFE_INTEGER;
-use crate::error::{Part, TokenError};
-use crate::json;
+use crate::error::TokenError;
 use crate::jws::{self, Limits};
 use crate::keys::{self, KeySet};
 use crate::token::{DEFAULT_LEEWAY, MAX_LEEWAY};
@@ -726,24 +725,8 @@ impl<'k> RevocationListVerifier<'k> {
         now: i64,
         last_seen_seq: Option<u64>,
     ) -> Result<CheckedList, RevocationError> {
-        let jws = jws::parse(text, &self.limits)?;
-        let kid = &jws::typed_kid(&jws.header, TYP)?;
-        let trusted = self
-            .keys
-            .get(kid)
-            .ok_or_else(|| TokenError::UnknownKid(kid.clone()))?;
-        jws.verify_signature(trusted.key())?;
-        if !trusted.in_window(now, self.leeway) {
-            return Err(TokenError::KeyNotValid(kid.clone()).into());
-        }
-
-        let payload =
-            json::parse_object(&jws.payload, self.limits.max_json_depth).map_err(|err| {
-                TokenError::Json {
-                    part: Part::Payload,
-                    err,
-                }
-            })?;
+        let (kid, payload) =
+            jws::verify_document(text, self.keys, TYP, &self.limits, now, self.leeway)?;
         let list = RevocationList::from_json(payload)?;
         if !self.keys.signs_for(&list.iss) {
             return Err(RevocationError::BadIssuer {
@@ -763,10 +746,7 @@ impl<'k> RevocationListVerifier<'k> {
             });
         }
         let since = list.next_update;
-        let verified = VerifiedRevocationList {
-            kid: kid.clone(),
-            list,
-        };
+        let verified = VerifiedRevocationList { kid, list };
         Ok(if now >= since {
             CheckedList::Stale {
                 list: verified,

@@ -7,6 +7,7 @@ import {
   CaptokenError, moduleSha256, ABI_VERSION, callOperation, signRevocationList, verifyRevocationList, createProof,
   verifyProof, appendAudit, verifyAuditChain, refresh, webCryptoSigner, issueAsync, delegateAsync, createProofAsync,
   signRevocationListAsync, importKey, jwks as toJwks, engineStats, createCaptoken,
+  signStatusList, verifyStatusList, signStatusListAsync,
 } from '../index.js';
 import { webcrypto } from 'node:crypto';
 
@@ -26,9 +27,9 @@ test('the loaded module is the committed one', () => {
   assert.equal(ABI_VERSION, 1);
   assert.deepEqual(info().ops.map((op) => op.name), ['info', 'keygen', 'issue', 'verify', 'authorize', 'delegate', 'scope_meet', 'policy_check', 'policy_evaluate', 'policy_explain',
     'revocation_list_sign', 'revocation_list_verify', 'pop_create', 'pop_verify', 'audit_append', 'audit_verify', 'refresh',
-    'attach_signature', 'decode']);
+    'attach_signature', 'decode', 'status_list_sign', 'status_list_verify']);
   // Each with the id the raw ABI is called with.
-  assert.deepEqual(info().ops.map((op) => op.id), [...Array(19).keys()]);
+  assert.deepEqual(info().ops.map((op) => op.id), [...Array(21).keys()]);
 });
 
 test('issue then verify returns the claims', () => {
@@ -223,6 +224,32 @@ test('a signed revocation list revokes offline, and a stale one must be allowed'
   assert.throws(() => verify({ token: t.token, ...trust, now: now + 121, revocationList: empty, maxStale: 60 }), { code: 'revocation_list_stale' });
   // An older list than one already accepted could un-revoke: refused.
   assert.throws(() => verify({ token: t.token, ...trust, revocationList: list, lastSeenSeq: 3 }), { code: 'revocation_list_rollback' });
+});
+
+test('a status list says which of a million tokens are revoked, offline', async () => {
+  const now = 1_700_000_000;
+  const uri = 'https://gateway.example/v1/status-lists/0';
+  const revoked = [0, 77, 999_999];
+  const { list, kid } = signStatusList({
+    key: issuerKey.privateJwk,
+    list: { iss: 'gw', sub: uri, iat: now, exp: now + 300, ttl: 60, size: 1_000_000, revoked },
+  });
+  assert.equal(kid, issuerKey.kid);
+  const check = (idx, at = now + 1) => verifyStatusList({ list, jwks, issuer: 'gw', uri, idx, now: at });
+  for (const idx of revoked) assert.equal(check(idx).revoked, true);
+  for (const idx of [1, 76, 78, 999_998]) assert.equal(check(idx).revoked, false);
+  const whole = verifyStatusList({ list, jwks, issuer: 'gw', uri, now: now + 1 });
+  assert.deepEqual([whole.status, whole.size, whole.revoked_count, whole.revoked, whole.ttl], ['fresh', 1_000_000, 3, null, 60]);
+  assert.equal(check(0, now + 300).status, 'stale');
+  assert.throws(() => check(1_000_000), { code: 'status_index_out_of_range' });
+  assert.throws(() => verifyStatusList({ list, jwks, issuer: 'gw', uri: uri + 'x', now }), { code: 'wrong_status_list' });
+  // Signed outside the module, as an HSM would.
+  const pair = await webcrypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
+  const issuerSigner = await webCryptoSigner(pair);
+  const keys = { keys: [issuerSigner.publicJwk] };
+  const outside = await signStatusListAsync({ signer: issuerSigner,
+    list: { iss: 'gw', sub: uri, iat: now, exp: now + 300, size: 8, revoked: [3] } });
+  assert.equal(verifyStatusList({ list: outside.list, jwks: keys, issuer: 'gw', uri, idx: 3, now }).revoked, true);
 });
 
 test('a proof of possession verifies once per recorded replay key', () => {

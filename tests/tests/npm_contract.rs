@@ -28,6 +28,8 @@ const OPTION_OPS: &[(&str, &str)] = &[
     ("delegate", "delegate"),
     ("revocation_list_sign", "signRevocationList"),
     ("revocation_list_verify", "verifyRevocationList"),
+    ("status_list_sign", "signStatusList"),
+    ("status_list_verify", "verifyStatusList"),
     ("pop_create", "createProof"),
     ("pop_verify", "verifyProof"),
     ("audit_append", "appendAudit"),

@@ -149,6 +149,39 @@ fn main() {
     write(out, "pop", "proof", proof.as_bytes());
     write(out, "audit", "chain", chain.to_string().as_bytes());
 
+    // A status list of 4096 tokens, three revoked; and zlib streams: its
+    // bits as the module writes them, and stored, fixed and dynamic blocks.
+    let status = ok(
+        "status_list_sign",
+        &doc(&format!(
+            r#"{{"key": {}, "list": {{"iss": "{ISS}", "sub": "https://g/s/0", "iat": {NOW}, "exp": {},
+            "size": 4096, "revoked": [0, 9, 4095]}}}}"#,
+            key(1)["private_jwk"],
+            NOW + 300
+        )),
+    )["list"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut bits = vec![0u8; 512];
+    bits[1] = 2;
+    bits[511] = 0x80;
+    write(
+        out,
+        "zlib",
+        "status-bits",
+        &captoken_core::zlib::compress(&bits),
+    );
+    write(
+        out,
+        "zlib",
+        "stored",
+        &[
+            0x78, 0x01, 0x01, 0x02, 0x00, 0xfd, 0xff, 0x61, 0x62, 0x01, 0x26, 0x00, 0xc4,
+        ],
+    );
+    write(out, "zlib", "empty", &captoken_core::zlib::compress(&[]));
+
     // One valid request per operation, as `ops_call` reads it.
     let requests: Vec<(&str, Value)> = vec![
         ("info", doc("{}")),
@@ -217,6 +250,20 @@ fn main() {
                     ("jwks", jwks()),
                     ("issuer", ISS.into()),
                     ("now", Value::from(NOW)),
+                ],
+            ),
+        ),
+        (
+            "status_list_verify",
+            with(
+                Map::new(),
+                &[
+                    ("list", status.clone().into()),
+                    ("jwks", jwks()),
+                    ("issuer", ISS.into()),
+                    ("uri", "https://g/s/0".into()),
+                    ("now", Value::from(NOW)),
+                    ("idx", Value::from(9u64)),
                 ],
             ),
         ),

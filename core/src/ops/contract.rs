@@ -660,6 +660,89 @@ pub const CONTRACTS: &[Contract] = &[
         op: "decode",
         request: &[&[TOKEN]],
     },
+    Contract {
+        op: "status_list_sign",
+        request: &[
+            SIGNER,
+            &[member(
+                "list",
+                Shape::Object(&[&[
+                    member("iss", Shape::String, Required, "The issuer."),
+                    member(
+                        "sub",
+                        Shape::String,
+                        Required,
+                        "The list's URI: the `status.status_list.uri` its tokens name.",
+                    ),
+                    member("iat", Shape::Integer, Required, "When the list is made."),
+                    member(
+                        "exp",
+                        Shape::Integer,
+                        Required,
+                        "When it stops being fresh (after `iat`).",
+                    ),
+                    member(
+                        "ttl",
+                        Shape::Uint,
+                        Optional,
+                        "How long a verifier may cache it, in seconds.",
+                    ),
+                    member(
+                        "size",
+                        Shape::Uint,
+                        Required,
+                        "How many tokens it covers (1 to 2^24; rounded up to a multiple of 8).",
+                    ),
+                    member(
+                        "revoked",
+                        Shape::List(&Shape::Uint),
+                        Required,
+                        "The indices of the revoked tokens, in any order.",
+                    ),
+                ]]),
+                Required,
+                "The list's content; the module sets the bits and compresses them.",
+            )],
+        ],
+    },
+    Contract {
+        op: "status_list_verify",
+        request: &[&[
+            member("list", Shape::String, Required, "The signed status list."),
+            member(
+                "jwks",
+                Shape::Named("Jwks"),
+                Required,
+                "The issuer's public keys.",
+            ),
+            member(
+                "issuer",
+                Shape::Names,
+                Required,
+                "The issuer trusted, or several names it goes by.",
+            ),
+            member(
+                "uri",
+                Shape::String,
+                Required,
+                "The `status.status_list.uri` the token names: the list's `sub` must be it.",
+            ),
+            member("now", Shape::Now, Required, "The time to verify at."),
+            member(
+                "idx",
+                Shape::Uint,
+                Optional,
+                "A token's `status.status_list.idx`: the answer says whether it is revoked.",
+            ),
+            member(
+                "leeway",
+                Shape::Integer,
+                Optional,
+                "Clock skew allowed, in seconds.",
+            )
+            .defaults_to(token::DEFAULT_LEEWAY as u64),
+        ]],
+    },
 ];
 
 /// The request members of operation `op`.

@@ -30,10 +30,11 @@ use crate::pop::PopError;
 use crate::refresh::RefreshError;
 use crate::revocation::RevocationError;
 use crate::scope::ScopeError;
+use crate::status::StatusError;
 use policy::{policy_check, policy_evaluate, policy_explain};
 use records::{
     audit_append, audit_verify, pop_create, pop_verify, refresh, revocation_list_sign,
-    revocation_list_verify,
+    revocation_list_verify, status_list_sign, status_list_verify,
 };
 use signer::attach_signature;
 use tokens::{authorize, decode, delegate, info, issue, keygen, scope_meet, verify};
@@ -76,6 +77,8 @@ pub enum OpError {
     Policy(PolicyError),
     /// A revocation list was refused, or a token is revoked.
     Revocation(RevocationError),
+    /// A status list was refused, or a token's status could not be read.
+    Status(StatusError),
     /// A proof of possession was refused or could not be made.
     Pop(PopError),
     /// An audit record or chain was refused.
@@ -99,6 +102,7 @@ impl OpError {
             OpError::Scope(err) => err.error_code(),
             OpError::Policy(err) => err.error_code(),
             OpError::Revocation(err) => err.error_code(),
+            OpError::Status(err) => err.error_code(),
             OpError::Pop(err) => err.error_code(),
             OpError::Audit(err) => err.error_code(),
             OpError::Refresh(err) => err.error_code(),
@@ -155,6 +159,7 @@ impl fmt::Display for OpError {
             OpError::Scope(err) => write!(f, "{err}"),
             OpError::Policy(err) => write!(f, "{err}"),
             OpError::Revocation(err) => write!(f, "{err}"),
+            OpError::Status(err) => write!(f, "{err}"),
             OpError::Pop(err) => write!(f, "{err}"),
             OpError::Audit(err) => write!(f, "{err}"),
             OpError::Refresh(err) => write!(f, "{err}"),
@@ -175,6 +180,12 @@ impl From<TokenError> for OpError {
 impl From<ScopeError> for OpError {
     fn from(err: ScopeError) -> Self {
         OpError::Scope(err)
+    }
+}
+
+impl From<StatusError> for OpError {
+    fn from(err: StatusError) -> Self {
+        OpError::Status(err)
     }
 }
 
@@ -321,6 +332,16 @@ pub const OPERATIONS: &[Operation] = &[
         id: 18,
         name: "decode",
         run: decode,
+    },
+    Operation {
+        id: 19,
+        name: "status_list_sign",
+        run: status_list_sign,
+    },
+    Operation {
+        id: 20,
+        name: "status_list_verify",
+        run: status_list_verify,
     },
 ];
 

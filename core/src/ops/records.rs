@@ -20,6 +20,7 @@ use crate::replay::{ReplayError, ReplayGuard};
 use crate::revocation::{
     CheckedList, RevocationList, RevocationListIssuer, RevocationListVerifier, RevokedEntry,
 };
+use crate::status::{CheckedStatusList, StatusList, StatusListIssuer, StatusListVerifier};
 use crate::token::TokenIssuer;
 
 // ---------------------------------------------------------------------------
@@ -66,6 +67,87 @@ pub(super) fn revocation_list_verify(request: &[u8]) -> Result<Vec<u8>, OpError>
         "iat" => list.iat(),
         "next_update" => list.next_update(),
         "revoked" => list.entries().iter().map(RevokedEntry::to_json).collect::<Value>(),
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Status lists
+
+/// `status_list_sign`: `{list: {iss, sub, iat, exp, ttl?, size, revoked:
+/// [idx…]}}` and a signer: the module sets the bits and compresses them,
+/// so no host writes the format.
+pub(super) fn status_list_sign(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request, "status_list_sign")?;
+    let key = OpSigner::take(&mut f)?;
+    let content = f.object("list")?;
+    let mut l = f.nested("list", content);
+    let iss = l.string("iss")?;
+    let sub = l.string("sub")?;
+    let iat = l.int("iat")?;
+    let exp = l.int("exp")?;
+    let ttl = l.opt_uint("ttl")?;
+    let size = l.uint("size")?;
+    let revoked = l.value("revoked")?;
+    l.done()?;
+    f.done()?;
+    let mut list = StatusList::new(iss, sub, iat, exp, size)?;
+    list.ttl = ttl;
+    let Value::Array(indices) = revoked else {
+        return Err(wrong_type("list.revoked", "an array of status indices"));
+    };
+    for (i, idx) in indices.iter().enumerate() {
+        let idx = idx
+            .as_u64()
+            .ok_or_else(|| wrong_type(&format!("list.revoked[{i}]"), "a status index"))?;
+        list.revoke(idx)?;
+    }
+    let issuer = StatusListIssuer::new(&key);
+    let text = issuer.sign(&list)?;
+    let mut out = object! { "list" => text, "kid" => issuer.kid() };
+    key.finish(&mut out, "list")?;
+    respond(&out)
+}
+
+/// `status_list_verify`: the list at `uri`, checked; with `idx`, whether
+/// that token is revoked.
+pub(super) fn status_list_verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
+    let mut f = Fields::parse(request, "status_list_verify")?;
+    let text = f.string("list")?;
+    let jwks = f.value("jwks")?;
+    let issuer = f.names("issuer")?;
+    let uri = f.string("uri")?;
+    let now = f.int("now")?;
+    let idx = f.opt_uint("idx")?;
+    let leeway = f.opt_int("leeway")?;
+    f.done()?;
+    let keys = super::tokens::key_set(&issuer, &jwks)?;
+    let mut verifier = StatusListVerifier::new(&keys);
+    if let Some(leeway) = leeway {
+        verifier = verifier.leeway(Trust::check_leeway(leeway)?);
+    }
+    let checked = verifier.verify(&text, &uri, now)?;
+    let (status, since) = match &checked {
+        CheckedStatusList::Fresh(_) => ("fresh", Value::Null),
+        CheckedStatusList::Stale { since, .. } => ("stale", (*since).into()),
+    };
+    let verified = checked.allow_stale();
+    let list = verified.list();
+    let revoked = match idx {
+        Some(idx) => list.is_revoked(idx)?.into(),
+        None => Value::Null,
+    };
+    respond(&object! {
+        "status" => status,
+        "stale_since" => since,
+        "kid" => verified.kid(),
+        "iss" => list.iss.as_str(),
+        "sub" => list.sub.as_str(),
+        "iat" => list.iat,
+        "exp" => list.exp,
+        "ttl" => list.ttl.map_or(Value::Null, Value::from),
+        "size" => list.len(),
+        "revoked_count" => list.revoked_count(),
+        "revoked" => revoked,
     })
 }
 

@@ -662,6 +662,68 @@ pub const RESPONSES: &[(&str, &[Answer])] = &[
         )],
     ),
     (
+        "status_list_sign",
+        &[answer(
+            "SignedStatusList",
+            "A status list, signed.",
+            &[&[
+                out("list", STRING, Either("signing_input"), "The signed list."),
+                out(
+                    "signing_input",
+                    STRING,
+                    Either("list"),
+                    "With `signer`: the bytes to sign.",
+                ),
+                out("kid", STRING, Required, "The signing key's id."),
+            ]],
+        )],
+    ),
+    (
+        "status_list_verify",
+        &[answer(
+            "CheckedStatusList",
+            "A status list that verified; a stale list is an outcome, not an error.",
+            &[&[
+                out(
+                    "status",
+                    Shape::OneOf(&["fresh", "stale"]),
+                    Required,
+                    "`stale`: past `exp`; fetch a newer list, or decide to accept it.",
+                ),
+                out(
+                    "stale_since",
+                    Shape::Nullable(&INT),
+                    Required,
+                    "Past `exp` since.",
+                ),
+                out("kid", STRING, Required, "The signing key's id."),
+                out("iss", STRING, Required, "The issuer."),
+                out("sub", STRING, Required, "The list's URI."),
+                out("iat", INT, Required, "When it was made."),
+                out("exp", INT, Required, "When it stops being fresh."),
+                out(
+                    "ttl",
+                    Shape::Nullable(&Shape::Uint),
+                    Required,
+                    "How long it may be cached, in seconds, if the issuer said.",
+                ),
+                out("size", Shape::Uint, Required, "How many tokens it covers."),
+                out(
+                    "revoked_count",
+                    Shape::Uint,
+                    Required,
+                    "How many of them are revoked.",
+                ),
+                out(
+                    "revoked",
+                    Shape::Nullable(&Shape::Boolean),
+                    Required,
+                    "With `idx`: whether that token is revoked; else `null`.",
+                ),
+            ]],
+        )],
+    ),
+    (
         "attach_signature",
         &[answer(
             "AttachedSignature",

@@ -24,7 +24,7 @@ use crate::error::Part;
 use crate::error::TokenError;
 use crate::json::{self, Value, object};
 use crate::jws::{self, Limits};
-use crate::{keys, pop, revocation, token};
+use crate::{keys, pop, revocation, status, token};
 
 /// The signer of one operation.
 pub(super) enum OpSigner {
@@ -173,9 +173,10 @@ pub(super) fn attach_signature(request: &[u8]) -> Result<Vec<u8>, OpError> {
 
 /// The document kinds the module signs, each with the bounds its verifiers
 /// read it under.
-const SIGNED_KINDS: [(&str, Limits); 3] = [
+const SIGNED_KINDS: [(&str, Limits); 4] = [
     (token::TYP, token::DEFAULT_LIMITS),
     (revocation::TYP, revocation::DEFAULT_LIMITS),
+    (status::TYP, status::DEFAULT_LIMITS),
     (pop::TYP, pop::DEFAULT_LIMITS),
 ];
 

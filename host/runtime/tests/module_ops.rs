@@ -123,6 +123,8 @@ fn info_reports_abi_1_and_the_operations() {
             "refresh",
             "attach_signature",
             "decode",
+            "status_list_sign",
+            "status_list_verify",
         ]
     );
     let (_, info_fuel) = runtime().metered_call(op::INFO, b"{}").unwrap();

@@ -44,6 +44,15 @@ fn rows() -> Vec<Row> {
     );
     let rl_empty = list(4, json!([]));
     let stale_verify = |r: Value| with(r, "now", json!(NOW + 101));
+
+    // A status list of 4096 tokens, 3 of them revoked.
+    const STATUS_URI: &str = "https://gateway.example/v1/status-lists/0";
+    let status_list = ok(
+        "status_list_sign",
+        &json!({ "key": keygen(1)["private_jwk"], "list": { "iss": ISS, "sub": STATUS_URI, "iat": NOW - 10, "exp": NOW + 100, "ttl": 60, "size": 4096, "revoked": [0, 9, 4095] } }),
+    )["list"]
+        .clone();
+    let status_verify = |idx: u64| json!({ "list": status_list, "jwks": { "keys": [keygen(1)["public_jwk"]] }, "issuer": ISS, "uri": STATUS_URI, "now": NOW, "idx": idx });
     let list_verify = |rl: &Value| json!({ "list": rl, "jwks": { "keys": [keygen(1)["public_jwk"]] }, "issuer": ISS, "now": NOW });
     let stale = |r: Value| with(r, "now", json!(NOW + 601));
 
@@ -415,6 +424,80 @@ fn rows() -> Vec<Row> {
             op: "revocation_list_verify",
             request: with(list_verify(&rl_root), "list", json!(token)),
             expect: "bad_typ",
+        },
+        Row {
+            name: "status_list_sign",
+            op: "status_list_sign",
+            request: json!({ "key": keygen(1)["private_jwk"], "list": { "iss": ISS, "sub": STATUS_URI, "iat": NOW, "exp": NOW + 60, "size": 16, "revoked": [3, 15] } }),
+            expect: "ok",
+        },
+        Row {
+            name: "status_list_sign index past the end",
+            op: "status_list_sign",
+            request: json!({ "key": keygen(1)["private_jwk"], "list": { "iss": ISS, "sub": STATUS_URI, "iat": NOW, "exp": NOW + 60, "size": 16, "revoked": [16] } }),
+            expect: "status_index_out_of_range",
+        },
+        Row {
+            name: "status_list_sign no token",
+            op: "status_list_sign",
+            request: json!({ "key": keygen(1)["private_jwk"], "list": { "iss": ISS, "sub": STATUS_URI, "iat": NOW, "exp": NOW + 60, "size": 0, "revoked": [] } }),
+            expect: "bad_status_list",
+        },
+        Row {
+            name: "status_list_sign exp not after iat",
+            op: "status_list_sign",
+            request: json!({ "key": keygen(1)["private_jwk"], "list": { "iss": ISS, "sub": STATUS_URI, "iat": NOW, "exp": NOW, "size": 8, "revoked": [] } }),
+            expect: "bad_status_list",
+        },
+        Row {
+            name: "status_list_verify a revoked token",
+            op: "status_list_verify",
+            request: status_verify(9),
+            expect: "ok",
+        },
+        Row {
+            name: "status_list_verify a valid token",
+            op: "status_list_verify",
+            request: status_verify(10),
+            expect: "ok",
+        },
+        Row {
+            name: "status_list_verify stale is an outcome",
+            op: "status_list_verify",
+            request: with(status_verify(4095), "now", json!(NOW + 100)),
+            expect: "ok",
+        },
+        Row {
+            name: "status_list_verify index past the end",
+            op: "status_list_verify",
+            request: status_verify(4096),
+            expect: "status_index_out_of_range",
+        },
+        Row {
+            name: "status_list_verify another list",
+            op: "status_list_verify",
+            request: with(
+                status_verify(0),
+                "uri",
+                json!("https://gateway.example/v1/status-lists/1"),
+            ),
+            expect: "wrong_status_list",
+        },
+        Row {
+            name: "status_list_verify a revocation list is not one",
+            op: "status_list_verify",
+            request: with(status_verify(0), "list", rl_root.clone()),
+            expect: "bad_typ",
+        },
+        Row {
+            name: "status_list_verify untrusted key",
+            op: "status_list_verify",
+            request: with(
+                status_verify(0),
+                "jwks",
+                json!({ "keys": [keygen(3)["public_jwk"]] }),
+            ),
+            expect: "unknown_kid",
         },
         Row {
             name: "verify against a list naming it",
