@@ -24,11 +24,6 @@ cd "$root"
 rounds=${1:-3}
 seconds=${2:-10}
 
-if ! command -v wrk >/dev/null; then
-  echo "bench: installing wrk from Debian"
-  apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
-fi
-
 echo "== build (release)"
 cargo build --release --locked -p captoken-host -p captoken-bench-peer --bins 2>&1 | tail -1
 bin=$root/target/release
@@ -36,6 +31,7 @@ bin=$root/target/release
 work=$(mktemp -d)
 source bench/lib.sh
 trap stop_all EXIT
+ensure_wrk
 
 admin=$(admin_token)
 start gateway env CAPTOKEN_ADMIN_TOKEN="$admin" "$bin/captoken" serve --listen 127.0.0.1:0
@@ -80,19 +76,7 @@ round() {
   else
     out=$(wrk -t1 -c16 -d"${seconds}s" --latency -s bench/verify.lua "$url/v1/tokens/verify" -- "$tokens")
   fi
-  if ! grep -q 'STATUS errors=0 non2xx_or_timeouts=0' <<<"$out"; then
-    echo "bench: a round had errors or answers other than 200:" >&2
-    echo "$out" >&2
-    exit 1
-  fi
-  python3 - "$out" <<'EOF'
-import re, sys
-out = sys.argv[1]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-value, unit = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
-p99 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-print(f"{rps} {p99}")
-EOF
+  wrk_summary "$out"
 }
 
 echo "== verify: wrk -t1 -c16 -d${seconds}s, $rounds rounds alternating (gateway $gateway, uncached $uncached, peer $peer)"

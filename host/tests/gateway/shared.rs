@@ -188,3 +188,27 @@ fn an_unknown_store_scheme_is_refused_at_start() {
         assert!(!dir.join("mysql:").exists() && !dir.join("redis:").exists());
     }
 }
+
+/// SIGTERM stops a gateway on PostgreSQL as it stops one on SQLite: the
+/// server drains and the process exits 0 (its store's connections closed
+/// off the async threads, where closing them would abort the process).
+#[test]
+fn a_gateway_on_postgres_stops_cleanly_on_sigterm() {
+    let Some(url) = postgres_store("shared-sigterm") else {
+        return;
+    };
+    let dir = temp_dir("shared-sigterm");
+    let mut gateway = spawn_serve(&dir, "", &["--db", url.as_str()], &[]);
+    let (_, public) = holder(93);
+    // Connections in use: the writer, and readers back in their pool.
+    let token = issue_token(gateway.addr, "operator-1", &public);
+    assert_eq!(verify(gateway.addr, &token).status, 200);
+    let pid = gateway.child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = gateway.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
