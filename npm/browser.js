@@ -323,6 +323,7 @@ const TRUST_OPTIONS = {
   maxDepth: 'max_depth',
   revoked: 'revoked',
   revocationList: 'revocation_list',
+  statusList: 'status_list',
   maxStale: 'max_stale',
   lastSeenSeq: 'last_seen_seq',
   jwks: 'jwks',
@@ -332,7 +333,7 @@ const TRUST_OPTIONS = {
 };
 // The SHA-256 of the module this code trusts, dist/captoken_bg.wasm
 // (scripts/build-wasm.sh writes it here with the module).
-const MODULE_SHA256 = 'fb4bb3624a263fb3f28ff5a15417ec7662f0965a8d4356831d89758321eda23a';
+const MODULE_SHA256 = 'f4139f015f31698b6380df8b1c5e29bf47e30910eb8ee585283a9510e75ae98f';
 const CONTRACT = {
   info: {
     options: {},

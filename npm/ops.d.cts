@@ -89,6 +89,7 @@ export type ModuleErrorCode =
   | 'wrong_status_list'
   | 'status_index_out_of_range'
   | 'status_list_stale'
+  | 'status_list_required'
   | 'not_granted'
   | 'constraint_violated'
   | 'missing_context'
@@ -115,7 +116,9 @@ export interface TrustOptions {
   revoked?: string[];
   /** A signed revocation list to check the chain against too. */
   revocationList?: string;
-  /** How long past its `next_update` the revocation list may still be used, in seconds. */
+  /** The signed status list the token's `status` claim names: its bit refuses the chain. Required with `revocation_list` for a token that names one. */
+  statusList?: string;
+  /** How long past its `next_update` (a status list: its `exp`) a list may still be used, in seconds. */
   maxStale?: Duration;
   /** The highest revocation list `seq` accepted before: an older list is refused. */
   lastSeenSeq?: number;

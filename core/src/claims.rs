@@ -443,14 +443,18 @@ impl TokenRequest {
         {
             return Err(ClaimsError::invalid(name, UNSAFE_NUMBERS));
         }
-        Ok(TokenRequest {
+        let request = TokenRequest {
             sub,
             aud,
             cnf,
             caps,
             plan_id,
             extra,
-        })
+        };
+        // `status` is the one extra with a schema: a place in a status
+        // list that is not one would be a revocation no verifier checks.
+        crate::status::StatusRef::of(&request)?;
+        Ok(request)
     }
 }
 

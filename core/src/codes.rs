@@ -195,6 +195,8 @@ codes! {
     StatusIndexOutOfRange = "status_index_out_of_range",
     /// The caller required a fresh status list and this one is past its `exp`.
     StatusListStale = "status_list_stale",
+    /// The token names a status list and revocation was checked against the id list alone: pass the status list too.
+    StatusListRequired = "status_list_required",
     /// No capability allows this action on this resource.
     NotGranted = "not_granted",
     /// A capability allows the action and resource, but a constraint refuses.

@@ -31,7 +31,7 @@ use signature::{Keypair, Signer};
 use crate::b64;
 use crate::claims::MAX_SAFE_INTEGER;
 use crate::codes::ErrorCode;
-use crate::error::TokenError;
+use crate::error::{ClaimsError, TokenError};
 use crate::json::{Map, Value};
 use crate::jws::{self, Limits};
 use crate::keys::{self, KeySet};
@@ -62,6 +62,66 @@ pub const MAX_SIGNED_LEN: usize = DEFAULT_LIMITS.max_token_len - 64 * 1024;
 /// Payload members; anything else is refused.
 const LIST_MEMBERS: &[&str] = &["sub", "iss", "iat", "exp", "ttl", "status_list"];
 const STATUS_LIST_MEMBERS: &[&str] = &["bits", "lst"];
+
+/// A token's place in a status list: its `status` claim,
+/// `{"status_list": {"idx", "uri"}}` (the draft's). Delegated children
+/// carry their root's unchanged (the issuer's statements pass down as they
+/// are), so revoking the root in its list refuses the whole chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StatusRef {
+    /// The token's index in the list.
+    pub idx: u64,
+    /// The list's URI (its `sub`).
+    pub uri: String,
+}
+
+impl StatusRef {
+    /// The place `request`'s `status` claim names, if it has one.
+    ///
+    /// # Errors
+    /// [`ClaimsError`] when `status` is there but not exactly
+    /// `{"status_list": {"idx": 0..2^24, "uri": non-empty string}}`.
+    pub fn of(request: &crate::claims::TokenRequest) -> Result<Option<Self>, ClaimsError> {
+        let Some(status) = request.extra.get("status") else {
+            return Ok(None);
+        };
+        let bad = |path: &str, reason: &str| Err(ClaimsError::invalid(path, reason));
+        let Value::Object(status) = status else {
+            return bad("status", "must be an object with one member, `status_list`");
+        };
+        let (Some(Value::Object(list)), 1) = (status.get("status_list"), status.len()) else {
+            return bad("status", "must be an object with one member, `status_list`");
+        };
+        if list.len() != 2 {
+            return bad("status.status_list", "must have exactly `idx` and `uri`");
+        }
+        let Some(idx) = list
+            .get("idx")
+            .and_then(Value::as_u64)
+            .filter(|&i| i < MAX_TOKENS)
+        else {
+            return bad("status.status_list.idx", "must be an integer in 0..2^24");
+        };
+        match list.get("uri") {
+            Some(Value::String(uri)) if !uri.is_empty() => Ok(Some(StatusRef {
+                idx,
+                uri: uri.clone(),
+            })),
+            _ => bad("status.status_list.uri", "must be a non-empty string"),
+        }
+    }
+
+    /// The `status` claim naming this place.
+    pub fn to_claim(&self) -> Value {
+        let mut list = Map::new();
+        list.insert("idx".into(), self.idx.into());
+        list.insert("uri".into(), self.uri.clone().into());
+        let mut status = Map::new();
+        status.insert("status_list".into(), Value::Object(list));
+        Value::Object(status)
+    }
+}
 
 /// Why a status list was refused, or a token's status could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +154,13 @@ pub enum StatusError {
         /// The list's `exp`: stale since then.
         since: i64,
     },
+    /// The token names a status list and revocation was checked against
+    /// the id list alone, which need not list it (a gateway lists in its
+    /// status lists what they cover).
+    Required {
+        /// The list the token names.
+        uri: String,
+    },
     /// `iss` is not the issuer the signing key belongs to.
     BadIssuer {
         /// The issuer of the key set.
@@ -121,6 +188,7 @@ impl StatusError {
             StatusError::WrongList { .. } => ErrorCode::WrongStatusList,
             StatusError::IndexOutOfRange { .. } => ErrorCode::StatusIndexOutOfRange,
             StatusError::Stale { .. } => ErrorCode::StatusListStale,
+            StatusError::Required { .. } => ErrorCode::StatusListRequired,
             StatusError::BadIssuer { .. } => ErrorCode::BadIssuer,
             StatusError::IssuedInFuture { .. } => ErrorCode::IssuedInFuture,
             StatusError::Token(err) => err.error_code(),
@@ -155,6 +223,10 @@ impl fmt::Display for StatusError {
                 "status index {idx} is past the end of the list ({len} tokens)"
             ),
             StatusError::Stale { since } => write!(f, "status list is stale since {since}"),
+            StatusError::Required { uri } => write!(
+                f,
+                "the token's revocation is in the status list `{uri}`: check it with that list too"
+            ),
             StatusError::BadIssuer { expected, found } => write!(
                 f,
                 "status list issuer `{found}` is not the key's issuer `{expected}`"

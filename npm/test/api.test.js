@@ -243,6 +243,15 @@ test('a status list says which of a million tokens are revoked, offline', async 
   assert.equal(check(0, now + 300).status, 'stale');
   assert.throws(() => check(1_000_000), { code: 'status_index_out_of_range' });
   assert.throws(() => verifyStatusList({ list, jwks, issuer: 'gw', uri: uri + 'x', now }), { code: 'wrong_status_list' });
+  // A token that names its place: verify refuses it when its bit is set.
+  const placed = (idx) => issue({ key: issuerKey.privateJwk, issuer: 'gw', now, ttl: 300,
+    claims: { ...claims, status: { status_list: { idx, uri } } } }).token;
+  const trust = { jwks, issuer: 'gw', audience: 'robot-gateway', now: now + 1, statusList: list };
+  assert.throws(() => verify({ token: placed(77), ...trust }), { code: 'revoked' });
+  assert.deepEqual(verify({ token: placed(78), ...trust }).claims.status, { status_list: { idx: 78, uri } });
+  const idList = signRevocationList({ key: issuerKey.privateJwk, list: { iss: 'gw', seq: 1, iat: now, next_update: now + 60, revoked: [] } }).list;
+  assert.throws(() => verify({ token: placed(78), jwks, issuer: 'gw', audience: 'robot-gateway', now: now + 1, revocationList: idList }),
+    { code: 'status_list_required' });
   // Signed outside the module, as an HSM would.
   const pair = await webcrypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
   const issuerSigner = await webCryptoSigner(pair);

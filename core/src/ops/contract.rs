@@ -148,10 +148,16 @@ pub const TRUST: &[Member] = &[
         "A signed revocation list to check the chain against too.",
     ),
     member(
+        "status_list",
+        Shape::String,
+        Optional,
+        "The signed status list the token's `status` claim names: its bit refuses the chain. Required with `revocation_list` for a token that names one.",
+    ),
+    member(
         "max_stale",
         Shape::Integer,
         Optional,
-        "How long past its `next_update` the revocation list may still be used, in seconds.",
+        "How long past its `next_update` (a status list: its `exp`) a list may still be used, in seconds.",
     ),
     member(
         "last_seen_seq",

@@ -22,6 +22,7 @@ use crate::keys::{self, KeySet};
 use crate::policy::{Decision, Policy, PolicyRequest};
 use crate::revocation::{self, CheckedList, RevocationListVerifier};
 use crate::scope::{self, Context};
+use crate::status::{CheckedStatusList, StatusError, StatusListVerifier, StatusRef};
 use crate::token::{self, MAX_LEEWAY, TokenIssuer, VerifiedToken, Verifier};
 
 pub(super) fn info(request: &[u8]) -> Result<Vec<u8>, OpError> {
@@ -186,6 +187,8 @@ pub(super) struct Trust {
     pub(super) revoked: BTreeSet<String>,
     /// A signed revocation list to check the chain against as well.
     revocation_list: Option<String>,
+    /// The signed status list a token's `status` claim names.
+    status_list: Option<String>,
     /// How long past its `next_update` the list may still be used; `None`:
     /// it must be fresh.
     max_stale: Option<i64>,
@@ -218,14 +221,17 @@ impl Trust {
             Some(v) => string_set(&v, "revoked")?,
         };
         let revocation_list = f.opt_string("revocation_list")?;
+        let status_list = f.opt_string("status_list")?;
         let max_stale = f.opt_int("max_stale")?;
         if max_stale.is_some_and(|m| !(0..=crate::json::MAX_SAFE_INTEGER).contains(&m)) {
             return Err(wrong_type("max_stale", "a number of seconds in 0..=2^53-1"));
         }
         let last_seen_seq = f.opt_uint("last_seen_seq")?;
-        if revocation_list.is_none() && (max_stale.is_some() || last_seen_seq.is_some()) {
+        if revocation_list.is_none() && last_seen_seq.is_some()
+            || revocation_list.is_none() && status_list.is_none() && max_stale.is_some()
+        {
             return Err(OpError::BadRequest(
-                "`max_stale` and `last_seen_seq` qualify a `revocation_list`".into(),
+                "`max_stale` qualifies a `revocation_list` or `status_list`, `last_seen_seq` a `revocation_list`".into(),
             ));
         }
         Ok(Trust {
@@ -237,6 +243,7 @@ impl Trust {
             max_depth,
             revoked,
             revocation_list,
+            status_list,
             max_stale,
             last_seen_seq,
         })
@@ -275,7 +282,46 @@ impl Trust {
             revocation::check_chain(verified.chain_ids(), &list)?;
         }
         revocation::check_chain(verified.chain_ids(), &self.revoked)?;
+        self.check_status(&keys, &verified)?;
         Ok(verified)
+    }
+
+    /// The token's place in its status list, when it names one: refused
+    /// when the list (checked as a revocation list is: keys, issuer, clock,
+    /// freshness within `max_stale`) has its bit set; and when revocation
+    /// was checked against the id list alone, which need not list it.
+    fn check_status(&self, keys: &KeySet, verified: &VerifiedToken) -> Result<(), OpError> {
+        let Some(place) = StatusRef::of(&verified.claims().request).map_err(TokenError::from)?
+        else {
+            return Ok(());
+        };
+        let Some(text) = &self.status_list else {
+            return match self.revocation_list {
+                Some(_) => Err(StatusError::Required { uri: place.uri }.into()),
+                None => Ok(()),
+            };
+        };
+        let list = match StatusListVerifier::new(keys)
+            .leeway(self.leeway)
+            .verify(text, &place.uri, self.now)?
+        {
+            CheckedStatusList::Fresh(list) => list,
+            CheckedStatusList::Stale { list, since }
+                if self
+                    .max_stale
+                    .is_some_and(|max| self.now.saturating_sub(since) <= max) =>
+            {
+                list
+            }
+            CheckedStatusList::Stale { since, .. } => {
+                return Err(StatusError::Stale { since }.into());
+            }
+        };
+        if list.list().is_revoked(place.idx)? {
+            let root = verified.chain_ids().next().unwrap_or_default().into();
+            return Err(revocation::RevocationError::Revoked { jti: root }.into());
+        }
+        Ok(())
     }
 }
 

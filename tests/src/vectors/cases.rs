@@ -53,6 +53,20 @@ fn rows() -> Vec<Row> {
     )["list"]
         .clone();
     let status_verify = |idx: u64| json!({ "list": status_list, "jwks": { "keys": [keygen(1)["public_jwk"]] }, "issuer": ISS, "uri": STATUS_URI, "now": NOW, "idx": idx });
+    // Tokens that name their place in that list: 9 (revoked) and 10.
+    let placed = |idx: u64| {
+        let claims = with(
+            claims(2, drive7()),
+            "status",
+            json!({ "status_list": { "idx": idx, "uri": STATUS_URI } }),
+        );
+        ok("issue", &with(issue.clone(), "claims", claims))["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (placed_revoked, placed_valid) = (placed(9), placed(10));
+    let with_status = |tok: &str| with(trust(tok), "status_list", status_list.clone());
     let list_verify = |rl: &Value| json!({ "list": rl, "jwks": { "keys": [keygen(1)["public_jwk"]] }, "issuer": ISS, "now": NOW });
     let stale = |r: Value| with(r, "now", json!(NOW + 601));
 
@@ -498,6 +512,54 @@ fn rows() -> Vec<Row> {
                 json!({ "keys": [keygen(3)["public_jwk"]] }),
             ),
             expect: "unknown_kid",
+        },
+        Row {
+            name: "issue with a place in a status list",
+            op: "issue",
+            request: with(
+                issue.clone(),
+                "claims",
+                with(claims(2, drive7()), "status", json!({ "status_list": { "idx": 10, "uri": STATUS_URI } })),
+            ),
+            expect: "ok",
+        },
+        Row {
+            name: "issue with a malformed status",
+            op: "issue",
+            request: with(
+                issue.clone(),
+                "claims",
+                with(claims(2, drive7()), "status", json!({ "status_list": { "idx": -1, "uri": STATUS_URI } })),
+            ),
+            expect: "bad_claims",
+        },
+        Row {
+            name: "verify a token its status list revokes",
+            op: "verify",
+            request: with_status(&placed_revoked),
+            expect: "revoked",
+        },
+        Row {
+            name: "verify a token its status list does not revoke",
+            op: "verify",
+            request: with_status(&placed_valid),
+            expect: "ok",
+        },
+        Row {
+            name: "verify against the id list alone, a token that names a status list",
+            op: "verify",
+            request: with(trust(&placed_valid), "revocation_list", rl_empty.clone()),
+            expect: "status_list_required",
+        },
+        Row {
+            name: "verify with another status list than the token names",
+            op: "verify",
+            request: with(
+                trust(&placed_valid),
+                "status_list",
+                ok("status_list_sign", &json!({ "key": keygen(1)["private_jwk"], "list": { "iss": ISS, "sub": "https://gateway.example/v1/status-lists/1", "iat": NOW - 10, "exp": NOW + 100, "size": 16, "revoked": [] } }))["list"].clone(),
+            ),
+            expect: "wrong_status_list",
         },
         Row {
             name: "verify against a list naming it",
