@@ -284,7 +284,12 @@ impl Database {
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
         {
             return match scheme.to_ascii_lowercase().as_str() {
-                "postgres" | "postgresql" => Ok(Self::Postgres(text.to_owned())),
+                // Schemes are case-insensitive (RFC 3986); the client reads
+                // them in lower case only.
+                "postgres" | "postgresql" => Ok(Self::Postgres(format!(
+                    "{}://{rest}",
+                    scheme.to_ascii_lowercase()
+                ))),
                 "sqlite" if !rest.is_empty() => Ok(Self::Sqlite(rest.into())),
                 "sqlite" => Err(StoreError::BadUrl("`sqlite://` names no file".to_owned())),
                 _ => Err(StoreError::BadUrl(format!(

@@ -665,3 +665,42 @@ fn a_write_that_panics_in_a_group_takes_nothing_else_with_it() {
         .insert_token(&row("after", None, "bob", 1000), &issued("after"))
         .unwrap();
 }
+
+#[test]
+fn the_database_is_chosen_by_its_scheme_and_shown_without_a_password() {
+    let parse = |text: &str| Database::parse(text);
+    assert_eq!(
+        parse("captoken-data/captoken.db").unwrap(),
+        Database::Sqlite("captoken-data/captoken.db".into())
+    );
+    assert_eq!(
+        parse("sqlite:///var/lib/c.db").unwrap(),
+        Database::Sqlite("/var/lib/c.db".into())
+    );
+    for url in ["postgres://u@h:5432/db", "postgresql://u@h/db"] {
+        assert_eq!(parse(url).unwrap(), Database::Postgres(url.to_owned()));
+    }
+    assert_eq!(
+        parse("POSTGRES://u@h/db").unwrap(),
+        Database::Postgres("postgres://u@h/db".to_owned())
+    );
+    // Any other scheme is refused, never taken as a file name.
+    for bad in ["mysql://root@h/db", "redis://h", "sqlite://", ""] {
+        assert_eq!(parse(bad).unwrap_err().code(), "store_bad_url", "{bad:?}");
+    }
+    // A path that merely contains `://` after a non-scheme is a path.
+    assert!(matches!(parse("./a b://c").unwrap(), Database::Sqlite(_)));
+    // Start-up prints the store: never its password.
+    let shown = parse("postgres://captoken:s3cret@db.internal:5432/captoken?sslmode=disable")
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        shown,
+        "postgres://captoken:***@db.internal:5432/captoken?sslmode=disable"
+    );
+    assert!(!format!("{:?}", parse("postgres://u:pw@h/d").unwrap()).contains("pw"));
+    assert_eq!(
+        parse("postgres://u@h/d").unwrap().to_string(),
+        "postgres://u@h/d"
+    );
+}
