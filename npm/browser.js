@@ -333,7 +333,7 @@ const TRUST_OPTIONS = {
 };
 // The SHA-256 of the module this code trusts, dist/captoken_bg.wasm
 // (scripts/build-wasm.sh writes it here with the module).
-const MODULE_SHA256 = 'f4139f015f31698b6380df8b1c5e29bf47e30910eb8ee585283a9510e75ae98f';
+const MODULE_SHA256 = 'bfddb8caa8c6b6f27934629f69131fbfa29ecd887bc356581554fa545b09aba4';
 const CONTRACT = {
   info: {
     options: {},
@@ -555,8 +555,8 @@ const CONTRACT = {
       list: 'list',
       jwks: 'jwks',
       issuer: 'issuer',
-      uri: 'uri',
       now: 'now',
+      uri: 'uri',
       idx: 'idx',
       leeway: 'leeway',
     },

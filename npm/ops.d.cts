@@ -251,16 +251,16 @@ export interface SignStatusListOptions {
 
 /** The options of `verifyStatusList` (operation `status_list_verify`). */
 export interface VerifyStatusListOptions {
-  /** The signed status list. */
+  /** The signed list. */
   list: string;
   /** The issuer's public keys. */
   jwks: VerificationKeys;
   /** The issuer trusted, or several names it goes by. */
   issuer: string | string[];
-  /** The `status.status_list.uri` the token names: the list's `sub` must be it. */
-  uri: string;
   /** The time to verify at. Default: the clock. */
   now?: number;
+  /** The `status.status_list.uri` the token names: the list's `sub` must be it. */
+  uri: string;
   /** A token's `status.status_list.idx`: the answer says whether it is revoked. */
   idx?: number;
   /** Clock skew allowed, in seconds. Default: 30. */
@@ -604,9 +604,9 @@ export interface SignedRevocationList {
 
 /** A revocation list that verified; a stale list is an outcome, not an error. (An answer of `revocation_list_verify`.) */
 export interface CheckedRevocationList {
-  /** `stale`: past `next_update`; fetch a newer list, or decide to accept it. */
+  /** `stale`: past its freshness (a revocation list's `next_update`, a status list's `exp`); fetch a newer list, or decide to accept it. */
   status: 'fresh' | 'stale';
-  /** Past `next_update` since. */
+  /** Stale since (its `next_update` or `exp`). */
   stale_since: number | null;
   /** The signing key's id. */
   kid: string;
@@ -741,9 +741,9 @@ export interface SignedStatusList {
 
 /** A status list that verified; a stale list is an outcome, not an error. (An answer of `status_list_verify`.) */
 export interface CheckedStatusList {
-  /** `stale`: past `exp`; fetch a newer list, or decide to accept it. */
+  /** `stale`: past its freshness (a revocation list's `next_update`, a status list's `exp`); fetch a newer list, or decide to accept it. */
   status: 'fresh' | 'stale';
-  /** Past `exp` since. */
+  /** Stale since (its `next_update` or `exp`). */
   stale_since: number | null;
   /** The signing key's id. */
   kid: string;

@@ -207,6 +207,32 @@ pub const SIGNER: &[Member] = &[
     ),
 ];
 
+/// A signed list (revocation or status) and what it is checked against.
+const SIGNED_LIST: &[Member] = &[
+    member("list", Shape::String, Required, "The signed list."),
+    member(
+        "jwks",
+        Shape::Named("Jwks"),
+        Required,
+        "The issuer's public keys.",
+    ),
+    member(
+        "issuer",
+        Shape::Names,
+        Required,
+        "The issuer trusted, or several names it goes by.",
+    ),
+    member("now", Shape::Now, Required, "The time to verify at."),
+];
+
+const LIST_LEEWAY: Member = member(
+    "leeway",
+    Shape::Integer,
+    Optional,
+    "Clock skew allowed, in seconds.",
+)
+.defaults_to(token::DEFAULT_LEEWAY as u64);
+
 const ENTROPY: Member = member(
     "entropy",
     Shape::Entropy,
@@ -465,35 +491,18 @@ pub const CONTRACTS: &[Contract] = &[
     },
     Contract {
         op: "revocation_list_verify",
-        request: &[&[
-            member("list", Shape::String, Required, "The signed list."),
-            member(
-                "jwks",
-                Shape::Named("Jwks"),
-                Required,
-                "The issuer's public keys.",
-            ),
-            member(
-                "issuer",
-                Shape::Names,
-                Required,
-                "The issuer trusted, or several names it goes by.",
-            ),
-            member("now", Shape::Now, Required, "The time to verify at."),
-            member(
-                "last_seen_seq",
-                Shape::Uint,
-                Optional,
-                "The highest list `seq` accepted before: an older list is refused.",
-            ),
-            member(
-                "leeway",
-                Shape::Integer,
-                Optional,
-                "Clock skew allowed, in seconds.",
-            )
-    .defaults_to(token::DEFAULT_LEEWAY as u64),
-        ]],
+        request: &[
+            SIGNED_LIST,
+            &[
+                member(
+                    "last_seen_seq",
+                    Shape::Uint,
+                    Optional,
+                    "The highest list `seq` accepted before: an older list is refused.",
+                ),
+                LIST_LEEWAY,
+            ],
+        ],
     },
     Contract {
         op: "pop_create",
@@ -713,41 +722,24 @@ pub const CONTRACTS: &[Contract] = &[
     },
     Contract {
         op: "status_list_verify",
-        request: &[&[
-            member("list", Shape::String, Required, "The signed status list."),
-            member(
-                "jwks",
-                Shape::Named("Jwks"),
-                Required,
-                "The issuer's public keys.",
-            ),
-            member(
-                "issuer",
-                Shape::Names,
-                Required,
-                "The issuer trusted, or several names it goes by.",
-            ),
-            member(
-                "uri",
-                Shape::String,
-                Required,
-                "The `status.status_list.uri` the token names: the list's `sub` must be it.",
-            ),
-            member("now", Shape::Now, Required, "The time to verify at."),
-            member(
-                "idx",
-                Shape::Uint,
-                Optional,
-                "A token's `status.status_list.idx`: the answer says whether it is revoked.",
-            ),
-            member(
-                "leeway",
-                Shape::Integer,
-                Optional,
-                "Clock skew allowed, in seconds.",
-            )
-            .defaults_to(token::DEFAULT_LEEWAY as u64),
-        ]],
+        request: &[
+            SIGNED_LIST,
+            &[
+                member(
+                    "uri",
+                    Shape::String,
+                    Required,
+                    "The `status.status_list.uri` the token names: the list's `sub` must be it.",
+                ),
+                member(
+                    "idx",
+                    Shape::Uint,
+                    Optional,
+                    "A token's `status.status_list.idx`: the answer says whether it is revoked.",
+                ),
+                LIST_LEEWAY,
+            ],
+        ],
     },
 ];
 

@@ -7,6 +7,8 @@
 //! a field name is an error rather than a silently ignored setting.
 
 pub mod contract;
+#[cfg(debug_assertions)]
+mod described;
 mod fields;
 mod policy;
 mod records;
@@ -363,7 +365,7 @@ fn run(op: &Operation, request: &[u8]) -> Result<Vec<u8>, OpError> {
     let answer = (op.run)(request);
     #[cfg(debug_assertions)]
     if let Ok(bytes) = &answer {
-        responses::assert_described(op.name, bytes);
+        described::assert_described(op.name, bytes);
     }
     answer
 }

@@ -1,5 +1,5 @@
-//! The response of every operation, described once, and the check that
-//! holds the operations to it in debug builds.
+//! The response of every operation, described once (`described.rs` holds
+//! the operations to it in debug builds).
 //!
 //! Each operation gives one of its answers (an issue through a policy
 //! answers a token and its grant, or a denial): every member an answer
@@ -54,6 +54,37 @@ const SIGNED_TEXT: &[Member] = &[
         With("signing_input"),
         "With `signer`, for a delegation: the parents, for `attach_signature`.",
     ),
+];
+
+/// A signed list (revocation or status), or with an external signer what
+/// to sign.
+const SIGNED_LIST: &[Member] = &[
+    out("list", STRING, Either("signing_input"), "The signed list."),
+    out(
+        "signing_input",
+        STRING,
+        Either("list"),
+        "With `signer`: the bytes to sign.",
+    ),
+    out("kid", STRING, Required, "The signing key's id."),
+];
+
+/// How a signed list that verified stands: fresh, or stale (an outcome).
+const CHECKED_LIST: &[Member] = &[
+    out(
+        "status",
+        Shape::OneOf(&["fresh", "stale"]),
+        Required,
+        "`stale`: past its freshness (a revocation list's `next_update`, a status list's `exp`); fetch a newer list, or decide to accept it.",
+    ),
+    out(
+        "stale_since",
+        Shape::Nullable(&INT),
+        Required,
+        "Stale since (its `next_update` or `exp`).",
+    ),
+    out("kid", STRING, Required, "The signing key's id."),
+    out("iss", STRING, Required, "The issuer."),
 ];
 
 const AUDIT_EVENT: Shape = Shape::Object(&[&[
@@ -465,16 +496,7 @@ pub const RESPONSES: &[(&str, &[Answer])] = &[
         &[answer(
             "SignedRevocationList",
             "A revocation list, signed.",
-            &[&[
-                out("list", STRING, Either("signing_input"), "The signed list."),
-                out(
-                    "signing_input",
-                    STRING,
-                    Either("list"),
-                    "With `signer`: the bytes to sign.",
-                ),
-                out("kid", STRING, Required, "The signing key's id."),
-            ]],
+            &[SIGNED_LIST],
         )],
     ),
     (
@@ -482,36 +504,25 @@ pub const RESPONSES: &[(&str, &[Answer])] = &[
         &[answer(
             "CheckedRevocationList",
             "A revocation list that verified; a stale list is an outcome, not an error.",
-            &[&[
-                out(
-                    "status",
-                    Shape::OneOf(&["fresh", "stale"]),
-                    Required,
-                    "`stale`: past `next_update`; fetch a newer list, or decide to accept it.",
-                ),
-                out(
-                    "stale_since",
-                    Shape::Nullable(&INT),
-                    Required,
-                    "Past `next_update` since.",
-                ),
-                out("kid", STRING, Required, "The signing key's id."),
-                out("iss", STRING, Required, "The issuer."),
-                out(
-                    "seq",
-                    UINT,
-                    Required,
-                    "Monotonic: a verifier refuses a list older than one it has seen.",
-                ),
-                out("iat", INT, Required, "Issued at."),
-                out("next_update", INT, Required, "When a newer list is due."),
-                out(
-                    "revoked",
-                    Shape::Named("RevokedEntry[]"),
-                    Required,
-                    "The revoked ids.",
-                ),
-            ]],
+            &[
+                CHECKED_LIST,
+                &[
+                    out(
+                        "seq",
+                        UINT,
+                        Required,
+                        "Monotonic: a verifier refuses a list older than one it has seen.",
+                    ),
+                    out("iat", INT, Required, "Issued at."),
+                    out("next_update", INT, Required, "When a newer list is due."),
+                    out(
+                        "revoked",
+                        Shape::Named("RevokedEntry[]"),
+                        Required,
+                        "The revoked ids.",
+                    ),
+                ],
+            ],
         )],
     ),
     (
@@ -666,16 +677,7 @@ pub const RESPONSES: &[(&str, &[Answer])] = &[
         &[answer(
             "SignedStatusList",
             "A status list, signed.",
-            &[&[
-                out("list", STRING, Either("signing_input"), "The signed list."),
-                out(
-                    "signing_input",
-                    STRING,
-                    Either("list"),
-                    "With `signer`: the bytes to sign.",
-                ),
-                out("kid", STRING, Required, "The signing key's id."),
-            ]],
+            &[SIGNED_LIST],
         )],
     ),
     (
@@ -683,44 +685,33 @@ pub const RESPONSES: &[(&str, &[Answer])] = &[
         &[answer(
             "CheckedStatusList",
             "A status list that verified; a stale list is an outcome, not an error.",
-            &[&[
-                out(
-                    "status",
-                    Shape::OneOf(&["fresh", "stale"]),
-                    Required,
-                    "`stale`: past `exp`; fetch a newer list, or decide to accept it.",
-                ),
-                out(
-                    "stale_since",
-                    Shape::Nullable(&INT),
-                    Required,
-                    "Past `exp` since.",
-                ),
-                out("kid", STRING, Required, "The signing key's id."),
-                out("iss", STRING, Required, "The issuer."),
-                out("sub", STRING, Required, "The list's URI."),
-                out("iat", INT, Required, "When it was made."),
-                out("exp", INT, Required, "When it stops being fresh."),
-                out(
-                    "ttl",
-                    Shape::Nullable(&Shape::Uint),
-                    Required,
-                    "How long it may be cached, in seconds, if the issuer said.",
-                ),
-                out("size", Shape::Uint, Required, "How many tokens it covers."),
-                out(
-                    "revoked_count",
-                    Shape::Uint,
-                    Required,
-                    "How many of them are revoked.",
-                ),
-                out(
-                    "revoked",
-                    Shape::Nullable(&Shape::Boolean),
-                    Required,
-                    "With `idx`: whether that token is revoked; else `null`.",
-                ),
-            ]],
+            &[
+                CHECKED_LIST,
+                &[
+                    out("sub", STRING, Required, "The list's URI."),
+                    out("iat", INT, Required, "When it was made."),
+                    out("exp", INT, Required, "When it stops being fresh."),
+                    out(
+                        "ttl",
+                        Shape::Nullable(&Shape::Uint),
+                        Required,
+                        "How long it may be cached, in seconds, if the issuer said.",
+                    ),
+                    out("size", Shape::Uint, Required, "How many tokens it covers."),
+                    out(
+                        "revoked_count",
+                        Shape::Uint,
+                        Required,
+                        "How many of them are revoked.",
+                    ),
+                    out(
+                        "revoked",
+                        Shape::Nullable(&Shape::Boolean),
+                        Required,
+                        "With `idx`: whether that token is revoked; else `null`.",
+                    ),
+                ],
+            ],
         )],
     ),
     (
@@ -732,104 +723,3 @@ pub const RESPONSES: &[(&str, &[Answer])] = &[
         )],
     ),
 ];
-
-/// Why `value` does not fit `shape`, if it does not.
-#[cfg(debug_assertions)]
-fn misfit(shape: Shape, value: &crate::json::Value) -> Option<alloc::string::String> {
-    use crate::json::Value;
-    let ok = match shape {
-        Shape::String | Shape::Bytes | Shape::Entropy => value.as_str().is_some(),
-        Shape::Integer | Shape::Now => value.as_i64().is_some(),
-        Shape::Uint => value.as_u64().is_some(),
-        Shape::Boolean => value.as_bool().is_some(),
-        Shape::True => value.as_bool() == Some(true),
-        Shape::OneOf(words) => value.as_str().is_some_and(|s| words.contains(&s)),
-        Shape::Strings => value
-            .as_array()
-            .is_some_and(|items| items.iter().all(|v| v.as_str().is_some())),
-        Shape::Names => {
-            value.as_str().is_some()
-                || value.as_array().is_some_and(|items| {
-                    !items.is_empty() && items.iter().all(|v| v.as_str().is_some())
-                })
-        }
-        Shape::Named(_) => true,
-        Shape::Nullable(inner) => {
-            return if value.is_null() {
-                None
-            } else {
-                misfit(*inner, value)
-            };
-        }
-        Shape::List(inner) => {
-            let Some(items) = value.as_array() else {
-                return Some("not a list".into());
-            };
-            return items.iter().find_map(|item| misfit(*inner, item));
-        }
-        Shape::Object(members) => {
-            let Value::Object(map) = value else {
-                return Some("not an object".into());
-            };
-            return mismatch(members, map);
-        }
-    };
-    (!ok).then(|| alloc::format!("not a {shape:?}"))
-}
-
-/// Why `map` does not fit `members`, if it does not.
-#[cfg(debug_assertions)]
-pub(super) fn mismatch(members: Members, map: &crate::json::Map) -> Option<alloc::string::String> {
-    use alloc::format;
-    for (name, value) in map.iter() {
-        let Some(member) = super::contract::find(members, name) else {
-            return Some(format!("`{name}` is not declared"));
-        };
-        if let Some(why) = misfit(member.shape, value) {
-            return Some(format!("`{name}`: {why}"));
-        }
-    }
-    let all = members.iter().flat_map(|g| g.iter());
-    for member in all {
-        let present = map.get(member.name).is_some();
-        let why = match member.presence {
-            Presence::Required => (!present).then_some("is missing"),
-            Presence::Either(other) => match (present, map.get(other).is_some()) {
-                (false, false) => Some("is missing, and so is its alternative"),
-                (true, true) => Some("is there, and so is its alternative"),
-                _ => None,
-            },
-            Presence::With(other) => {
-                (present && map.get(other).is_none()).then_some("is there without its companion")
-            }
-            Presence::Optional => None,
-        };
-        if let Some(why) = why {
-            return Some(format!("`{}` {why}", member.name));
-        }
-    }
-    None
-}
-
-/// Panics unless `response`, the answer of `op`, fits one of its
-/// alternatives.
-#[cfg(debug_assertions)]
-pub(super) fn assert_described(op: &str, response: &[u8]) {
-    let parsed = crate::json::parse_object(response, 64);
-    assert!(parsed.is_ok(), "`{op}` answered with no JSON object");
-    let Ok(map) = parsed else { return };
-    let alternatives = RESPONSES
-        .iter()
-        .find(|(name, _)| *name == op)
-        .map(|(_, a)| *a);
-    assert!(alternatives.is_some(), "`{op}` has no response contract");
-    let reasons: alloc::vec::Vec<_> = alternatives
-        .unwrap_or_default()
-        .iter()
-        .map(|answer| mismatch(answer.members, &map))
-        .collect();
-    assert!(
-        reasons.iter().any(Option::is_none),
-        "`{op}` answered outside its contract: {reasons:?}"
-    );
-}

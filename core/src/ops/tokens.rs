@@ -268,13 +268,7 @@ impl Trust {
                 .verify(text, self.now, self.last_seen_seq)?;
             let list = match checked {
                 CheckedList::Fresh(list) => list,
-                CheckedList::Stale { list, since }
-                    if self
-                        .max_stale
-                        .is_some_and(|max| self.now.saturating_sub(since) <= max) =>
-                {
-                    list
-                }
+                CheckedList::Stale { list, since } if self.still_usable(since) => list,
                 CheckedList::Stale { since, .. } => {
                     return Err(revocation::RevocationError::Stale { since }.into());
                 }
@@ -284,6 +278,13 @@ impl Trust {
         revocation::check_chain(verified.chain_ids(), &self.revoked)?;
         self.check_status(&keys, &verified)?;
         Ok(verified)
+    }
+
+    /// Whether a list stale since `since` may still be used: only within
+    /// the caller's `max_stale`.
+    fn still_usable(&self, since: i64) -> bool {
+        self.max_stale
+            .is_some_and(|max| self.now.saturating_sub(since) <= max)
     }
 
     /// The token's place in its status list, when it names one: refused
@@ -306,13 +307,7 @@ impl Trust {
             .verify(text, &place.uri, self.now)?
         {
             CheckedStatusList::Fresh(list) => list,
-            CheckedStatusList::Stale { list, since }
-                if self
-                    .max_stale
-                    .is_some_and(|max| self.now.saturating_sub(since) <= max) =>
-            {
-                list
-            }
+            CheckedStatusList::Stale { list, since } if self.still_usable(since) => list,
             CheckedStatusList::Stale { since, .. } => {
                 return Err(StatusError::Stale { since }.into());
             }

@@ -154,10 +154,9 @@ fn verify_in_chunks(
             verify_chain(&mut Lite(&tx), auditor, anchor, chunk_records, chunk_bytes)
         }
         Database::Postgres(url) => {
-            let config: postgres::Config = url.parse().map_err(|err: postgres::Error| {
-                StoreError::BadUrl(format!("not a PostgreSQL URL: {err}"))
-            })?;
-            let mut client = config.connect(NoTls).map_err(StoreError::from)?;
+            let mut client = super::pg::config(url)?
+                .connect(NoTls)
+                .map_err(StoreError::from)?;
             let mut tx = client
                 .build_transaction()
                 .isolation_level(IsolationLevel::RepeatableRead)

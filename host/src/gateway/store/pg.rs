@@ -40,6 +40,12 @@ pub(super) const WRITE_LOCK: i64 = 0x6361_7074_6f6b_656e;
 /// verify's p99 under 16 clients was 143–426 ms, connection set-ups).
 const IDLE_READERS: usize = 32;
 
+/// The connection settings `url` names.
+pub(super) fn config(url: &str) -> Result<postgres::Config, StoreError> {
+    url.parse()
+        .map_err(|err: postgres::Error| StoreError::BadUrl(format!("not a PostgreSQL URL: {err}")))
+}
+
 /// An open PostgreSQL store.
 pub(super) struct PostgresEngine {
     config: postgres::Config,
@@ -62,11 +68,8 @@ impl Drop for PostgresEngine {
 impl PostgresEngine {
     /// Connects to the database `url` names and migrates it.
     pub(super) fn open(url: &str) -> Result<Self, StoreError> {
-        let config: postgres::Config = url.parse().map_err(|err: postgres::Error| {
-            StoreError::BadUrl(format!("not a PostgreSQL URL: {err}"))
-        })?;
         let engine = Self {
-            config,
+            config: config(url)?,
             writer: Mutex::new(None),
             readers: Mutex::new(Vec::new()),
         };

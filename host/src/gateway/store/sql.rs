@@ -246,6 +246,13 @@ fn numbered(sql: &str) -> String {
     sql.replace('?', "$")
 }
 
+/// `args` as the client takes parameters.
+fn params<'a>(args: &'a [Arg<'a>]) -> Vec<&'a (dyn postgres::types::ToSql + Sync)> {
+    args.iter()
+        .map(|arg| arg as &(dyn postgres::types::ToSql + Sync))
+        .collect()
+}
+
 impl<C: postgres::GenericClient> Pg<'_, C> {
     fn statement(&mut self, sql: &str) -> Result<postgres::Statement, StoreError> {
         if let Some(statement) = self.statements.get(sql) {
@@ -296,22 +303,14 @@ impl<C: postgres::GenericClient> Sql for Pg<'_, C> {
 
     fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<usize, StoreError> {
         let statement = self.statement(sql)?;
-        let params: Vec<&(dyn postgres::types::ToSql + Sync)> = args
-            .iter()
-            .map(|arg| arg as &(dyn postgres::types::ToSql + Sync))
-            .collect();
-        let changed = self.client.execute(&statement, &params)?;
+        let changed = self.client.execute(&statement, &params(args))?;
         Ok(usize::try_from(changed).unwrap_or(usize::MAX))
     }
 
     fn query(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<Row>, StoreError> {
         use postgres::types::Type;
         let statement = self.statement(sql)?;
-        let params: Vec<&(dyn postgres::types::ToSql + Sync)> = args
-            .iter()
-            .map(|arg| arg as &(dyn postgres::types::ToSql + Sync))
-            .collect();
-        let rows = self.client.query(&statement, &params)?;
+        let rows = self.client.query(&statement, &params(args))?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let mut cells = Vec::with_capacity(row.len());

@@ -31,7 +31,7 @@ use signature::{Keypair, Signer};
 use crate::b64;
 use crate::claims::MAX_SAFE_INTEGER;
 use crate::codes::ErrorCode;
-use crate::error::{ClaimsError, TokenError};
+use crate::error::TokenError;
 use crate::json::{Map, Value};
 use crate::jws::{self, Limits};
 use crate::keys::{self, KeySet};
@@ -59,69 +59,12 @@ pub const DEFAULT_LIMITS: Limits = Limits {
 /// well under it however many are revoked.
 pub const MAX_SIGNED_LEN: usize = DEFAULT_LIMITS.max_token_len - 64 * 1024;
 
+mod claim;
+pub use claim::StatusRef;
+
 /// Payload members; anything else is refused.
 const LIST_MEMBERS: &[&str] = &["sub", "iss", "iat", "exp", "ttl", "status_list"];
 const STATUS_LIST_MEMBERS: &[&str] = &["bits", "lst"];
-
-/// A token's place in a status list: its `status` claim,
-/// `{"status_list": {"idx", "uri"}}` (the draft's). Delegated children
-/// carry their root's unchanged (the issuer's statements pass down as they
-/// are), so revoking the root in its list refuses the whole chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct StatusRef {
-    /// The token's index in the list.
-    pub idx: u64,
-    /// The list's URI (its `sub`).
-    pub uri: String,
-}
-
-impl StatusRef {
-    /// The place `request`'s `status` claim names, if it has one.
-    ///
-    /// # Errors
-    /// [`ClaimsError`] when `status` is there but not exactly
-    /// `{"status_list": {"idx": 0..2^24, "uri": non-empty string}}`.
-    pub fn of(request: &crate::claims::TokenRequest) -> Result<Option<Self>, ClaimsError> {
-        let Some(status) = request.extra.get("status") else {
-            return Ok(None);
-        };
-        let bad = |path: &str, reason: &str| Err(ClaimsError::invalid(path, reason));
-        let Value::Object(status) = status else {
-            return bad("status", "must be an object with one member, `status_list`");
-        };
-        let (Some(Value::Object(list)), 1) = (status.get("status_list"), status.len()) else {
-            return bad("status", "must be an object with one member, `status_list`");
-        };
-        if list.len() != 2 {
-            return bad("status.status_list", "must have exactly `idx` and `uri`");
-        }
-        let Some(idx) = list
-            .get("idx")
-            .and_then(Value::as_u64)
-            .filter(|&i| i < MAX_TOKENS)
-        else {
-            return bad("status.status_list.idx", "must be an integer in 0..2^24");
-        };
-        match list.get("uri") {
-            Some(Value::String(uri)) if !uri.is_empty() => Ok(Some(StatusRef {
-                idx,
-                uri: uri.clone(),
-            })),
-            _ => bad("status.status_list.uri", "must be a non-empty string"),
-        }
-    }
-
-    /// The `status` claim naming this place.
-    pub fn to_claim(&self) -> Value {
-        let mut list = Map::new();
-        list.insert("idx".into(), self.idx.into());
-        list.insert("uri".into(), self.uri.clone().into());
-        let mut status = Map::new();
-        status.insert("status_list".into(), Value::Object(list));
-        Value::Object(status)
-    }
-}
 
 /// Why a status list was refused, or a token's status could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -631,172 +574,4 @@ impl<'k> StatusListVerifier<'k> {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
-    use super::*;
-    use crate::keys::TrustedKey;
-    use ed25519_dalek::SigningKey;
-
-    const URI: &str = "https://gateway.example/v1/status-lists/0";
-
-    fn key() -> SigningKey {
-        SigningKey::from_bytes(&[7; 32])
-    }
-
-    fn keys(key: &SigningKey) -> KeySet {
-        let mut set = KeySet::new("urn:captoken:gateway");
-        set.insert(TrustedKey::new(key.verifying_key(), None, None))
-            .unwrap();
-        set
-    }
-
-    fn list(len: u64, revoked: &[u64]) -> StatusList {
-        let mut list = StatusList::new("urn:captoken:gateway", URI, 1000, 1300, len).unwrap();
-        for &idx in revoked {
-            list.revoke(idx).unwrap();
-        }
-        list
-    }
-
-    #[test]
-    fn a_signed_list_reads_back_bit_for_bit() {
-        let key = key();
-        let text = StatusListIssuer::new(&key)
-            .sign(&list(1_000_000, &[0, 7, 8, 999_999, 123_456]))
-            .unwrap();
-        let keys = keys(&key);
-        let verified = StatusListVerifier::new(&keys)
-            .verify(&text, URI, 1100)
-            .unwrap()
-            .require_fresh()
-            .unwrap();
-        let read = verified.list();
-        assert_eq!(read.len(), 1_000_000);
-        assert_eq!(read.revoked_count(), 5);
-        for idx in [0, 7, 8, 999_999, 123_456] {
-            assert!(read.is_revoked(idx).unwrap(), "{idx}");
-        }
-        for idx in [1, 6, 9, 999_998, 123_455, 500_000] {
-            assert!(!read.is_revoked(idx).unwrap(), "{idx}");
-        }
-        assert_eq!(
-            read.is_revoked(1_000_000),
-            Err(StatusError::IndexOutOfRange {
-                idx: 1_000_000,
-                len: 1_000_000
-            })
-        );
-        // Past `exp` it is stale, and says since when.
-        let stale = StatusListVerifier::new(&keys)
-            .verify(&text, URI, 1300)
-            .unwrap();
-        assert_eq!(
-            stale.require_fresh(),
-            Err(StatusError::Stale { since: 1300 })
-        );
-    }
-
-    #[test]
-    fn another_list_another_key_or_a_token_is_refused() {
-        let key = key();
-        let keys = keys(&key);
-        let text = StatusListIssuer::new(&key).sign(&list(8, &[3])).unwrap();
-        let verifier = StatusListVerifier::new(&keys);
-        let err = verifier.verify(&text, "https://gateway.example/v1/status-lists/1", 1100);
-        assert_eq!(err.unwrap_err().code(), "wrong_status_list");
-        let other = SigningKey::from_bytes(&[8; 32]);
-        let forged = StatusListIssuer::new(&other).sign(&list(8, &[])).unwrap();
-        assert_eq!(
-            verifier.verify(&forged, URI, 1100).unwrap_err().code(),
-            "unknown_kid"
-        );
-        // A revocation list's `typ` is not a status list's.
-        let rl = crate::revocation::RevocationListIssuer::new(&key)
-            .sign(&crate::revocation::RevocationList::new(
-                "urn:captoken:gateway",
-                1,
-                1000,
-                1300,
-            ))
-            .unwrap();
-        assert_eq!(
-            verifier.verify(&rl, URI, 1100).unwrap_err().code(),
-            "bad_typ"
-        );
-        assert_eq!(
-            verifier
-                .verify(&text, URI, 900 - DEFAULT_LEEWAY)
-                .unwrap_err()
-                .code(),
-            "issued_in_future"
-        );
-    }
-
-    #[test]
-    fn a_million_tokens_with_ten_thousand_revoked_sign_under_64_kib() {
-        let key = key();
-        let mut big = list(1_000_000, &[]);
-        let mut state = 3u64;
-        while big.revoked_count() < 10_000 {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            big.revoke((state >> 33) % 1_000_000).unwrap();
-        }
-        let text = StatusListIssuer::new(&key).sign(&big).unwrap();
-        assert!(text.len() <= 64 * 1024, "{} bytes", text.len());
-    }
-
-    #[test]
-    fn a_malformed_payload_is_refused_with_its_path() {
-        let key = key();
-        let keys = keys(&key);
-        let sign = |payload: &str| {
-            jws::sign_compact(
-                &jws::header(TYP, &keys::thumbprint(&key.verifying_key())),
-                payload.as_bytes(),
-                &key,
-            )
-            .unwrap()
-        };
-        let lst = b64::encode(&zlib::compress(&[0, 1]));
-        let cases = [
-            (
-                format!(
-                    r#"{{"sub":"{URI}","iss":"urn:captoken:gateway","iat":1000,"exp":1300,"status_list":{{"bits":2,"lst":"{lst}"}}}}"#
-                ),
-                "status_list.bits",
-            ),
-            (
-                format!(
-                    r#"{{"sub":"{URI}","iss":"urn:captoken:gateway","iat":1000,"exp":1300,"status_list":{{"bits":1,"lst":"AAAA"}}}}"#
-                ),
-                "status_list.lst",
-            ),
-            (
-                format!(
-                    r#"{{"sub":"{URI}","iss":"urn:captoken:gateway","iat":1000,"exp":1300,"status_list":{{"bits":1,"lst":"{lst}","x":1}}}}"#
-                ),
-                "status_list.x",
-            ),
-            (
-                format!(
-                    r#"{{"sub":"{URI}","iss":"urn:captoken:gateway","iat":1000,"status_list":{{"bits":1,"lst":"{lst}"}}}}"#
-                ),
-                "exp",
-            ),
-            (
-                format!(
-                    r#"{{"sub":"{URI}","iss":"urn:captoken:gateway","iat":1000,"exp":1300,"aud":"x","status_list":{{"bits":1,"lst":"{lst}"}}}}"#
-                ),
-                "aud",
-            ),
-        ];
-        for (payload, path) in cases {
-            match StatusListVerifier::new(&keys).verify(&sign(&payload), URI, 1100) {
-                Err(StatusError::BadList { path: found, .. }) => assert_eq!(found, path),
-                other => panic!("{payload}: {other:?}"),
-            }
-        }
-    }
-}
+mod tests;
