@@ -333,7 +333,7 @@ const TRUST_OPTIONS = {
 };
 // The SHA-256 of the module this code trusts, dist/captoken_bg.wasm
 // (scripts/build-wasm.sh writes it here with the module).
-const MODULE_SHA256 = 'bfddb8caa8c6b6f27934629f69131fbfa29ecd887bc356581554fa545b09aba4';
+const MODULE_SHA256 = 'b037007457f133de4ead92ca0ccedd2357e730a760b69b988482047afb1ecb61';
 const CONTRACT = {
   info: {
     options: {},
@@ -512,6 +512,7 @@ const CONTRACT = {
       policy: 'policy',
       attributes: 'attributes',
       ttl: 'ttl',
+      status: 'status',
       budget: 'budget',
     },
     now: ['now'],

@@ -97,7 +97,14 @@ export interface TokenRequest {
   cnf: { jwk: Jwk };
   caps: Capability[];
   plan_id?: string;
+  /** The token's place in a status list; delegated children carry their root's. */
+  status?: StatusClaim;
   [extra: string]: unknown;
+}
+
+/** A `status` claim: the token's bit `idx` in the status list whose `sub` is `uri`. */
+export interface StatusClaim {
+  status_list: { idx: number; uri: string };
 }
 
 /** Claims as a token states them, before (or without) verification: any member may be missing or wrong. */

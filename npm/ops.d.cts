@@ -4,7 +4,8 @@
 // (CAPTOKEN_BLESS=1 cargo test -p captoken-tests --test npm_contract): do not edit.
 import type {
   Capability, Claims, Context, Decision, Duration, Jwk, Policy, PolicyRequest, PrivateKey,
-  RevocationListContent, RevokedEntry, TokenRequest, UnverifiedClaims, VerificationKeys,
+  RevocationListContent, RevokedEntry, StatusClaim, TokenRequest, UnverifiedClaims,
+  VerificationKeys,
 } from './index.cjs';
 
 /** Every code the module reports (`captoken_core::codes::ErrorCode`). */
@@ -325,6 +326,8 @@ export interface RefreshOptions extends TrustOptions {
   attributes?: Record<string, string>;
   /** The new token's lifetime in seconds. Default: 300. */
   ttl?: Duration;
+  /** The new token's own place in a status list; without it the new token keeps the place of the one it replaces (revoking that place refuses both). */
+  status?: StatusClaim;
   /** Policy evaluation steps allowed. Default: 16000000. */
   budget?: number;
 }

@@ -88,3 +88,6 @@ cargo test --locked --workspace
 
 echo "== npm package: API in Node, types, packed tarball, headless Chromium"
 bash npm/scripts/test-all.sh
+
+echo "== the status-list bench runs (smoke: small lists; timing is its output, never a verdict)"
+node bench/status_list.mjs 1000 100000

@@ -6,7 +6,8 @@
 //! while it verifies and no `jti` of it is revoked, and the new grant is
 //! `min(policy's grant today, current grant)`, so a refresh can narrow
 //! (the policy changed) but never widen. Subject, audience, holder key,
-//! plan and extra claims carry over; `jti`, `iat`, `nbf` and `exp` are new.
+//! plan and extra claims carry over; `jti`, `iat`, `nbf` and `exp` are new, and
+//! the place in a status list is new when the issuer gives one.
 
 use crate::codes::ErrorCode;
 use alloc::string::String;
@@ -111,6 +112,9 @@ pub struct RefreshRequest<'a> {
     pub ttl: u64,
     /// Policy evaluation budget.
     pub budget: u64,
+    /// The new token's own place in a status list; `None` keeps the place
+    /// of the token it replaces, if it has one.
+    pub status: Option<crate::status::StatusRef>,
 }
 
 /// Refresh `current` (already verified by the caller at `now`) through
@@ -172,6 +176,9 @@ where
     }
     let mut next = held.clone();
     next.caps = caps;
+    if let Some(status) = &request.status {
+        next.extra.insert("status".into(), status.to_claim());
+    }
     issuer
         .issue(next, now, ttl, entropy)
         .map_err(RefreshError::Token)

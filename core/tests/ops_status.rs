@@ -80,3 +80,54 @@ fn the_roots_bit_refuses_the_chain_and_a_child_cannot_move_its_place() {
     moved["status"] = json!({ "status_list": { "idx": 6, "uri": URI } });
     assert_eq!(code("delegate", &delegate(moved)), "delegation_escalation");
 }
+
+#[test]
+fn a_refresh_takes_the_place_it_is_given_or_keeps_the_old_one() {
+    let place = |idx: u64| json!({ "status_list": { "idx": idx, "uri": URI } });
+    let token = ok(
+        "issue",
+        &json!({
+            "key": key(1)["private_jwk"], "issuer": ISS, "now": NOW, "ttl": 300,
+            "entropy": b64::encode(&[5; 16]),
+            "claims": { "sub": "principal-2", "aud": AUD, "cnf": { "jwk": key(2)["public_jwk"] },
+                        "status": place(5),
+                        "caps": [{ "actions": ["drive"], "resources": ["robot:7"] }] }
+        }),
+    )["token"]
+        .clone();
+    let refresh = |status: Option<Value>| {
+        let mut request = json!({
+            "token": token, "jwks": { "keys": [key(1)["public_jwk"]] }, "issuer": ISS,
+            "audience": AUD, "now": NOW + 1, "key": key(1)["private_jwk"],
+            "entropy": b64::encode(&[6; 16]),
+            "policy": { "version": 1, "rules": [
+                { "id": "all", "effect": "allow", "subjects": { "ids": ["principal-2"] },
+                  "capabilities": [{ "actions": ["drive"], "resources": ["robot:*"] }] } ] }
+        });
+        if let Some(status) = status {
+            request["status"] = status;
+        }
+        request
+    };
+    let verified = |request: &Value| {
+        let token = ok("refresh", request)["token"].clone();
+        ok(
+            "verify",
+            &json!({ "token": token, "jwks": { "keys": [key(1)["public_jwk"]] }, "issuer": ISS,
+                     "audience": AUD, "now": NOW + 2, "status_list": list(&[]) }),
+        )["claims"]["status"]
+            .clone()
+    };
+    // Given a place, the new token has it; given none, it keeps the old.
+    assert_eq!(verified(&refresh(Some(place(9)))), place(9));
+    assert_eq!(verified(&refresh(None)), place(5));
+    // A place is checked as strictly as at issue.
+    for bad in [
+        json!({ "status_list": { "idx": 9 } }),
+        json!({ "status_list": { "idx": -1, "uri": URI } }),
+        json!({ "status_list": { "idx": 9, "uri": URI }, "other": 1 }),
+        json!("status"),
+    ] {
+        assert_eq!(code("refresh", &refresh(Some(bad))), "bad_claims");
+    }
+}

@@ -56,6 +56,7 @@ fn run(
         attributes: BTreeMap::new(),
         ttl: 600,
         budget: DEFAULT_BUDGET,
+        status: None,
     };
     refresh(
         &TokenIssuer::new(&issuer_key(), ISS),
@@ -162,6 +163,7 @@ fn refresh_is_refused_when_denied_revoked_delegated_or_foreign() {
         attributes: BTreeMap::new(),
         ttl: 60,
         budget: DEFAULT_BUDGET,
+        status: None,
     };
     let err = refresh(
         &other,

@@ -560,6 +560,7 @@ fn store_with_token(dir: &Path) -> (PathBuf, String) {
         revoked_at: None,
         created_at: captoken_host::now(),
         token_sha256: None,
+        status_idx: None,
     };
     let event = AuditEvent::new("token_issued", serde_json::json!({ "jti": jti }));
     store.insert_token(&row, &event).unwrap();

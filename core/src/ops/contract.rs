@@ -637,6 +637,13 @@ pub const CONTRACTS: &[Contract] = &[
                     "The new token's lifetime in seconds.",
                 )
     .defaults_to(token::DEFAULT_TTL),
+                member(
+                    "status",
+                    Shape::Named("StatusClaim"),
+                    Optional,
+                    "The new token's own place in a status list; without it the new token \
+                     keeps the place of the one it replaces (revoking that place refuses both).",
+                ),
                 BUDGET,
                 ENTROPY,
             ],

@@ -361,6 +361,11 @@ pub(super) fn refresh(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let policy = Policy::from_value(&f.value("policy")?)?;
     let attributes = read_attributes(&mut f)?;
     let ttl = f.opt_uint("ttl")?.unwrap_or(crate::token::DEFAULT_TTL);
+    let status = f
+        .opt("status")?
+        .map(|claim| crate::status::StatusRef::from_claim(&claim))
+        .transpose()
+        .map_err(crate::error::TokenError::from)?;
     let budget = read_budget(&mut f)?;
     let entropy = f.bytes("entropy")?;
     f.done()?;
@@ -376,6 +381,7 @@ pub(super) fn refresh(request: &[u8]) -> Result<Vec<u8>, OpError> {
             attributes,
             ttl,
             budget,
+            status,
         },
         trust.now,
         &mut SliceEntropy::new(&entropy),

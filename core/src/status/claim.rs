@@ -26,9 +26,19 @@ impl StatusRef {
     /// [`ClaimsError`] when `status` is there but not exactly
     /// `{"status_list": {"idx": 0..2^24, "uri": non-empty string}}`.
     pub fn of(request: &crate::claims::TokenRequest) -> Result<Option<Self>, ClaimsError> {
-        let Some(status) = request.extra.get("status") else {
-            return Ok(None);
-        };
+        request
+            .extra
+            .get("status")
+            .map(Self::from_claim)
+            .transpose()
+    }
+
+    /// The place a `status` claim's value names.
+    ///
+    /// # Errors
+    /// [`ClaimsError`] when `status` is not exactly
+    /// `{"status_list": {"idx": 0..2^24, "uri": non-empty string}}`.
+    pub fn from_claim(status: &Value) -> Result<Self, ClaimsError> {
         let bad = |path: &str, reason: &str| Err(ClaimsError::invalid(path, reason));
         let Value::Object(status) = status else {
             return bad("status", "must be an object with one member, `status_list`");
@@ -47,10 +57,10 @@ impl StatusRef {
             return bad("status.status_list.idx", "must be an integer in 0..2^24");
         };
         match list.get("uri") {
-            Some(Value::String(uri)) if !uri.is_empty() => Ok(Some(StatusRef {
+            Some(Value::String(uri)) if !uri.is_empty() => Ok(StatusRef {
                 idx,
                 uri: uri.clone(),
-            })),
+            }),
             _ => bad("status.status_list.uri", "must be a non-empty string"),
         }
     }

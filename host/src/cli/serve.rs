@@ -62,6 +62,12 @@ pub(crate) struct ServeArgs {
     /// request); 0 verifies every request in the module
     #[arg(long, value_name = "N", default_value_t = gateway::DEFAULT_VERIFY_CACHE_ENTRIES)]
     verify_cache_entries: usize,
+    /// The URL clients reach this gateway at, which issued tokens name
+    /// their status list under (behind a load balancer: the balancer's,
+    /// the same for every gateway of a database) [env: CAPTOKEN_PUBLIC_URL]
+    /// [default: http:// and the address listened on]
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
     /// Seconds a client may take to send a request body (then 408, and the
     /// connection is closed)
     #[arg(long, value_name = "SECONDS", default_value_t = 10,
@@ -91,6 +97,11 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
         revocation_list_interval: std::time::Duration::from_secs(args.revocation_list_interval),
         verify_cache_entries: args.verify_cache_entries,
+        public_url: args.public_url.clone().or_else(|| {
+            std::env::var("CAPTOKEN_PUBLIC_URL")
+                .ok()
+                .filter(|url| !url.is_empty())
+        }),
         ..GatewayConfig::default()
     };
     let paths = Paths {

@@ -47,7 +47,7 @@ pub use signer::{KeyFileSigner, TokenSigner};
 pub use store::{AuditReport, AuditVerifyError, verify_log};
 pub use store::{
     DEFAULT_REASON, Database, Grant, Refreshed, Revocation, RevocationSnapshot, RevokedId,
-    SCHEMA_VERSION, Spend, Store, StoreError, StoredEvent, TokenRow,
+    SCHEMA_VERSION, Spend, StatusSnapshot, Store, StoreError, StoredEvent, TokenRow,
 };
 
 use crate::{HostError, Runtime};
@@ -92,6 +92,11 @@ pub enum GatewayError {
     /// The admin token is too weak to guard the admin endpoints.
     #[error("{0}")]
     WeakAdminToken(String),
+    /// The public URL is not an `http(s)://host[:port][/path]` URL.
+    #[error(
+        "public URL `{0}`: must be http:// or https:// and a host, with no query, fragment or spaces"
+    )]
+    BadPublicUrl(String),
     /// The listening socket could not be opened.
     #[error("cannot listen on {addr}: {reason}")]
     Bind {
@@ -114,6 +119,7 @@ impl GatewayError {
             Self::Policy(_) => "bad_policy_file",
             Self::Io(_) => "io_error",
             Self::WeakAdminToken(_) => "weak_admin_token",
+            Self::BadPublicUrl(_) => "bad_public_url",
             Self::Bind { .. } => "bind_failed",
         }
     }
@@ -154,6 +160,11 @@ pub struct GatewayConfig {
     /// while its answer holds (revocation still checked every time); 0
     /// verifies every request in the module.
     pub verify_cache_entries: usize,
+    /// The URL clients reach this gateway at (behind a load balancer: the
+    /// balancer's, the same for every gateway of a database), which issued
+    /// tokens name their status list under. `None`: `http://` and the
+    /// address [`serve`] listens on.
+    pub public_url: Option<String>,
 }
 
 impl Default for GatewayConfig {
@@ -171,6 +182,7 @@ impl Default for GatewayConfig {
                 .map_or(2, std::num::NonZeroUsize::get),
             revocation_list_interval: Duration::from_secs(300),
             verify_cache_entries: verified::DEFAULT_ENTRIES,
+            public_url: None,
         }
     }
 }
@@ -272,8 +284,42 @@ struct Inner {
     reloading: std::sync::Mutex<()>,
     admin: AdminToken,
     metrics: Arc<Metrics>,
-    /// The last signed revocation list (`GET /v1/revocations`).
+    /// The last signed revocation list (`GET /v1/revocations`) and status
+    /// lists (`GET /v1/status-lists/{n}`).
     lists: routes::SignedLists,
+    /// Status-list places reserved by this process, not yet handed out.
+    places: Arc<routes::Places>,
+    /// The URL status lists are published under: the configured one, or
+    /// set from the listening address when serving starts.
+    public_url: Arc<std::sync::OnceLock<String>>,
+}
+
+/// Refuses a public URL a status list could not be fetched from, or whose
+/// list URIs would be ambiguous (a query or fragment would end up before
+/// the route).
+fn check_public_url(url: &str) -> Result<(), GatewayError> {
+    let host = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .map(|rest| rest.split('/').next().unwrap_or_default());
+    let clean = !url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '?' || c == '#');
+    match host {
+        Some(host) if clean && !host.is_empty() && !host.contains('@') => Ok(()),
+        _ => Err(GatewayError::BadPublicUrl(url.to_owned())),
+    }
+}
+
+impl Inner {
+    /// The URL status lists are published under (see
+    /// [`GatewayConfig::public_url`]).
+    fn public_url(&self) -> &str {
+        self.public_url
+            .get()
+            .or(self.config.public_url.as_ref())
+            .map_or("http://localhost", String::as_str)
+    }
 }
 
 impl Gateway {
@@ -291,6 +337,9 @@ impl Gateway {
         admin: AdminToken,
         config: GatewayConfig,
     ) -> Result<(Self, Startup), GatewayError> {
+        if let Some(url) = &config.public_url {
+            check_public_url(url)?;
+        }
         let ops = OpIds::resolve(&runtime)?;
         let (key, key_file) = setup::signing_key(&runtime, &paths.key_dir, Create::IfMissing)?;
         let (policy, policy_created) =
@@ -328,6 +377,8 @@ impl Gateway {
             admin,
             metrics,
             lists: routes::SignedLists::default(),
+            places: Arc::default(),
+            public_url: Arc::default(),
         };
         Ok((
             Self {
@@ -402,8 +453,19 @@ impl Gateway {
                 admin: inner.admin.clone(),
                 metrics: Arc::clone(&inner.metrics),
                 lists: routes::SignedLists::default(),
+                places: Arc::clone(&inner.places),
+                public_url: Arc::clone(&inner.public_url),
             }),
         }
+    }
+
+    /// Names the URL status lists are published under, from the address
+    /// the gateway listens on, unless one was configured or named already.
+    pub(crate) fn listening_on(&self, addr: SocketAddr) {
+        let configured = self.inner.config.public_url.clone();
+        self.inner
+            .public_url
+            .get_or_init(|| configured.unwrap_or_else(|| format!("http://{addr}")));
     }
 
     /// The key and policy in force now.

@@ -160,6 +160,7 @@ pub(crate) struct OpIds {
     pub(crate) refresh: u32,
     pub(crate) policy_check: u32,
     pub(crate) revocation_list_sign: u32,
+    pub(crate) status_list_sign: u32,
     pub(crate) attach_signature: u32,
 }
 
@@ -173,6 +174,7 @@ impl OpIds {
             refresh: runtime.op_id("refresh")?,
             policy_check: runtime.op_id("policy_check")?,
             revocation_list_sign: runtime.op_id("revocation_list_sign")?,
+            status_list_sign: runtime.op_id("status_list_sign")?,
             attach_signature: runtime.op_id("attach_signature")?,
         })
     }

@@ -45,6 +45,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let config = gateway.config().clone();
+    if let Ok(addr) = listener.local_addr() {
+        gateway.listening_on(addr);
+    }
     let service = TowerToHyperService::new(gateway.router());
     let mut shutdown = std::pin::pin!(shutdown);
     // The replay guard's expired entries go in the background, never in

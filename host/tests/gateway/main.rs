@@ -23,4 +23,5 @@ mod resilience;
 mod revocation;
 mod shared;
 mod startup;
+mod status;
 mod tokens;

@@ -7,7 +7,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use serde_json::Value;
+use captoken_host::now;
+use serde_json::{Value, json};
 
 use crate::support::*;
 
@@ -20,6 +21,9 @@ struct Pair {
     url: String,
     _dir: PathBuf,
 }
+
+/// The URL both gateways of a pair are reached at.
+const PUBLIC_URL: &str = "https://gw.example/";
 
 fn two_gateways(test: &str) -> Option<Pair> {
     let url = postgres_store(test)?;
@@ -35,14 +39,18 @@ fn two_gateways(test: &str) -> Option<Pair> {
     for side in ["a", "b"] {
         std::fs::create_dir_all(dir.join(side)).unwrap();
     }
-    let mut a_args = vec!["--db", url.as_str()];
+    // Both behind one name, as behind a load balancer.
+    let mut a_args = vec!["--db", url.as_str(), "--public-url", PUBLIC_URL];
     a_args.extend(shared);
     let a = spawn_serve(&dir.join("a"), "", &a_args, &[]);
     let b = spawn_serve(
         &dir.join("b"),
         "",
         &shared,
-        &[("CAPTOKEN_DATABASE_URL", url.as_str())],
+        &[
+            ("CAPTOKEN_DATABASE_URL", url.as_str()),
+            ("CAPTOKEN_PUBLIC_URL", PUBLIC_URL),
+        ],
     );
     Some(Pair {
         a,
@@ -167,22 +175,70 @@ fn both_gateways_append_to_one_audit_chain_that_verifies() {
 }
 
 #[test]
+fn gateways_on_one_database_hand_out_places_once_and_publish_one_list() {
+    let Some(pair) = two_gateways("shared-status") else {
+        return;
+    };
+    let (_, public) = holder(92);
+    let place =
+        |addr, token: &str| verify(addr, token).json()["claims"]["status"]["status_list"].clone();
+    // Issued on both at once: every place distinct, all in list 0 under
+    // the one public URL.
+    let issue_on = |addr| {
+        let public = public.clone();
+        std::thread::spawn(move || {
+            (0..20)
+                .map(|_| text(&issue(addr, "operator-1", &public), "token"))
+                .collect::<Vec<_>>()
+        })
+    };
+    let (on_a, on_b) = (issue_on(pair.a.addr), issue_on(pair.b.addr));
+    let tokens: Vec<String> = [on_a, on_b]
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let places: Vec<Value> = tokens.iter().map(|t| place(pair.a.addr, t)).collect();
+    let mut idx: Vec<u64> = places.iter().map(|p| p["idx"].as_u64().unwrap()).collect();
+    idx.sort_unstable();
+    idx.dedup();
+    assert_eq!(idx.len(), 40, "{places:?}");
+    assert!(
+        places
+            .iter()
+            .all(|p| p["uri"] == "https://gw.example/v1/status-lists/0")
+    );
+
+    // Revoked through A: B publishes the bit, in the same signed list.
+    let revoked = &tokens[25];
+    let jti = verify(pair.a.addr, revoked).json()["jti"].clone();
+    assert_eq!(revoke(pair.a.addr, jti.as_str().unwrap()).status, 200);
+    let from_b = get(pair.b.addr, "/v1/status-lists/0", false).json();
+    assert_eq!(from_b["count"], 1);
+    assert_eq!(from_b["uri"], "https://gw.example/v1/status-lists/0");
+    let checked = runtime()
+        .call_json(
+            runtime().op_id("status_list_verify").unwrap(),
+            &json!({
+                "list": from_b["list"],
+                "jwks": get(pair.b.addr, "/.well-known/jwks.json", false).json(),
+                "issuer": ISSUER,
+                "now": now(),
+                "uri": from_b["uri"],
+                "idx": places[25]["idx"],
+            }),
+        )
+        .unwrap();
+    assert_eq!(checked["revoked"], true);
+}
+
+#[test]
 fn an_unknown_store_scheme_is_refused_at_start() {
     let dir = temp_dir("bad-scheme");
     for (args, env) in [
         (vec!["--db", "mysql://root@127.0.0.1/captoken"], vec![]),
         (vec![], vec![("CAPTOKEN_DATABASE_URL", "redis://127.0.0.1")]),
     ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_captoken"))
-            .current_dir(&dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(&args)
-            .envs(env)
-            .env(captoken_host::gateway::ADMIN_TOKEN_ENV, ADMIN)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{out:?}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = refused_at_start(&dir, &args, &env);
         assert!(stderr.contains("store_bad_url"), "{stderr}");
         // Nothing was created under the URL's name.
         assert!(!dir.join("mysql:").exists() && !dir.join("redis:").exists());

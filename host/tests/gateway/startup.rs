@@ -169,6 +169,7 @@ fn the_openapi_document_describes_every_route() {
         "/v1/capabilities/grant",
         "/v1/capabilities/revoke",
         "/v1/revocations",
+        "/v1/status-lists/{n}",
         "/v1/events",
         "/.well-known/jwks.json",
         "/healthz",

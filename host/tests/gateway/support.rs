@@ -326,6 +326,21 @@ pub(crate) fn spawn_serve(dir: &Path, shell: &str, args: &[&str], env: &[(&str, 
     Process { child, addr }
 }
 
+/// `captoken serve --listen 127.0.0.1:0 <args…>` in `dir` with `env` set,
+/// which must refuse to start (exit 2): its stderr.
+pub(crate) fn refused_at_start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_captoken"))
+        .current_dir(dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .envs(env.iter().copied())
+        .env(gateway::ADMIN_TOKEN_ENV, ADMIN)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}: {out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 // ---------------------------------------------------------------- helpers
 
 /// A holder key pair: (private JWK, public JWK).

@@ -2,7 +2,9 @@
 // page, with the same .wasm the gateway runs, and shows what it grants.
 // Plain ES module, no framework, no build step. Every decision comes from
 // `verify`; this file only gathers inputs and draws the answer.
-import { init, verify, verifyRevocationList, CaptokenError, moduleSha256 } from '../../browser.js';
+import {
+  init, verify, verifyRevocationList, verifyStatusList, decodeUnverified, CaptokenError, moduleSha256,
+} from '../../browser.js';
 
 const $ = (id) => document.getElementById(id);
 let expiryTimer = null;
@@ -105,6 +107,8 @@ async function onVerify(event) {
   clearInterval(expiryTimer);
   $('details').hidden = true;
   $('list-status').hidden = true;
+  $('status-list-status').hidden = true;
+  const statusList = $('status-list').value.trim();
   const revoked = $('revoked').value.split(/[\s,]+/).filter(Boolean);
   const revocationList = $('revocation-list').value.trim();
   try {
@@ -121,6 +125,23 @@ async function onVerify(event) {
         `, ${list.revoked.length} revoked, next update ${new Date(list.next_update * 1000).toISOString()}`;
       status.hidden = false;
     }
+    if (statusList) {
+      // The list the token names (the root's place, which a delegated
+      // token carries), checked on its own first, like the id list.
+      const place = decodeUnverified($('token').value.trim()).claims.status?.status_list;
+      const shown = $('status-list-status');
+      if (place && typeof place.uri === 'string') {
+        const list = verifyStatusList({ list: statusList, jwks, issuer, uri: place.uri, idx: place.idx });
+        shown.className = list.status;
+        shown.textContent = `status list ${list.sub}: ${list.status}` +
+          (list.status === 'stale' ? ` since ${new Date(list.stale_since * 1000).toISOString()}` : '') +
+          `, ${list.revoked_count} of ${list.size} revoked, this token's bit #${place.idx} ${list.revoked ? 'set' : 'clear'}`;
+      } else {
+        shown.className = '';
+        shown.textContent = 'status list: the token names none; the list is not used';
+      }
+      shown.hidden = false;
+    }
     const verified = verify({
       token: $('token').value.trim(),
       jwks,
@@ -129,7 +150,9 @@ async function onVerify(event) {
       revoked,
       // A stale list still says what it revoked: use it, flagged above, for
       // up to a week past its next update.
-      ...(revocationList ? { revocationList, maxStale: 7 * 86400 } : {}),
+      ...(revocationList ? { revocationList } : {}),
+      ...(statusList ? { statusList } : {}),
+      ...(revocationList || statusList ? { maxStale: 7 * 86400 } : {}),
     });
     const { claims, depth } = verified;
     showVerdict('valid', ['✔ valid: ', element('code', {}, claims.sub), depth > 0 ? ` (delegated, depth ${depth}, from ${verified.root_sub})` : ''],

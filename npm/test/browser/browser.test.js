@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/serve.mjs';
 import { startGateway } from '../support/gateway.mjs';
-import { generateKey, issue, delegate, verify, signRevocationList } from '../../index.js';
+import { generateKey, issue, delegate, verify, signRevocationList, decodeUnverified } from '../../index.js';
 
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const artifacts = new URL('../../test-artifacts/', import.meta.url);
@@ -299,12 +299,23 @@ test('Chromium: the console verifies against a real gateway: its JWKS URL, then 
     await gateway.revoke(issued.jti);
     const published = await fetch(`${gateway.url}/v1/revocations`);
     assert.equal(published.headers.get('access-control-allow-origin'), '*');
-    const { list, seq } = await published.json();
+    const { list, seq, status_lists: statusLists } = await published.json();
+    // The gateway's token is revoked by its bit in the status list it
+    // names, not by id: the id list alone is not enough to decide.
     await page.fill('#revocation-list', list);
     await page.click('#verify');
     await page.waitForSelector('#verdict.refused');
+    assert.equal(await page.textContent('#code'), 'status_list_required');
+    assert.match(await page.textContent('#list-status'), new RegExp(`^revocation list #${seq}: fresh, 0 revoked`));
+    const { uri } = decodeUnverified(issued.token).claims.status.status_list;
+    assert.deepEqual(statusLists, [uri]);
+    const statusList = await fetch(uri);
+    assert.equal(statusList.headers.get('access-control-allow-origin'), '*');
+    await page.fill('#status-list', (await statusList.json()).list);
+    await page.click('#verify');
+    await page.waitForSelector('#verdict.refused');
     assert.equal(await page.textContent('#code'), 'revoked');
-    assert.match(await page.textContent('#list-status'), new RegExp(`^revocation list #${seq}: fresh, 1 revoked`));
+    assert.match(await page.textContent('#status-list-status'), /^status list http:\/\/.*: fresh, 1 of 1048576 revoked, this token's bit #\d+ set$/);
     assert.deepEqual(errors, []);
   } finally {
     await page.close();

@@ -96,6 +96,8 @@ pub(super) async fn grant(
         // The whole chain: the same child id under the same parent with
         // any other bytes (wider, longer-lived) is another token.
         token_sha256: Some(token_sha256(&token)),
+        // It carries its root's place in the status lists.
+        status_idx: None,
     };
     let chain = chain_ids(&verified)?;
     let event = AuditEvent::new(

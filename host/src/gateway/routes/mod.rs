@@ -33,6 +33,7 @@ mod grants;
 mod public;
 mod refresh;
 mod revoke;
+mod status;
 mod tokens;
 
 use events::*;
@@ -40,9 +41,11 @@ use grants::*;
 use public::*;
 use refresh::*;
 use revoke::*;
+use status::*;
 use tokens::*;
 
 pub(crate) use public::SignedLists;
+pub(crate) use status::Places;
 
 /// Longest principal id, workspace id, audience, plan id or `jti` accepted.
 const MAX_ID_BYTES: usize = 256;
@@ -74,6 +77,7 @@ pub(crate) fn router(gateway: Gateway) -> Router {
         .route("/v1/capabilities/grant", post(grant))
         .route("/v1/capabilities/revoke", post(revoke_capability))
         .route("/v1/revocations", get(revocations))
+        .route("/v1/status-lists/{n}", get(status_list))
         .route("/v1/events", get(events))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/healthz", get(healthz))

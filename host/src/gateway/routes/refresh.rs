@@ -46,6 +46,12 @@ pub(super) async fn refresh(
             members.insert("ttl".to_owned(), Value::from(ttl));
         }
     }
+    // A place of its own: revoking the new token must not be revoking the
+    // old one's place, nor the other way round.
+    let (place, status) = status_place(gw).await?;
+    if let Value::Object(members) = &mut request {
+        members.insert("status".to_owned(), status);
+    }
     let refreshed = gw
         .module
         .call_signed(
@@ -109,6 +115,7 @@ pub(super) async fn refresh(
             .get("token")
             .and_then(Value::as_str)
             .map(token_sha256),
+        status_idx: Some(place),
     };
     let chain = chain_ids(&verified)?;
     let own = chain.last().cloned().unwrap_or_default();

@@ -59,6 +59,11 @@ pub(super) async fn issue(
     if let (Some(plan_id), Value::Object(members)) = (&plan_id, &mut claims) {
         members.insert("plan_id".to_owned(), Value::String(plan_id.clone()));
     }
+    // Its place in a status list, where its revocation will be published.
+    let (place, status) = status_place(gw).await?;
+    if let Value::Object(members) = &mut claims {
+        members.insert("status".to_owned(), status);
+    }
     let entropy = entropy::<ISSUE_ENTROPY_BYTES>().map_err(|err| ApiError::from_host(&err))?;
     let mut request = json!({
         "issuer": gw.config.issuer,
@@ -143,6 +148,7 @@ pub(super) async fn issue(
             .get("token")
             .and_then(Value::as_str)
             .map(token_sha256),
+        status_idx: Some(place),
     };
     let event = issued
         .get("audit")

@@ -27,6 +27,7 @@ mod revocations;
 mod schema;
 pub(crate) mod sql;
 mod sqlite;
+mod status;
 mod tokens;
 
 pub use log::{AuditReport, AuditVerifyError, verify_log};
@@ -151,6 +152,10 @@ pub struct TokenRow {
     /// The lowercase hex SHA-256 of the token text it was recorded from
     /// (a delegated token's whole chain), if known.
     pub token_sha256: Option<String>,
+    /// Its place in the gateway's status lists (`status.status_list`): a
+    /// token this gateway issued or refreshed has one; a delegated child
+    /// carries its root's and has none of its own.
+    pub status_idx: Option<i64>,
 }
 
 /// What a revocation did.
@@ -254,6 +259,15 @@ pub struct RevocationSnapshot {
     pub seq: i64,
     /// The revoked ids, sorted.
     pub entries: Vec<RevokedId>,
+}
+
+/// What a status list publishes ([`Store::status_revoked`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusSnapshot {
+    /// The revocation list's `seq` when it was read.
+    pub seq: i64,
+    /// The revoked places, ascending.
+    pub revoked: Vec<i64>,
 }
 
 /// Where a store is: a SQLite file (the embedded default) or a PostgreSQL

@@ -97,20 +97,16 @@ impl Store {
     ///
     /// `store_error`.
     pub fn revocation_seq(&self) -> Result<i64, StoreError> {
-        self.read(false, |sql| {
-            sql.one(
-                "SELECT seq FROM sec_revocation_list_state WHERE id = 1",
-                &[],
-            )?
-            .int(0)
-        })
+        self.read(false, list_seq)
     }
 
     /// What the signed revocation list publishes: its `seq` (raised by
     /// every new revocation, never lowered) and the revoked ids, leaving
     /// out those of tokens this gateway issued that expired more than
     /// `grace` seconds before `now` (a verifier refuses them as expired
-    /// anyway, and the list stays bounded).
+    /// anyway, and the list stays bounded), and those of tokens with a
+    /// place in a status list (their bit there says it, for them and
+    /// every child delegated from them; a child's own id stays listed).
     ///
     /// # Errors
     ///
@@ -118,12 +114,7 @@ impl Store {
     pub fn revocation_list(&self, now: i64, grace: i64) -> Result<RevocationSnapshot, StoreError> {
         // One snapshot for both reads, so `seq` matches the entries.
         self.read(true, |sql| {
-            let seq = sql
-                .one(
-                    "SELECT seq FROM sec_revocation_list_state WHERE id = 1",
-                    &[],
-                )?
-                .int(0)?;
+            let seq = list_seq(sql)?;
             // A delegated id (`root.child…`) expires no later than its
             // root, so the root's row bounds it too, recorded or not.
             let query = match sql.dialect() {
@@ -132,13 +123,15 @@ impl Store {
                      LEFT JOIN sec_capability_tokens t ON t.token_id =
                          CASE WHEN instr(r.jti, '.') > 0 THEN substr(r.jti, 1, instr(r.jti, '.') - 1)
                               ELSE r.jti END
-                     WHERE t.valid_until IS NULL OR t.valid_until > ?1
+                     WHERE (t.valid_until IS NULL OR t.valid_until > ?1)
+                       AND NOT (t.token_id = r.jti AND t.status_idx IS NOT NULL)
                      ORDER BY r.jti"
                 }
                 Dialect::Postgres => {
                     "SELECT r.jti, r.revoked_at, r.reason FROM sec_revocations r
                      LEFT JOIN sec_capability_tokens t ON t.token_id = split_part(r.jti, '.', 1)
-                     WHERE t.valid_until IS NULL OR t.valid_until > ?1
+                     WHERE (t.valid_until IS NULL OR t.valid_until > ?1)
+                       AND NOT (t.token_id = r.jti AND t.status_idx IS NOT NULL)
                      ORDER BY r.jti"
                 }
             };
@@ -172,6 +165,15 @@ impl Store {
             Ok(None)
         })
     }
+}
+
+/// The revocation `seq`, read inside `sql`'s transaction.
+pub(super) fn list_seq(sql: &mut dyn Sql) -> Result<i64, StoreError> {
+    sql.one(
+        "SELECT seq FROM sec_revocation_list_state WHERE id = 1",
+        &[],
+    )?
+    .int(0)
 }
 
 /// The id a revocation of `id` revokes, and whether it is a recorded

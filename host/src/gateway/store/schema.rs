@@ -108,6 +108,21 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE audit_events ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'default';
     CREATE INDEX audit_events_by_workspace ON audit_events (workspace_id, seq);
     ",
+    // 7: each token the gateway issues has a place in a status list
+    // (`status_idx`: list `idx >> 20`, bit `idx & (2^20 - 1)`), and
+    // `next_idx` is the first place not yet handed to any gateway (they
+    // reserve blocks of places, one write a block). A place is never
+    // reused; rows recorded before, and delegated children, have none.
+    r"
+    ALTER TABLE sec_capability_tokens ADD COLUMN status_idx INTEGER NULL CHECK (status_idx >= 0);
+    CREATE UNIQUE INDEX sec_capability_tokens_by_status_idx
+        ON sec_capability_tokens (status_idx);
+    CREATE TABLE sec_status_state (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        next_idx INTEGER NOT NULL CHECK (next_idx >= 0)
+    ) STRICT;
+    INSERT INTO sec_status_state (id, next_idx) VALUES (1, 0);
+    ",
 ];
 
 /// The same migrations as [`MIGRATIONS`], for PostgreSQL: integers are
@@ -201,6 +216,17 @@ pub(super) const POSTGRES_MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE audit_events ADD COLUMN workspace_id TEXT COLLATE "C" NOT NULL DEFAULT 'default';
     CREATE INDEX audit_events_by_workspace ON audit_events (workspace_id, seq);
+    "#,
+    // 7
+    r#"
+    ALTER TABLE sec_capability_tokens ADD COLUMN status_idx BIGINT NULL CHECK (status_idx >= 0);
+    CREATE UNIQUE INDEX sec_capability_tokens_by_status_idx
+        ON sec_capability_tokens (status_idx);
+    CREATE TABLE sec_status_state (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        next_idx BIGINT NOT NULL CHECK (next_idx >= 0)
+    );
+    INSERT INTO sec_status_state (id, next_idx) VALUES (1, 0);
     "#,
 ];
 

@@ -121,6 +121,7 @@ fn row(id: &str, parent: Option<&str>, principal: &str, until: i64) -> TokenRow 
         revoked_at: None,
         created_at: 100,
         token_sha256: Some(format!("digest of {id}")),
+        status_idx: None,
     }
 }
 
@@ -492,6 +493,59 @@ fn the_revocation_list_seq_rises_with_each_new_revocation(store, db) {
     let later = store.revocation_list(1000, 300).unwrap();
     assert_eq!(later.seq, 2);
     assert!(later.entries.is_empty());
+}
+
+fn places_are_handed_out_once_and_a_revoked_place_leaves_the_id_list(store, db) {
+    // Blocks reserved one after another, and from several threads at
+    // once, never overlap.
+    assert_eq!(store.status_next().unwrap(), 0);
+    assert_eq!(store.reserve_status(4).unwrap(), 0);
+    assert_eq!(store.reserve_status(4).unwrap(), 4);
+    let store = std::sync::Arc::new(store);
+    let firsts: Vec<i64> = (0..8)
+        .map(|_| {
+            let store = std::sync::Arc::clone(&store);
+            std::thread::spawn(move || store.reserve_status(10).unwrap())
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|thread| thread.join().unwrap())
+        .collect();
+    let mut sorted = firsts.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (0..8).map(|k| 8 + 10 * k).collect::<Vec<_>>());
+    assert_eq!(store.status_next().unwrap(), 88);
+
+    let mut placed = row("placed", None, "alice", 1000);
+    placed.status_idx = Some(5);
+    store.insert_token(&placed, &issued("placed")).unwrap();
+    let mut other = row("other", None, "alice", 1000);
+    other.status_idx = Some(6);
+    store.insert_token(&other, &issued("other")).unwrap();
+    // A place is one token's: the store refuses a second.
+    let mut twice = row("twice", None, "alice", 1000);
+    twice.status_idx = Some(5);
+    assert!(store.insert_token(&twice, &issued("twice")).is_err());
+    store
+        .insert_token(&row("placed.child", Some("placed"), "bob", 1000), &issued("c"))
+        .unwrap();
+    store
+        .revoke("placed", "admin", None, 40, "token_revoked")
+        .unwrap();
+    store
+        .revoke("placed.child", "admin", None, 41, "token_revoked")
+        .unwrap();
+    // The placed root is revoked by its bit, not listed by id; its child,
+    // which has no place of its own, stays listed.
+    let snapshot = store.status_revoked(0, 64).unwrap();
+    assert_eq!((snapshot.seq, snapshot.revoked), (2, vec![5]));
+    assert!(store.status_revoked(6, 64).unwrap().revoked.is_empty());
+    let ids = store.revocation_list(45, 0).unwrap();
+    assert_eq!(
+        ids.entries.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        ["placed.child"]
+    );
+    let _ = &db;
 }
 }
 

@@ -154,7 +154,7 @@ impl Store {
 /// Every column of `sec_capability_tokens`, in the order [`token_row`] reads.
 const TOKEN_COLUMNS: &str = "token_id, workspace_id, issued_to_principal_id, \
     granted_by_principal_id, parent_token_id, scopes, valid_until, revoked_at, created_at, \
-    token_sha256";
+    token_sha256, status_idx";
 
 /// A `sec_capability_tokens` row selected with [`TOKEN_COLUMNS`].
 pub(super) fn token_row(row: &Row) -> Result<TokenRow, StoreError> {
@@ -171,6 +171,7 @@ pub(super) fn token_row(row: &Row) -> Result<TokenRow, StoreError> {
         revoked_at: row.opt_int(7)?,
         created_at: row.int(8)?,
         token_sha256: row.opt_text(9)?,
+        status_idx: row.opt_int(10)?,
     })
 }
 
@@ -190,7 +191,7 @@ pub(super) fn insert_row(sql: &mut dyn Sql, row: &TokenRow) -> Result<(), StoreE
     sql.execute(
         &format!(
             "INSERT INTO sec_capability_tokens ({TOKEN_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         ),
         args![
             &row.token_id,
@@ -202,7 +203,8 @@ pub(super) fn insert_row(sql: &mut dyn Sql, row: &TokenRow) -> Result<(), StoreE
             row.valid_until,
             row.revoked_at,
             row.created_at,
-            &row.token_sha256
+            &row.token_sha256,
+            row.status_idx
         ],
     )?;
     Ok(())
