@@ -101,6 +101,8 @@ export interface TokenRequest {
   plan_id?: string;
   /** The token's place in a status list; delegated children carry their root's. */
   status?: StatusClaim;
+  /** How deep below a root grant the issuer granted this token (1..16); every depth limit counts it, children carry it. */
+  grant_depth?: number;
   [extra: string]: unknown;
 }
 

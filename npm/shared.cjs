@@ -319,7 +319,7 @@ const TRUST_OPTIONS = {
 };
 // The SHA-256 of the module this code trusts, dist/captoken_bg.wasm
 // (scripts/build-wasm.sh writes it here with the module).
-const MODULE_SHA256 = 'b037007457f133de4ead92ca0ccedd2357e730a760b69b988482047afb1ecb61';
+const MODULE_SHA256 = '5284c454f6ebae3621a1bea91630e8215cd4ec8addddfe1f373ff05bb170e82e';
 const CONTRACT = {
   info: {
     options: {},

@@ -280,6 +280,32 @@ pub struct TokenRequest {
     pub extra: Map,
 }
 
+/// The most a `grant_depth` claim may say: no verifier allows chains
+/// deeper than this.
+pub const MAX_GRANT_DEPTH: u64 = 16;
+
+impl TokenRequest {
+    /// How deep below its root grant the issuer minted this token (its
+    /// `grant_depth` claim; 0 without one). An issuer that grants below a
+    /// token it issued (a gateway's server-side grant) signs the child as
+    /// a token of its own and says its depth here; delegated children
+    /// carry it unchanged, and every depth limit counts it.
+    ///
+    /// # Errors
+    /// [`ClaimsError`] when `grant_depth` is there but not an integer in
+    /// `1..=16`.
+    pub fn grant_depth(&self) -> Result<usize, ClaimsError> {
+        match self.extra.get("grant_depth") {
+            None => Ok(0),
+            Some(v) => v
+                .as_u64()
+                .filter(|d| (1..=MAX_GRANT_DEPTH).contains(d))
+                .and_then(|d| usize::try_from(d).ok())
+                .ok_or_else(|| ClaimsError::invalid("grant_depth", "must be an integer in 1..=16")),
+        }
+    }
+}
+
 /// A complete claims set, as signed.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -451,9 +477,11 @@ impl TokenRequest {
             plan_id,
             extra,
         };
-        // `status` is the one extra with a schema: a place in a status
-        // list that is not one would be a revocation no verifier checks.
+        // `status` and `grant_depth` are the extras with a schema: a place
+        // in a status list that is not one would be a revocation no
+        // verifier checks, a depth that is not one a limit nobody holds.
         crate::status::StatusRef::of(&request)?;
+        request.grant_depth()?;
         Ok(request)
     }
 }

@@ -102,9 +102,11 @@ impl<'p> Delegation<'p> {
         if kid != parent.holder().thumbprint() {
             return Err(DelegationError::NotHolder.into());
         }
-        if depth > max_depth {
+        // Below a root the issuer granted deep already, counted from there.
+        let total = depth.saturating_add(parent.claims().request.grant_depth()?);
+        if total > max_depth {
             return Err(DelegationError::TooDeep {
-                depth,
+                depth: total,
                 max: max_depth,
             }
             .into());

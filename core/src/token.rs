@@ -556,6 +556,17 @@ impl<'k> Verifier<'k> {
         if verified.claims.prf.is_some() {
             return Err(DelegationError::ParentMismatch { depth: 0 }.into());
         }
+        // A root the issuer granted below another counts from there: its
+        // (signed) `grant_depth`, read once its signature held, before any
+        // link's.
+        let granted = verified.claims.request.grant_depth()?;
+        if links.saturating_add(granted) > self.max_depth {
+            return Err(DelegationError::TooDeep {
+                depth: links.saturating_add(granted),
+                max: self.max_depth,
+            }
+            .into());
+        }
         for (i, child_text) in texts.enumerate() {
             verified = self.verify_link(verified, child_text, i + 1, now)?;
         }

@@ -185,6 +185,11 @@ impl Fields {
         }
     }
 
+    /// Whether the body has the member `name` (left to be read).
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
     /// A member that may be absent; `null` counts as present and wrong,
     /// because a client that sends it most likely meant something.
     fn take(&mut self, name: &str) -> Option<Value> {

@@ -46,7 +46,7 @@ pub use setup::{
 pub use signer::{KeyFileSigner, TokenSigner};
 pub use store::{AuditReport, AuditVerifyError, verify_log};
 pub use store::{
-    DEFAULT_REASON, Database, Grant, Refreshed, Revocation, RevocationSnapshot, RevokedId,
+    DEFAULT_REASON, Database, Grant, Lineage, Refreshed, Revocation, RevocationSnapshot, RevokedId,
     SCHEMA_VERSION, Spend, StatusSnapshot, Store, StoreError, StoredEvent, TokenRow,
 };
 

@@ -161,6 +161,7 @@ pub(crate) struct OpIds {
     pub(crate) policy_check: u32,
     pub(crate) revocation_list_sign: u32,
     pub(crate) status_list_sign: u32,
+    pub(crate) scope_meet: u32,
     pub(crate) attach_signature: u32,
 }
 
@@ -175,6 +176,7 @@ impl OpIds {
             policy_check: runtime.op_id("policy_check")?,
             revocation_list_sign: runtime.op_id("revocation_list_sign")?,
             status_list_sign: runtime.op_id("status_list_sign")?,
+            scope_meet: runtime.op_id("scope_meet")?,
             attach_signature: runtime.op_id("attach_signature")?,
         })
     }

@@ -13,6 +13,7 @@ mod support;
 
 mod audit;
 mod events;
+mod granted;
 mod grants;
 mod hostile;
 mod interop;

@@ -34,6 +34,16 @@ fn rows() -> Vec<Row> {
         .as_str()
         .unwrap()
         .to_string();
+    // A token the issuer granted three deep below a root grant.
+    let granted_issue = with(
+        issue.clone(),
+        "claims",
+        with(claims(2, drive7()), "grant_depth", json!(3)),
+    );
+    let granted = ok("issue", &granted_issue)["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let act = |action: &str, context: Value| json!({ "action": action, "resource": "robot:7", "context": context });
 
     // A signed revocation list naming the root token, and an empty one.
@@ -287,6 +297,55 @@ fn rows() -> Vec<Row> {
             op: "delegate",
             request: delegate_req(5, 6, narrow.clone()),
             expect: "delegation_not_holder",
+        },
+        Row {
+            name: "issue granted three deep",
+            op: "issue",
+            request: granted_issue.clone(),
+            expect: "ok",
+        },
+        Row {
+            name: "verify granted three deep",
+            op: "verify",
+            request: trust(&granted),
+            expect: "ok",
+        },
+        Row {
+            name: "delegate below a grant three deep",
+            op: "delegate",
+            request: {
+                let mut r = delegate_req(5, 2, drive7());
+                r["parent"] = granted.clone().into();
+                r
+            },
+            expect: "delegation_too_deep",
+        },
+        Row {
+            name: "verify granted past the limit",
+            op: "verify",
+            request: trust(
+                ok(
+                    "issue",
+                    &with(
+                        issue.clone(),
+                        "claims",
+                        with(claims(2, drive7()), "grant_depth", json!(4)),
+                    ),
+                )["token"]
+                    .as_str()
+                    .unwrap(),
+            ),
+            expect: "delegation_too_deep",
+        },
+        Row {
+            name: "issue grant_depth zero",
+            op: "issue",
+            request: with(
+                issue.clone(),
+                "claims",
+                with(claims(2, drive7()), "grant_depth", json!(0)),
+            ),
+            expect: "bad_claims",
         },
         Row {
             name: "scope_meet",

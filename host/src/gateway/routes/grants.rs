@@ -27,6 +27,10 @@ pub(super) async fn grant(
     gw.admin.check(&headers).await?;
     let bytes = body::read(&headers, body, gw.config.max_body_bytes).await?;
     let mut fields = Fields::parse(&bytes)?;
+    if !fields.has("token") {
+        // TASK-103's shape: the gateway mints the grant itself.
+        return grant_issued(&gateway, fields).await;
+    }
     let token = fields.string("token", gw.config.max_body_bytes)?;
     let workspace = fields.opt_string("workspace_id", MAX_ID_BYTES)?;
     let audience = fields.opt_string("audience", MAX_ID_BYTES)?;
@@ -100,6 +104,15 @@ pub(super) async fn grant(
         status_idx: None,
     };
     let chain = chain_ids(&verified)?;
+    // The module counts links from the token its issuer signed, and
+    // refuses past the limit counting that token's `grant_depth` (a grant
+    // the gateway minted below another); recorded is the whole depth.
+    let depth = depth.saturating_add(
+        claims
+            .get("grant_depth")
+            .and_then(Value::as_i64)
+            .unwrap_or(0),
+    );
     let event = AuditEvent::new(
         "agent.capability.granted",
         json!({ "id": id, "parent_id": parent_id, "sub": sub, "caps": caps, "exp": exp }),

@@ -29,6 +29,7 @@ use captoken_core::token::{id_chain, is_token_id};
 use crate::{entropy, now};
 
 mod events;
+mod granted;
 mod grants;
 mod public;
 mod refresh;
@@ -37,6 +38,7 @@ mod status;
 mod tokens;
 
 use events::*;
+use granted::*;
 use grants::*;
 use public::*;
 use refresh::*;

@@ -33,6 +33,13 @@ pub(super) async fn refresh(
     }
     let verified =
         verify_token_at(gw, &live, token.clone(), audience.clone(), Some(check), at).await?;
+    let own = chain_ids(&verified)?.last().cloned().unwrap_or_default();
+    let recorded = own.clone();
+    if let Some(lineage) = blocking(gw, move |store| store.lineage(&recorded)).await?
+        && lineage.row.parent_token_id.is_some()
+    {
+        return Err(not_root(&own, lineage.depth));
+    }
     spend_proof(gw, &verified, at).await?;
 
     // 2. The module's decision: the policy in force, never wider than the
@@ -126,6 +133,10 @@ pub(super) async fn refresh(
     let workspace = match recorded {
         Refreshed::Recorded { workspace_id } => workspace_id,
         Refreshed::Revoked(id) => return Err(revoked_error(&id, &own)),
+        // A token granted below another (POST /v1/capabilities/grant with
+        // a parent): its grantor decides what it holds and until when, so
+        // the policy may not renew it past its parent.
+        Refreshed::NotRoot { depth } => return Err(not_root(&own, depth)),
     };
     let body = json!({
         "token": member("token")?,
@@ -140,4 +151,16 @@ pub(super) async fn refresh(
         "expires_in_seconds": exp.saturating_sub(iat),
     });
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// 403 `refresh_not_root`: `id` was granted below another token.
+fn not_root(id: &str, depth: i64) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "refresh_not_root",
+        format!(
+            "`{id}` was granted below another token (depth {depth}): its grantor, not the \
+             policy, renews it"
+        ),
+    )
 }

@@ -39,9 +39,13 @@ pub(super) async fn status_place(gw: &Inner) -> Result<(i64, Value), ApiError> {
         free.start = place.saturating_add(1);
         place
     };
+    Ok((place, place_claim(gw, place)))
+}
+
+/// The `status` claim naming `place`.
+pub(super) fn place_claim(gw: &Inner, place: i64) -> Value {
     let (n, idx) = (place >> LIST_BITS, place & (LIST_SIZE - 1));
-    let claim = json!({ "status_list": { "idx": idx, "uri": list_uri(gw, n) } });
-    Ok((place, claim))
+    json!({ "status_list": { "idx": idx, "uri": list_uri(gw, n) } })
 }
 
 /// Status list `n`'s URI: its `sub`, and what its tokens' claims name.

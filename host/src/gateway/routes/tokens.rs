@@ -44,8 +44,51 @@ pub(super) async fn issue(
         }
     };
     let (subject, subject_key) = holder(subject, subject_jwk, subject_raw)?;
-    let audience = audience.unwrap_or_else(|| gw.config.audience.clone());
-    let workspace = workspace.unwrap_or_else(|| DEFAULT_WORKSPACE.to_owned());
+    let ask = RootAsk {
+        subject,
+        subject_key,
+        capabilities,
+        requested_ttl,
+        audience: audience.unwrap_or_else(|| gw.config.audience.clone()),
+        attributes,
+        workspace: workspace.unwrap_or_else(|| DEFAULT_WORKSPACE.to_owned()),
+        plan_id,
+        granted_by: ADMIN_PRINCIPAL.to_owned(),
+    };
+    let body = issue_root(gw, &live, ask).await?;
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// A token to issue through the policy: what `POST /v1/tokens` asks, and
+/// a TASK-103 grant without a parent.
+pub(super) struct RootAsk {
+    pub(super) subject: String,
+    pub(super) subject_key: serde_json::Map<String, Value>,
+    pub(super) capabilities: Vec<Value>,
+    pub(super) requested_ttl: Option<u64>,
+    pub(super) audience: String,
+    pub(super) attributes: Option<serde_json::Map<String, Value>>,
+    pub(super) workspace: String,
+    pub(super) plan_id: Option<String>,
+    /// Who asked, as the store records it.
+    pub(super) granted_by: String,
+}
+
+/// Policy, then signature, then the store: the issued token, recorded and
+/// audited, as `POST /v1/tokens` answers it; 403 with the policy's code
+/// when it grants nothing.
+pub(super) async fn issue_root(gw: &Inner, live: &Live, ask: RootAsk) -> Result<Value, ApiError> {
+    let RootAsk {
+        subject,
+        subject_key,
+        capabilities,
+        requested_ttl,
+        audience,
+        attributes,
+        workspace,
+        plan_id,
+        granted_by,
+    } = ask;
 
     // 1. One module decision: what the policy grants this subject of what
     // was asked, signed exactly (the prepared token, then the signature
@@ -138,7 +181,7 @@ pub(super) async fn issue(
         token_id: jti.clone(),
         workspace_id: workspace.clone(),
         issued_to: subject.clone(),
-        granted_by: ADMIN_PRINCIPAL.to_owned(),
+        granted_by,
         parent_token_id: None,
         scopes,
         valid_until: Some(exp),
@@ -173,7 +216,7 @@ pub(super) async fn issue(
         "narrowed": issued.get("narrowed"),
         "matched_rules": issued.get("matched_rules"),
     });
-    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+    Ok(body)
 }
 
 /// The `jti`, `iat` and `exp` of a token `op` answered.
@@ -193,7 +236,7 @@ pub(super) fn issued_times(answer: &Value, op: &str) -> Result<(String, i64, i64
 /// (`subject_pubkey`: hex, base64 or base64url), read by core's own
 /// readers. Without `subject`, the principal is the key itself:
 /// `key:<RFC 7638 thumbprint>`.
-fn holder(
+pub(super) fn holder(
     subject: Option<String>,
     jwk: Option<serde_json::Map<String, Value>>,
     raw: Option<String>,

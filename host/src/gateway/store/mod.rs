@@ -199,6 +199,26 @@ pub enum Refreshed {
     },
     /// This id of the replaced token's chain is revoked; nothing recorded.
     Revoked(String),
+    /// The replaced token was granted below another
+    /// ([`Store::lineage`]): its grantor, not the policy, decides what it
+    /// holds and for how long; nothing recorded.
+    NotRoot {
+        /// Its depth below its root.
+        depth: i64,
+    },
+}
+
+/// Where a recorded token stands in its grant tree ([`Store::lineage`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lineage {
+    /// Its row.
+    pub row: TokenRow,
+    /// Its depth below its root (0: a root).
+    pub depth: i64,
+    /// The ids from its root down to it, itself last.
+    pub ids: Vec<String>,
+    /// Its root's place in the status lists, if it has one.
+    pub root_place: Option<i64>,
 }
 
 /// What [`Store::grant`] did.

@@ -60,11 +60,28 @@ impl Store {
                  WHERE token_id IN (SELECT id FROM family) AND revoked_at IS NULL",
                 args![jti, revoked_at],
             )?;
-            if inserted > 0 {
+            // Descendants the gateway signed itself (server-side grants:
+            // ids without a `.`) carry no chain naming their ancestors, so
+            // verify, and the id list, must name them: listed here too. A
+            // holder-minted child's id names its ancestors already.
+            let descendants = sql.execute(
+                "WITH RECURSIVE family (id) AS (
+                     SELECT token_id FROM sec_capability_tokens WHERE token_id = ?1
+                     UNION SELECT t.token_id FROM sec_capability_tokens t JOIN family f ON t.parent_token_id = f.id
+                 )
+                 INSERT INTO sec_revocations (jti, revoked_at, revoked_by_principal_id, reason)
+                 SELECT id, CAST(?2 AS BIGINT), CAST(?3 AS TEXT), CAST(?4 AS TEXT)
+                 FROM family WHERE id <> ?1 AND id NOT LIKE '%.%'
+                 ON CONFLICT (jti) DO NOTHING",
+                args![jti, revoked_at, by, reason],
+            )?;
+            if inserted + descendants > 0 {
                 sql.execute(
                     "UPDATE sec_revocation_list_state SET seq = seq + 1 WHERE id = 1",
                     &[],
                 )?;
+            }
+            if inserted > 0 {
                 // The shape of the core's `audit::data::token_revoked`.
                 let data = serde_json::json!({ "id": jti, "reason": reason });
                 // In the revoked token's workspace, when it is one recorded.

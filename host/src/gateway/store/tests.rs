@@ -191,8 +191,9 @@ fn revoking_a_parent_marks_its_descendants_and_is_idempotent(store, db) {
     store
         .insert_token(&row("p", None, "alice", 1000), &issued("x"))
         .unwrap();
+    // A child its holder minted: its id names its parent.
     store
-        .insert_token(&row("c", Some("p"), "bob", 1000), &issued("x"))
+        .insert_token(&row("p.c", Some("p"), "bob", 1000), &issued("x"))
         .unwrap();
     store
         .insert_token(&row("other", None, "alice", 1000), &issued("x"))
@@ -216,7 +217,7 @@ fn revoking_a_parent_marks_its_descendants_and_is_idempotent(store, db) {
     assert!(again.already_revoked);
     assert_eq!(again.revoked_at, 500);
     assert_eq!(again.rows_marked, 0);
-    assert_eq!(store.first_revoked(&["x", "c", "p"]).unwrap(), Some("p"));
+    assert_eq!(store.first_revoked(&["x", "p.c", "p"]).unwrap(), Some("p"));
     assert_eq!(store.first_revoked(&["other"]).unwrap(), None);
     let unknown = store
         .revoke("never-issued", "admin", None, 700, "token_revoked")
@@ -545,6 +546,34 @@ fn places_are_handed_out_once_and_a_revoked_place_leaves_the_id_list(store, db) 
         ids.entries.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
         ["placed.child"]
     );
+    let _ = &db;
+}
+
+fn revoking_a_grant_lists_the_descendants_the_gateway_signed(store, db) {
+    // root → child (signed by the gateway: its own id) → child.x (minted
+    // by child's holder: its id names child) and child → grandchild.
+    store.insert_token(&row("root", None, "alice", 1000), &issued("root")).unwrap();
+    store.insert_token(&row("child", Some("root"), "bob", 1000), &issued("child")).unwrap();
+    store.insert_token(&row("child.x", Some("child"), "carol", 1000), &issued("child.x")).unwrap();
+    store.insert_token(&row("grandchild", Some("child"), "dan", 1000), &issued("gc")).unwrap();
+    let lineage = store.lineage("grandchild").unwrap().unwrap();
+    assert_eq!(lineage.ids, ["root", "child", "grandchild"]);
+    assert_eq!(store.lineage("nobody").unwrap(), None);
+    let before = audit_rows(&store).len();
+    store.revoke("child", "admin", Some("lost"), 40, "token_revoked").unwrap();
+    // The named id and the gateway-signed descendant are listed; the
+    // holder-minted one is refused through its own id's chain.
+    assert_eq!(store.first_revoked(&["grandchild"]).unwrap(), Some("grandchild"));
+    assert_eq!(store.first_revoked(&["child"]).unwrap(), Some("child"));
+    assert_eq!(store.first_revoked(&["child.x", "root"]).unwrap(), None);
+    let list = store.revocation_list(45, 0).unwrap();
+    assert_eq!(list.seq, 1);
+    assert_eq!(
+        list.entries.iter().map(|e| (e.id.as_str(), e.reason.as_deref())).collect::<Vec<_>>(),
+        [("child", Some("lost")), ("grandchild", Some("lost"))]
+    );
+    // One revocation, one audit record.
+    assert_eq!(audit_rows(&store).len(), before + 1);
     let _ = &db;
 }
 }

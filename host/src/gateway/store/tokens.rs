@@ -108,6 +108,10 @@ impl Store {
             }
             let mut row = row.clone();
             if let Some(old) = row_of(sql, replaces)? {
+                if old.parent_token_id.is_some() {
+                    let depth = depth_of(sql, replaces)?;
+                    return Ok(Refreshed::NotRoot { depth });
+                }
                 row.workspace_id = old.workspace_id;
                 row.granted_by = old.granted_by;
             }
@@ -117,6 +121,46 @@ impl Store {
             Ok(Refreshed::Recorded {
                 workspace_id: row.workspace_id,
             })
+        })
+    }
+
+    /// The recorded token `id`, its depth, the ids from its root down to
+    /// it, and its root's place in the status lists; `None` when no token
+    /// is recorded under `id`. Read in one snapshot.
+    ///
+    /// # Errors
+    ///
+    /// `store_error`, also for a chain of parents longer than any depth
+    /// limit (a corrupted store, never followed further).
+    pub fn lineage(&self, id: &str) -> Result<Option<Lineage>, StoreError> {
+        self.read(true, |sql| {
+            let Some(row) = row_of(sql, id)? else {
+                return Ok(None);
+            };
+            let depth = depth_of(sql, id)?;
+            let mut ids = vec![row.token_id.clone()];
+            let mut root_place = row.status_idx;
+            let mut parent = row.parent_token_id.clone();
+            while let Some(up) = parent {
+                if ids.len() > 16 {
+                    return Err(StoreError::Column(format!(
+                        "the parents of `{id}` go more than 16 deep"
+                    )));
+                }
+                let above = row_of(sql, &up)?.ok_or_else(|| {
+                    StoreError::Column(format!("`{up}`, a parent, is not recorded"))
+                })?;
+                ids.push(above.token_id.clone());
+                root_place = above.status_idx;
+                parent = above.parent_token_id;
+            }
+            ids.reverse();
+            Ok(Some(Lineage {
+                row,
+                depth,
+                ids,
+                root_place,
+            }))
         })
     }
 
@@ -173,6 +217,16 @@ pub(super) fn token_row(row: &Row) -> Result<TokenRow, StoreError> {
         token_sha256: row.opt_text(9)?,
         status_idx: row.opt_int(10)?,
     })
+}
+
+/// The depth recorded for `token_id` (0 for a root, or a token recorded
+/// without an edge), read inside `sql`'s transaction.
+pub(super) fn depth_of(sql: &mut dyn Sql, token_id: &str) -> Result<i64, StoreError> {
+    sql.first(
+        "SELECT depth FROM sec_delegation_edges WHERE child_token_id = ?1",
+        args![token_id],
+    )?
+    .map_or(Ok(0), |row| row.int(0))
 }
 
 /// The row recorded under `token_id`, read inside `sql`'s transaction.
