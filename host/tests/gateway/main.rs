@@ -12,6 +12,7 @@
 mod support;
 
 mod audit;
+mod console;
 mod events;
 mod granted;
 mod grants;

@@ -174,6 +174,7 @@ fn the_openapi_document_describes_every_route() {
         "/.well-known/jwks.json",
         "/healthz",
         "/metrics",
+        "/console",
     ] {
         assert!(
             openapi.contains(&format!("\n  {path}:\n")),

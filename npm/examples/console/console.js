@@ -3,7 +3,7 @@
 // Plain ES module, no framework, no build step. Every decision comes from
 // `verify`; this file only gathers inputs and draws the answer.
 import {
-  init, verify, verifyRevocationList, verifyStatusList, decodeUnverified, CaptokenError, moduleSha256,
+  init, verify, authorize, verifyRevocationList, verifyStatusList, decodeUnverified, CaptokenError, moduleSha256,
 } from '../../browser.js';
 
 const $ = (id) => document.getElementById(id);
@@ -102,60 +102,221 @@ function showCaps(caps) {
       : '(none)'))));
 }
 
+/**
+ * The token field: a token or chain, or a gateway's JSON answer pasted
+ * whole (`POST /v1/tokens`, a grant): its `token` is read. A pasted
+ * refusal is said to be one, never blamed on a token.
+ */
+function readToken() {
+  const text = $('token').value.trim();
+  if (!text) throw new InputError('paste a token, a delegation chain or a gateway answer holding one');
+  if (!text.startsWith('{')) return { token: text, note: null };
+  let answer;
+  try {
+    answer = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`the pasted text starts like JSON but is not: ${err.message}`);
+  }
+  if (typeof answer?.token === 'string') {
+    return { token: answer.token.trim(), note: 'the token was read from the pasted gateway answer' };
+  }
+  if (typeof answer?.error === 'string') {
+    throw new InputError(`this is a gateway's refusal, not a token: ${answer.error}: ${answer.reason ?? ''}`);
+  }
+  throw new InputError('the pasted JSON has no `token` member');
+}
+
+/** `url`'s JSON body, or an input problem naming `what`. */
+async function fetchJson(url, what) {
+  let response;
+  try {
+    // Revocations are the point: never an earlier copy from the cache.
+    response = await fetch(url, { headers: { accept: 'application/json' }, cache: 'no-cache' });
+  } catch (err) {
+    throw new InputError(`could not fetch ${what} from ${url}: ${err.message}`);
+  }
+  let body;
+  try {
+    body = await response.json();
+  } catch {
+    throw new InputError(`${what} at ${url} is not JSON (HTTP ${response.status})`);
+  }
+  if (!response.ok) {
+    throw new InputError(`${url} refused ${what}: HTTP ${response.status} ${body.error ?? ''} ${body.reason ?? ''}`);
+  }
+  return body;
+}
+
+/** The "as of" time in epoch seconds, or `undefined` for now. */
+function readAsOf() {
+  const text = $('as-of').value.trim();
+  if (!text) return undefined;
+  if (/^\d+$/.test(text)) return Number(text);
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw new InputError(`"as of" must be a date and time (2026-12-04T19:00:00Z) or epoch seconds, not ${text}`);
+  return Math.floor(ms / 1000);
+}
+
+/** The authorize form: `{action, resource, context?}`, or `null` when empty. */
+function readRequest() {
+  const action = $('action').value.trim();
+  const resource = $('resource').value.trim();
+  const context = $('context').value.trim();
+  if (!action && !resource && !context) return null;
+  if (!action || !resource) throw new InputError('to authorize, give both an action and a resource');
+  if (!context) return { action, resource };
+  try {
+    return { action, resource, context: JSON.parse(context) };
+  } catch (err) {
+    throw new InputError(`the context is not JSON: ${err.message}`);
+  }
+}
+
+/**
+ * Which link of a refused chain is refused: the module verifies the chain
+ * from its root down, one link more each time, until one fails. Shows that
+ * link (counted from the root, which is link 0) and the module's reason.
+ */
+function showRefusedLink(token, options) {
+  const parts = token.split('~');
+  if (parts.length < 2) return;
+  for (let k = 1; k <= parts.length; k++) {
+    const suffix = parts.slice(parts.length - k).join('~');
+    try {
+      verify({ ...options, token: suffix });
+    } catch (err) {
+      if (!(err instanceof CaptokenError)) return;
+      let sub = '?';
+      try {
+        sub = String(decodeUnverified(suffix).claims.sub ?? '?');
+      } catch { /* an undecodable link: its position says enough */ }
+      const link = k - 1;
+      const line = $('chain-refusal');
+      line.replaceChildren(
+        `link ${link} of ${parts.length - 1} below the root (${link === 0 ? 'the root' : `delegated to ${sub}`}) is refused: `,
+        element('code', {}, err.code),
+        err.path ? ` at ${err.path}` : '',
+        ` — ${err.message}`,
+      );
+      line.hidden = false;
+      return;
+    }
+  }
+}
+
+/** The gateway the page reads from (its URL, no trailing slash), if set. */
+function gatewayUrl() {
+  return $('gateway').value.trim().replace(/\/+$/, '');
+}
+
+function listLine(id, text, stale) {
+  const line = $(id);
+  line.className = stale ? 'stale' : '';
+  line.textContent = text;
+  line.hidden = false;
+}
+
 async function onVerify(event) {
   event.preventDefault();
   clearInterval(expiryTimer);
   $('details').hidden = true;
   $('list-status').hidden = true;
   $('status-list-status').hidden = true;
-  const statusList = $('status-list').value.trim();
+  $('token-note').hidden = true;
+  $('as-of-note').hidden = true;
+  $('chain-refusal').hidden = true;
+  $('authorization').hidden = true;
+  let trust = null;
   const revoked = $('revoked').value.split(/[\s,]+/).filter(Boolean);
-  const revocationList = $('revocation-list').value.trim();
   try {
-    const jwks = await readJwks();
+    const { token, note } = readToken();
+    if (note) {
+      $('token-note').textContent = note;
+      $('token-note').hidden = false;
+    }
+    const now = readAsOf();
+    // Passed only when given: absent, every check uses the clock.
+    const at = now === undefined ? {} : { now };
+    const asked = readRequest();
+    if (now !== undefined) {
+      $('as-of-note').textContent = `decided as of ${new Date(now * 1000).toISOString()}, not now`;
+      $('as-of-note').hidden = false;
+    }
+    const gateway = gatewayUrl();
+    // Pasted or typed inputs win; a gateway fills in the rest.
+    const jwks = $('jwks-url').value.trim() || $('jwks').value.trim() || !gateway
+      ? await readJwks()
+      : await fetchJson(`${gateway}/.well-known/jwks.json`, 'the key set');
     const issuer = $('issuer').value.trim();
+    let revocationList = $('revocation-list').value.trim();
+    if (!revocationList && gateway) {
+      revocationList = (await fetchJson(`${gateway}/v1/revocations`, 'the signed revocation list')).list;
+    }
+    // The list the token names (the root's place, which a delegated token
+    // carries), pasted or fetched from the URI the token names.
+    const place = decodeUnverified(token).claims.status?.status_list;
+    let statusList = $('status-list').value.trim();
+    if (!statusList && gateway && typeof place?.uri === 'string') {
+      statusList = (await fetchJson(place.uri, 'the token\'s status list')).list;
+    }
+    let stale = false;
     if (revocationList) {
       // Checked on its own first, so a stale list is shown as such; the
       // operator then sees the verdict against it anyway.
-      const list = verifyRevocationList({ list: revocationList, jwks, issuer });
-      const status = $('list-status');
-      status.className = list.status;
-      status.textContent = `revocation list #${list.seq}: ${list.status}` +
+      const list = verifyRevocationList({ list: revocationList, jwks, issuer, ...at });
+      stale ||= list.status === 'stale';
+      listLine('list-status', `revocation list #${list.seq}: ${list.status}` +
         (list.status === 'stale' ? ` since ${new Date(list.stale_since * 1000).toISOString()}` : '') +
-        `, ${list.revoked.length} revoked, next update ${new Date(list.next_update * 1000).toISOString()}`;
-      status.hidden = false;
+        `, ${list.revoked.length} revoked, next update ${new Date(list.next_update * 1000).toISOString()}`,
+      list.status === 'stale');
     }
     if (statusList) {
-      // The list the token names (the root's place, which a delegated
-      // token carries), checked on its own first, like the id list.
-      const place = decodeUnverified($('token').value.trim()).claims.status?.status_list;
-      const shown = $('status-list-status');
       if (place && typeof place.uri === 'string') {
-        const list = verifyStatusList({ list: statusList, jwks, issuer, uri: place.uri, idx: place.idx });
-        shown.className = list.status;
-        shown.textContent = `status list ${list.sub}: ${list.status}` +
+        const list = verifyStatusList({ list: statusList, jwks, issuer, uri: place.uri, idx: place.idx, ...at });
+        stale ||= list.status === 'stale';
+        listLine('status-list-status', `status list ${list.sub}: ${list.status}` +
           (list.status === 'stale' ? ` since ${new Date(list.stale_since * 1000).toISOString()}` : '') +
-          `, ${list.revoked_count} of ${list.size} revoked, this token's bit #${place.idx} ${list.revoked ? 'set' : 'clear'}`;
+          `, ${list.revoked_count} of ${list.size} revoked, this token's bit #${place.idx} ${list.revoked ? 'set' : 'clear'}`,
+        list.status === 'stale');
       } else {
-        shown.className = '';
-        shown.textContent = 'status list: the token names none; the list is not used';
+        listLine('status-list-status', 'status list: the token names none; the list is not used', false);
       }
-      shown.hidden = false;
     }
-    const verified = verify({
-      token: $('token').value.trim(),
+    trust = {
+      token,
       jwks,
       issuer,
       audience: $('audience').value.trim(),
       revoked,
-      // A stale list still says what it revoked: use it, flagged above, for
-      // up to a week past its next update.
+      ...at,
       ...(revocationList ? { revocationList } : {}),
       ...(statusList ? { statusList } : {}),
+      // A stale list still says what it revoked: use it, flagged, for up
+      // to a week past its next update.
       ...(revocationList || statusList ? { maxStale: 7 * 86400 } : {}),
-    });
+    };
+    const verified = verify(trust);
+    if (asked) {
+      const line = $('authorization');
+      try {
+        const allowed = authorize({ ...trust, request: asked });
+        line.className = 'allowed';
+        line.replaceChildren(`✔ ${asked.action} on ${asked.resource}: allowed by capability #${allowed.cap_index}`);
+      } catch (err) {
+        if (!(err instanceof CaptokenError)) throw err;
+        line.className = 'denied';
+        line.replaceChildren(`✘ ${asked.action} on ${asked.resource}: `, element('code', { id: 'authorize-code' }, err.code),
+          err.path ? element('span', {}, ' at ', element('code', { id: 'authorize-path' }, err.path)) : '', ` — ${err.message}`);
+      }
+      line.hidden = false;
+    }
     const { claims, depth } = verified;
-    showVerdict('valid', ['✔ valid: ', element('code', {}, claims.sub), depth > 0 ? ` (delegated, depth ${depth}, from ${verified.root_sub})` : ''],
+    // Never a plain "valid" that was not checked against revocations.
+    const checked = revoked.length > 0 || Boolean(revocationList) || (Boolean(statusList) && Boolean(place));
+    const [kind, label] = !checked
+      ? ['unchecked', '✔ valid, revocation not checked: ']
+      : stale ? ['stale', '✔ valid against a stale revocation list: '] : ['valid', '✔ valid: '];
+    showVerdict(kind, [label, element('code', {}, claims.sub), depth > 0 ? ` (delegated, depth ${depth}, from ${verified.root_sub})` : ''],
       `may use ${claims.caps.length} capabilit${claims.caps.length === 1 ? 'y' : 'ies'}`);
     showExpiry(claims.exp);
     showChain(verified);
@@ -165,6 +326,7 @@ async function onVerify(event) {
   } catch (err) {
     if (err instanceof CaptokenError) {
       showVerdict('refused', ['✘ refused: ', element('code', { id: 'code' }, err.code)], err.message);
+      if (trust) showRefusedLink(trust.token, trust);
     } else if (err instanceof InputError) {
       showVerdict('input', ['input problem'], err.message);
     } else {
@@ -174,9 +336,29 @@ async function onVerify(event) {
   }
 }
 
+/**
+ * Served by a gateway (`GET /console`), the page finds `gateway.json`
+ * beside it: it reads from that gateway, its own origin, unless told
+ * another. Opened from the package, there is none, and nothing changes.
+ */
+async function whereServed() {
+  let about;
+  try {
+    const response = await fetch('./gateway.json', { headers: { accept: 'application/json' } });
+    if (!response.ok) return;
+    about = await response.json();
+  } catch {
+    return;
+  }
+  if (!$('gateway').value) $('gateway').value = location.origin;
+  if (!$('issuer').value && typeof about.issuer === 'string') $('issuer').value = about.issuer;
+  if (!$('audience').value && typeof about.audience === 'string') $('audience').value = about.audience;
+  document.body.dataset.gateway = 'served';
+}
+
 $('form').addEventListener('submit', onVerify);
 $('verify').disabled = true;
-init().then(
+Promise.all([init(), whereServed()]).then(
   () => {
     $('module').textContent = `captoken module sha256 ${moduleSha256}`;
     $('verify').disabled = false;

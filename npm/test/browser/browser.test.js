@@ -210,8 +210,9 @@ test('Chromium: the operator console shows verdict, chain, capabilities and expi
   await page.fill('#issuer', ISSUER);
   await page.fill('#audience', 'robot-gateway');
   await page.click('#verify');
-  await page.waitForSelector('#verdict.valid');
-  assert.match(await page.textContent('#verdict'), /valid: night-shift-bot \(delegated, depth 1, from operator-1\)/);
+  // Nothing said whether it is revoked: never a plain "valid".
+  await page.waitForSelector('#verdict.unchecked');
+  assert.match(await page.textContent('#verdict'), /^✔ valid, revocation not checked: night-shift-bot \(delegated, depth 1, from operator-1\)/);
   const chain = await page.$$eval('#chain li.link', (items) => items.map((li) => [li.querySelector('.role').textContent, li.querySelector('.sub').textContent]));
   assert.deepEqual(chain, [['root: issued by the issuer', 'operator-1'], ['leaf: presented', 'night-shift-bot']]);
   const rows = await page.$$eval('#caps tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
@@ -262,6 +263,44 @@ test('Chromium: the operator console shows verdict, chain, capabilities and expi
   assert.equal(await page.textContent('#code'), 'revoked');
   await page.fill('#revocation-list', '');
 
+  // The authorize form: the failing constraint's path, or the capability
+  // that allows it.
+  await page.fill('#token', root.token);
+  await page.fill('#action', 'drive');
+  await page.fill('#resource', 'robot:7');
+  await page.fill('#context', '{"purchase_amount": 900, "room": "lab-2"}');
+  await page.click('#verify');
+  await page.waitForSelector('#authorization.denied');
+  assert.equal(await page.textContent('#authorize-code'), 'constraint_violated');
+  assert.equal(await page.textContent('#authorize-path'), 'caps[0].constraints.max_purchase');
+  await page.fill('#context', '{"purchase_amount": 20, "room": "lab-2"}');
+  await page.click('#verify');
+  await page.waitForSelector('#authorization.allowed');
+  assert.match(await page.textContent('#authorization'), /drive on robot:7: allowed by capability #0/);
+  await page.fill('#context', '{not json');
+  await page.click('#verify');
+  await page.waitForSelector('#verdict.input');
+  assert.match(await page.textContent('#verdict'), /the context is not JSON/);
+  for (const id of ['#action', '#resource', '#context']) await page.fill(id, '');
+
+  // "As of": the decision replayed at another time. 20 minutes on, the
+  // root still holds and its 10-minute child does not: the refused link
+  // is named.
+  const later = Math.floor(Date.now() / 1000) + 1200;
+  await page.fill('#token', child.token);
+  await page.fill('#as-of', String(later));
+  await page.click('#verify');
+  await page.waitForSelector('#chain-refusal:not([hidden])');
+  assert.equal(await page.textContent('#code'), 'expired');
+  assert.match(await page.textContent('#chain-refusal'), /^link 1 of 1 below the root \(delegated to night-shift-bot\) is refused: expired/);
+  assert.match(await page.textContent('#as-of-note'), new RegExp(`as of ${new Date(later * 1000).toISOString()}`));
+  await page.screenshot({ path: new URL('console-refused-link.png', artifacts).pathname, fullPage: true });
+  await page.fill('#as-of', 'yesterday-ish');
+  await page.click('#verify');
+  await page.waitForSelector('#verdict.input');
+  assert.match(await page.textContent('#verdict'), /"as of" must be a date and time/);
+  await page.fill('#as-of', '');
+
   await page.fill('#audience', 'someone-else');
   await page.click('#verify');
   await page.waitForFunction(() => document.querySelector('#code')?.textContent === 'bad_audience');
@@ -292,8 +331,8 @@ test('Chromium: the console verifies against a real gateway: its JWKS URL, then 
     await page.fill('#issuer', 'https://gw.example');
     await page.fill('#audience', 'robot-gateway');
     await page.click('#verify');
-    await page.waitForSelector('#verdict.valid');
-    assert.match(await page.textContent('#verdict'), /valid: operator-9/);
+    await page.waitForSelector('#verdict.unchecked');
+    assert.match(await page.textContent('#verdict'), /valid, revocation not checked: operator-9/);
 
     // Revoked at the gateway: its signed list, loaded into the console,
     // refuses the token offline.
@@ -322,5 +361,76 @@ test('Chromium: the console verifies against a real gateway: its JWKS URL, then 
     await page.close();
     await gateway.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Chromium: the gateway serves the console: its module, its key set and lists, another gateway on request', async () => {
+  const dirs = [mkdtempSync(join(tmpdir(), 'captoken-served-a-')), mkdtempSync(join(tmpdir(), 'captoken-served-b-'))];
+  const [own, other] = await Promise.all(dirs.map((dir) => startGateway(dir)));
+  const page = await browser.newPage({ viewport: { width: 1100, height: 1400 } });
+  try {
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(err));
+    const redirect = await fetch(`${own.url}/console`, { redirect: 'manual' });
+    assert.equal(redirect.status, 308);
+    const page_ = await fetch(new URL(redirect.headers.get('location'), own.url));
+    assert.match(page_.headers.get('content-security-policy'), /script-src 'self' 'wasm-unsafe-eval'/);
+    await page.goto(`${own.url}/console`);
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.equal(await page.getAttribute('body', 'data-gateway'), 'served');
+    // The module the gateway runs, by its digest; the gateway's own
+    // origin, issuer and audience filled in.
+    const health = await (await fetch(`${own.url}/healthz`)).json();
+    assert.equal(await page.textContent('#module'), `captoken module sha256 ${health.module_sha256}`);
+    assert.equal(await page.inputValue('#gateway'), own.url);
+    assert.equal(await page.inputValue('#issuer'), 'https://gw.example');
+    assert.equal(await page.inputValue('#audience'), 'robot-gateway');
+
+    // The gateway's answer pasted whole: its token is read, and checked
+    // against the id list and the status list the token names, fetched
+    // from the gateway.
+    const holderKey = generateKey();
+    const issued = await own.issue('operator-3', holderKey.publicJwk, [{ actions: ['stop'], resources: ['robot:3'] }]);
+    await page.fill('#token', JSON.stringify(issued, null, 2));
+    await page.click('#verify');
+    await page.waitForSelector('#verdict.valid');
+    assert.match(await page.textContent('#verdict'), /^✔ valid: operator-3/);
+    assert.match(await page.textContent('#token-note'), /pasted gateway answer/);
+    assert.match(await page.textContent('#list-status'), /^revocation list #0: fresh, 0 revoked/);
+    assert.match(await page.textContent('#status-list-status'), /, 0 of 1048576 revoked, this token's bit #\d+ clear$/);
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: new URL('console-served.png', artifacts).pathname, fullPage: true });
+
+    // Revoked at the gateway: the next check fetches the lists again.
+    await own.revoke(issued.jti);
+    await page.click('#verify');
+    await page.waitForSelector('#verdict.refused');
+    assert.equal(await page.textContent('#code'), 'revoked');
+    assert.match(await page.textContent('#status-list-status'), /, 1 of 1048576 revoked, this token's bit #\d+ set$/);
+    await page.screenshot({ path: new URL('console-served-revoked.png', artifacts).pathname, fullPage: true });
+
+    // A pasted refusal is said to be one, not blamed on a token.
+    await page.fill('#token', JSON.stringify({ error: 'no_matching_rule', reason: 'no rule grants it' }));
+    await page.click('#verify');
+    await page.waitForSelector('#verdict.input');
+    assert.match(await page.textContent('#verdict'), /a gateway's refusal, not a token: no_matching_rule/);
+
+    // Pointed at another gateway (another origin, another key): its
+    // tokens verify, this one's are not its own.
+    const theirs = await other.issue('operator-4', holderKey.publicJwk, [{ actions: ['stop'], resources: ['robot:4'] }]);
+    await page.fill('#gateway', other.url);
+    await page.fill('#token', theirs.token);
+    await page.click('#verify');
+    await page.waitForSelector('#verdict.valid');
+    assert.match(await page.textContent('#verdict'), /^✔ valid: operator-4/);
+    await page.fill('#token', issued.token);
+    await page.click('#verify');
+    await page.waitForSelector('#verdict.refused');
+    assert.equal(await page.textContent('#code'), 'unknown_kid');
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+    await Promise.all([own.stop(), other.stop()]);
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
 });

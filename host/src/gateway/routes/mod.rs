@@ -28,6 +28,7 @@ use captoken_core::token::{id_chain, is_token_id};
 
 use crate::{entropy, now};
 
+mod console;
 mod events;
 mod granted;
 mod grants;
@@ -37,6 +38,7 @@ mod revoke;
 mod status;
 mod tokens;
 
+use console::*;
 use events::*;
 use granted::*;
 use grants::*;
@@ -83,6 +85,9 @@ pub(crate) fn router(gateway: Gateway) -> Router {
         .route("/v1/events", get(events))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/healthz", get(healthz))
+        .route("/console", get(console_root))
+        .route("/console/", get(console_root))
+        .route("/console/{*file}", get(console_file))
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
