@@ -89,6 +89,22 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
     let max_connections = fd_limit.map_or(args.max_connections, |limit| {
         args.max_connections.min((limit / 2).max(1))
     });
+    let public_url = args.public_url.clone().or_else(|| {
+        std::env::var("CAPTOKEN_PUBLIC_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+    });
+    if public_url.is_none() && args.listen.ip().is_unspecified() {
+        // Tokens would name their status list at `http://0.0.0.0:…`, which
+        // no verifier can fetch, for as long as they live.
+        return Err(CliError::setup(
+            "public_url_required",
+            format!(
+                "listening on {} names no address clients can reach: give --public-url                  (or CAPTOKEN_PUBLIC_URL), the URL issued tokens name their status list under",
+                args.listen
+            ),
+        ));
+    }
     let config = GatewayConfig {
         issuer: args.issuer.clone(),
         audience: args.audience.clone(),
@@ -97,11 +113,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<(), CliError> {
         request_timeout: std::time::Duration::from_secs(args.request_timeout),
         revocation_list_interval: std::time::Duration::from_secs(args.revocation_list_interval),
         verify_cache_entries: args.verify_cache_entries,
-        public_url: args.public_url.clone().or_else(|| {
-            std::env::var("CAPTOKEN_PUBLIC_URL")
-                .ok()
-                .filter(|url| !url.is_empty())
-        }),
+        public_url,
         ..GatewayConfig::default()
     };
     let paths = Paths {

@@ -101,7 +101,9 @@ fn a_child_grant_is_the_meet_capped_three_deep_and_falls_with_its_ancestors() {
     let server = start("grant-child");
     let addr = server.addr;
     let (holder_private, public) = holder(72);
-    let root = issue(addr, "operator-1", &public);
+    let mut body = issue_body("operator-1", &public);
+    body["plan_id"] = json!("plan-gold");
+    let root = post(addr, "/v1/tokens", true, &body).json();
     let root_id = text(&root, "jti");
     let root_place = verify(addr, &text(&root, "token")).json()["claims"]["status"].clone();
 
@@ -119,28 +121,32 @@ fn a_child_grant_is_the_meet_capped_three_deep_and_falls_with_its_ancestors() {
     assert_eq!(child["parent_token_id"], root_id.as_str());
     // Never past the parent's expiry.
     assert_eq!(child["ttl_capped"], true);
-    assert!(child["expires_at"].as_i64() <= root["expires_at"].as_i64());
+    assert!(child["expires_at"].as_i64().unwrap() <= root["expires_at"].as_i64().unwrap());
     let child_token = text(&child, "token");
     let verified = verify(addr, &child_token).json();
     assert_eq!(verified["claims"]["sub"], "helper-1");
     // It says how deep it was granted, for every verifier's depth limit.
     assert_eq!(verified["claims"]["grant_depth"], 1);
-    // It carries its root's place: the root's bit refuses it offline too.
-    assert_eq!(verified["claims"]["status"], root_place);
-    // Asked exactly what the parent holds: not narrowed.
-    let same = granted(
-        addr,
-        &grant_body(
-            "helper-2",
-            Some(&text(&child, "token_id")),
-            drive(),
-            &public,
-        ),
+    // A place of its own in the status lists, and its parent's plan.
+    let place = verified["claims"]["status"]["status_list"].clone();
+    assert_ne!(place, root_place["status_list"]);
+    assert_eq!(place["uri"], root_place["status_list"]["uri"]);
+    assert_eq!(verified["claims"]["plan_id"], "plan-gold");
+    // Asked exactly what the parent holds: not narrowed; no workspace
+    // named: the parent's.
+    let mut body = grant_body(
+        "helper-2",
+        Some(&text(&child, "token_id")),
+        drive(),
+        &public,
     );
+    body.as_object_mut().unwrap().remove("workspace_id");
+    let same = granted(addr, &body);
     assert_eq!(
         (same["narrowed"].clone(), same["depth"].clone()),
         (json!(false), json!(2))
     );
+    assert_eq!(same["workspace_id"], "ws-robots");
     let third = granted(
         addr,
         &grant_body("helper-3", Some(&text(&same, "token_id")), drive(), &public),
@@ -198,36 +204,60 @@ fn a_child_grant_is_the_meet_capped_three_deep_and_falls_with_its_ancestors() {
         &grant_body("helper-5", Some("AAAAAAAAAAAAAAAAAAAAAA"), drive(), &public),
     )
     .expect_error(404, "unknown_token");
+    // An expired parent grants nothing (its end moved into the past, as
+    // time would).
+    tamper(
+        sqlite_file(&server.paths.db),
+        &format!(
+            "UPDATE sec_capability_tokens SET valid_until = 1 WHERE token_id = '{}'",
+            text(&third, "token_id")
+        ),
+    );
+    post(
+        addr,
+        "/v1/capabilities/grant",
+        true,
+        &grant_body(
+            "helper-5",
+            Some(&text(&third, "token_id")),
+            drive(),
+            &public,
+        ),
+    )
+    .expect_error(403, "expired");
     // The grantor, not the policy, renews a child.
     let refresh = json!({ "token": child_token, "proof": proof(&child_token, &holder_private, AUDIENCE, None) });
     post(addr, "/v1/tokens/refresh", false, &refresh).expect_error(403, "refresh_not_root");
 
     // Revoking the middle grant refuses it and everything below it, not
-    // its parent; the id list names each, for offline verifiers.
+    // its parent: here, and offline with the status list alone (each has
+    // its own bit, set when it or an ancestor is revoked).
     assert_eq!(revoke(addr, &text(&same, "token_id")).status, 200);
     verify(addr, &text(&same, "token")).expect_error(401, "revoked");
     verify(addr, &text(&third, "token")).expect_error(401, "revoked");
     assert_eq!(verify(addr, &child_token).status, 200);
-    let ids = get(addr, "/v1/revocations", false).json();
-    let listed = check_list(addr, &ids, None).unwrap();
-    let listed: Vec<&str> = listed["revoked"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["jti"].as_str().unwrap())
-        .collect();
-    for id in [text(&same, "token_id"), text(&third, "token_id")] {
-        assert!(listed.contains(&id.as_str()), "{id} in {listed:?}");
+    let list = get(addr, "/v1/status-lists/0", false).json();
+    assert_eq!(list["count"], 2);
+    let offline = |token: &str| {
+        runtime().call_json(
+            runtime().op_id("verify").unwrap(),
+            &json!({ "token": token, "jwks": server.gateway.jwks(), "issuer": ISSUER,
+                     "audience": AUDIENCE, "now": captoken_host::now(), "status_list": list["list"] }),
+        )
+    };
+    for token in [text(&same, "token"), text(&third, "token")] {
+        assert_eq!(offline(&token).unwrap_err().code(), "revoked");
     }
+    offline(&child_token).unwrap();
     post(
         addr,
         "/v1/capabilities/grant",
         true,
         &grant_body("helper-6", Some(&text(&same, "token_id")), drive(), &public),
     )
-    .expect_error(401, "revoked");
-    // Revoking the root: the child falls too, and the root's bit says so.
+    .expect_error(403, "revoked");
+    // Revoking the root: the child falls too, and both bits say so.
     assert_eq!(revoke(addr, &root_id).status, 200);
     verify(addr, &child_token).expect_error(401, "revoked");
-    assert_eq!(get(addr, "/v1/status-lists/0", false).json()["count"], 1);
+    assert_eq!(get(addr, "/v1/status-lists/0", false).json()["count"], 4);
 }

@@ -268,3 +268,18 @@ fn a_public_url_that_cannot_name_a_list_is_refused_at_start() {
         assert!(stderr.contains("bad_public_url"), "{stderr}");
     }
 }
+
+#[test]
+fn listening_on_every_address_needs_a_public_url() {
+    let dir = temp_dir("unspecified-listen");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_captoken"))
+        .current_dir(&dir)
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .env(captoken_host::gateway::ADMIN_TOKEN_ENV, ADMIN)
+        .env_remove("CAPTOKEN_PUBLIC_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("public_url_required"), "{stderr}");
+}

@@ -204,6 +204,15 @@ function showRefusedLink(token, options) {
   }
 }
 
+/** Whether `url` is on the origin of `base` (false for what is not a URL). */
+function sameOrigin(url, base) {
+  try {
+    return new URL(url).origin === new URL(base).origin;
+  } catch {
+    return false;
+  }
+}
+
 /** The gateway the page reads from (its URL, no trailing slash), if set. */
 function gatewayUrl() {
   return $('gateway').value.trim().replace(/\/+$/, '');
@@ -257,7 +266,15 @@ async function onVerify(event) {
     const place = decodeUnverified(token).claims.status?.status_list;
     let statusList = $('status-list').value.trim();
     if (!statusList && gateway && typeof place?.uri === 'string') {
-      statusList = (await fetchJson(place.uri, 'the token\'s status list')).list;
+      // The URI comes from a token not verified yet: fetched only from the
+      // gateway the operator named, never from wherever a token points.
+      // Elsewhere, the verdict says a list is missing (or the key unknown).
+      if (sameOrigin(place.uri, gateway)) {
+        statusList = (await fetchJson(place.uri, 'the token\'s status list')).list;
+      } else {
+        listLine('status-list-status', `status list: the token names ${place.uri}, not on ${gateway}; ` +
+          'not fetched (paste it to check the token against it)', false);
+      }
     }
     let stale = false;
     if (revocationList) {

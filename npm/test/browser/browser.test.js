@@ -427,6 +427,9 @@ test('Chromium: the gateway serves the console: its module, its key set and list
     await page.click('#verify');
     await page.waitForSelector('#verdict.refused');
     assert.equal(await page.textContent('#code'), 'unknown_kid');
+    // Its status list lives at the first gateway: a URI from a token not
+    // yet verified is never fetched from elsewhere than the gateway named.
+    assert.match(await page.textContent('#status-list-status'), new RegExp(`names ${own.url}/v1/status-lists/0, not on ${other.url}; not fetched`));
     assert.deepEqual(errors, []);
   } finally {
     await page.close();

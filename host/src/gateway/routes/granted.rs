@@ -49,7 +49,6 @@ pub(super) async fn grant_issued(
         }
     };
     let (subject, subject_key) = holder(Some(issued_to), jwk, raw)?;
-    let workspace = workspace.unwrap_or_else(|| DEFAULT_WORKSPACE.to_owned());
     let Some(parent) = parent else {
         let ask = RootAsk {
             subject,
@@ -58,7 +57,7 @@ pub(super) async fn grant_issued(
             requested_ttl,
             audience: gw.config.audience.clone(),
             attributes: None,
-            workspace,
+            workspace: workspace.unwrap_or_else(|| DEFAULT_WORKSPACE.to_owned()),
             plan_id: None,
             granted_by: granted_by.clone(),
         };
@@ -102,14 +101,16 @@ struct Child {
     subject_key: serde_json::Map<String, Value>,
     scopes: Vec<Value>,
     requested_ttl: Option<u64>,
-    workspace: String,
+    /// Named by the request; else the parent's.
+    workspace: Option<String>,
     granted_by: String,
 }
 
 /// The parent found and checked, the scope computed with the module, the
-/// child signed by the gateway's key (carrying its root's place in the
-/// status lists), then recorded with its edge and audited, unless an
-/// ancestor was revoked meanwhile.
+/// child signed by the gateway's key with a place of its own in the status
+/// lists (its bit, and its descendants', are set when it or an ancestor is
+/// revoked: a revocation marks the rows below it), then recorded with its
+/// edge and audited, unless an ancestor was revoked meanwhile.
 async fn grant_child(
     gw: &Inner,
     live: &Live,
@@ -139,13 +140,17 @@ async fn grant_child(
         row: parent_row,
         depth: parent_depth,
         ids: chain,
-        root_place,
     } = lineage;
+    // Refusals are recorded where the grant would have gone.
+    let workspace = workspace.unwrap_or_else(|| parent_row.workspace_id.clone());
     // Refusals below are attempts on a sound parent: audited.
     let refuse = |code: &str, message: String| ApiError::new(StatusCode::FORBIDDEN, code, message);
     let parent_until = parent_row.valid_until.unwrap_or(i64::MAX);
     if parent_row.revoked_at.is_some() {
-        return Err(revoked_error(parent, parent));
+        return Err(refuse(
+            "revoked",
+            format!("the parent `{parent}` has been revoked"),
+        ));
     }
     if parent_until <= at {
         return Err(refuse(
@@ -218,8 +223,14 @@ async fn grant_child(
         "caps": granted,
         "grant_depth": depth,
     });
-    if let (Some(place), Value::Object(members)) = (root_place, &mut claims) {
-        members.insert("status".to_owned(), place_claim(gw, place));
+    // The parent's plan, as a delegated child carries it.
+    let plan_id = parent_row.scopes.get("plan_id").cloned();
+    let (place, status) = status_place(gw).await?;
+    if let Value::Object(members) = &mut claims {
+        members.insert("status".to_owned(), status);
+        if let Some(plan_id) = &plan_id {
+            members.insert("plan_id".to_owned(), plan_id.clone());
+        }
     }
     let entropy = entropy::<ISSUE_ENTROPY_BYTES>().map_err(|err| ApiError::from_host(&err))?;
     let issued = gw
@@ -256,13 +267,15 @@ async fn grant_child(
         issued_to: subject.clone(),
         granted_by: granted_by.clone(),
         parent_token_id: Some(parent.to_owned()),
-        scopes: json!({ "caps": granted, "aud": audience }),
+        scopes: match &plan_id {
+            Some(plan_id) => json!({ "caps": granted, "aud": audience, "plan_id": plan_id }),
+            None => json!({ "caps": granted, "aud": audience }),
+        },
         valid_until: Some(exp),
         revoked_at: None,
         created_at: iat,
         token_sha256: token.as_str().map(token_sha256),
-        // It carries its root's place; its own revocation is listed by id.
-        status_idx: None,
+        status_idx: Some(place),
     };
     let event = AuditEvent::new(
         "agent.capability.granted",
@@ -275,7 +288,12 @@ async fn grant_child(
     let workspace_id = match recorded {
         Grant::Recorded { workspace_id } => workspace_id,
         // Revoked since it was read: refused like a revoked parent.
-        Grant::Revoked(id) => return Err(revoked_error(&id, parent)),
+        Grant::Revoked(id) => {
+            return Err(refuse(
+                "revoked",
+                format!("`{id}`, the parent or an ancestor, has been revoked"),
+            ));
+        }
         Grant::UnknownParent => {
             return Err(bad_module_response("lineage", "parent_token_id"));
         }

@@ -217,8 +217,6 @@ pub struct Lineage {
     pub depth: i64,
     /// The ids from its root down to it, itself last.
     pub ids: Vec<String>,
-    /// Its root's place in the status lists, if it has one.
-    pub root_place: Option<i64>,
 }
 
 /// What [`Store::grant`] did.

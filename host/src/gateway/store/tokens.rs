@@ -124,9 +124,9 @@ impl Store {
         })
     }
 
-    /// The recorded token `id`, its depth, the ids from its root down to
-    /// it, and its root's place in the status lists; `None` when no token
-    /// is recorded under `id`. Read in one snapshot.
+    /// The recorded token `id`, its depth and the ids from its root down
+    /// to it; `None` when no token is recorded under `id`. Read in one
+    /// snapshot.
     ///
     /// # Errors
     ///
@@ -139,7 +139,6 @@ impl Store {
             };
             let depth = depth_of(sql, id)?;
             let mut ids = vec![row.token_id.clone()];
-            let mut root_place = row.status_idx;
             let mut parent = row.parent_token_id.clone();
             while let Some(up) = parent {
                 if ids.len() > 16 {
@@ -151,16 +150,10 @@ impl Store {
                     StoreError::Column(format!("`{up}`, a parent, is not recorded"))
                 })?;
                 ids.push(above.token_id.clone());
-                root_place = above.status_idx;
                 parent = above.parent_token_id;
             }
             ids.reverse();
-            Ok(Some(Lineage {
-                row,
-                depth,
-                ids,
-                root_place,
-            }))
+            Ok(Some(Lineage { row, depth, ids }))
         })
     }
 
