@@ -14,9 +14,6 @@ const CONSOLE_JS: &str = include_str!("../../../../npm/examples/console/console.
 const BROWSER_JS: &str = include_str!("../../../../npm/browser.js");
 const WORKER_JS: &str = include_str!("../../../../npm/worker-browser.js");
 
-/// Where the page is, as in the package.
-const PAGE: &str = "/console/examples/console/";
-
 /// The page may load its own files and run its module, connect to any
 /// gateway the operator names (the public routes answer any origin), and
 /// nothing else: no inline or foreign script, no framing.
@@ -24,11 +21,21 @@ const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
     worker-src 'self'; connect-src *; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
     base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// `GET /console` (and `/console/`): to the page.
+/// `GET /console`: to the page, by a relative path, so a gateway served
+/// under a prefix (behind a proxy) keeps its prefix.
 pub(super) async fn console_root() -> Response {
+    to_page("console/examples/console/")
+}
+
+/// `GET /console/`: the same, one level down.
+pub(super) async fn console_dir() -> Response {
+    to_page("examples/console/")
+}
+
+fn to_page(relative: &'static str) -> Response {
     (
         StatusCode::PERMANENT_REDIRECT,
-        [(header::LOCATION, HeaderValue::from_static(PAGE))],
+        [(header::LOCATION, HeaderValue::from_static(relative))],
     )
         .into_response()
 }

@@ -86,7 +86,7 @@ pub(crate) fn router(gateway: Gateway) -> Router {
         .route("/.well-known/jwks.json", get(jwks))
         .route("/healthz", get(healthz))
         .route("/console", get(console_root))
-        .route("/console/", get(console_root))
+        .route("/console/", get(console_dir))
         .route("/console/{*file}", get(console_file))
         .route("/metrics", get(metrics))
         .fallback(not_found)
