@@ -13,6 +13,7 @@ mod fields;
 mod policy;
 mod records;
 pub mod responses;
+mod shape;
 mod signer;
 mod tokens;
 

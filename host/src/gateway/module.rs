@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::http::StatusCode;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
@@ -35,6 +36,23 @@ pub(crate) enum CallError {
     /// The module or the host failed to run the call: a typed 5xx for this
     /// request only.
     Failed(ApiError),
+}
+
+impl CallError {
+    /// The answer to the client: a refusal with the status the route
+    /// gives its code (`status(code)`), at the module's path; a failure as
+    /// it is.
+    pub(crate) fn refused(self, status: impl FnOnce(&str) -> StatusCode) -> ApiError {
+        match self {
+            Self::Rejected {
+                code,
+                message,
+                path,
+                ..
+            } => ApiError::new(status(&code), code, message).at(path),
+            Self::Failed(err) => err,
+        }
+    }
 }
 
 impl From<ApiError> for CallError {

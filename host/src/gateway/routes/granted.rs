@@ -250,15 +250,7 @@ async fn grant_child(
             "token",
         )
         .await
-        .map_err(|err| match err {
-            CallError::Rejected {
-                code,
-                message,
-                path,
-                ..
-            } => ApiError::bad_request(&code, message).at(path),
-            CallError::Failed(err) => err,
-        })?;
+        .map_err(|err| err.refused(|_| StatusCode::BAD_REQUEST))?;
     let (jti, iat, exp) = issued_times(&issued, "issue")?;
     let token = issued.get("token").cloned().unwrap_or(Value::Null);
     let row = TokenRow {

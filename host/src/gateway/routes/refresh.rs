@@ -70,18 +70,10 @@ pub(super) async fn refresh(
             "token",
         )
         .await
-        .map_err(|err| match err {
-            // The token passed above: what the module refuses now is the
-            // refresh itself (a delegated token, a policy that no longer
-            // grants it, one it could not decide within its budget).
-            CallError::Rejected {
-                code,
-                message,
-                path,
-                ..
-            } => ApiError::new(StatusCode::FORBIDDEN, code, message).at(path),
-            CallError::Failed(err) => err,
-        })?;
+        // The token passed above: what the module refuses now is the
+        // refresh itself (a delegated token, a policy that no longer grants
+        // it, one it could not decide within its budget).
+        .map_err(|err| err.refused(|_| StatusCode::FORBIDDEN))?;
     let member = |name: &str| {
         refreshed
             .get(name)

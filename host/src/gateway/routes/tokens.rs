@@ -134,26 +134,15 @@ pub(super) async fn issue_root(gw: &Inner, live: &Live, ask: RootAsk) -> Result<
             "token",
         )
         .await
-        .map_err(|err| match err {
-            // The policy could not decide within its budget: no grant.
-            CallError::Rejected {
-                code,
-                message,
-                path,
-                ..
-            } if code == "policy_budget_exceeded" => {
-                ApiError::new(StatusCode::FORBIDDEN, code, message).at(path)
-            }
-            // The issuing key and the policy are checked at start-up, so a
-            // refusal here is about what the client sent: its key, its
-            // claims, its attributes.
-            CallError::Rejected {
-                code,
-                message,
-                path,
-                ..
-            } => ApiError::bad_request(&code, message).at(path),
-            CallError::Failed(err) => err,
+        .map_err(|err| {
+            err.refused(|code| match code {
+                // The policy could not decide within its budget: no grant.
+                "policy_budget_exceeded" => StatusCode::FORBIDDEN,
+                // The issuing key and the policy are checked at start-up,
+                // so a refusal here is about what the client sent: its
+                // key, its claims, its attributes.
+                _ => StatusCode::BAD_REQUEST,
+            })
         })?;
     if issued.get("decision").and_then(Value::as_str) != Some("granted") {
         let code = text(&issued, "code").unwrap_or("denied");
@@ -451,21 +440,11 @@ async fn authorize(
         .module
         .call(gw.ops.authorize, "authorize", request)
         .await
-        .map_err(|err| match err {
-            CallError::Rejected {
-                code,
-                message,
-                path,
-                ..
-            } => {
-                let status = if code == "bad_context" {
-                    StatusCode::BAD_REQUEST
-                } else {
-                    StatusCode::FORBIDDEN
-                };
-                ApiError::new(status, code, message).at(path)
-            }
-            CallError::Failed(err) => err,
+        .map_err(|err| {
+            err.refused(|code| match code {
+                "bad_context" => StatusCode::BAD_REQUEST,
+                _ => StatusCode::FORBIDDEN,
+            })
         })?;
     let mut authorized = asked;
     if let Value::Object(members) = &mut authorized {
@@ -572,15 +551,7 @@ pub(super) async fn verify_token_at(
                 .module
                 .call(gw.ops.verify, "verify", request)
                 .await
-                .map_err(|err| match err {
-                    CallError::Rejected {
-                        code,
-                        message,
-                        path,
-                        ..
-                    } => ApiError::unauthorized(&code, message).at(path),
-                    CallError::Failed(err) => err,
-                })?;
+                .map_err(|err| err.refused(|_| StatusCode::UNAUTHORIZED))?;
             if cacheable {
                 live.verified.put(&token, audience.as_deref(), &answer, now);
             }
