@@ -333,7 +333,7 @@ const TRUST_OPTIONS = {
 };
 // The SHA-256 of the module this code trusts, dist/captoken_bg.wasm
 // (scripts/build-wasm.sh writes it here with the module).
-const MODULE_SHA256 = '5284c454f6ebae3621a1bea91630e8215cd4ec8addddfe1f373ff05bb170e82e';
+const MODULE_SHA256 = '4951f86e305ca4ba275a7e0cb4577cff02f4100e416eac07e5b2619e4875b995';
 const CONTRACT = {
   info: {
     options: {},

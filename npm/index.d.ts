@@ -94,7 +94,8 @@ export interface Capability {
 export interface TokenRequest {
   sub: string;
   aud: string | string[];
-  cnf: { jwk: Jwk };
+  /** The holder's key. Absent: a bearer token, which only a policy rule with `bearer` grants (issue through a policy). */
+  cnf?: { jwk: Jwk };
   caps: Capability[];
   plan_id?: string;
   /** The token's place in a status list; delegated children carry their root's. */
@@ -196,6 +197,8 @@ export interface PolicyRule {
   capabilities: Capability[];
   required_constraints?: Constraints;
   max_ttl?: number;
+  /** The rule also grants bearer tokens (no `cnf`), living at most `max_ttl` seconds (1..3600). */
+  bearer?: { max_ttl: number };
 }
 
 export interface Policy {
@@ -214,6 +217,8 @@ export interface PolicyRequest {
   subject: { id: string; attributes?: Record<string, string> };
   capabilities: Capability[];
   ttl?: number;
+  /** A bearer token is asked for: only rules with `bearer` grant it. */
+  bearer?: boolean;
 }
 
 /**

@@ -62,6 +62,7 @@ export type ModuleErrorCode =
   | 'bad_request'
   | 'denied_by_rule'
   | 'no_matching_rule'
+  | 'bearer_not_allowed'
   | 'unsupported_policy_version'
   | 'bad_policy'
   | 'bad_pattern'
@@ -77,6 +78,7 @@ export type ModuleErrorCode =
   | 'pop_in_future'
   | 'pop_nonce_mismatch'
   | 'pop_request_mismatch'
+  | 'bearer_token'
   | 'refresh_not_root'
   | 'replayed'
   | 'replay_expired'
@@ -149,7 +151,7 @@ export interface IssueOptions {
   budget?: number;
   /** Lifetime in seconds; through a policy, capped by it (absent: as long as it allows). Default: 300. */
   ttl?: Duration;
-  /** `sub`, `aud`, `caps`, `cnf` and the optional claims. */
+  /** `sub`, `aud`, `caps`, `cnf` and the optional claims; without `cnf`, a bearer token, which only a `policy` grants. */
   claims: TokenRequest;
 }
 
@@ -428,7 +430,7 @@ export interface Denied {
   /** Denied. */
   decision: 'denied';
   /** Why, as a stable code. */
-  code: 'denied_by_rule' | 'no_matching_rule';
+  code: 'denied_by_rule' | 'no_matching_rule' | 'bearer_not_allowed';
   /** The deny rule, if one denied. */
   rule: string | null;
   /** Why, for a person. */
@@ -465,6 +467,8 @@ export interface Verified {
   }>;
   /** The principal the issuer vouched for. */
   root_sub: string;
+  /** Whether it is a bearer token: whoever holds its text may present it (no proof of possession). */
+  bearer: boolean;
   /** With the `proof` option: the holder's proof of possession, checked in the same call. */
   proof?: {
     /** The holder key that signed the proof. */
@@ -590,6 +594,8 @@ export interface PolicyExplanation {
     contributed: Capability[];
     /** The lifetime cap it imposed. */
     ttl_cap: number | null;
+    /** `true`: it applied to a request for a bearer token and allows none, so it contributed nothing. */
+    bearer_refused?: boolean;
   }>;
   /** Evaluation steps spent. */
   steps: number;

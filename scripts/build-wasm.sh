@@ -37,7 +37,11 @@ wasm-bindgen --target web --out-dir "$tmp" --out-name captoken \
   target/wasm32-unknown-unknown/wasm/captoken_wasm.wasm
 # The exact feature set Rust 1.95 emits for wasm32-unknown-unknown; naming it
 # keeps wasm-opt from introducing anything wasmtime or browsers lack.
-"$wasm_opt" -Oz --strip-debug --strip-producers \
+# --low-memory-unused (-0.7 KB gzipped): rustc lays the stack out first,
+# growing down from 1 MiB, and data above it, so no valid pointer lies in
+# the low 1 KiB; an address that would wrap past 2^32 into it (a stack
+# run past its bottom) now traps instead of writing there.
+"$wasm_opt" -Oz --low-memory-unused --converge --strip-debug --strip-producers \
   --enable-bulk-memory --enable-reference-types --enable-multivalue \
   --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
   "$tmp/captoken_bg.wasm" -o "$tmp/captoken_bg.opt.wasm"

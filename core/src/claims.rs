@@ -270,8 +270,10 @@ pub struct TokenRequest {
     pub sub: String,
     /// Audience: the service(s) that accept it.
     pub aud: Audience,
-    /// The holder's public key.
-    pub cnf: Confirmation,
+    /// The holder's public key; `None` for a bearer token, which anyone
+    /// holding its text may present (a policy must allow it; it cannot
+    /// carry a proof of possession, be delegated or be refreshed).
+    pub cnf: Option<Confirmation>,
     /// The granted capabilities (at least one).
     pub caps: Vec<Capability>,
     /// Optional plan the grant belongs to.
@@ -414,7 +416,33 @@ impl TokenRequest {
     ///
     /// # Errors
     /// [`ClaimsError`] naming the first claim that does not fit the schema.
-    pub fn from_json(mut map: Map) -> Result<Self, ClaimsError> {
+    pub fn from_json(map: Map) -> Result<Self, ClaimsError> {
+        // An issuer must not sign a holder key nobody could ever prove.
+        Self::asked(map, true)
+    }
+
+    /// Read the caller-chosen part of a bearer token's claims: as
+    /// [`TokenRequest::from_json`], but `cnf` must be absent. Holder
+    /// binding is the default; asking for a bearer token is this call.
+    ///
+    /// # Errors
+    /// As [`TokenRequest::from_json`]; a `cnf` present is `bad_claims`.
+    pub fn bearer_from_json(map: Map) -> Result<Self, ClaimsError> {
+        if map.contains_key("cnf") {
+            return Err(ClaimsError::invalid(
+                "cnf",
+                "a bearer token binds no holder key",
+            ));
+        }
+        Self::asked(map, false)
+    }
+
+    /// Whether the token is a bearer token (no `cnf`).
+    pub fn is_bearer(&self) -> bool {
+        self.cnf.is_none()
+    }
+
+    fn asked(mut map: Map, issuing: bool) -> Result<Self, ClaimsError> {
         for owned in ["ver", "iss", "iat", "nbf", "exp", "jti", "prf"] {
             if map.contains_key(owned) {
                 return Err(ClaimsError::invalid(
@@ -423,11 +451,10 @@ impl TokenRequest {
                 ));
             }
         }
-        // An issuer must not sign a holder key nobody could ever prove.
-        Self::take(&mut map, true)
+        Self::take(&mut map, issuing)
     }
 
-    fn take(map: &mut Map, decode_cnf: bool) -> Result<Self, ClaimsError> {
+    fn take(map: &mut Map, issuing: bool) -> Result<Self, ClaimsError> {
         let sub = take_string(map, "sub")?;
         let aud = match map.remove("aud") {
             None => return Err(ClaimsError::Missing("aud")),
@@ -448,10 +475,13 @@ impl TokenRequest {
                 ));
             }
         };
-        let cnf = Confirmation::from_value(
-            &map.remove("cnf").ok_or(ClaimsError::Missing("cnf"))?,
-            decode_cnf,
-        )?;
+        // The issuer requires a key and decodes it; a verifier reads a
+        // bearer token too, and decodes the key only when it needs it.
+        let cnf = match map.remove("cnf") {
+            None if issuing => return Err(ClaimsError::Missing("cnf")),
+            None => None,
+            Some(v) => Some(Confirmation::from_value(&v, issuing)?),
+        };
         let caps = Capability::list_from_json(
             &map.remove("caps").ok_or(ClaimsError::Missing("caps"))?,
             "caps",
@@ -549,7 +579,9 @@ impl Claims {
         map.insert("nbf".into(), self.nbf.into());
         map.insert("exp".into(), self.exp.into());
         map.insert("jti".into(), self.jti.clone().into());
-        map.insert("cnf".into(), r.cnf.to_value());
+        if let Some(cnf) = &r.cnf {
+            map.insert("cnf".into(), cnf.to_value());
+        }
         map.insert("caps".into(), Capability::list_to_json(&r.caps));
         if let Some(p) = &r.plan_id {
             map.insert("plan_id".into(), p.clone().into());

@@ -139,6 +139,8 @@ codes! {
     DeniedByRule = "denied_by_rule",
     /// No allow rule grants this subject any requested capability.
     NoMatchingRule = "no_matching_rule",
+    /// A bearer token (no `cnf`) was asked for and no allow rule that would grant it allows bearer tokens.
+    BearerNotAllowed = "bearer_not_allowed",
     /// `version` is not a version this crate reads.
     UnsupportedPolicyVersion = "unsupported_policy_version",
     /// A policy member is missing, unknown, of the wrong type or out of range.
@@ -169,6 +171,8 @@ codes! {
     PopNonceMismatch = "pop_nonce_mismatch",
     /// A request hash was expected and the proof lacks it or has another.
     PopRequestMismatch = "pop_request_mismatch",
+    /// A bearer token binds no holder key: it carries no proof of possession, cannot be delegated (nor hold delegated children) and cannot be refreshed.
+    BearerToken = "bearer_token",
     /// A delegated token: its delegator, not the issuer, decides what it holds.
     RefreshNotRoot = "refresh_not_root",
     /// This `jti` was already used and its token is still acceptable.

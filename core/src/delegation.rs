@@ -99,7 +99,10 @@ impl<'p> Delegation<'p> {
         } = *self;
         let depth = parent.depth() + 1;
         let kid = keys::thumbprint(&holder.verifying_key());
-        if kid != parent.holder().thumbprint() {
+        let Some(bound) = parent.holder() else {
+            return Err(DelegationError::Bearer { depth }.into());
+        };
+        if kid != bound.thumbprint() {
             return Err(DelegationError::NotHolder.into());
         }
         // Below a root the issuer granted deep already, counted from there.

@@ -251,12 +251,23 @@ impl std::error::Error for ClaimsError {}
 #[cfg(feature = "std")]
 impl std::error::Error for JsonError {}
 
+/// What every refusal for want of a holder key says (`bearer_token`).
+pub(crate) const BEARER: &str =
+    "a bearer token binds no holder key: no proof of possession, delegation or refresh";
+
 /// Why a delegation was refused, when minting or when verifying a chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DelegationError {
     /// The signer is not the key the parent token binds.
     NotHolder,
+    /// A bearer token binds no holder key: it cannot be delegated, and no
+    /// holder may delegate one (only a policy grants bearer tokens).
+    Bearer {
+        /// Depth of the token refused: the bearer parent's child, or the
+        /// bearer child itself.
+        depth: usize,
+    },
     /// More delegations than allowed.
     TooDeep {
         /// Depth of the refused token.
@@ -294,6 +305,7 @@ impl DelegationError {
     pub fn error_code(&self) -> ErrorCode {
         match self {
             DelegationError::NotHolder => ErrorCode::DelegationNotHolder,
+            DelegationError::Bearer { .. } => ErrorCode::BearerToken,
             DelegationError::TooDeep { .. } => ErrorCode::DelegationTooDeep,
             DelegationError::Escalation { .. } => ErrorCode::DelegationEscalation,
             DelegationError::BrokenLink { .. } => ErrorCode::DelegationBrokenLink,
@@ -314,6 +326,7 @@ impl fmt::Display for DelegationError {
             DelegationError::NotHolder => {
                 f.write_str("only the holder of the parent token's key may delegate it")
             }
+            DelegationError::Bearer { .. } => f.write_str(BEARER),
             DelegationError::TooDeep { depth, max } => {
                 write!(f, "delegation depth {depth} exceeds the limit of {max}")
             }

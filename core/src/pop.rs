@@ -79,6 +79,8 @@ pub enum PopError {
     },
     /// The token's holder key is not a usable public key.
     Key(KeyError),
+    /// The token is a bearer token: it binds no key to prove.
+    Bearer,
     /// The payload does not fit the schema, or the inputs to make one do not.
     BadPresentation {
         /// The member at fault, e.g. `jti`.
@@ -133,6 +135,7 @@ impl PopError {
             PopError::Token(err) => err.error_code(),
             PopError::KeyMismatch { .. } => ErrorCode::PopKeyMismatch,
             PopError::Key(err) => err.error_code(),
+            PopError::Bearer => ErrorCode::BearerToken,
             PopError::BadPresentation { .. } => ErrorCode::BadPresentation,
             PopError::TokenMismatch => ErrorCode::PopTokenMismatch,
             PopError::BadAudience { .. } => ErrorCode::PopBadAudience,
@@ -165,6 +168,7 @@ impl fmt::Display for PopError {
                 write!(f, "proof `kid` `{kid}` is not the token's holder key")
             }
             PopError::Key(err) => write!(f, "token holder key: {err}"),
+            PopError::Bearer => f.write_str(crate::error::BEARER),
             PopError::BadPresentation { path, reason } => {
                 write!(f, "proof claim `{path}` is invalid: {reason}")
             }
@@ -496,7 +500,7 @@ pub fn verify_presentation(
 ) -> Result<VerifiedPresentation, PopError> {
     let jws = jws::parse(proof, &opts.limits)?;
     let kid = &jws::typed_kid(&jws.header, TYP)?;
-    let holder = token.holder();
+    let holder = token.holder().ok_or(PopError::Bearer)?;
     if *kid != holder.thumbprint() {
         return Err(PopError::KeyMismatch { kid: kid.clone() });
     }

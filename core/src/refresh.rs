@@ -27,6 +27,8 @@ use crate::token::{IssuedToken, TokenIssuer, VerifiedToken};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RefreshError {
+    /// A bearer token: no holder key to prove, so nothing to refresh for.
+    Bearer,
     /// A delegated token: its delegator, not the issuer, decides what it holds.
     NotRoot {
         /// Its delegation depth.
@@ -53,6 +55,7 @@ impl RefreshError {
     /// The stable machine code.
     pub fn error_code(&self) -> ErrorCode {
         match self {
+            RefreshError::Bearer => ErrorCode::BearerToken,
             RefreshError::NotRoot { .. } => ErrorCode::RefreshNotRoot,
             RefreshError::Revoked(err) => err.error_code(),
             RefreshError::Denied { code, .. } => code.error_code(),
@@ -71,6 +74,7 @@ impl RefreshError {
 impl fmt::Display for RefreshError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            RefreshError::Bearer => f.write_str(crate::error::BEARER),
             RefreshError::NotRoot { depth } => write!(
                 f,
                 "a delegated token (depth {depth}) is refreshed by its delegator, not the issuer"
@@ -134,6 +138,10 @@ pub fn refresh<S>(
 where
     S: Signer<Signature> + Keypair<VerifyingKey = VerifyingKey>,
 {
+    if current.holder().is_none() {
+        // Refresh is for a holder proving its key; a bearer token has none.
+        return Err(RefreshError::Bearer);
+    }
     if current.depth() > 0 {
         return Err(RefreshError::NotRoot {
             depth: current.depth(),
@@ -154,6 +162,7 @@ where
         },
         capabilities: held.caps.clone(),
         ttl: request.ttl,
+        bearer: false,
     };
     let (granted, ttl) = match request
         .policy

@@ -406,9 +406,15 @@ impl VerifiedToken {
         crate::scope::authorize_caps(&self.claims.request.caps, request)
     }
 
-    /// The holder's key binding (`cnf`).
-    pub fn holder(&self) -> &crate::claims::Confirmation {
-        &self.claims.request.cnf
+    /// The holder's key binding (`cnf`); `None` for a bearer token.
+    pub fn holder(&self) -> Option<&crate::claims::Confirmation> {
+        self.claims.request.cnf.as_ref()
+    }
+
+    /// Whether this is a bearer token: no holder key, so no proof of
+    /// possession, delegation or refresh.
+    pub fn is_bearer(&self) -> bool {
+        self.claims.request.is_bearer()
     }
 
     /// The ancestors of a delegated token, root first; empty for a token
@@ -614,7 +620,9 @@ impl<'k> Verifier<'k> {
         now: i64,
     ) -> Result<VerifiedToken, TokenError> {
         let child = UnverifiedToken::parse(child_text, &self.limits)?;
-        let holder = &parent.claims.request.cnf;
+        let Some(holder) = &parent.claims.request.cnf else {
+            return Err(DelegationError::Bearer { depth }.into());
+        };
         if child.kid() != holder.thumbprint() {
             return Err(DelegationError::BrokenLink { depth }.into());
         }

@@ -117,7 +117,7 @@ fn a_chain_of_three_delegations_verifies_offline_from_the_root_keys() {
     assert_eq!(t3.matches('~').count(), 3);
     let v = verify(&t3, NOW + 1).unwrap();
     assert_eq!(v.depth(), 3);
-    assert_eq!(v.holder().key().unwrap(), c.verifying_key());
+    assert_eq!(v.holder().unwrap().key().unwrap(), c.verifying_key());
     assert_eq!(
         v.chain()[0].kid,
         keys::thumbprint(&issuer_key().verifying_key())

@@ -203,6 +203,33 @@ test('issue through a policy signs what it grants, in one call, here or with a s
   assert.throws(() => issue({ key: issuerKey.privateJwk, issuer: 'gw', claims, now, attributes }), (e) => e.code === 'bad_request');
 });
 
+test('a bearer token: only where a rule allows one, short-lived, never proven, delegated or refreshed', () => {
+  const now = 1_700_000_000;
+  const trust = { jwks, issuer: 'gw', audience: 'robot-gateway', now: now + 1 };
+  const bearerPolicy = { ...policy, rules: [{ ...policy.rules[0], bearer: { max_ttl: 60 } }, policy.rules[1]] };
+  const { cnf, ...unbound } = claims;
+  const asked = { ...unbound, caps: [{ actions: ['drive'], resources: ['robot:7'] }] };
+  const attributes = { role: 'operator' };
+  // The rule allows it: capped at its bearer lifetime, and verify says so.
+  const out = issue({ key: issuerKey.privateJwk, issuer: 'gw', claims: asked, now, policy: bearerPolicy, attributes, ttl: 3600 });
+  assert.equal(out.decision, 'granted');
+  assert.equal(out.ttl, 60);
+  const v = verify({ token: out.token, ...trust });
+  assert.equal(v.bearer, true);
+  assert.equal(v.claims.cnf, undefined);
+  assert.equal(verify({ token: issue({ key: issuerKey.privateJwk, issuer: 'gw', claims, now }).token, ...trust }).bearer, false);
+  // Without the rule's consent, or without a policy: refused.
+  const denied = issue({ key: issuerKey.privateJwk, issuer: 'gw', claims: asked, now, policy, attributes });
+  assert.deepEqual([denied.decision, denied.code, denied.token], ['denied', 'bearer_not_allowed', undefined]);
+  assert.equal(explainPolicy(policy, { subject: { id: 'op-1', attributes }, capabilities: asked.caps, bearer: true }).rules[0].bearer_refused, true);
+  assert.throws(() => issue({ key: issuerKey.privateJwk, issuer: 'gw', claims: asked, now }), (e) => e.code === 'bad_claims');
+  // No key to prove, hand on or refresh with.
+  const { proof } = createProof({ key: holder.privateJwk, token: out.token, audience: 'svc', now: now + 1 });
+  assert.throws(() => verifyProof({ token: out.token, proof, ...trust, popAudience: 'svc' }), { code: 'bearer_token' });
+  assert.throws(() => delegate({ parent: out.token, ...trust, key: holder.privateJwk, claims: { ...claims, caps: asked.caps } }), { code: 'bearer_token' });
+  assert.throws(() => refresh({ token: out.token, ...trust, key: issuerKey.privateJwk, policy: bearerPolicy, attributes }), { code: 'bearer_token' });
+});
+
 test('a signed revocation list revokes offline, and a stale one must be allowed', () => {
   const now = 1_700_000_000;
   const trust = { jwks, issuer: 'gw', audience: 'robot-gateway', now: now + 1 };

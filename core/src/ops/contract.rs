@@ -245,7 +245,7 @@ pub const CONTRACTS: &[Contract] = &[
                     "claims",
                     Shape::Named("TokenRequest"),
                     Required,
-                    "`sub`, `aud`, `caps`, `cnf` and the optional claims.",
+                    "`sub`, `aud`, `caps`, `cnf` and the optional claims; without `cnf`, a bearer token, which only a `policy` grants.",
                 ),
             ],
         ],

@@ -159,7 +159,7 @@ const DENIED: &[Member] = &[
     out("decision", Shape::OneOf(&["denied"]), Required, "Denied."),
     out(
         "code",
-        Shape::OneOf(&["denied_by_rule", "no_matching_rule"]),
+        Shape::OneOf(&["denied_by_rule", "no_matching_rule", "bearer_not_allowed"]),
         Required,
         "Why, as a stable code.",
     ),
@@ -252,6 +252,12 @@ const VERIFIED: &[Member] = &[
         Required,
         "The principal the issuer vouched for.",
     ),
+    out(
+        "bearer",
+        Shape::Boolean,
+        Required,
+        "Whether it is a bearer token: whoever holds its text may present it (no proof of possession).",
+    ),
 ];
 
 const RULE_TRACE: Shape = Shape::Object(&[&[
@@ -291,6 +297,12 @@ const RULE_TRACE: Shape = Shape::Object(&[&[
         Shape::Nullable(&UINT),
         Required,
         "The lifetime cap it imposed.",
+    ),
+    out(
+        "bearer_refused",
+        Shape::Boolean,
+        Optional,
+        "`true`: it applied to a request for a bearer token and allows none, so it contributed nothing.",
     ),
 ]]);
 

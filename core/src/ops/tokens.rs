@@ -67,7 +67,9 @@ pub(super) fn issued_json(issued: &crate::token::IssuedToken) -> Value {
 /// the policy grants the claims' subject of the claims' `caps` for `ttl`
 /// (absent: as long as the policy allows) and sign exactly that. A denial
 /// is an answer, not an error (as `policy_evaluate` gives it), and signs
-/// nothing; a grant answers the token and the decision's members.
+/// nothing; a grant answers the token and the decision's members. Claims
+/// without `cnf` ask the policy for a bearer token (`bearer: true` in its
+/// request); without a policy they are refused for the missing key.
 pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let mut f = Fields::parse(request, "issue")?;
     let key = OpSigner::take(&mut f)?;
@@ -86,10 +88,13 @@ pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let mut claims = f.object("claims")?;
     f.done()?;
 
+    // Claims without `cnf` ask for a bearer token, which only a policy
+    // grants: without one, the claims reader refuses the missing key.
+    let bearer = matches!(lifetime, Lifetime::Decided(_)) && !claims.contains_key("cnf");
     let (ttl, decided) = match lifetime {
         Lifetime::Given(ttl) => (ttl, None),
         Lifetime::Decided(through) => {
-            let decision = through.decide(&claims)?;
+            let decision = through.decide(&claims, bearer)?;
             let Decision::Granted {
                 capabilities, ttl, ..
             } = &decision
@@ -101,7 +106,12 @@ pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
             (*ttl, Some(decision.to_json()))
         }
     };
-    let claims = TokenRequest::from_json(claims).map_err(TokenError::from)?;
+    let claims = if bearer {
+        TokenRequest::bearer_from_json(claims)
+    } else {
+        TokenRequest::from_json(claims)
+    }
+    .map_err(TokenError::from)?;
 
     let issued =
         TokenIssuer::new(&key, issuer).issue(claims, now, ttl, &mut SliceEntropy::new(&entropy))?;
@@ -146,7 +156,7 @@ impl ThroughPolicy {
     /// The decision for the claims' subject asking for the claims' `caps`:
     /// the policy request `policy_evaluate` would be given, read by the
     /// same reader (so a fault has the same code and path).
-    fn decide(self, claims: &Map) -> Result<Decision, OpError> {
+    fn decide(self, claims: &Map, bearer: bool) -> Result<Decision, OpError> {
         let (Some(sub), Some(caps)) = (claims.get("sub"), claims.get("caps")) else {
             // Missing claims are the claims reader's to name.
             TokenRequest::from_json(claims.clone()).map_err(TokenError::from)?;
@@ -161,6 +171,9 @@ impl ThroughPolicy {
         let mut asked = object! { "subject" => subject, "capabilities" => caps.clone() };
         if let Some(ttl) = self.ttl {
             asked.set("ttl", ttl);
+        }
+        if bearer {
+            asked.set("bearer", Value::Bool(true));
         }
         Ok(self
             .policy
@@ -364,6 +377,7 @@ fn verified_json(verified: &VerifiedToken) -> Value {
         "id" => verified.id(),
         "chain" => chain,
         "root_sub" => root_sub(verified),
+        "bearer" => verified.is_bearer(),
     }
 }
 

@@ -26,6 +26,9 @@ pub struct PolicyRequest {
     pub capabilities: Vec<Capability>,
     /// The lifetime asked for, in seconds (at least 1).
     pub ttl: u64,
+    /// A bearer token (no holder key) is asked for: only allow rules with
+    /// a `bearer` member grant it, and their `bearer.max_ttl` caps it.
+    pub bearer: bool,
 }
 
 impl Subject {
@@ -46,7 +49,15 @@ impl PolicyRequest {
             subject,
             capabilities,
             ttl,
+            bearer: false,
         }
+    }
+
+    /// The same request, for a bearer token.
+    #[must_use]
+    pub fn bearer(mut self) -> Self {
+        self.bearer = true;
+        self
     }
 
     /// Read a request document (`docs/POLICY.md`). An absent `ttl` asks for
@@ -73,7 +84,7 @@ impl PolicyRequest {
 
     fn decode(doc: &Value) -> Result<Self, Fault> {
         let map = object(doc, "")?;
-        only(map, "", &["subject", "capabilities", "ttl"])?;
+        only(map, "", &["subject", "capabilities", "ttl", "bearer"])?;
         let subject = required(map, "", "subject")?;
         let sub = object(subject, "subject")?;
         only(sub, "subject", &["id", "attributes"])?;
@@ -95,6 +106,12 @@ impl PolicyRequest {
                 // As long as the policy allows; the largest lifetime JSON
                 // carries exactly to every host.
                 None => MAX_SAFE_INTEGER as u64,
+            },
+            bearer: match map.get("bearer") {
+                None => false,
+                Some(b) => b
+                    .as_bool()
+                    .ok_or_else(|| fault("bearer", "must be `true` or `false`"))?,
             },
         })
     }
@@ -127,14 +144,19 @@ pub enum DenialCode {
     DeniedByRule,
     /// No allow rule grants this subject any requested capability.
     NoMatchingRule,
+    /// A bearer token was asked for and the rules that would grant it
+    /// bind every token to a holder key.
+    BearerNotAllowed,
 }
 
 impl DenialCode {
-    /// The stable machine code: `denied_by_rule` or `no_matching_rule`.
+    /// The stable machine code: `denied_by_rule`, `no_matching_rule` or
+    /// `bearer_not_allowed`.
     pub fn error_code(&self) -> ErrorCode {
         match self {
             DenialCode::DeniedByRule => ErrorCode::DeniedByRule,
             DenialCode::NoMatchingRule => ErrorCode::NoMatchingRule,
+            DenialCode::BearerNotAllowed => ErrorCode::BearerNotAllowed,
         }
     }
 
@@ -232,6 +254,9 @@ pub struct RuleTrace {
     pub contributed: Vec<Capability>,
     /// The lifetime cap the rule imposed, when it contributed and has one.
     pub ttl_cap: Option<u64>,
+    /// Whether the rule applied to a request for a bearer token but allows
+    /// none (it has no `bearer` member), so it contributed nothing.
+    pub bearer_refused: bool,
 }
 
 impl RuleTrace {
@@ -248,6 +273,9 @@ impl RuleTrace {
             Capability::list_to_json(&self.contributed),
         );
         map.insert("ttl_cap".into(), self.ttl_cap.into());
+        if self.bearer_refused {
+            map.insert("bearer_refused".into(), true.into());
+        }
         Value::Object(map)
     }
 }

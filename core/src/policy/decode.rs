@@ -140,6 +140,7 @@ pub(super) fn rule(v: &Value, path: &str) -> Result<Rule, Fault> {
             "capabilities",
             "required_constraints",
             "max_ttl",
+            "bearer",
         ],
     )?;
     let at = |key: &str| member(path, key);
@@ -161,6 +162,16 @@ pub(super) fn rule(v: &Value, path: &str) -> Result<Rule, Fault> {
             .get("max_ttl")
             .map(|t| seconds(t, &at("max_ttl")))
             .transpose()?,
+        bearer_max_ttl: match map.get("bearer") {
+            None => None,
+            Some(b) => {
+                let path = at("bearer");
+                let bearer = object(b, &path)?;
+                only(bearer, &path, &["max_ttl"])?;
+                let ttl = required(bearer, &path, "max_ttl")?;
+                Some(seconds(ttl, &member(&path, "max_ttl"))?)
+            }
+        },
     })
 }
 

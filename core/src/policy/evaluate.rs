@@ -151,7 +151,16 @@ pub struct Rule {
     /// Longest lifetime, in seconds, of a token this allow rule contributes
     /// to. `None` for deny rules.
     pub max_ttl: Option<u64>,
+    /// The rule's `bearer.max_ttl`: when set, the rule also grants bearer
+    /// tokens (no `cnf`), living at most this many seconds (at most
+    /// [`MAX_BEARER_TTL`]). `None`: every token it grants binds a holder
+    /// key. Always `None` for deny rules.
+    pub bearer_max_ttl: Option<u64>,
 }
+
+/// The longest a policy may let a bearer token live, in seconds: whoever
+/// holds its text may use it, so it is short-lived by construction.
+pub const MAX_BEARER_TTL: u64 = 3600;
 
 impl Rule {
     /// The rule as it is written in a policy document.
@@ -172,6 +181,11 @@ impl Rule {
         }
         if let Some(ttl) = self.max_ttl {
             map.insert("max_ttl".into(), ttl.into());
+        }
+        if let Some(ttl) = self.bearer_max_ttl {
+            let mut bearer = Map::new();
+            bearer.insert("max_ttl".into(), ttl.into());
+            map.insert("bearer".into(), Value::Object(bearer));
         }
         Value::Object(map)
     }
@@ -218,6 +232,9 @@ impl Rule {
                 if self.max_ttl.is_some() {
                     return refuse(at("max_ttl"), "a deny rule grants nothing to limit");
                 }
+                if self.bearer_max_ttl.is_some() {
+                    return refuse(at("bearer"), "a deny rule grants nothing to limit");
+                }
                 Ok(Vec::new())
             }
             Effect::Allow => {
@@ -230,6 +247,15 @@ impl Rule {
                 check_caps(&[probe], "caps[0].constraints", &required)?;
                 if let Some(ttl) = self.max_ttl {
                     check_ttl(ttl, &at("max_ttl"))?;
+                }
+                if self
+                    .bearer_max_ttl
+                    .is_some_and(|ttl| !(1..=MAX_BEARER_TTL).contains(&ttl))
+                {
+                    return refuse(
+                        member(&at("bearer"), "max_ttl"),
+                        "a bearer token is short-lived: 1..=3600 seconds",
+                    );
                 }
                 self.capabilities
                     .iter()
@@ -430,10 +456,12 @@ impl Policy {
         let mut matched_rules = Vec::new();
         let mut ttl = request.ttl.min(self.max_ttl);
         let mut any_allow_applies = false;
+        // An allow rule would have granted some of it, but not as a bearer token.
+        let mut bearer_refused = false;
         for (rule, grants) in self.rules.iter().zip(&self.grants) {
             meter.charge(1)?;
             let Some(matched_by) = rule.subjects.matches(&request.subject, &mut meter)? else {
-                record(&mut trace, rule, None, Vec::new(), false);
+                record(&mut trace, rule, None, Vec::new(), (false, None, false));
                 continue;
             };
             match rule.effect {
@@ -444,7 +472,7 @@ impl Policy {
                         rule,
                         Some(matched_by),
                         Vec::new(),
-                        overlap.is_some(),
+                        (overlap.is_some(), None, false),
                     );
                     if let Some(k) = overlap {
                         let what = asked.get(k).map(describe).unwrap_or_default();
@@ -462,23 +490,47 @@ impl Policy {
                 Effect::Allow => {
                     any_allow_applies = true;
                     let part = meet(asked, grants, &mut meter)?;
-                    let overlapped = !part.is_empty();
+                    // A bearer token only from rules that allow one; the
+                    // meet is paid either way, so a budget means the same.
+                    let refused = request.bearer && rule.bearer_max_ttl.is_none();
+                    bearer_refused |= refused && !part.is_empty();
+                    let overlapped = !part.is_empty() && !refused;
+                    let cap = rule_cap(rule, request.bearer);
                     if overlapped {
                         // Every contributing rule caps the lifetime, even one
                         // whose grant another rule's subsumes: the stricter
                         // reading, and independent of rule order.
-                        ttl = rule.max_ttl.map_or(ttl, |cap| ttl.min(cap));
+                        ttl = cap.map_or(ttl, |cap| ttl.min(cap));
                         matched_rules.push(rule.id.clone());
                     }
-                    let traced = if trace.is_some() {
+                    let traced = if trace.is_some() && overlapped {
                         part.clone()
                     } else {
                         Vec::new()
                     };
-                    record(&mut trace, rule, Some(matched_by), traced, overlapped);
-                    granted.extend(part);
+                    record(
+                        &mut trace,
+                        rule,
+                        Some(matched_by),
+                        traced,
+                        (overlapped, cap, refused),
+                    );
+                    if overlapped {
+                        granted.extend(part);
+                    }
                 }
             }
+        }
+        if granted.is_empty() && bearer_refused {
+            let decision = Decision::Denied {
+                code: DenialCode::BearerNotAllowed,
+                rule: None,
+                reason: format!(
+                    "no rule granting `{}` this allows bearer tokens",
+                    request.subject.id
+                ),
+            };
+            return Ok((decision, meter.used));
         }
         if granted.is_empty() {
             let subject = &request.subject.id;
@@ -508,13 +560,24 @@ impl Policy {
     }
 }
 
-/// Add a rule's part in an evaluation to the trace, when there is one.
+/// The lifetime cap an allow rule sets on what it contributes: its
+/// `max_ttl`, and for a bearer token its `bearer.max_ttl` as well.
+fn rule_cap(rule: &Rule, bearer: bool) -> Option<u64> {
+    match (rule.max_ttl, rule.bearer_max_ttl.filter(|_| bearer)) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Add a rule's part in an evaluation to the trace, when there is one:
+/// whether it overlapped, the lifetime cap it sets on what it contributes
+/// and whether it refused a bearer token.
 pub(super) fn record(
     trace: &mut Option<&mut Vec<RuleTrace>>,
     rule: &Rule,
     matched_by: Option<String>,
     contributed: Vec<Capability>,
-    overlapped: bool,
+    (overlapped, cap, bearer_refused): (bool, Option<u64>, bool),
 ) {
     if let Some(t) = trace.as_deref_mut() {
         t.push(RuleTrace {
@@ -524,7 +587,8 @@ pub(super) fn record(
             matched_by,
             overlapped,
             contributed,
-            ttl_cap: rule.max_ttl.filter(|_| overlapped),
+            ttl_cap: cap.filter(|_| overlapped),
+            bearer_refused,
         });
     }
 }

@@ -134,6 +134,7 @@ fn policy_strategy() -> impl Strategy<Value = Policy> {
                             required
                         },
                         max_ttl: if deny { None } else { ttl },
+                        bearer_max_ttl: None,
                     },
                 )
                 .collect();

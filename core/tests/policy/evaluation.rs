@@ -471,6 +471,7 @@ fn policies_can_be_built_in_code() {
         capabilities: vec![cap(json!({ "actions": ["read"], "resources": ["*"] }))],
         required_constraints: Constraints::default(),
         max_ttl: Some(0),
+        bearer_max_ttl: None,
     };
     let err = Policy::new(300, vec![rule.clone()]).unwrap_err();
     assert_eq!(

@@ -37,7 +37,7 @@ const SAMPLE_POLICY: &str = r#"{
       "subjects": { "patterns": ["agent-*"] },
       "capabilities": [ { "actions": ["CAP_READ", "CAP_INTERACT", "CAP_NAVIGATE"], "resources": ["web:*"] } ],
       "required_constraints": { "max_purchase": 0, "pii_access": false },
-      "max_ttl": 300 },
+      "max_ttl": 300, "bearer": { "max_ttl": 300 } },
     { "id": "paired-keys-input", "effect": "allow",
       "subjects": { "patterns": ["key:*"] },
       "capabilities": [ { "actions": ["INPUT", "USER"], "resources": ["*"] } ] },

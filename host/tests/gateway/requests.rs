@@ -122,11 +122,11 @@ fn malformed_requests_get_400_with_a_stable_code() {
             .to_string(),
             "wrong_type",
         ),
-        // No key for the holder (the subject may be left out: it is then
-        // the key's thumbprint).
+        // Neither a key nor a subject: nobody to issue to (a subject alone
+        // asks for a bearer token; a key alone names the subject).
         (
             "/v1/tokens",
-            json!({ "subject": "operator-1", "capabilities": caps }).to_string(),
+            json!({ "capabilities": caps }).to_string(),
             "missing_field",
         ),
         (

@@ -585,3 +585,108 @@ fn refresh_trades_a_proven_token_for_a_fresh_one_the_policy_still_grants() {
     refresh(json!({ "token": token, "proof": proof(&token, &holder_private, AUDIENCE, None) }))
         .expect_error(401, "revoked");
 }
+
+#[test]
+fn a_bearer_token_only_where_the_policy_allows_one_and_never_proven_delegated_or_refreshed() {
+    let server = start("bearer");
+    let addr = server.addr;
+    let ask = |subject: Option<&str>, caps: Value, ttl: u64| {
+        let mut body = json!({ "capabilities": caps, "expires_in_seconds": ttl });
+        if let Some(subject) = subject {
+            body["subject"] = json!(subject);
+        }
+        post(addr, "/v1/tokens", true, &body)
+    };
+    let browse = json!([{ "actions": ["CAP_READ"], "resources": ["web:player"] }]);
+
+    // The sample policy's `agents-browse` rule allows bearer tokens for five
+    // minutes: asked for an hour, the token lives five minutes and says so.
+    let issued = ask(Some("agent-7"), browse.clone(), 3600);
+    assert_eq!(
+        issued.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&issued.body)
+    );
+    let issued = issued.json();
+    assert_eq!(issued["bearer"], true);
+    assert_eq!(issued["expires_in_seconds"], 300);
+    assert_eq!(issued["ttl_capped"], true);
+    assert_eq!(issued["matched_rules"], json!(["agents-browse"]));
+    let token = text(&issued, "token");
+    let verified = verify(addr, &token);
+    assert_eq!(
+        verified.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&verified.body)
+    );
+    let verified = verified.json();
+    assert_eq!(verified["bearer"], true);
+    assert_eq!(verified["subject_public_key"], Value::Null);
+    assert!(verified["claims"].get("cnf").is_none(), "{verified}");
+    // Whoever holds it may present it; it allows what it says.
+    let allowed = post(
+        addr,
+        "/v1/tokens/verify",
+        false,
+        &json!({ "token": token, "action": "CAP_READ", "resource": "web:player",
+                 "context": { "purchase_amount": 0, "pii": false } }),
+    );
+    assert_eq!(
+        allowed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&allowed.body)
+    );
+
+    // No key to prove: a proof, a refresh and a holder's delegation are refused.
+    let (someone, _) = holder(91);
+    post(
+        addr,
+        "/v1/tokens/verify",
+        false,
+        &json!({ "token": token, "proof": proof(&token, &someone, AUDIENCE, None) }),
+    )
+    .expect_error(401, "bearer_token");
+    post(
+        addr,
+        "/v1/tokens/refresh",
+        false,
+        &json!({ "token": token, "proof": proof(&token, &someone, AUDIENCE, None) }),
+    )
+    .expect_error(401, "bearer_token");
+    let (_, child_public) = holder(92);
+    let child = runtime().call_json(
+        runtime().op_id("delegate").unwrap(),
+        &json!({ "parent": token, "jwks": server.gateway.jwks(),
+                 "issuer": ISSUER, "audience": AUDIENCE, "now": now(),
+                 "key": someone, "ttl": 60, "entropy": b64::encode(&[7; 16]),
+                 "claims": { "sub": "agent-8", "aud": AUDIENCE, "cnf": { "jwk": child_public },
+                             "caps": browse } }),
+    );
+    assert_eq!(
+        child.unwrap_err().code(),
+        "bearer_token",
+        "a holder cannot delegate a bearer token"
+    );
+
+    // Where no rule allows one: 403 with the policy's code, nothing issued.
+    ask(
+        Some("operator-1"),
+        json!([{ "actions": ["drive"], "resources": ["robot:7"] }]),
+        60,
+    )
+    .expect_error(403, "bearer_not_allowed");
+    // Neither a key nor a subject: nothing to issue to.
+    ask(None, browse, 60).expect_error(400, "missing_field");
+    // A server-side grant below it still binds its child to a key.
+    post(
+        addr,
+        "/v1/capabilities/grant",
+        true,
+        &json!({ "issued_to_principal_id": "agent-8", "granted_by_principal_id": "agent-7",
+                 "parent_token_id": issued["jti"], "scopes": [{ "actions": ["CAP_READ"], "resources": ["web:player"] }] }),
+    )
+    .expect_error(400, "bad_claims");
+}

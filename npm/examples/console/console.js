@@ -333,7 +333,8 @@ async function onVerify(event) {
     const [kind, label] = !checked
       ? ['unchecked', '✔ valid, revocation not checked: ']
       : stale ? ['stale', '✔ valid against a stale revocation list: '] : ['valid', '✔ valid: '];
-    showVerdict(kind, [label, element('code', {}, claims.sub), depth > 0 ? ` (delegated, depth ${depth}, from ${verified.root_sub})` : ''],
+    showVerdict(kind, [label, element('code', {}, claims.sub), depth > 0 ? ` (delegated, depth ${depth}, from ${verified.root_sub})` : '',
+      verified.bearer ? ' — a bearer token: whoever holds its text may use it' : ''],
       `may use ${claims.caps.length} capabilit${claims.caps.length === 1 ? 'y' : 'ies'}`);
     showExpiry(claims.exp);
     showChain(verified);

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::Case;
 use super::build::*;
 
+mod bearer;
 mod status;
 
 pub(crate) fn cases() -> Vec<Case> {
@@ -761,5 +762,6 @@ fn rows() -> Vec<Row> {
         },
     ];
     rows.extend(status::rows(&issue, &rl_root, &rl_empty));
+    rows.extend(bearer::rows(&issue));
     rows
 }

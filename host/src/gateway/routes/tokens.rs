@@ -63,7 +63,8 @@ pub(super) async fn issue(
 /// a TASK-103 grant without a parent.
 pub(super) struct RootAsk {
     pub(super) subject: String,
-    pub(super) subject_key: serde_json::Map<String, Value>,
+    /// The holder's public key; `None` asks the policy for a bearer token.
+    pub(super) subject_key: Option<serde_json::Map<String, Value>>,
     pub(super) capabilities: Vec<Value>,
     pub(super) requested_ttl: Option<u64>,
     pub(super) audience: String,
@@ -93,14 +94,20 @@ pub(super) async fn issue_root(gw: &Inner, live: &Live, ask: RootAsk) -> Result<
     // 1. One module decision: what the policy grants this subject of what
     // was asked, signed exactly (the prepared token, then the signature
     // attached), or the policy's denial with nothing signed.
+    // Without a holder key the module asks the policy for a bearer token.
+    let bearer = subject_key.is_none();
     let mut claims = json!({
         "sub": subject,
         "aud": audience,
-        "cnf": { "jwk": subject_key },
         "caps": capabilities,
     });
-    if let (Some(plan_id), Value::Object(members)) = (&plan_id, &mut claims) {
-        members.insert("plan_id".to_owned(), Value::String(plan_id.clone()));
+    if let Value::Object(members) = &mut claims {
+        if let Some(key) = subject_key {
+            members.insert("cnf".to_owned(), json!({ "jwk": key }));
+        }
+        if let Some(plan_id) = &plan_id {
+            members.insert("plan_id".to_owned(), Value::String(plan_id.clone()));
+        }
     }
     // Its place in a status list, where its revocation will be published.
     let (place, status) = status_place(gw).await?;
@@ -204,6 +211,7 @@ pub(super) async fn issue_root(gw: &Inner, live: &Live, ask: RootAsk) -> Result<
         "ttl_capped": requested_ttl.is_some_and(|asked| asked > ttl),
         "narrowed": issued.get("narrowed"),
         "matched_rules": issued.get("matched_rules"),
+        "bearer": bearer,
     });
     Ok(body)
 }
@@ -224,12 +232,13 @@ pub(super) fn issued_times(answer: &Value, op: &str) -> Result<(String, i64, i64
 /// (`subject_public_key`) or a raw key as the seed how-to pastes one
 /// (`subject_pubkey`: hex, base64 or base64url), read by core's own
 /// readers. Without `subject`, the principal is the key itself:
-/// `key:<RFC 7638 thumbprint>`.
+/// `key:<RFC 7638 thumbprint>`. A `subject` without a key asks for a
+/// bearer token (`None`), which the policy grants or refuses.
 pub(super) fn holder(
     subject: Option<String>,
     jwk: Option<serde_json::Map<String, Value>>,
     raw: Option<String>,
-) -> Result<(String, serde_json::Map<String, Value>), ApiError> {
+) -> Result<(String, Option<serde_json::Map<String, Value>>), ApiError> {
     use captoken_core::keys;
     let refused = |err: keys::KeyError, member: &str| {
         ApiError::bad_request(err.code(), format!("`{member}`: {err}"))
@@ -246,7 +255,7 @@ pub(super) fn holder(
             }
             if let Some(subject) = &subject {
                 // The module reads the key, as it reads every claim.
-                return Ok((subject.clone(), jwk));
+                return Ok((subject.clone(), Some(jwk)));
             }
             let text = serde_json::to_vec(&jwk)
                 .map_err(|err| ApiError::internal("host_json", err.to_string()))?;
@@ -270,14 +279,18 @@ pub(super) fn holder(
             ));
         }
         (None, None) => {
-            return Err(ApiError::bad_request(
-                "missing_field",
-                "`subject_public_key` (a JWK) or `subject_pubkey` (a raw Ed25519 key) is required",
-            ));
+            return match subject {
+                Some(subject) => Ok((subject, None)),
+                None => Err(ApiError::bad_request(
+                    "missing_field",
+                    "`subject_public_key` (a JWK) or `subject_pubkey` (a raw Ed25519 key) is \
+                     required; a bearer token, where the policy allows one, needs `subject`",
+                )),
+            };
         }
     };
     let subject = subject.unwrap_or_else(|| format!("key:{thumbprint}"));
-    Ok((subject, jwk))
+    Ok((subject, Some(jwk)))
 }
 
 /// The capability a seed document's tier names: core's mapping
@@ -409,6 +422,7 @@ pub(super) async fn verify(
         "issued_at": claims.get("iat"),
         "expires_at": claims.get("exp"),
         "subject_public_key": claims.get("cnf").and_then(|cnf| cnf.get("jwk")),
+        "bearer": verified.get("bearer"),
         "depth": verified.get("depth"),
         "chain": verified.get("chain"),
         "claims": claims,
