@@ -62,6 +62,18 @@ fn a_grant_without_a_parent_goes_through_the_policy_like_an_issue() {
         (json!(900), json!(true))
     );
     assert_eq!(verify(addr, &text(&root, "token")).status, 200);
+    // TASK-103: a grant emits `agent.capability.granted`, in its workspace.
+    let events = get(addr, "/v1/events?workspace_id=ws-robots", true).json();
+    let granted_event = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["data"]["id"] == root["jti"])
+        .unwrap_or_else(|| panic!("no event for the grant in {events}"));
+    assert_eq!(granted_event["type"], "agent.capability.granted");
+    assert_eq!(granted_event["data"]["sub"], "operator-7");
+    assert_eq!(granted_event["data"]["caps"], root["capabilities"]);
+    assert!(granted_event["data"].get("parent_id").is_none());
     let listed = get(addr, "/v1/capabilities?principal_id=operator-7", true).json();
     assert!(
         listed.to_string().contains(root["jti"].as_str().unwrap()),

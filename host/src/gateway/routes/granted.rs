@@ -60,6 +60,7 @@ pub(super) async fn grant_issued(
             workspace: workspace.unwrap_or_else(|| DEFAULT_WORKSPACE.to_owned()),
             plan_id: None,
             granted_by: granted_by.clone(),
+            grant: true,
         };
         let mut body = issue_root(gw, &live, ask).await?;
         if let Value::Object(members) = &mut body {

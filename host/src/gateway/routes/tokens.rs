@@ -54,6 +54,7 @@ pub(super) async fn issue(
         workspace: workspace.unwrap_or_else(|| DEFAULT_WORKSPACE.to_owned()),
         plan_id,
         granted_by: ADMIN_PRINCIPAL.to_owned(),
+        grant: false,
     };
     let body = issue_root(gw, &live, ask).await?;
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
@@ -73,6 +74,9 @@ pub(super) struct RootAsk {
     pub(super) plan_id: Option<String>,
     /// Who asked, as the store records it.
     pub(super) granted_by: String,
+    /// A TASK-103 grant (`agent.capability.granted` in the log), not an
+    /// issue (`token_issued`).
+    pub(super) grant: bool,
 }
 
 /// Policy, then signature, then the store: the issued token, recorded and
@@ -89,6 +93,7 @@ pub(super) async fn issue_root(gw: &Inner, live: &Live, ask: RootAsk) -> Result<
         workspace,
         plan_id,
         granted_by,
+        grant,
     } = ask;
 
     // 1. One module decision: what the policy grants this subject of what
@@ -193,6 +198,16 @@ pub(super) async fn issue_root(gw: &Inner, live: &Live, ask: RootAsk) -> Result<
         .get("audit")
         .and_then(AuditEvent::from_module)
         .ok_or_else(|| bad_module_response("issue", "audit"))?;
+    // TASK-103: a grant emits `agent.capability.granted` (a root grant has
+    // no `parent_id`), with the same members a minted grant's event has.
+    let event = if grant {
+        AuditEvent::new(
+            "agent.capability.granted",
+            json!({ "id": jti, "sub": subject, "caps": granted, "exp": exp }),
+        )
+    } else {
+        event
+    };
     blocking(gw, move |store| store.insert_token(&row, &event)).await?;
 
     let body = json!({
