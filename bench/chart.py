@@ -2,9 +2,11 @@
 
     python3 bench/chart.py            (writes bench/results/chart.svg)
 
-Left: verify throughput, the gateway beside the peer, per scenario, with
-the ratio. Right: where a gateway verify's CPU goes (bench/profile.sh).
-Standard library only.
+Top: each operation in process, every side of bench/run.sh (the floors,
+captoken natively, in wasmtime and in Node, the peers), µs per call on a
+log scale. Then verify throughput over HTTP, the gateway beside the peer,
+per scenario, with the ratio; then where a gateway verify's CPU goes
+(bench/profile.sh). Standard library only.
 """
 import json
 import os
@@ -24,6 +26,32 @@ def text(x, y, s, size=12, anchor="start", weight="normal"):
 
 def bar(x, y, w, h, color):
     return f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w, 0.5):.1f}" height="{h:.1f}" fill="{color}"/>'
+
+
+KIND_COLORS = {"floor": "#bab0ac", "captoken": COLORS[0], "peer": COLORS[1]}
+
+
+def sides(results, x0, y0):
+    """Every side of every operation, µs per call on a log scale."""
+    import math
+    rows = [(r["op"], side) for res in results for r in res["ops"] for side in r["sides"]]
+    top = max(side["median_us"] for _, side in rows)
+    low = min(side["median_us"] for _, side in rows)
+    lo, hi = math.log10(low / 2), math.log10(top * 1.2)
+    out = [text(x0, y0, "In process, µs per call (log scale; grey: the Ed25519 floors, blue: captoken, "
+                "orange: peers)", 14, weight="bold")]
+    y, width = y0 + 10, 330
+    for res in results:
+        for r in res["ops"]:
+            out.append(text(x0, y + 20, f"{r['op']} ({res['where']})", 12, weight="bold"))
+            y += 26
+            for side in r["sides"]:
+                w = width * (math.log10(side["median_us"]) - lo) / (hi - lo)
+                out.append(text(x0, y + 12, side["side"], 10))
+                out.append(bar(x0 + 350, y + 2, w, 12, KIND_COLORS.get(side["kind"], COLORS[4])))
+                out.append(text(x0 + 355 + w, y + 12, f"{side['median_us']:,.1f} µs ({side['vs_floor']:.2f}x)", 10))
+                y += 16
+    return out, y
 
 
 def throughput(http, x0, y0):
@@ -76,16 +104,24 @@ def profile(prof, x0, y0):
 
 def main():
     parts, height = [], 20
+    found = []
+    for name, where in (("sides.json", "Rust: native and wasmtime"), ("node.json", "Node")):
+        path = os.path.join(RESULTS, name)
+        if os.path.exists(path):
+            found.append(dict(json.load(open(path)), where=where))
+    if found:
+        drawn, height = sides(found, 20, 30)
+        parts += drawn
     http_path = os.path.join(RESULTS, "http.json")
     prof_path = os.path.join(RESULTS, "profile.json")
     if os.path.exists(http_path):
-        drawn, height = throughput(json.load(open(http_path)), 20, 30)
+        drawn, height = throughput(json.load(open(http_path)), 20, height + 30)
         parts += drawn
     if os.path.exists(prof_path):
         drawn, height = profile(json.load(open(prof_path)), 20, height + 30)
         parts += drawn
     if not parts:
-        sys.exit("chart: nothing in bench/results/ yet: run bench/http.sh and bench/profile.sh")
+        sys.exit("chart: nothing in bench/results/ yet: run bench/run.sh and bench/profile.sh")
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="900" height="{height + 20}" '
            f'viewBox="0 0 900 {height + 20}"><rect width="100%" height="100%" fill="white"/>'
            + "".join(parts) + "</svg>\n")

@@ -91,3 +91,5 @@ bash npm/scripts/test-all.sh
 
 echo "== the status-list bench runs (smoke: small lists; timing is its output, never a verdict)"
 node bench/status_list.mjs 1000 100000
+echo "== every in-process side of bench/run.sh runs (smoke: two calls each; never a timing verdict)"
+bash bench/run.sh --smoke
