@@ -333,7 +333,7 @@ const TRUST_OPTIONS = {
 };
 // The SHA-256 of the module this code trusts, dist/captoken_bg.wasm
 // (scripts/build-wasm.sh writes it here with the module).
-const MODULE_SHA256 = '4951f86e305ca4ba275a7e0cb4577cff02f4100e416eac07e5b2619e4875b995';
+const MODULE_SHA256 = 'cbec82162e17f4bf8f587b9b589ffb6690a40b0d64ae4e6cfab3bcf902ec26c4';
 const CONTRACT = {
   info: {
     options: {},
@@ -355,6 +355,7 @@ const CONTRACT = {
       policy: 'policy',
       attributes: 'attributes',
       budget: 'budget',
+      bearer: 'bearer',
       ttl: 'ttl',
       claims: 'claims',
     },

@@ -147,9 +147,11 @@ export interface IssueOptions {
   attributes?: Record<string, string>;
   /** Policy evaluation steps allowed. Default: 16000000. */
   budget?: number;
+  /** `true`: a bearer token, its claims without `cnf`; only a policy rule with `bearer` grants one. */
+  bearer?: boolean;
   /** Lifetime in seconds; through a policy, capped by it (absent: as long as it allows). Default: 300. */
   ttl?: Duration;
-  /** `sub`, `aud`, `caps`, `cnf` and the optional claims; without `cnf`, a bearer token, which only a `policy` grants. */
+  /** `sub`, `aud`, `caps`, `cnf` (none with `bearer`) and the optional claims. */
   claims: TokenRequest;
 }
 

@@ -282,6 +282,14 @@ pub struct TokenRequest {
     pub extra: Map,
 }
 
+/// The longest a bearer token may live, in seconds (`exp - iat`): whoever
+/// holds its text may use it, so it is short-lived by construction. The
+/// issuer refuses to sign a longer one and every verifier to accept one.
+pub const MAX_BEARER_TTL: u64 = 3600;
+
+/// What a bearer token's lifetime breaks (`bad_ttl` or `bad_claims`).
+pub(crate) const BEARER_TTL: &str = "a bearer token is short-lived: 1..=3600 seconds";
+
 /// The most a `grant_depth` claim may say: no verifier allows chains
 /// deeper than this.
 pub const MAX_GRANT_DEPTH: u64 = 16;
@@ -429,10 +437,7 @@ impl TokenRequest {
     /// As [`TokenRequest::from_json`]; a `cnf` present is `bad_claims`.
     pub fn bearer_from_json(map: Map) -> Result<Self, ClaimsError> {
         if map.contains_key("cnf") {
-            return Err(ClaimsError::invalid(
-                "cnf",
-                "a bearer token binds no holder key",
-            ));
+            return Err(ClaimsError::invalid("cnf", crate::error::BEARER));
         }
         Self::asked(map, false)
     }
@@ -551,6 +556,9 @@ impl Claims {
             }
         };
         let request = TokenRequest::take(&mut map, false)?;
+        if request.cnf.is_none() && exp - iat > MAX_BEARER_TTL as i64 {
+            return Err(ClaimsError::invalid("exp", BEARER_TTL));
+        }
         Ok(Claims {
             ver,
             iss,

@@ -100,7 +100,7 @@ impl<'p> Delegation<'p> {
         let depth = parent.depth() + 1;
         let kid = keys::thumbprint(&holder.verifying_key());
         let Some(bound) = parent.holder() else {
-            return Err(DelegationError::Bearer { depth }.into());
+            return Err(DelegationError::Bearer.into());
         };
         if kid != bound.thumbprint() {
             return Err(DelegationError::NotHolder.into());

@@ -252,8 +252,7 @@ impl std::error::Error for ClaimsError {}
 impl std::error::Error for JsonError {}
 
 /// What every refusal for want of a holder key says (`bearer_token`).
-pub(crate) const BEARER: &str =
-    "a bearer token binds no holder key: no proof of possession, delegation or refresh";
+pub(crate) const BEARER: &str = "a bearer token has no holder key to prove, delegate or refresh";
 
 /// Why a delegation was refused, when minting or when verifying a chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,11 +262,7 @@ pub enum DelegationError {
     NotHolder,
     /// A bearer token binds no holder key: it cannot be delegated, and no
     /// holder may delegate one (only a policy grants bearer tokens).
-    Bearer {
-        /// Depth of the token refused: the bearer parent's child, or the
-        /// bearer child itself.
-        depth: usize,
-    },
+    Bearer,
     /// More delegations than allowed.
     TooDeep {
         /// Depth of the refused token.
@@ -305,7 +300,7 @@ impl DelegationError {
     pub fn error_code(&self) -> ErrorCode {
         match self {
             DelegationError::NotHolder => ErrorCode::DelegationNotHolder,
-            DelegationError::Bearer { .. } => ErrorCode::BearerToken,
+            DelegationError::Bearer => ErrorCode::BearerToken,
             DelegationError::TooDeep { .. } => ErrorCode::DelegationTooDeep,
             DelegationError::Escalation { .. } => ErrorCode::DelegationEscalation,
             DelegationError::BrokenLink { .. } => ErrorCode::DelegationBrokenLink,
@@ -326,7 +321,7 @@ impl fmt::Display for DelegationError {
             DelegationError::NotHolder => {
                 f.write_str("only the holder of the parent token's key may delegate it")
             }
-            DelegationError::Bearer { .. } => f.write_str(BEARER),
+            DelegationError::Bearer => f.write_str(BEARER),
             DelegationError::TooDeep { depth, max } => {
                 write!(f, "delegation depth {depth} exceeds the limit of {max}")
             }

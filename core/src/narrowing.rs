@@ -40,7 +40,7 @@ pub(crate) fn check_request(
 ) -> Result<(), TokenError> {
     if child.is_bearer() {
         // Only a policy grants a bearer token; a holder hands on a bound one.
-        return Err(DelegationError::Bearer { depth }.into());
+        return Err(DelegationError::Bearer.into());
     }
     if let Some(i) = scope::first_uncovered(&parent.request.caps, &child.caps) {
         return Err(escalation(depth, format!("caps[{i}]")));

@@ -105,7 +105,9 @@ where
     /// Sign `request` valid from `now` for `ttl` seconds, with a fresh `jti`.
     ///
     /// # Errors
-    /// [`TokenError::BadTtl`] for `ttl == 0` or dates past 2^53-1,
+    /// [`TokenError::BadTtl`] for `ttl == 0`, dates past 2^53-1, or a
+    /// bearer token (no `cnf`) asked to live past
+    /// [`crate::claims::MAX_BEARER_TTL`],
     /// [`TokenError::Claims`] for an invalid request,
     /// [`TokenError::EntropyUnavailable`] and [`TokenError::SigningFailed`]
     /// when the host's parts fail.
@@ -116,6 +118,9 @@ where
         ttl: u64,
         entropy: &mut dyn Entropy,
     ) -> Result<IssuedToken, TokenError> {
+        if request.is_bearer() && ttl > crate::claims::MAX_BEARER_TTL {
+            return Err(TokenError::BadTtl(crate::claims::BEARER_TTL));
+        }
         let fields = Minted {
             iss: &self.issuer,
             kid: &self.kid,
@@ -621,7 +626,7 @@ impl<'k> Verifier<'k> {
     ) -> Result<VerifiedToken, TokenError> {
         let child = UnverifiedToken::parse(child_text, &self.limits)?;
         let Some(holder) = &parent.claims.request.cnf else {
-            return Err(DelegationError::Bearer { depth }.into());
+            return Err(DelegationError::Bearer.into());
         };
         if child.kid() != holder.thumbprint() {
             return Err(DelegationError::BrokenLink { depth }.into());

@@ -211,7 +211,7 @@ test('a bearer token: only where a rule allows one, short-lived, never proven, d
   const asked = { ...unbound, caps: [{ actions: ['drive'], resources: ['robot:7'] }] };
   const attributes = { role: 'operator' };
   // The rule allows it: capped at its bearer lifetime, and verify says so.
-  const out = issue({ key: issuerKey.privateJwk, issuer: 'gw', claims: asked, now, policy: bearerPolicy, attributes, ttl: 3600 });
+  const out = issue({ key: issuerKey.privateJwk, issuer: 'gw', claims: asked, now, policy: bearerPolicy, attributes, ttl: 3600, bearer: true });
   assert.equal(out.decision, 'granted');
   assert.equal(out.ttl, 60);
   const v = verify({ token: out.token, ...trust });
@@ -219,8 +219,10 @@ test('a bearer token: only where a rule allows one, short-lived, never proven, d
   assert.equal(v.claims.cnf, undefined);
   assert.equal(verify({ token: issue({ key: issuerKey.privateJwk, issuer: 'gw', claims, now }).token, ...trust }).bearer, false);
   // Without the rule's consent, or without a policy: refused.
-  const denied = issue({ key: issuerKey.privateJwk, issuer: 'gw', claims: asked, now, policy, attributes });
+  const denied = issue({ key: issuerKey.privateJwk, issuer: 'gw', claims: asked, now, policy, attributes, bearer: true });
   assert.deepEqual([denied.decision, denied.code, denied.token], ['denied', 'bearer_not_allowed', undefined]);
+  // Asked for by name: a forgotten key is a missing key, never a bearer token.
+  assert.throws(() => issue({ key: issuerKey.privateJwk, issuer: 'gw', claims: asked, now, policy: bearerPolicy, attributes }), (e) => e.code === 'bad_claims');
   assert.equal(explainPolicy(policy, { subject: { id: 'op-1', attributes }, capabilities: asked.caps, bearer: true }).rules[0].bearer_refused, true);
   assert.throws(() => issue({ key: issuerKey.privateJwk, issuer: 'gw', claims: asked, now }), (e) => e.code === 'bad_claims');
   // No key to prove, hand on or refresh with.

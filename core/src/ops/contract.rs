@@ -234,6 +234,12 @@ pub const CONTRACTS: &[Contract] = &[
                 )
     .defaults_to(policy::DEFAULT_BUDGET),
                 member(
+                    "bearer",
+                    Shape::Boolean,
+                    With("policy"),
+                    "`true`: a bearer token, its claims without `cnf`; only a policy rule with `bearer` grants one.",
+                ),
+                member(
                     "ttl",
                     Shape::Uint,
                     Optional,
@@ -245,7 +251,7 @@ pub const CONTRACTS: &[Contract] = &[
                     "claims",
                     Shape::Named("TokenRequest"),
                     Required,
-                    "`sub`, `aud`, `caps`, `cnf` and the optional claims; without `cnf`, a bearer token, which only a `policy` grants.",
+                    "`sub`, `aud`, `caps`, `cnf` (none with `bearer`) and the optional claims.",
                 ),
             ],
         ],

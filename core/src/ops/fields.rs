@@ -171,6 +171,14 @@ impl Fields {
         }
     }
 
+    /// A boolean member; absent is `false`.
+    pub(super) fn opt_bool(&mut self, name: &str) -> Result<bool, OpError> {
+        match self.opt(name)? {
+            None => Ok(false),
+            Some(v) => v.as_bool().ok_or_else(|| wrong_type(name, "a boolean")),
+        }
+    }
+
     pub(super) fn opt_string(&mut self, name: &str) -> Result<Option<String>, OpError> {
         match self.opt(name)? {
             None => Ok(None),

@@ -67,9 +67,9 @@ pub(super) fn issued_json(issued: &crate::token::IssuedToken) -> Value {
 /// the policy grants the claims' subject of the claims' `caps` for `ttl`
 /// (absent: as long as the policy allows) and sign exactly that. A denial
 /// is an answer, not an error (as `policy_evaluate` gives it), and signs
-/// nothing; a grant answers the token and the decision's members. Claims
-/// without `cnf` ask the policy for a bearer token (`bearer: true` in its
-/// request); without a policy they are refused for the missing key.
+/// nothing; a grant answers the token and the decision's members. With
+/// `bearer: true` (a policy's option) the claims, without `cnf`, ask the
+/// policy for a bearer token; otherwise a missing `cnf` is refused.
 pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let mut f = Fields::parse(request, "issue")?;
     let key = OpSigner::take(&mut f)?;
@@ -81,6 +81,7 @@ pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
             attributes: f.opt("attributes")?,
             budget: read_budget(&mut f)?,
             ttl: f.opt_uint("ttl")?,
+            bearer: f.opt_bool("bearer")?,
         }),
         None => Lifetime::Given(f.opt_uint("ttl")?.unwrap_or(token::DEFAULT_TTL)),
     };
@@ -88,13 +89,13 @@ pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
     let mut claims = f.object("claims")?;
     f.done()?;
 
-    // Claims without `cnf` ask for a bearer token, which only a policy
-    // grants: without one, the claims reader refuses the missing key.
-    let bearer = matches!(lifetime, Lifetime::Decided(_)) && !claims.contains_key("cnf");
+    // A bearer token is asked for by name, and only a policy grants one:
+    // otherwise claims without `cnf` are refused for the missing key.
+    let bearer = matches!(&lifetime, Lifetime::Decided(t) if t.bearer);
     let (ttl, decided) = match lifetime {
         Lifetime::Given(ttl) => (ttl, None),
         Lifetime::Decided(through) => {
-            let decision = through.decide(&claims, bearer)?;
+            let decision = through.decide(&claims)?;
             let Decision::Granted {
                 capabilities, ttl, ..
             } = &decision
@@ -106,12 +107,7 @@ pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
             (*ttl, Some(decision.to_json()))
         }
     };
-    let claims = if bearer {
-        TokenRequest::bearer_from_json(claims)
-    } else {
-        TokenRequest::from_json(claims)
-    }
-    .map_err(TokenError::from)?;
+    let claims = read_claims(claims, bearer)?;
 
     let issued =
         TokenIssuer::new(&key, issuer).issue(claims, now, ttl, &mut SliceEntropy::new(&entropy))?;
@@ -136,6 +132,17 @@ pub(super) fn issue(request: &[u8]) -> Result<Vec<u8>, OpError> {
     respond(&out)
 }
 
+/// The claims of an issue: a bearer token's without `cnf`, any other's
+/// with it.
+fn read_claims(claims: Map, bearer: bool) -> Result<TokenRequest, OpError> {
+    Ok(if bearer {
+        TokenRequest::bearer_from_json(claims)
+    } else {
+        TokenRequest::from_json(claims)
+    }
+    .map_err(TokenError::from)?)
+}
+
 /// How long an issued token lives: the `ttl` given, or what a policy
 /// decides (capping `ttl`, when one is asked for).
 enum Lifetime {
@@ -150,16 +157,18 @@ struct ThroughPolicy {
     attributes: Option<Value>,
     budget: u64,
     ttl: Option<u64>,
+    /// A bearer token is asked for (`bearer: true`): claims without `cnf`.
+    bearer: bool,
 }
 
 impl ThroughPolicy {
     /// The decision for the claims' subject asking for the claims' `caps`:
     /// the policy request `policy_evaluate` would be given, read by the
     /// same reader (so a fault has the same code and path).
-    fn decide(self, claims: &Map, bearer: bool) -> Result<Decision, OpError> {
+    fn decide(self, claims: &Map) -> Result<Decision, OpError> {
         let (Some(sub), Some(caps)) = (claims.get("sub"), claims.get("caps")) else {
             // Missing claims are the claims reader's to name.
-            TokenRequest::from_json(claims.clone()).map_err(TokenError::from)?;
+            read_claims(claims.clone(), self.bearer)?;
             return Err(OpError::BadRequest(
                 "`claims` needs `sub` and `caps`".into(),
             ));
@@ -172,7 +181,7 @@ impl ThroughPolicy {
         if let Some(ttl) = self.ttl {
             asked.set("ttl", ttl);
         }
-        if bearer {
+        if self.bearer {
             asked.set("bearer", Value::Bool(true));
         }
         Ok(self
@@ -403,12 +412,7 @@ pub(super) fn verify(request: &[u8]) -> Result<Vec<u8>, OpError> {
         }
         Some(_) => return Err(wrong_type("proof", "an object")),
     };
-    let grant = match f.opt("grant")? {
-        None => false,
-        Some(v) => v
-            .as_bool()
-            .ok_or_else(|| wrong_type("grant", "a boolean"))?,
-    };
+    let grant = f.opt_bool("grant")?;
     f.done()?;
     let verified = match trust.verify(&token) {
         Ok(verified) => verified,

@@ -111,7 +111,7 @@ impl PolicyRequest {
                 None => false,
                 Some(b) => b
                     .as_bool()
-                    .ok_or_else(|| fault("bearer", "must be `true` or `false`"))?,
+                    .ok_or_else(|| fault("bearer", "must be a boolean"))?,
             },
         })
     }

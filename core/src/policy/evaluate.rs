@@ -158,9 +158,7 @@ pub struct Rule {
     pub bearer_max_ttl: Option<u64>,
 }
 
-/// The longest a policy may let a bearer token live, in seconds: whoever
-/// holds its text may use it, so it is short-lived by construction.
-pub const MAX_BEARER_TTL: u64 = 3600;
+pub use crate::claims::MAX_BEARER_TTL;
 
 impl Rule {
     /// The rule as it is written in a policy document.
@@ -252,10 +250,7 @@ impl Rule {
                     .bearer_max_ttl
                     .is_some_and(|ttl| !(1..=MAX_BEARER_TTL).contains(&ttl))
                 {
-                    return refuse(
-                        member(&at("bearer"), "max_ttl"),
-                        "a bearer token is short-lived: 1..=3600 seconds",
-                    );
+                    return refuse(member(&at("bearer"), "max_ttl"), crate::claims::BEARER_TTL);
                 }
                 self.capabilities
                     .iter()

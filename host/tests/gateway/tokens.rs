@@ -591,7 +591,7 @@ fn a_bearer_token_only_where_the_policy_allows_one_and_never_proven_delegated_or
     let server = start("bearer");
     let addr = server.addr;
     let ask = |subject: Option<&str>, caps: Value, ttl: u64| {
-        let mut body = json!({ "capabilities": caps, "expires_in_seconds": ttl });
+        let mut body = json!({ "capabilities": caps, "expires_in_seconds": ttl, "bearer": true });
         if let Some(subject) = subject {
             body["subject"] = json!(subject);
         }
@@ -678,9 +678,29 @@ fn a_bearer_token_only_where_the_policy_allows_one_and_never_proven_delegated_or
         60,
     )
     .expect_error(403, "bearer_not_allowed");
-    // Neither a key nor a subject: nothing to issue to.
-    ask(None, browse, 60).expect_error(400, "missing_field");
-    // A server-side grant below it still binds its child to a key.
+    // Neither a key nor a subject: nothing to issue to. A bearer token is
+    // asked for by name: a subject without a key and without `bearer` is
+    // still a missing key, and a key with `bearer` a contradiction.
+    ask(None, browse.clone(), 60).expect_error(400, "missing_field");
+    post(
+        addr,
+        "/v1/tokens",
+        true,
+        &json!({ "subject": "agent-7", "capabilities": browse }),
+    )
+    .expect_error(400, "missing_field");
+    let (_, key) = holder(93);
+    post(
+        addr,
+        "/v1/tokens",
+        true,
+        &json!({ "subject": "agent-7", "subject_public_key": key, "capabilities": browse, "bearer": true }),
+    )
+    .expect_error(400, "invalid_value");
+    // Revoked like any token: the gateway's verify refuses it from then on.
+    assert_eq!(revoke(addr, issued["jti"].as_str().unwrap()).status, 200);
+    verify(addr, &token).expect_error(401, "revoked");
+    // A server-side grant binds its child to a key, asked for before anything else.
     post(
         addr,
         "/v1/capabilities/grant",
@@ -688,5 +708,5 @@ fn a_bearer_token_only_where_the_policy_allows_one_and_never_proven_delegated_or
         &json!({ "issued_to_principal_id": "agent-8", "granted_by_principal_id": "agent-7",
                  "parent_token_id": issued["jti"], "scopes": [{ "actions": ["CAP_READ"], "resources": ["web:player"] }] }),
     )
-    .expect_error(400, "bad_claims");
+    .expect_error(400, "missing_field");
 }

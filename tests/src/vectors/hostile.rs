@@ -446,6 +446,25 @@ pub(crate) fn cases() -> Vec<Case> {
         "bad_signature",
     ));
 
+    // A bearer token lives an hour at most, whoever signed it.
+    for (what, life, expect) in [
+        ("a bearer token living an hour", 3600, "ok"),
+        (
+            "a bearer token living an hour and a second",
+            3601,
+            "bad_claims",
+        ),
+    ] {
+        out.push(verify(
+            what,
+            &with_claims(&|c| {
+                c.remove("cnf");
+                c.insert("exp".into(), json!(NOW + life));
+            }),
+            expect,
+        ));
+    }
+
     // Forged chains: what a hostile holder can sign without `delegate`.
     let forge = |parent: &str,
                  signer: u8,
@@ -495,6 +514,13 @@ pub(crate) fn cases() -> Vec<Case> {
             c.insert("exp".into(), json!(NOW + 301));
         }),
         "delegation_escalation",
+    ));
+    out.push(verify(
+        "a hand-made bearer child (no cnf) of a holder-bound parent",
+        &forge(&token, 2, 4, &|c| {
+            c.remove("cnf");
+        }),
+        "bearer_token",
     ));
     out.push(verify(
         "a child signed by someone other than the parent's holder",

@@ -48,7 +48,8 @@ pub(super) async fn grant_issued(
             })?)
         }
     };
-    let (subject, subject_key) = holder(Some(issued_to), jwk, raw)?;
+    // A grant binds its holder's key: TASK-103 grants are never bearer tokens.
+    let (subject, subject_key) = holder(Some(issued_to), jwk, raw, false)?;
     let Some(parent) = parent else {
         let ask = RootAsk {
             subject,

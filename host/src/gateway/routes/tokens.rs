@@ -25,6 +25,7 @@ pub(super) async fn issue(
     let attributes = fields.opt_object("subject_attributes")?;
     let workspace = fields.opt_string("workspace_id", MAX_ID_BYTES)?;
     let plan_id = fields.opt_string("plan_id", MAX_ID_BYTES)?;
+    let bearer = fields.opt_bool("bearer")?;
     fields.done()?;
 
     let capabilities = match (capabilities, scope) {
@@ -43,7 +44,7 @@ pub(super) async fn issue(
             ));
         }
     };
-    let (subject, subject_key) = holder(subject, subject_jwk, subject_raw)?;
+    let (subject, subject_key) = holder(subject, subject_jwk, subject_raw, bearer)?;
     let ask = RootAsk {
         subject,
         subject_key,
@@ -64,7 +65,8 @@ pub(super) async fn issue(
 /// a TASK-103 grant without a parent.
 pub(super) struct RootAsk {
     pub(super) subject: String,
-    /// The holder's public key; `None` asks the policy for a bearer token.
+    /// The holder's public key; `None` asks the policy for a bearer token
+    /// (the request said `bearer: true`).
     pub(super) subject_key: Option<serde_json::Map<String, Value>>,
     pub(super) capabilities: Vec<Value>,
     pub(super) requested_ttl: Option<u64>,
@@ -128,6 +130,9 @@ pub(super) async fn issue_root(gw: &Inner, live: &Live, ask: RootAsk) -> Result<
         "policy": live.policy,
     });
     if let Value::Object(members) = &mut request {
+        if bearer {
+            members.insert("bearer".to_owned(), Value::Bool(true));
+        }
         if let Some(ttl) = requested_ttl {
             members.insert("ttl".to_owned(), Value::from(ttl));
         }
@@ -247,13 +252,27 @@ pub(super) fn issued_times(answer: &Value, op: &str) -> Result<(String, i64, i64
 /// (`subject_public_key`) or a raw key as the seed how-to pastes one
 /// (`subject_pubkey`: hex, base64 or base64url), read by core's own
 /// readers. Without `subject`, the principal is the key itself:
-/// `key:<RFC 7638 thumbprint>`. A `subject` without a key asks for a
-/// bearer token (`None`), which the policy grants or refuses.
+/// `key:<RFC 7638 thumbprint>`. With `bearer` there is no key (`None`):
+/// the policy grants a bearer token to `subject` or refuses.
 pub(super) fn holder(
     subject: Option<String>,
     jwk: Option<serde_json::Map<String, Value>>,
     raw: Option<String>,
+    bearer: bool,
 ) -> Result<(String, Option<serde_json::Map<String, Value>>), ApiError> {
+    if bearer {
+        return match (subject, jwk.is_some() || raw.is_some()) {
+            (Some(subject), false) => Ok((subject, None)),
+            (None, _) => Err(ApiError::bad_request(
+                "missing_field",
+                "a bearer token (`bearer: true`) needs `subject`",
+            )),
+            (Some(_), true) => Err(ApiError::bad_request(
+                "invalid_value",
+                "a bearer token binds no key: leave out `subject_public_key` and `subject_pubkey`",
+            )),
+        };
+    }
     use captoken_core::keys;
     let refused = |err: keys::KeyError, member: &str| {
         ApiError::bad_request(err.code(), format!("`{member}`: {err}"))
@@ -294,14 +313,11 @@ pub(super) fn holder(
             ));
         }
         (None, None) => {
-            return match subject {
-                Some(subject) => Ok((subject, None)),
-                None => Err(ApiError::bad_request(
-                    "missing_field",
-                    "`subject_public_key` (a JWK) or `subject_pubkey` (a raw Ed25519 key) is \
-                     required; a bearer token, where the policy allows one, needs `subject`",
-                )),
-            };
+            return Err(ApiError::bad_request(
+                "missing_field",
+                "`subject_public_key` (a JWK) or `subject_pubkey` (a raw Ed25519 key) is \
+                 required (or `bearer: true`, where the policy allows bearer tokens)",
+            ));
         }
     };
     let subject = subject.unwrap_or_else(|| format!("key:{thumbprint}"));

@@ -37,7 +37,7 @@ fn read_web() -> Value {
 pub(super) fn rows(issue: &Value) -> Vec<Row> {
     let through = |claims: Value, ttl: u64| {
         json!({ "key": keygen(1)["private_jwk"], "issuer": ISS, "now": NOW, "entropy": b64(&[11; 16]),
-                "policy": bearer_policy(), "ttl": ttl, "claims": claims })
+                "policy": bearer_policy(), "ttl": ttl, "bearer": true, "claims": claims })
     };
     let bearer = ok(
         "issue",
@@ -87,10 +87,66 @@ pub(super) fn rows(issue: &Value) -> Vec<Row> {
             expect: "ok",
         },
         Row {
-            name: "issue bearer without a policy",
+            name: "issue without cnf and without a policy",
             op: "issue",
             request: with(issue.clone(), "claims", bearer_claims("agent:7", read_web())),
             expect: "bad_claims",
+        },
+        Row {
+            name: "issue without cnf through a policy, not asking for bearer",
+            op: "issue",
+            request: {
+                let mut r = through(bearer_claims("agent:7", read_web()), 60);
+                r.as_object_mut().unwrap().remove("bearer");
+                r
+            },
+            expect: "bad_claims",
+        },
+        Row {
+            name: "issue bearer with a cnf",
+            op: "issue",
+            request: through(with(bearer_claims("agent:7", read_web()), "cnf", claims(2, read_web())["cnf"].clone()), 60),
+            expect: "bad_claims",
+        },
+        Row {
+            name: "issue bearer without a policy",
+            op: "issue",
+            request: with(
+                with(issue.clone(), "claims", bearer_claims("agent:7", read_web())),
+                "bearer",
+                json!(true),
+            ),
+            expect: "bad_request",
+        },
+        Row {
+            name: "policy_evaluate bearer where a deny rule overlaps",
+            op: "policy_evaluate",
+            request: {
+                let mut r = policy_request(read_web(), true);
+                r["policy"]["rules"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({ "id": "no-player", "effect": "deny", "subjects": { "patterns": ["*"] },
+                                  "capabilities": [{ "actions": ["*"], "resources": ["web:player"] }] }));
+                r
+            },
+            expect: "ok",
+        },
+        Row {
+            name: "policy_evaluate bearer capped by the rule's max_ttl below its bearer max_ttl",
+            op: "policy_evaluate",
+            request: {
+                let mut r = policy_request(read_web(), true);
+                r["policy"]["rules"][0]["max_ttl"] = json!(60);
+                r
+            },
+            expect: "ok",
+        },
+        Row {
+            name: "policy_evaluate holder-bound, not capped by bearer max_ttl",
+            op: "policy_evaluate",
+            request: policy_request(read_web(), false),
+            expect: "ok",
         },
         Row {
             name: "policy_explain bearer",
