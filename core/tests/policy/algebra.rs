@@ -93,16 +93,19 @@ fn subjects_strategy() -> impl Strategy<Value = Subjects> {
         })
 }
 
-fn rule_strategy() -> impl Strategy<
-    Value = (
-        bool,
-        Subjects,
-        Vec<Capability>,
-        Vec<Capability>,
-        Constraints,
-        Option<u64>,
-    ),
-> {
+/// A rule's parts: deny?, subjects, allow and deny capabilities, required
+/// constraints, max_ttl, bearer.max_ttl.
+type RuleParts = (
+    bool,
+    Subjects,
+    Vec<Capability>,
+    Vec<Capability>,
+    Constraints,
+    Option<u64>,
+    Option<u64>,
+);
+
+fn rule_strategy() -> impl Strategy<Value = RuleParts> {
     (
         prop::bool::weighted(0.3),
         subjects_strategy(),
@@ -110,6 +113,7 @@ fn rule_strategy() -> impl Strategy<
         prop::collection::vec(deny_cap_strategy(), 1..3),
         required_strategy(),
         proptest::option::of(prop::sample::select(vec![10u64, 60, 600])),
+        proptest::option::of(prop::sample::select(vec![30u64, 300, 3600])),
     )
 }
 
@@ -123,7 +127,7 @@ fn policy_strategy() -> impl Strategy<Value = Policy> {
                 .into_iter()
                 .enumerate()
                 .map(
-                    |(i, (deny, subjects, allow_caps, deny_caps, required, ttl))| Rule {
+                    |(i, (deny, subjects, allow_caps, deny_caps, required, ttl, bearer))| Rule {
                         id: format!("r{i}"),
                         effect: if deny { Effect::Deny } else { Effect::Allow },
                         subjects,
@@ -134,7 +138,7 @@ fn policy_strategy() -> impl Strategy<Value = Policy> {
                             required
                         },
                         max_ttl: if deny { None } else { ttl },
-                        bearer_max_ttl: None,
+                        bearer_max_ttl: if deny { None } else { bearer },
                     },
                 )
                 .collect();
@@ -149,8 +153,9 @@ fn request_strategy() -> impl Strategy<Value = PolicyRequest> {
         any::<bool>(),
         prop::collection::vec(cap_strategy(), 1..3),
         prop::sample::select(vec![1u64, 50, 200, 1000]),
+        prop::bool::weighted(0.3),
     )
-        .prop_map(|(id, role, lab, capabilities, ttl)| {
+        .prop_map(|(id, role, lab, capabilities, ttl, bearer)| {
             let mut attributes = BTreeMap::new();
             if let Some(role) = role {
                 attributes.insert("role".to_string(), role.to_string());
@@ -158,7 +163,8 @@ fn request_strategy() -> impl Strategy<Value = PolicyRequest> {
             if lab {
                 attributes.insert("site".to_string(), "lab".to_string());
             }
-            PolicyRequest::new(Subject::new(id, attributes), capabilities, ttl)
+            let request = PolicyRequest::new(Subject::new(id, attributes), capabilities, ttl);
+            if bearer { request.bearer() } else { request }
         })
 }
 
@@ -205,11 +211,17 @@ proptest! {
             rule.effect == Effect::Deny
                 && !scope::meet(&rule.capabilities, &r.capabilities).unwrap().is_empty()
         });
-        let allow: Vec<&Rule> = applicable
+        let overlapping: Vec<&Rule> = applicable
             .iter()
             .copied()
             .filter(|rule| rule.effect == Effect::Allow)
             .filter(|rule| !scope::meet(&r.capabilities, &with_required(rule)).unwrap().is_empty())
+            .collect();
+        // A bearer request: only rules that allow bearer tokens grant.
+        let allow: Vec<&Rule> = overlapping
+            .iter()
+            .copied()
+            .filter(|rule| !r.bearer || rule.bearer_max_ttl.is_some())
             .collect();
         match decision {
             Decision::Denied { code: DenialCode::DeniedByRule, rule, .. } => {
@@ -218,15 +230,28 @@ proptest! {
             }
             Decision::Denied { code: DenialCode::NoMatchingRule, rule, .. } => {
                 prop_assert!(first_deny.is_none());
-                prop_assert!(allow.is_empty());
+                prop_assert!(overlapping.is_empty());
+                prop_assert_eq!(rule, None);
+            }
+            Decision::Denied { code: DenialCode::BearerNotAllowed, rule, .. } => {
+                // Some rule would grant it bound to a key, none as a bearer token.
+                prop_assert!(r.bearer);
+                prop_assert!(first_deny.is_none());
+                prop_assert!(allow.is_empty() && !overlapping.is_empty());
                 prop_assert_eq!(rule, None);
             }
             Decision::Granted { capabilities, ttl, matched_rules, narrowed } => {
                 prop_assert!(first_deny.is_none());
                 let ids: Vec<String> = allow.iter().map(|rule| rule.id.clone()).collect();
                 prop_assert_eq!(&matched_rules, &ids);
-                let cap = allow.iter().filter_map(|rule| rule.max_ttl).min().unwrap_or(u64::MAX);
+                let cap = allow
+                    .iter()
+                    .flat_map(|rule| [rule.max_ttl, rule.bearer_max_ttl.filter(|_| r.bearer)])
+                    .flatten()
+                    .min()
+                    .unwrap_or(u64::MAX);
                 prop_assert_eq!(ttl, r.ttl.min(p.max_ttl()).min(cap));
+                prop_assert!(!r.bearer || ttl <= captoken_core::policy::MAX_BEARER_TTL);
                 prop_assert_eq!(narrowed, scope::first_uncovered(&capabilities, &r.capabilities).is_some());
                 // (a) Syntactically inside the request and inside the allow rules...
                 prop_assert_eq!(scope::first_uncovered(&r.capabilities, &capabilities), None);
