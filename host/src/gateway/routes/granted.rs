@@ -49,11 +49,11 @@ pub(super) async fn grant_issued(
         }
     };
     // A grant binds its holder's key: TASK-103 grants are never bearer tokens.
-    let (subject, subject_key) = holder(Some(issued_to), jwk, raw, false)?;
+    let (subject, subject_key) = holder(Some(issued_to), jwk, raw)?;
     let Some(parent) = parent else {
         let ask = RootAsk {
             subject,
-            subject_key,
+            subject_key: Some(subject_key),
             capabilities: scopes,
             requested_ttl,
             audience: gw.config.audience.clone(),
@@ -100,8 +100,7 @@ pub(super) async fn grant_issued(
 /// What a child grant asks for.
 struct Child {
     subject: String,
-    /// `None`: refused by the module's claims reader (a child binds a key).
-    subject_key: Option<serde_json::Map<String, Value>>,
+    subject_key: serde_json::Map<String, Value>,
     scopes: Vec<Value>,
     requested_ttl: Option<u64>,
     /// Named by the request; else the parent's.
@@ -222,12 +221,10 @@ async fn grant_child(
     let mut claims = json!({
         "sub": subject,
         "aud": audience,
+        "cnf": { "jwk": subject_key },
         "caps": granted,
         "grant_depth": depth,
     });
-    if let (Some(key), Value::Object(members)) = (subject_key, &mut claims) {
-        members.insert("cnf".to_owned(), json!({ "jwk": key }));
-    }
     // The parent's plan, as a delegated child carries it.
     let plan_id = parent_row.scopes.get("plan_id").cloned();
     let (place, status) = status_place(gw).await?;

@@ -44,7 +44,15 @@ pub(super) async fn issue(
             ));
         }
     };
-    let (subject, subject_key) = holder(subject, subject_jwk, subject_raw, bearer)?;
+    let (subject, subject_key) = if bearer {
+        (
+            bearer_subject(subject, subject_jwk.is_some() || subject_raw.is_some())?,
+            None,
+        )
+    } else {
+        let (subject, key) = holder(subject, subject_jwk, subject_raw)?;
+        (subject, Some(key))
+    };
     let ask = RootAsk {
         subject,
         subject_key,
@@ -252,27 +260,12 @@ pub(super) fn issued_times(answer: &Value, op: &str) -> Result<(String, i64, i64
 /// (`subject_public_key`) or a raw key as the seed how-to pastes one
 /// (`subject_pubkey`: hex, base64 or base64url), read by core's own
 /// readers. Without `subject`, the principal is the key itself:
-/// `key:<RFC 7638 thumbprint>`. With `bearer` there is no key (`None`):
-/// the policy grants a bearer token to `subject` or refuses.
+/// `key:<RFC 7638 thumbprint>`.
 pub(super) fn holder(
     subject: Option<String>,
     jwk: Option<serde_json::Map<String, Value>>,
     raw: Option<String>,
-    bearer: bool,
-) -> Result<(String, Option<serde_json::Map<String, Value>>), ApiError> {
-    if bearer {
-        return match (subject, jwk.is_some() || raw.is_some()) {
-            (Some(subject), false) => Ok((subject, None)),
-            (None, _) => Err(ApiError::bad_request(
-                "missing_field",
-                "a bearer token (`bearer: true`) needs `subject`",
-            )),
-            (Some(_), true) => Err(ApiError::bad_request(
-                "invalid_value",
-                "a bearer token binds no key: leave out `subject_public_key` and `subject_pubkey`",
-            )),
-        };
-    }
+) -> Result<(String, serde_json::Map<String, Value>), ApiError> {
     use captoken_core::keys;
     let refused = |err: keys::KeyError, member: &str| {
         ApiError::bad_request(err.code(), format!("`{member}`: {err}"))
@@ -289,7 +282,7 @@ pub(super) fn holder(
             }
             if let Some(subject) = &subject {
                 // The module reads the key, as it reads every claim.
-                return Ok((subject.clone(), Some(jwk)));
+                return Ok((subject.clone(), jwk));
             }
             let text = serde_json::to_vec(&jwk)
                 .map_err(|err| ApiError::internal("host_json", err.to_string()))?;
@@ -321,7 +314,24 @@ pub(super) fn holder(
         }
     };
     let subject = subject.unwrap_or_else(|| format!("key:{thumbprint}"));
-    Ok((subject, Some(jwk)))
+    Ok((subject, jwk))
+}
+
+/// The principal of a bearer token (`bearer: true`): a `subject` is
+/// needed, and no key may be given (the token binds none); the policy
+/// grants it or refuses.
+fn bearer_subject(subject: Option<String>, has_key: bool) -> Result<String, ApiError> {
+    match (subject, has_key) {
+        (Some(subject), false) => Ok(subject),
+        (None, _) => Err(ApiError::bad_request(
+            "missing_field",
+            "a bearer token (`bearer: true`) needs `subject`",
+        )),
+        (Some(_), true) => Err(ApiError::bad_request(
+            "invalid_value",
+            "a bearer token binds no key: leave out `subject_public_key` and `subject_pubkey`",
+        )),
+    }
 }
 
 /// The capability a seed document's tier names: core's mapping
