@@ -5,4 +5,6 @@ pub mod gateway;
 
 // The runtime the gateway and the CLI are built on, re-exported so their
 // callers need one dependency.
-pub use captoken_runtime::{HostError, ModuleSource, Runtime, RuntimeConfig, entropy, now, op};
+pub use captoken_runtime::{
+    HostError, ModuleSource, Runtime, RuntimeConfig, Session, entropy, now, op,
+};

@@ -15,4 +15,4 @@ pub use digest::sha256_hex;
 pub use error::HostError;
 pub use inputs::{entropy, now};
 pub use ops::op;
-pub use runtime::{Runtime, RuntimeConfig};
+pub use runtime::{Runtime, RuntimeConfig, Session};

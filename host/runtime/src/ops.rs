@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use captoken_core::b64;
 
-use crate::{HostError, Runtime, entropy, now};
+use crate::{HostError, Runtime, Session, entropy, now};
 
 /// Operation ids of the raw ABI (docs/ABI.md, "Operations").
 pub mod op {
@@ -51,6 +51,30 @@ pub mod op {
 /// module needs at least 16.
 const ISSUE_ENTROPY_BYTES: usize = 32;
 
+impl Session<'_> {
+    /// As [`Runtime::call_json`], in this session's instance.
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::call`], and `guest_bad_response` if the module answers
+    /// with something other than JSON.
+    pub fn call_json(&mut self, op: u32, request: &Value) -> Result<Value, HostError> {
+        parse_response(&self.call(op, &request_bytes(request)?)?)
+    }
+}
+
+fn request_bytes(request: &Value) -> Result<Vec<u8>, HostError> {
+    serde_json::to_vec(request).map_err(|err| HostError::BadRequestJson {
+        reason: err.to_string(),
+    })
+}
+
+fn parse_response(response: &[u8]) -> Result<Value, HostError> {
+    serde_json::from_slice(response).map_err(|err| HostError::GuestBadResponse {
+        reason: err.to_string(),
+    })
+}
+
 impl Runtime {
     /// Runs `op` on a JSON value and parses the JSON response.
     ///
@@ -59,13 +83,7 @@ impl Runtime {
     /// As [`Runtime::call`], and `guest_bad_response` if the module answers
     /// with something other than JSON.
     pub fn call_json(&self, op: u32, request: &Value) -> Result<Value, HostError> {
-        let request = serde_json::to_vec(request).map_err(|err| HostError::BadRequestJson {
-            reason: err.to_string(),
-        })?;
-        let response = self.call(op, &request)?;
-        serde_json::from_slice(&response).map_err(|err| HostError::GuestBadResponse {
-            reason: err.to_string(),
-        })
+        parse_response(&self.call(op, &request_bytes(request)?)?)
     }
 
     /// The module's self-description: `{"abi", "version", "ops"}`.

@@ -382,6 +382,38 @@ impl Runtime {
     ///
     /// As [`Runtime::call`].
     pub fn metered_call(&self, op: u32, request: &[u8]) -> Result<(Vec<u8>, u64), HostError> {
+        let (mut store, exports) = self.instantiate(count_slot(op))?;
+        self.run(&mut store, &exports, op, request)
+    }
+
+    /// One fresh instance for the steps of one request, called in turn
+    /// ([`Session::call`]): an issue's prepare and, once the host has
+    /// signed, its `attach_signature`, without a second instance between
+    /// them. It is counted once, as made for `op`. Nothing outlives the
+    /// session: the instance is discarded when it is dropped.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::call`], for making the instance.
+    pub fn session(&self, op: u32) -> Result<Session<'_>, HostError> {
+        let (store, exports) = self.instantiate(count_slot(op))?;
+        Ok(Session {
+            runtime: self,
+            store,
+            exports,
+            broken: false,
+        })
+    }
+
+    /// Runs `op` on `request` in an instance, with the instance's fuel
+    /// budget as it stands; the response and the fuel the call used.
+    fn run(
+        &self,
+        store: &mut Store<CallLimits>,
+        exports: &Exports,
+        op: u32,
+        request: &[u8],
+    ) -> Result<(Vec<u8>, u64), HostError> {
         let limit = self.config.max_request_bytes;
         let too_large = || HostError::RequestTooLarge {
             len: request.len(),
@@ -392,18 +424,17 @@ impl Runtime {
         }
         let len = i32::try_from(request.len()).map_err(|_| too_large())?;
 
-        let slot = usize::try_from(op).map_or(OTHER_OPS, |id| id.min(OTHER_OPS));
-        let (mut store, exports) = self.instantiate(slot)?;
+        let before = store.get_fuel().unwrap_or_default();
         let ptr = exports
             .alloc
-            .call(&mut store, len)
+            .call(&mut *store, len)
             .map_err(|err| self.guest_error(&err))?;
         if ptr == 0 && len > 0 {
             return Err(HostError::GuestAlloc { len: request.len() });
         }
         exports
             .memory
-            .write(&mut store, abi::unsigned(ptr), request)
+            .write(&mut *store, abi::unsigned(ptr), request)
             .map_err(|_| HostError::GuestBadRegion {
                 what: format!(
                     "request buffer at {} of {} bytes",
@@ -415,21 +446,24 @@ impl Runtime {
         let op = i32::from_ne_bytes(op.to_ne_bytes());
         let status = exports
             .call
-            .call(&mut store, (op, ptr, len))
+            .call(&mut *store, (op, ptr, len))
             .map_err(|err| self.guest_error(&err))?;
         let out_ptr = exports
             .out_ptr
-            .call(&mut store, ())
+            .call(&mut *store, ())
             .map_err(|err| self.guest_error(&err))?;
         let out_len = exports
             .out_len
-            .call(&mut store, ())
+            .call(&mut *store, ())
             .map_err(|err| self.guest_error(&err))?;
-        let response = abi::region(exports.memory.data(&store), out_ptr, out_len)?.to_vec();
-        let fuel_used = self
-            .config
-            .fuel
-            .saturating_sub(store.get_fuel().unwrap_or_default());
+        let response = abi::region(exports.memory.data(&*store), out_ptr, out_len)?.to_vec();
+        let fuel_used = before.saturating_sub(store.get_fuel().unwrap_or_default());
+        // The request buffer is the caller's to free; an instance that makes
+        // one call is discarded whole, one that makes more frees it.
+        exports
+            .free
+            .call(&mut *store, (ptr, len))
+            .map_err(|err| self.guest_error(&err))?;
 
         match status {
             STATUS_OK => Ok((response, fuel_used)),
@@ -506,6 +540,61 @@ impl Runtime {
                 reason: describe(err),
             },
         }
+    }
+}
+
+/// The instance counter an instance made for `op` is counted in.
+fn count_slot(op: u32) -> usize {
+    usize::try_from(op).map_or(OTHER_OPS, |id| id.min(OTHER_OPS))
+}
+
+/// One instance serving the steps of one request in turn
+/// ([`Runtime::session`]). Each call gets the full fuel budget
+/// ([`RuntimeConfig::fuel`]); the memory cap is the instance's, for all of
+/// them. After a call that fails other than by the module's refusal (a
+/// trap, fuel or memory run out, a malformed answer) the instance may be
+/// anywhere mid-call, so the session refuses every later call.
+pub struct Session<'rt> {
+    runtime: &'rt Runtime,
+    store: Store<CallLimits>,
+    exports: Exports,
+    broken: bool,
+}
+
+impl std::fmt::Debug for Session<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("broken", &self.broken)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session<'_> {
+    /// Runs operation `op` on `request` in this session's instance, as
+    /// [`Runtime::call`] would in a fresh one.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::call`]; [`HostError::Trap`] for any call after one that
+    /// failed other than by the module's refusal.
+    pub fn call(&mut self, op: u32, request: &[u8]) -> Result<Vec<u8>, HostError> {
+        if self.broken {
+            return Err(HostError::Trap {
+                reason: "an earlier call in this instance failed; it takes no more".to_owned(),
+            });
+        }
+        let runtime = self.runtime;
+        let result = self
+            .store
+            .set_fuel(runtime.config.fuel)
+            .map_err(|err| HostError::HostEngine {
+                reason: describe(&err),
+            })
+            .and_then(|()| runtime.run(&mut self.store, &self.exports, op, request));
+        if let Err(err) = &result {
+            self.broken = !err.is_rejection();
+        }
+        result.map(|(response, _)| response)
     }
 }
 

@@ -135,6 +135,59 @@ fn every_call_starts_from_the_modules_initial_memory() {
 }
 
 #[test]
+fn a_session_is_one_instance_and_nothing_outlives_it() {
+    let mut initial = b"{\"code\":\"nope\",\"".to_vec();
+    initial.extend([0; 16]);
+    let runtime = mock();
+    let mut session = runtime.session(9).unwrap();
+    assert_eq!(session.call(9, b"secret number 1.").unwrap(), initial);
+    // The second call finds what the first wrote: the same instance.
+    assert_eq!(
+        session.call(9, b"secret number 2.").unwrap(),
+        b"secret number 1.secret number 1."
+    );
+    drop(session);
+    // A call after the session starts from the image again.
+    assert_eq!(runtime.call(9, b"secret number 3.").unwrap(), initial);
+}
+
+#[test]
+fn a_session_goes_on_after_a_refusal_and_takes_nothing_after_a_trap() {
+    let runtime = mock();
+    let mut session = runtime.session(0).unwrap();
+    assert_eq!(session.call(1, b"{}").unwrap_err().code(), "nope");
+    assert_eq!(session.call(0, b"ping").unwrap(), b"ping");
+    assert!(matches!(
+        session.call(3, b"{}").unwrap_err(),
+        HostError::Trap { .. }
+    ));
+    match session.call(0, b"ping").unwrap_err() {
+        HostError::Trap { reason } => assert!(reason.contains("earlier call"), "{reason}"),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    drop(session);
+    assert_still_serves(&runtime);
+}
+
+#[test]
+fn each_call_in_a_session_gets_the_whole_fuel_budget() {
+    let (_, one_call) = mock().metered_call(0, b"ping").unwrap();
+    // Room for one call and a half: two calls sharing one budget would not
+    // both finish.
+    let runtime = mock_with(RuntimeConfig::default().fuel(one_call * 3 / 2));
+    let mut session = runtime.session(0).unwrap();
+    for _ in 0..3 {
+        assert_eq!(session.call(0, b"ping").unwrap(), b"ping");
+    }
+    // And no more than the whole budget.
+    let starved = mock_with(RuntimeConfig::default().fuel(one_call / 2));
+    assert!(matches!(
+        starved.session(0).unwrap().call(0, b"ping").unwrap_err(),
+        HostError::GuestOutOfFuel { .. }
+    ));
+}
+
+#[test]
 fn error_object_is_an_op_error_with_the_guest_code() {
     let runtime = mock();
     let err = runtime.call(1, b"{}").unwrap_err();

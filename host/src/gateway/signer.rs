@@ -127,7 +127,10 @@ pub(crate) fn call_signed(
     if let Value::Object(members) = &mut request {
         members.insert("signer".to_owned(), json!({ "public_jwk": published }));
     }
-    let mut prepared = runtime.call_json(op, &request)?;
+    // One instance for the prepare and the attach: the signature is made
+    // between the two calls, in the host.
+    let mut session = runtime.session(op)?;
+    let mut prepared = session.call_json(op, &request)?;
     // An issue through a policy that denies signs nothing: the denial is
     // the answer.
     if prepared.get("decision").and_then(Value::as_str) == Some("denied") {
@@ -136,7 +139,7 @@ pub(crate) fn call_signed(
     let attach_request = attach_request(&prepared, signer.as_ref(), published)?;
     // From here on the request is not at fault: a signature the module
     // refuses is the signer's.
-    let attached = runtime
+    let attached = session
         .call_json(attach, &attach_request)
         .map_err(|err| match err {
             HostError::Op { code, message, .. } => HostError::SigningFailed {
