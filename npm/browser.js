@@ -333,7 +333,7 @@ const TRUST_OPTIONS = {
 };
 // The SHA-256 of the module this code trusts, dist/captoken_bg.wasm
 // (scripts/build-wasm.sh writes it here with the module).
-const MODULE_SHA256 = 'cbec82162e17f4bf8f587b9b589ffb6690a40b0d64ae4e6cfab3bcf902ec26c4';
+const MODULE_SHA256 = 'c7ed6c8772d002eeb48ad395e01ee5c126058dc5120988027d0a3e6eea4d24bb';
 const CONTRACT = {
   info: {
     options: {},

@@ -37,7 +37,9 @@ impl core::fmt::Display for B64Error {
 
 /// Encode bytes as base64url without padding.
 pub fn encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    // Bytes first, one check at the end: pushing chars one by one into a
+    // String costs more than the encoding itself.
+    let mut out = Vec::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let b0 = chunk.first().copied().unwrap_or(0);
         let b1 = chunk.get(1).copied().unwrap_or(0);
@@ -46,10 +48,10 @@ pub fn encode(bytes: &[u8]) -> String {
         let chars = chunk.len() + 1;
         for i in 0..chars {
             let idx = ((n >> (18 - 6 * i)) & 0x3f) as usize;
-            out.push(char::from(ALPHABET.get(idx).copied().unwrap_or(b'A')));
+            out.push(ALPHABET.get(idx).copied().unwrap_or(b'A'));
         }
     }
-    out
+    String::from_utf8(out).unwrap_or_default()
 }
 
 fn value(byte: u8) -> Option<u32> {

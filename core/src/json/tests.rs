@@ -132,6 +132,25 @@ fn prints_compact_sorted_and_escaped() {
 }
 
 #[test]
+fn strings_print_as_serde_json_prints_them() {
+    // Every ASCII byte, alone and between runs that need no escape
+    // (multi-byte ones included), at the start and the end of a string.
+    for b in 0u8..0x80 {
+        let c = char::from(b);
+        for s in [
+            format!("{c}"),
+            format!("{c}é{c}"),
+            format!("ab{c}{c}😀cd"),
+            format!("{c}plain text{c}x"),
+        ] {
+            let mut ours = String::new();
+            print::write_string(&mut ours, &s);
+            assert_eq!(ours, serde_json::to_string(&s).unwrap(), "{s:?}");
+        }
+    }
+}
+
+#[test]
 fn map_keeps_keys_sorted_and_unique() {
     let mut m = Map::new();
     assert_eq!(m.insert("b".into(), 1u64.into()), None);
