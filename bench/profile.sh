@@ -14,6 +14,11 @@
 # `PROFILE_NAME=cached bash bench/profile.sh 10 --verify-cache-entries 4096`
 # profiles the cached path instead (into profile-cached.json).
 #
+# `PROFILE_OP=issue bash bench/profile.sh` profiles issuing instead: 8
+# clients at once on POST /v1/tokens (bench/issue.lua, as bench/http.sh
+# drives it), every request a new signed token and a durable row (into
+# profile-issue.json).
+#
 # Needs perf (Debian's linux-perf; installed if missing) and wrk. Writes
 # bench/results/profile.json (profile-$PROFILE_NAME.json with a name).
 set -euo pipefail
@@ -22,7 +27,12 @@ cd "$root"
 seconds=${1:-10}
 shift || true
 serve_options=("$@")
-[ ${#serve_options[@]} -gt 0 ] || serve_options=(--verify-cache-entries 0)
+op=${PROFILE_OP:-verify}
+case $op in
+  verify) [ ${#serve_options[@]} -gt 0 ] || serve_options=(--verify-cache-entries 0) ;;
+  issue) PROFILE_NAME=${PROFILE_NAME:-issue} ;;
+  *) echo "profile: PROFILE_OP is verify or issue" >&2; exit 2 ;;
+esac
 
 for tool in wrk perf; do
   if ! command -v "$tool" >/dev/null; then
@@ -40,15 +50,29 @@ trap stop_all EXIT
 
 admin=$(admin_token)
 start gateway env CAPTOKEN_PERF_MAP=1 CAPTOKEN_ADMIN_TOKEN="$admin" "$root/target/release/captoken" serve --listen 127.0.0.1:0 \
-  "${serve_options[@]}"
+  ${serve_options[@]+"${serve_options[@]}"}
 gateway=$addr
 pid=${pids[-1]}
 
 python3 bench/issue.py "$gateway" "$admin" 200 "$work/tokens.txt" "$work/issue.json" >/dev/null
+if [ "$op" = issue ]; then
+  # The how-to's request for the first token's holder key, as http.sh sends it.
+  python3 - "$work/tokens.txt" "$work/issue-body.json" <<'PY'
+import base64, json, sys
+token = open(sys.argv[1]).readline().strip()
+payload = token.split(".")[1]
+claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+json.dump({"subject_public_key": claims["cnf"]["jwk"], "scope": "INPUT", "expires_in_seconds": 3600},
+          open(sys.argv[2], "w"))
+PY
+  load=(-c8 -s bench/issue.lua "$gateway/v1/tokens" -- "$work/issue-body.json" "$admin")
+else
+  load=(-c16 -s bench/verify.lua "$gateway/v1/tokens/verify" -- "$work/tokens.txt")
+fi
 # Warm up, then measure: wrk runs a second longer on each side of perf.
-wrk -t1 -c16 -d2s -s bench/verify.lua "$gateway/v1/tokens/verify" -- "$work/tokens.txt" >/dev/null
+wrk -t1 -d2s "${load[@]}" >/dev/null
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-wrk -t1 -c16 -d"$((seconds + 2))s" -s bench/verify.lua "$gateway/v1/tokens/verify" -- "$work/tokens.txt" > "$work/wrk.out" &
+wrk -t1 -d"$((seconds + 2))s" "${load[@]}" > "$work/wrk.out" &
 load=$!
 sleep 1
 before=$(ticks)
@@ -57,11 +81,12 @@ after=$(ticks)
 wait "$load"
 grep -q 'STATUS errors=0 non2xx_or_timeouts=0' "$work/wrk.out" || { echo "profile: wrk saw errors" >&2; cat "$work/wrk.out" >&2; exit 1; }
 perf report -i "$work/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null > "$work/report.txt"
+[ -z "${PROFILE_KEEP:-}" ] || cp "$work/report.txt" "$PROFILE_KEEP"
 
 mkdir -p bench/results
-python3 - "$work/report.txt" "$work/wrk.out" "$before" "$after" "$seconds" "$(getconf CLK_TCK)" "bench/results/profile${PROFILE_NAME:+-$PROFILE_NAME}.json" "${serve_options[*]}" <<'EOF'
+python3 - "$work/report.txt" "$work/wrk.out" "$before" "$after" "$seconds" "$(getconf CLK_TCK)" "bench/results/profile${PROFILE_NAME:+-$PROFILE_NAME}.json" "${serve_options[*]}" "$op" <<'EOF'
 import json, re, sys, time
-report, wrk, before, after, seconds, hz, out, options = sys.argv[1:9]
+report, wrk, before, after, seconds, hz, out, options, op = sys.argv[1:10]
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", open(wrk).read()).group(1))
 cpu = (int(after) - int(before)) / int(hz)
 requests = rps * float(seconds)
@@ -78,6 +103,7 @@ CATEGORIES = [
     ("kernel: scheduling, futex, other", lambda d, s: d.startswith("[kernel")),
     ("JSON in the host (serde_json)", lambda d, s: "serde_json" in s or "serde_core" in s),
     ("store (SQLite)", lambda d, s: re.search(r"sqlite|rusqlite", s)),
+    ("signing (ed25519 in the host)", lambda d, s: re.search(r"curve25519|ed25519|sha2::", s)),
     ("HTTP and async runtime (hyper, axum, tokio)", lambda d, s: re.search(r"hyper|axum|tokio|http::|mio|tower", s)),
     ("allocator and memcpy (libc)", lambda d, s: re.search(r"malloc|free|memmove|memcpy|memset|memcmp|_int_|unlink_chunk|consolidate|realloc", s)),
     ("gateway code and the rest", lambda d, s: True),
@@ -94,14 +120,15 @@ for line in open(report):
             break
 total = sum(shares.values())
 rows = []
-print(f"gateway verify ({options}) under wrk -t1 -c16: {rps:.0f} req/s, {cpu:.2f} s of gateway CPU in {seconds} s "
-      f"= {per_request_us:.0f} us of CPU per verify")
-print(f"{'where (own time of each sample)':<50} {'share':>7} {'us/verify':>10}")
+clients = 8 if op == "issue" else 16
+print(f"gateway {op} ({options}) under wrk -t1 -c{clients}: {rps:.0f} req/s, {cpu:.2f} s of gateway CPU in {seconds} s "
+      f"= {per_request_us:.0f} us of CPU per {op}")
+print(f"{'where (own time of each sample)':<50} {'share':>7} {'us/' + op:>10}")
 for name, _ in CATEGORIES:
     share = shares[name] / total if total else 0
-    rows.append({"category": name, "share": share, "us_per_verify": share * per_request_us})
+    rows.append({"category": name, "share": share, f"us_per_{op}": share * per_request_us})
     print(f"{name:<50} {share * 100:>6.1f}% {share * per_request_us:>10.0f}")
-json.dump({"date": time.strftime("%Y-%m-%d"), "serve_options": options, "rps": rps, "cpu_seconds": cpu, "seconds": float(seconds),
-           "us_per_verify": per_request_us, "categories": rows}, open(out, "w"), indent=2)
+json.dump({"date": time.strftime("%Y-%m-%d"), "operation": op, "serve_options": options, "rps": rps, "cpu_seconds": cpu,
+           "seconds": float(seconds), f"us_per_{op}": per_request_us, "categories": rows}, open(out, "w"), indent=2)
 print(f"written: {out}")
 EOF

@@ -12,7 +12,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { SignJWT, jwtVerify, importJWK } from 'jose';
-import { issue, verify, authorize, delegate, generateKey } from '../index.js';
+import { issue, verify, verifyAsync, authorize, delegate, generateKey } from '../index.js';
 
 const [floorPath, roundsArg, callsArg, outPath] = process.argv.slice(2);
 if (!floorPath) throw new Error('usage: node bench/sides.mjs <floor.wasm> [rounds] [calls] [out.json]');
@@ -84,10 +84,25 @@ const ops = {
   },
 };
 
-async function time(fn) {
+// A service verifying under load: FLIGHT verifications started at once
+// and awaited together. captoken's verifyAsync runs them on its worker pool
+// (one thread per core); jose's run on this thread; the synchronous verify
+// runs them one after another. Each side's time is per verification.
+const FLIGHT = 400;
+const inFlight = (one) => () => Promise.all(Array.from({ length: FLIGHT }, one));
+const verifyOptions = { issuer: 'gw', audience: 'robot-gateway' };
+ops['verify, 400 in flight'] = {
+  'captoken verify, one after another (npm)': inFlight(() => verify({ ...trust, token })),
+  'captoken verifyAsync (npm, worker pool)': inFlight(() => verifyAsync({ ...trust, token })),
+  'jose jwtVerify': inFlight(() => jwtVerify(joseToken, josePublic, verifyOptions)),
+};
+// Calls of each op's sides per round, and verifications per call.
+const shape = (op) => (op.includes('in flight') ? [Math.max(1, Math.round(calls / 50)), FLIGHT] : [calls, 1]);
+
+async function time(fn, [n, per]) {
   const start = process.hrtime.bigint();
-  for (let i = 0; i < calls; i++) await fn();
-  return Number(process.hrtime.bigint() - start) / calls / 1000;
+  for (let i = 0; i < n; i++) await fn();
+  return Number(process.hrtime.bigint() - start) / n / per / 1000;
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -95,9 +110,9 @@ console.log(`node ${process.version}, ${rounds} rounds x ${calls} calls, medians
 const report = [];
 for (const [op, sides] of Object.entries(ops)) {
   const samples = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
-  for (const fn of Object.values(sides)) await time(fn);
+  for (const fn of Object.values(sides)) await time(fn, shape(op));
   for (let r = 0; r < rounds; r++) {
-    for (const [name, fn] of Object.entries(sides)) samples[name].push(await time(fn));
+    for (const [name, fn] of Object.entries(sides)) samples[name].push(await time(fn, shape(op)));
   }
   const names = Object.keys(sides);
   const floorUs = median(samples[names[0]]);
