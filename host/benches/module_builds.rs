@@ -67,7 +67,7 @@ struct Build {
 
 impl Build {
     fn load(path: &str) -> Self {
-        let wasm = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let wasm = std::fs::read(path).expect("a module file");
         let runtime = Runtime::from_bytes(&wasm, &captoken_runtime::sha256_hex(&wasm)).unwrap();
         let op = |name: &str| runtime.op_id(name).unwrap();
         let issuer = runtime.keygen([7; 32]).unwrap();
