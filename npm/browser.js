@@ -333,7 +333,7 @@ const TRUST_OPTIONS = {
 };
 // The SHA-256 of the module this code trusts, dist/captoken_bg.wasm
 // (scripts/build-wasm.sh writes it here with the module).
-const MODULE_SHA256 = 'c7ed6c8772d002eeb48ad395e01ee5c126058dc5120988027d0a3e6eea4d24bb';
+const MODULE_SHA256 = 'f567c1fffd9e1086353401a6c34ef70cf75abdb808ae6b3b777d1da5604ea6e1';
 const CONTRACT = {
   info: {
     options: {},

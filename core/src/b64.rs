@@ -39,31 +39,52 @@ impl core::fmt::Display for B64Error {
 pub fn encode(bytes: &[u8]) -> String {
     // Bytes first, one check at the end: pushing chars one by one into a
     // String costs more than the encoding itself.
-    let mut out = Vec::with_capacity(bytes.len().div_ceil(3) * 4);
+    let mut out = Vec::new();
+    encode_to(&mut out, bytes);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Append the base64url encoding of `bytes` (no padding) to `out`; every
+/// byte appended is ASCII.
+pub fn encode_to(out: &mut Vec<u8>, bytes: &[u8]) {
+    // Four characters per chunk, always (a fixed-size copy); a short last
+    // chunk's unused ones are cut off at the end.
+    let end = out.len() + (bytes.len() * 4).div_ceil(3);
+    out.reserve(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let b0 = chunk.first().copied().unwrap_or(0);
         let b1 = chunk.get(1).copied().unwrap_or(0);
         let b2 = chunk.get(2).copied().unwrap_or(0);
         let n = (u32::from(b0) << 16) | (u32::from(b1) << 8) | u32::from(b2);
-        let chars = chunk.len() + 1;
-        for i in 0..chars {
-            let idx = ((n >> (18 - 6 * i)) & 0x3f) as usize;
-            out.push(ALPHABET.get(idx).copied().unwrap_or(b'A'));
+        let mut chars = [0u8; 4];
+        for (i, c) in (0u32..).zip(&mut chars) {
+            let idx = (n >> (18 - 6 * i)) & 0x3f;
+            *c = ALPHABET.get(idx as usize).copied().unwrap_or(b'A');
         }
+        out.extend_from_slice(&chars);
     }
-    String::from_utf8(out).unwrap_or_default()
+    out.truncate(end);
 }
 
+/// Each byte's 6-bit value, or `INVALID` for bytes outside the alphabet.
+// Evaluated at compile time: an index out of bounds fails the build.
+#[allow(clippy::indexing_slicing)]
+const VALUES: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut i = 0;
+    while i < ALPHABET.len() {
+        table[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+const INVALID: u8 = 0xff;
+
 fn value(byte: u8) -> Option<u32> {
-    let v = match byte {
-        b'A'..=b'Z' => byte - b'A',
-        b'a'..=b'z' => byte - b'a' + 26,
-        b'0'..=b'9' => byte - b'0' + 52,
-        b'-' => 62,
-        b'_' => 63,
-        _ => return None,
-    };
-    Some(u32::from(v))
+    match VALUES.get(usize::from(byte)) {
+        Some(&v) if v != INVALID => Some(u32::from(v)),
+        _ => None,
+    }
 }
 
 /// Decode strict base64url without padding.
@@ -113,7 +134,7 @@ pub fn decode_array<const N: usize>(text: &str) -> Option<[u8; N]> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     #[test]
@@ -143,5 +164,32 @@ mod tests {
         // "Zh" decodes to the same byte as "Zg" in a lenient decoder.
         assert_eq!(decode(b"Zh"), Err(B64Error::NonCanonical));
         assert_eq!(decode(b"Zm9"), Err(B64Error::NonCanonical));
+    }
+
+    #[test]
+    fn accepts_exactly_the_alphabet() {
+        for byte in 0..=u8::MAX {
+            let text = [b'A', b'A', b'A', byte];
+            let expected = ALPHABET.contains(&byte);
+            assert_eq!(decode(&text).is_ok(), expected, "byte {byte:#04x}");
+            if !expected {
+                assert_eq!(decode(&text), Err(B64Error::InvalidByte { at: 3 }));
+            }
+        }
+    }
+
+    #[test]
+    fn every_length_round_trips_and_appends() {
+        let bytes: Vec<u8> = (0u8..=200).map(|i| i.wrapping_mul(37) ^ 0x5a).collect();
+        for n in 0..bytes.len() {
+            let input = &bytes[..n];
+            let text = encode(input);
+            assert_eq!(text.len(), (n * 4).div_ceil(3));
+            assert!(text.bytes().all(|b| ALPHABET.contains(&b)));
+            assert_eq!(decode(text.as_bytes()).unwrap(), input);
+            let mut out = b"prefix.".to_vec();
+            encode_to(&mut out, input);
+            assert_eq!(out, [b"prefix.".as_slice(), text.as_bytes()].concat());
+        }
     }
 }

@@ -142,13 +142,13 @@ impl Capability {
         let list = |l: &Vec<String>| Value::Array(l.iter().cloned().map(Value::String).collect());
         let mut map = Map::new();
         map.insert("actions".into(), list(&self.actions));
-        map.insert("resources".into(), list(&self.resources));
         if !self.constraints.is_empty() {
             map.insert(
                 "constraints".into(),
                 Value::Object(self.constraints.to_json()),
             );
         }
+        map.insert("resources".into(), list(&self.resources));
         Value::Object(map)
     }
 
@@ -238,8 +238,8 @@ impl Confirmation {
     }
     fn to_value(&self) -> Value {
         let mut jwk = Map::new();
-        jwk.insert("kty".into(), "OKP".into());
         jwk.insert("crv".into(), "Ed25519".into());
+        jwk.insert("kty".into(), "OKP".into());
         jwk.insert("x".into(), crate::b64::encode(&self.x).into());
         let mut cnf = Map::new();
         cnf.insert("jwk".into(), Value::Object(jwk));
@@ -576,27 +576,29 @@ impl Claims {
     pub fn to_json(&self) -> Map {
         let r = &self.request;
         let mut map = r.extra.clone();
+        map.reserve(12);
         // INVARIANT: extras never shadow registered claims; parsing removed
         // them from `extra`, and `TokenRequest` is only built by parsing or
         // by a caller who set `extra` itself (checked in `issue`).
-        map.insert("ver".into(), self.ver.into());
-        map.insert("iss".into(), self.iss.clone().into());
-        map.insert("sub".into(), r.sub.clone().into());
+        // Inserted in key order, so each one appends (`Map::insert`).
         map.insert("aud".into(), r.aud.to_json());
-        map.insert("iat".into(), self.iat.into());
-        map.insert("nbf".into(), self.nbf.into());
-        map.insert("exp".into(), self.exp.into());
-        map.insert("jti".into(), self.jti.clone().into());
+        map.insert("caps".into(), Capability::list_to_json(&r.caps));
         if let Some(cnf) = &r.cnf {
             map.insert("cnf".into(), cnf.to_value());
         }
-        map.insert("caps".into(), Capability::list_to_json(&r.caps));
+        map.insert("exp".into(), self.exp.into());
+        map.insert("iat".into(), self.iat.into());
+        map.insert("iss".into(), self.iss.clone().into());
+        map.insert("jti".into(), self.jti.clone().into());
+        map.insert("nbf".into(), self.nbf.into());
         if let Some(p) = &r.plan_id {
             map.insert("plan_id".into(), p.clone().into());
         }
         if let Some(p) = &self.prf {
             map.insert("prf".into(), p.clone().into());
         }
+        map.insert("sub".into(), r.sub.clone().into());
+        map.insert("ver".into(), self.ver.into());
         map
     }
 }

@@ -19,6 +19,11 @@ impl Map {
             .binary_search_by(|(k, _)| k.as_bytes().cmp(key.as_bytes()))
     }
 
+    /// Make room for `additional` more members.
+    pub fn reserve(&mut self, additional: usize) {
+        self.members.reserve(additional);
+    }
+
     /// The number of members.
     pub fn len(&self) -> usize {
         self.members.len()
@@ -48,6 +53,17 @@ impl Map {
 
     /// Set `key` to `value`, returning the value it replaces.
     pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
+        // Objects are mostly built in key order (claims, and every text this
+        // crate printed), so appending is checked first: one comparison
+        // instead of a binary search.
+        if self
+            .members
+            .last()
+            .is_none_or(|(last, _)| last.as_bytes() < key.as_bytes())
+        {
+            self.members.push((key, value));
+            return None;
+        }
         match self.find(&key) {
             Ok(i) => self
                 .members

@@ -163,3 +163,27 @@ fn map_keeps_keys_sorted_and_unique() {
     let v = object! { "z" => true, "a" => Value::Null, "m" => "s" };
     assert_eq!(v.to_string(), r#"{"a":null,"m":"s","z":true}"#);
 }
+
+#[test]
+fn map_insert_agrees_with_a_btree_map_in_any_order() {
+    // Appending is tried before the binary search: every order of inserts,
+    // repeats included, must still end sorted, unique and last-write-wins.
+    let keys = ["", "a", "ab", "b", "ba", "c", "a"];
+    let mut state = 0x9e37_79b9_u32;
+    for round in 0..200u64 {
+        let mut ours = Map::new();
+        let mut reference = alloc::collections::BTreeMap::new();
+        for step in 0..12u64 {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let key = keys[(state >> 16) as usize % keys.len()];
+            let value = Value::from(round * 100 + step);
+            assert_eq!(
+                ours.insert(key.into(), value.clone()),
+                reference.insert(key.to_string(), value)
+            );
+        }
+        let reference: Vec<_> = reference.into_iter().collect();
+        let ours: Vec<_> = ours.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        assert_eq!(ours, reference);
+    }
+}
