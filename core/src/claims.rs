@@ -576,7 +576,7 @@ impl Claims {
     pub fn to_json(&self) -> Map {
         let r = &self.request;
         let mut map = r.extra.clone();
-        map.reserve(12);
+        map.reserve(REGISTERED.len());
         // INVARIANT: extras never shadow registered claims; parsing removed
         // them from `extra`, and `TokenRequest` is only built by parsing or
         // by a caller who set `extra` itself (checked in `issue`).
